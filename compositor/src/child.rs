@@ -1,0 +1,71 @@
+//! The client command run under planar, and how its end becomes planar's exit status.
+
+use std::{
+    os::{fd::OwnedFd, unix::process::ExitStatusExt},
+    path::Path,
+    process::{Child, Command, ExitStatus},
+};
+
+use anyhow::Context;
+use rustix::process::{pidfd_open, Pid, PidfdFlags};
+
+/// A running client command and a pidfd that becomes readable when it exits.
+pub struct ClientCommand {
+    pub child: Child,
+    pub pidfd: OwnedFd,
+}
+
+impl ClientCommand {
+    /// Starts `argv` with WAYLAND_DISPLAY and XDG_RUNTIME_DIR set for it alone.
+    pub fn spawn(argv: &[String], runtime_dir: &Path, socket: &str) -> anyhow::Result<Self> {
+        let child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .env("WAYLAND_DISPLAY", socket)
+            .env("XDG_RUNTIME_DIR", runtime_dir)
+            // A nested session's X display must not capture the client.
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_SOCKET")
+            .spawn()
+            .with_context(|| format!("error starting {:?}", argv[0]))?;
+        let pid = Pid::from_child(&child);
+        let pidfd = pidfd_open(pid, PidfdFlags::empty()).context("error opening a pidfd")?;
+        Ok(ClientCommand { child, pidfd })
+    }
+
+    /// Asks the command to end (SIGTERM), then kills it if it has not ended after a grace
+    /// period.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        let pid = Pid::from_child(&self.child);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        self.child.wait().ok()
+    }
+}
+
+/// The shell convention: the exit code, or 128+N when the command died of signal N.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_shell() {
+        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
+        assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
+    }
+}

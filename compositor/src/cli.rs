@@ -1,0 +1,110 @@
+//! Command-line interface of the `planar` binary.
+
+use std::{path::PathBuf, str::FromStr, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use planar_renderer::RendererChoice;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "planar",
+    version,
+    about = "A headless Wayland compositor for testing dma-buf clients"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a compositor, optionally with a client command under it.
+    Run(RunArgs),
+    /// Print the renderer planar would choose and the formats it can take.
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RendererArgs {
+    /// Renderer: auto tries GLES (GBM, then EGL software device, then surfaceless) then pixman.
+    #[arg(long, default_value = "auto", value_parser = RendererChoice::from_str)]
+    pub renderer: RendererChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub renderer: RendererArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Output size in pixels.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    pub size: (i32, i32),
+    /// Output scale (integer).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=8))]
+    pub scale: i32,
+    /// Output refresh rate in Hz.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub refresh: u32,
+    #[command(flatten)]
+    pub renderer: RendererArgs,
+    /// Socket name inside $XDG_RUNTIME_DIR (default: a free wayland-N).
+    #[arg(long)]
+    pub socket: Option<String>,
+    /// Write the last frame shown before CMD exited (or before the first client that had
+    /// shown a surface disconnected) to this PNG file.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// End CMD and fail when it runs longer than this many seconds.
+    #[arg(long, value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+    /// The client command to run; without it planar runs until SIGINT/SIGTERM.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+fn parse_size(s: &str) -> Result<(i32, i32), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("size {s:?} is not WxH"))?;
+    let parse = |v: &str| {
+        v.parse::<i32>()
+            .ok()
+            .filter(|n| (1..=16384).contains(n))
+            .ok_or_else(|| format!("size {s:?}: {v:?} is not a number from 1 to 16384"))
+    };
+    Ok((parse(w)?, parse(h)?))
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs < 1e9) {
+        return Err(format!("timeout {s:?} must be positive"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_reject() {
+        assert_eq!(parse_size("1920x1080"), Ok((1920, 1080)));
+        assert!(parse_size("1920").is_err());
+        assert!(parse_size("0x10").is_err());
+        assert!(parse_size("10x99999").is_err());
+    }
+
+    #[test]
+    fn timeouts_parse_and_reject() {
+        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-3").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! wl_compositor / wl_subcompositor: buffers are imported at commit, and a window whose
+//! client disconnects freezes the screenshot before its surfaces go away.
+
+use std::sync::atomic::Ordering;
+
+use smithay::{
+    backend::renderer::utils::{on_commit_buffer_handler, with_renderer_surface_state},
+    delegate_compositor,
+    reexports::wayland_server::{protocol::wl_surface::WlSurface, Client},
+    wayland::compositor::{get_parent, CompositorClientState, CompositorHandler, CompositorState},
+};
+use tracing::warn;
+
+use crate::state::{ClientState, Shown, State};
+
+impl CompositorHandler for State {
+    fn compositor_state(&mut self) -> &mut CompositorState {
+        &mut self.compositor_state
+    }
+
+    fn client_compositor_state<'a>(&self, client: &'a Client) -> &'a CompositorClientState {
+        &client.get_data::<ClientState>().unwrap().compositor_state
+    }
+
+    fn commit(&mut self, surface: &WlSurface) {
+        on_commit_buffer_handler::<Self>(surface);
+        let mut root = surface.clone();
+        while let Some(parent) = get_parent(&root) {
+            root = parent;
+        }
+        let Some(window) = self.window_for(&root).cloned() else {
+            return;
+        };
+        window.on_commit();
+        let toplevel = window.toplevel().expect("planar maps only xdg toplevels");
+        if !toplevel.is_initial_configure_sent() {
+            toplevel.send_configure();
+        }
+        if let Err(err) = self.backend.import_surface_tree(&root) {
+            warn!(%err, "importing a committed buffer failed");
+        }
+        let has_buffer =
+            with_renderer_surface_state(&root, |s| s.buffer().is_some()).unwrap_or(false);
+        if has_buffer {
+            window.user_data().insert_if_missing(Shown::default);
+            if let Some(shown) = window.user_data().get::<Shown>() {
+                shown.0.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn destroyed(&mut self, surface: &WlSurface) {
+        // When a client disconnects, its wl_surface is destroyed before its xdg_toplevel.
+        // The surface's state still holds its imported texture here; after this call
+        // smithay drops it, so this is the last moment its picture can be drawn.
+        self.window_going(surface);
+    }
+}
+
+delegate_compositor!(State);

@@ -1,0 +1,52 @@
+//! One module per protocol handler. Protocols whose handler has nothing to decide are
+//! delegated here.
+
+mod compositor;
+mod xdg_shell;
+
+use smithay::{
+    delegate_output, delegate_presentation, delegate_seat, delegate_shm,
+    delegate_single_pixel_buffer, delegate_viewporter,
+    input::{SeatHandler, SeatState},
+    reexports::wayland_server::protocol::wl_surface::WlSurface,
+    wayland::{
+        buffer::BufferHandler,
+        output::OutputHandler,
+        shm::{ShmHandler, ShmState},
+    },
+};
+
+use crate::state::State;
+
+impl BufferHandler for State {
+    fn buffer_destroyed(
+        &mut self,
+        _buffer: &smithay::reexports::wayland_server::protocol::wl_buffer::WlBuffer,
+    ) {
+    }
+}
+
+impl ShmHandler for State {
+    fn shm_state(&self) -> &ShmState {
+        &self.shm_state
+    }
+}
+
+impl OutputHandler for State {}
+
+impl SeatHandler for State {
+    type KeyboardFocus = WlSurface;
+    type PointerFocus = WlSurface;
+    type TouchFocus = WlSurface;
+
+    fn seat_state(&mut self) -> &mut SeatState<Self> {
+        &mut self.seat_state
+    }
+}
+
+delegate_shm!(State);
+delegate_output!(State);
+delegate_seat!(State);
+delegate_viewporter!(State);
+delegate_presentation!(State);
+delegate_single_pixel_buffer!(State);

@@ -1,0 +1,39 @@
+//! `planar`: a headless Wayland compositor for testing dma-buf clients.
+
+mod backend;
+mod child;
+mod cli;
+mod handlers;
+mod info;
+mod run;
+mod runtime_dir;
+mod state;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// planar's own modules log at info; smithay's chatter (EGL extension lists) only from warn.
+const DEFAULT_LOG: &str =
+    "warn,planar=info,planar_compositor=info,planar_renderer=info,planar_protocol=info";
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("PLANAR_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Run(args) => run::run(args),
+        cli::Command::Info(args) => info::info(args).map(|()| 0),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("planar: {err:#}");
+            std::process::exit(run::EXIT_PLANAR_ERROR);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! `planar run`: the headless compositor, the client command under it, and the exit
+//! status that CI reads.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use calloop::{
+    generic::Generic,
+    signals::{Signal, Signals},
+    timer::{TimeoutAction, Timer},
+    EventLoop, Interest, Mode, PostAction,
+};
+use planar_renderer::select;
+use smithay::reexports::wayland_server::{protocol::wl_shm, Display, ListeningSocket};
+use tracing::{info, warn};
+
+use crate::{
+    child::{exit_code, ClientCommand},
+    cli::RunArgs,
+    runtime_dir::RuntimeDir,
+    state::{ClientState, OutputConfig, State, Stop},
+};
+
+/// Exit status when planar itself failed (could not start, could not write the screenshot).
+pub const EXIT_PLANAR_ERROR: i32 = 70;
+/// Exit status when `--timeout` ended the command.
+pub const EXIT_TIMEOUT: i32 = 124;
+
+pub fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let runtime_dir = RuntimeDir::from_env()?;
+    let (w, h) = args.size;
+    let (engine, renderer_info) =
+        select(args.renderer.renderer, (w, h).into()).context("error creating the renderer")?;
+    info!(renderer = %renderer_info.kind, "renderer ready");
+
+    let mut event_loop: EventLoop<State> =
+        EventLoop::try_new().context("error creating the event loop")?;
+    let mut display: Display<State> = Display::new().context("error creating the display")?;
+
+    let shm_formats = renderer_info
+        .shm_formats
+        .iter()
+        .filter_map(|f| shm_format(*f))
+        .collect();
+    let config = OutputConfig {
+        size: args.size,
+        scale: args.scale,
+        refresh_hz: args.refresh,
+    };
+    let mut state = State::new(display.handle(), engine, shm_formats, &config);
+    state.screenshot.path = args.screenshot.clone();
+
+    // The socket is made in the runtime directory, whatever this process's environment
+    // says, so a private directory works without touching our own environment.
+    let (socket, socket_name) = match &args.socket {
+        Some(name) => (
+            ListeningSocket::bind_absolute(runtime_dir.path().join(name))
+                .with_context(|| format!("error creating the socket {name}"))?,
+            name.clone(),
+        ),
+        None => bind_auto(runtime_dir.path())?,
+    };
+    let handle = event_loop.handle();
+    let mut dh = display.handle();
+    handle
+        .insert_source(
+            Generic::new(socket, Interest::READ, Mode::Level),
+            move |_, socket, _| {
+                while let Some(stream) = socket.accept()? {
+                    if let Err(err) = dh.insert_client(stream, Arc::new(ClientState::default())) {
+                        warn!(?err, "error adding a client");
+                    }
+                }
+                Ok(PostAction::Continue)
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("error listening on the socket: {e}"))?;
+    // Wakes the loop when clients write; the dispatch itself happens in the loop below,
+    // where the display is at hand.
+    let poll_fd = display
+        .backend()
+        .poll_fd()
+        .try_clone_to_owned()
+        .context("error cloning the display fd")?;
+    handle
+        .insert_source(
+            Generic::new(poll_fd, Interest::READ, Mode::Level),
+            |_, _, _| Ok(PostAction::Continue),
+        )
+        .map_err(|e| anyhow::anyhow!("error watching the display: {e}"))?;
+
+    let refresh = state.refresh;
+    handle
+        .insert_source(Timer::from_duration(refresh), move |_, _, state| {
+            state.frame();
+            TimeoutAction::ToDuration(refresh)
+        })
+        .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;
+
+    handle
+        .insert_source(
+            Signals::new(&[Signal::SIGINT, Signal::SIGTERM])
+                .context("error watching SIGINT/SIGTERM")?,
+            |event, _, state| {
+                info!(signal = ?event.signal(), "stopping on signal");
+                state.stop.get_or_insert(Stop::Signal);
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("error adding the signal source: {e}"))?;
+
+    println!(
+        "planar: listening on {socket_name} in {}",
+        runtime_dir.path().display()
+    );
+    info!(socket = %socket_name, dir = %runtime_dir.path().display(), "listening");
+
+    let mut child = match args.command.as_slice() {
+        [] => None,
+        argv => {
+            let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name)?;
+            let pidfd = cmd.pidfd.try_clone().context("error cloning the pidfd")?;
+            handle
+                .insert_source(
+                    Generic::new(pidfd, Interest::READ, Mode::Level),
+                    |_, _, _| Ok(PostAction::Remove),
+                )
+                .map_err(|e| anyhow::anyhow!("error watching the command: {e}"))?;
+            Some(cmd)
+        }
+    };
+    if let Some(timeout) = args.timeout {
+        handle
+            .insert_source(Timer::from_duration(timeout), |_, _, state| {
+                state.stop.get_or_insert(Stop::TimedOut);
+                TimeoutAction::Drop
+            })
+            .map_err(|e| anyhow::anyhow!("error adding the timeout: {e}"))?;
+    }
+
+    while state.stop.is_none() {
+        event_loop
+            .dispatch(Some(Duration::from_millis(100)), &mut state)
+            .context("error in the event loop")?;
+        if let Some(cmd) = child.as_mut() {
+            if let Ok(Some(status)) = cmd.child.try_wait() {
+                state.stop.get_or_insert(Stop::ChildExited(status));
+            }
+        }
+        // Messages a client sent before the command exited are still handled: the last
+        // commit of an app that draws and exits belongs in the picture.
+        display
+            .dispatch_clients(&mut state)
+            .context("error dispatching clients")?;
+        display.flush_clients().context("error flushing clients")?;
+    }
+
+    let stop = state.stop.expect("loop ends only with a reason");
+    let code = match stop {
+        Stop::ChildExited(status) => {
+            state.freeze_screenshot("the command exited");
+            let code = exit_code(status);
+            info!(code, "command exited");
+            code
+        }
+        Stop::TimedOut => {
+            state.freeze_screenshot("the command timed out");
+            if let Some(cmd) = child.as_mut() {
+                cmd.terminate();
+            }
+            eprintln!(
+                "planar: timed out after {:.1} s; the command was ended",
+                args.timeout.unwrap_or_default().as_secs_f64()
+            );
+            EXIT_TIMEOUT
+        }
+        Stop::Signal => {
+            state.freeze_screenshot("planar was asked to stop");
+            match child.as_mut() {
+                Some(cmd) => cmd.terminate().map(exit_code).unwrap_or(EXIT_PLANAR_ERROR),
+                None => 0,
+            }
+        }
+    };
+
+    if let (Some(path), Some(image)) = (&state.screenshot.path, &state.screenshot.frozen) {
+        image
+            .write_png(path)
+            .with_context(|| format!("error writing the screenshot {}", path.display()))?;
+        info!(path = %path.display(), "screenshot written");
+    } else if let Some(path) = &state.screenshot.path {
+        anyhow::bail!(
+            "error taking the screenshot {}: no frame could be read back",
+            path.display()
+        );
+    }
+    drop(state);
+    drop(display);
+    Ok(code)
+}
+
+/// The first free `wayland-N` in `dir`.
+fn bind_auto(dir: &std::path::Path) -> anyhow::Result<(ListeningSocket, String)> {
+    for n in 1..33 {
+        let name = format!("wayland-{n}");
+        if let Ok(socket) = ListeningSocket::bind_absolute(dir.join(&name)) {
+            return Ok((socket, name));
+        }
+    }
+    anyhow::bail!(
+        "error creating a socket: wayland-1..32 in {} are all taken",
+        dir.display()
+    )
+}
+
+/// The wl_shm code of a DRM fourcc, as the protocol defines it (ARGB/XRGB8888 have their
+/// own codes; every other format uses its fourcc).
+fn shm_format(f: smithay::backend::allocator::Fourcc) -> Option<wl_shm::Format> {
+    use smithay::backend::allocator::Fourcc;
+    let code = match f {
+        Fourcc::Argb8888 => 0,
+        Fourcc::Xrgb8888 => 1,
+        other => other as u32,
+    };
+    wl_shm::Format::try_from(code).ok()
+}

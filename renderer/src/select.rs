@@ -1,0 +1,280 @@
+//! The renderer selection chain: GLES on a GBM device (when a DRM node exists) → GLES on
+//! the EGL software device → GLES on the surfaceless platform → pixman. Every step is
+//! logged with the reason it was taken or skipped, and kept in [`RendererInfo::steps`] so
+//! `planar info` can print the same story.
+
+use std::{ffi::CStr, fmt, path::PathBuf, str::FromStr};
+
+use smithay::{
+    backend::{
+        allocator::{gbm::GbmDevice, Format, Fourcc},
+        egl::{
+            ffi::egl as eglffi,
+            native::{EGLNativeDisplay, EGLSurfacelessDisplay},
+            EGLContext, EGLDevice, EGLDisplay,
+        },
+        renderer::{gles::GlesRenderer, pixman::PixmanRenderer, ImportMem},
+    },
+    utils::Size,
+};
+use tracing::{info, warn};
+
+use crate::{frame::Engine, RendererError};
+
+/// What the user asked for with `--renderer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RendererChoice {
+    #[default]
+    Auto,
+    Gles,
+    Pixman,
+}
+
+impl FromStr for RendererChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "gles" => Ok(Self::Gles),
+            "pixman" => Ok(Self::Pixman),
+            other => Err(format!("unknown renderer {other:?} (auto, gles or pixman)")),
+        }
+    }
+}
+
+/// The renderer that was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RendererKind {
+    /// GLES on an EGL display made from a GBM device on this DRM node.
+    GlesGbm(PathBuf),
+    /// GLES on an EGL device that is a software rasteriser (Mesa llvmpipe).
+    GlesSoftwareDevice,
+    /// GLES on EGL_PLATFORM_SURFACELESS_MESA.
+    GlesSurfaceless,
+    /// pixman, pure CPU.
+    Pixman,
+}
+
+impl RendererKind {
+    /// Whether this is one of the GLES kinds.
+    pub fn is_gles(&self) -> bool {
+        !matches!(self, RendererKind::Pixman)
+    }
+}
+
+impl fmt::Display for RendererKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RendererKind::GlesGbm(node) => write!(f, "gles (GBM on {})", node.display()),
+            RendererKind::GlesSoftwareDevice => f.write_str("gles (EGL software device)"),
+            RendererKind::GlesSurfaceless => f.write_str("gles (EGL surfaceless)"),
+            RendererKind::Pixman => f.write_str("pixman"),
+        }
+    }
+}
+
+/// What was chosen and why, and what the chosen renderer can take.
+#[derive(Debug, Clone)]
+pub struct RendererInfo {
+    pub kind: RendererKind,
+    /// One line per step of the chain, in order.
+    pub steps: Vec<String>,
+    pub egl_vendor: Option<String>,
+    pub egl_version: Option<String>,
+    pub gl_renderer: Option<String>,
+    /// wl_shm formats the renderer imports.
+    pub shm_formats: Vec<Fourcc>,
+    /// dma-buf format+modifier pairs the renderer can sample from.
+    pub dmabuf_formats: Vec<Format>,
+}
+
+/// Runs the selection chain and creates the renderer with an offscreen target of `size`.
+pub fn select(
+    choice: RendererChoice,
+    size: Size<i32, smithay::utils::Physical>,
+) -> Result<(Engine, RendererInfo), RendererError> {
+    let mut steps = Vec::new();
+    let mut step = |line: String| {
+        info!("renderer selection: {line}");
+        steps.push(line);
+    };
+
+    if choice != RendererChoice::Pixman {
+        for (kind, open) in gles_candidates(&mut step) {
+            match open().and_then(|display| gles_on(display, size)) {
+                Ok((engine, strings)) => {
+                    step(format!("{kind}: chosen"));
+                    return Ok(finish(engine, kind, steps, strings));
+                }
+                Err(err) => {
+                    warn!(?err, "renderer selection: {kind} failed");
+                    step(format!("{kind}: failed: {err}"));
+                }
+            }
+        }
+        if choice == RendererChoice::Gles {
+            return Err(RendererError::NoneAvailable(format!(
+                "--renderer gles was asked for, but no EGL display works: {}",
+                steps.join("; ")
+            )));
+        }
+    } else {
+        step("gles: skipped, --renderer pixman".into());
+    }
+
+    let renderer = PixmanRenderer::new()?;
+    let engine = Engine::pixman(renderer, size)?;
+    step("pixman: chosen".into());
+    Ok(finish(
+        engine,
+        RendererKind::Pixman,
+        steps,
+        EglStrings::default(),
+    ))
+}
+
+/// A display not opened yet: opening one has a cost (llvmpipe compiles shaders), so only
+/// the one that is chosen is opened.
+type Candidate = (
+    RendererKind,
+    Box<dyn FnOnce() -> Result<EGLDisplay, RendererError>>,
+);
+
+/// EGL displays to try, best first. A DRM node that cannot be opened is a logged step, not
+/// an error: the software paths still work.
+fn gles_candidates(step: &mut impl FnMut(String)) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    match drm_node() {
+        Some(node) => {
+            let path = node.clone();
+            let open = move || {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| {
+                        RendererError::NoneAvailable(format!("open {}: {e}", path.display()))
+                    })?;
+                let gbm = GbmDevice::new(file)
+                    .map_err(|e| RendererError::NoneAvailable(format!("gbm: {e}")))?;
+                egl_display(gbm)
+            };
+            out.push((
+                RendererKind::GlesGbm(node),
+                Box::new(open) as Box<dyn FnOnce() -> _>,
+            ));
+        }
+        None => step("gles on GBM: skipped, no DRM node in /dev/dri".into()),
+    }
+    let software = || {
+        let device = EGLDevice::enumerate()?
+            .find(|d| d.is_software())
+            .ok_or_else(|| RendererError::NoneAvailable("no software EGL device".into()))?;
+        egl_display(device)
+    };
+    out.push((RendererKind::GlesSoftwareDevice, Box::new(software)));
+    out.push((
+        RendererKind::GlesSurfaceless,
+        Box::new(|| egl_display(EGLSurfacelessDisplay)),
+    ));
+    out
+}
+
+/// The first render node, else the first primary node: GBM on either gives an EGL display.
+fn drm_node() -> Option<PathBuf> {
+    let mut nodes: Vec<PathBuf> = std::fs::read_dir("/dev/dri")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    nodes.sort();
+    let pick = |prefix: &str| {
+        nodes
+            .iter()
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(prefix))
+            })
+            .cloned()
+    };
+    pick("renderD").or_else(|| pick("card"))
+}
+
+fn egl_display(native: impl EGLNativeDisplay + 'static) -> Result<EGLDisplay, RendererError> {
+    // SAFETY: the native handles (GBM device, EGL device, surfaceless) are owned by the
+    // display and live as long as it does.
+    Ok(unsafe { EGLDisplay::new(native) }?)
+}
+
+#[derive(Default)]
+struct EglStrings {
+    vendor: Option<String>,
+    version: Option<String>,
+    gl_renderer: Option<String>,
+    dmabuf_formats: Vec<Format>,
+}
+
+fn gles_on(
+    display: EGLDisplay,
+    size: Size<i32, smithay::utils::Physical>,
+) -> Result<(Engine, EglStrings), RendererError> {
+    let query = |name| {
+        let handle = display.get_display_handle();
+        // SAFETY: the display is initialised; eglQueryString returns a static string or null.
+        unsafe {
+            let ptr = eglffi::QueryString(handle.handle, name as i32);
+            (!ptr.is_null()).then(|| CStr::from_ptr(ptr).to_string_lossy().into_owned())
+        }
+    };
+    let vendor = query(eglffi::VENDOR);
+    let version = query(eglffi::VERSION);
+    // smithay 0.7's dmabuf_render_formats() reads an uninitialised `external_only` array on
+    // llvmpipe, so the texture formats are the ones that can be trusted.
+    let mut dmabuf_formats: Vec<Format> =
+        display.dmabuf_texture_formats().iter().copied().collect();
+    dmabuf_formats.sort_by_key(|f| (f.code as u32, u64::from(f.modifier)));
+    let context = EGLContext::new(&display)?;
+    // SAFETY: the context is fresh and used only by this renderer.
+    let mut renderer = unsafe { GlesRenderer::new(context) }?;
+    let gl_renderer = renderer.with_context(|gl| {
+        // SAFETY: the context is current inside with_context.
+        unsafe {
+            let ptr = gl.GetString(smithay::backend::renderer::gles::ffi::RENDERER);
+            (!ptr.is_null()).then(|| CStr::from_ptr(ptr.cast()).to_string_lossy().into_owned())
+        }
+    })?;
+    let engine = Engine::gles(renderer, size)?;
+    Ok((
+        engine,
+        EglStrings {
+            vendor,
+            version,
+            gl_renderer,
+            dmabuf_formats,
+        },
+    ))
+}
+
+fn finish(
+    engine: Engine,
+    kind: RendererKind,
+    steps: Vec<String>,
+    strings: EglStrings,
+) -> (Engine, RendererInfo) {
+    let mut shm_formats: Vec<Fourcc> = match &engine {
+        Engine::Gles(g) => g.renderer.mem_formats().collect(),
+        Engine::Pixman(p) => p.renderer.mem_formats().collect(),
+    };
+    shm_formats.sort_by_key(|f| *f as u32);
+    shm_formats.dedup();
+    let info = RendererInfo {
+        kind,
+        steps,
+        egl_vendor: strings.vendor,
+        egl_version: strings.version,
+        gl_renderer: strings.gl_renderer,
+        shm_formats,
+        dmabuf_formats: strings.dmabuf_formats,
+    };
+    (engine, info)
+}

@@ -1,0 +1,6 @@
+//! planar-tests: fixtures for running planar, the patterns test clients draw, and the
+//! wayland-client code that draws them. The demo client and the scenario tests share it.
+
+pub mod fixture;
+pub mod pattern;
+pub mod shm_client;
