@@ -34,7 +34,8 @@ pub struct Target<R, T> {
 
 /// The renderer planar runs on.
 pub enum Engine {
-    Gles(Target<GlesRenderer, GlesRenderbuffer>),
+    // Boxed: GlesRenderer is 6 KB, and an Engine is moved around while it is set up.
+    Gles(Box<Target<GlesRenderer, GlesRenderbuffer>>),
     Pixman(Target<PixmanRenderer, Image<'static, 'static>>),
 }
 
@@ -55,12 +56,12 @@ impl Engine {
             Fourcc::Abgr8888,
             (size.w, size.h).into(),
         )?;
-        Ok(Engine::Gles(Target {
+        Ok(Engine::Gles(Box::new(Target {
             renderer,
             target,
             size,
             age: 0,
-        }))
+        })))
     }
 
     pub(crate) fn pixman(
