@@ -1,7 +1,10 @@
 //! The client command run under planar, and how its end becomes planar's exit status.
 
 use std::{
-    os::{fd::OwnedFd, unix::process::ExitStatusExt},
+    os::{
+        fd::OwnedFd,
+        unix::process::{CommandExt, ExitStatusExt},
+    },
     path::Path,
     process::{Child, Command, ExitStatus},
 };
@@ -18,7 +21,19 @@ pub struct ClientCommand {
 impl ClientCommand {
     /// Starts `argv` with WAYLAND_DISPLAY and XDG_RUNTIME_DIR set for it alone.
     pub fn spawn(argv: &[String], runtime_dir: &Path, socket: &str) -> anyhow::Result<Self> {
-        let child = Command::new(&argv[0])
+        let mut command = Command::new(&argv[0]);
+        // SAFETY: only async-signal-safe calls between fork and exec. planar blocks
+        // SIGINT/SIGTERM to receive them on a signalfd; the command must not inherit that
+        // mask, or it could not be ended by those signals.
+        unsafe {
+            command.pre_exec(|| {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+        let child = command
             .args(&argv[1..])
             .env("WAYLAND_DISPLAY", socket)
             .env("XDG_RUNTIME_DIR", runtime_dir)

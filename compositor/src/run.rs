@@ -108,10 +108,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         )
         .map_err(|e| anyhow::anyhow!("error adding the signal source: {e}"))?;
 
-    println!(
-        "planar: listening on {socket_name} in {}",
-        runtime_dir.path().display()
-    );
+    if args.command.is_empty() {
+        // The one line scripts read to connect; with a command, stdout is the command's.
+        println!(
+            "planar: listening on {socket_name} in {}",
+            runtime_dir.path().display()
+        );
+    }
     info!(socket = %socket_name, dir = %runtime_dir.path().display(), "listening");
 
     let mut child = match args.command.as_slice() {
