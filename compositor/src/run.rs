@@ -10,8 +10,8 @@ use calloop::{
     timer::{TimeoutAction, Timer},
     EventLoop, Interest, Mode, PostAction,
 };
-use planar_renderer::select;
-use smithay::reexports::wayland_server::{protocol::wl_shm, Display, ListeningSocket};
+use planar_renderer::PendingRenderer;
+use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::{info, warn};
 
 use crate::{
@@ -28,26 +28,28 @@ pub const EXIT_TIMEOUT: i32 = 124;
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let runtime_dir = RuntimeDir::from_env()?;
-    let (w, h) = args.size;
-    let (engine, renderer_info) =
-        select(args.renderer.renderer, (w, h).into()).context("error creating the renderer")?;
-    info!(renderer = %renderer_info.kind, "renderer ready");
-
     let mut event_loop: EventLoop<State> =
         EventLoop::try_new().context("error creating the event loop")?;
+    // The renderer is chosen on a worker while the socket is opened and clients are
+    // answered; the worker wakes the loop through this channel when it is done.
+    let (ready_tx, ready_rx) = calloop::channel::channel::<()>();
+    let pending = PendingRenderer::start(args.renderer.renderer, move || {
+        let _ = ready_tx.send(());
+    });
+    event_loop
+        .handle()
+        .insert_source(ready_rx, |_, _, state| {
+            state.ensure_backend();
+        })
+        .map_err(|e| anyhow::anyhow!("error watching the renderer worker: {e}"))?;
     let mut display: Display<State> = Display::new().context("error creating the display")?;
 
-    let shm_formats = renderer_info
-        .shm_formats
-        .iter()
-        .filter_map(|f| shm_format(*f))
-        .collect();
     let config = OutputConfig {
         size: args.size,
         scale: args.scale,
         refresh_hz: args.refresh,
     };
-    let mut state = State::new(display.handle(), engine, shm_formats, &config);
+    let mut state = State::new(display.handle(), pending, &config);
     state.screenshot.path = args.screenshot.clone();
 
     // The socket is made in the runtime directory, whatever this process's environment
@@ -176,6 +178,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             );
             EXIT_TIMEOUT
         }
+        Stop::Failed => {
+            if let Some(cmd) = child.as_mut() {
+                cmd.terminate();
+            }
+            anyhow::bail!(state.failure.take().unwrap_or_default());
+        }
         Stop::Signal => {
             state.freeze_screenshot("planar was asked to stop");
             match child.as_mut() {
@@ -213,16 +221,4 @@ fn bind_auto(dir: &std::path::Path) -> anyhow::Result<(ListeningSocket, String)>
         "error creating a socket: wayland-1..32 in {} are all taken",
         dir.display()
     )
-}
-
-/// The wl_shm code of a DRM fourcc, as the protocol defines it (ARGB/XRGB8888 have their
-/// own codes; every other format uses its fourcc).
-fn shm_format(f: smithay::backend::allocator::Fourcc) -> Option<wl_shm::Format> {
-    use smithay::backend::allocator::Fourcc;
-    let code = match f {
-        Fourcc::Argb8888 => 0,
-        Fourcc::Xrgb8888 => 1,
-        other => other as u32,
-    };
-    wl_shm::Format::try_from(code).ok()
 }

@@ -31,7 +31,21 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Headless};
+use planar_renderer::{PendingRenderer, RendererInfo, SHM_FORMATS};
+use smithay::reexports::wayland_server::protocol::wl_shm;
+
+/// The wl_shm code of a DRM fourcc, as the protocol defines it (ARGB/XRGB8888 have their
+/// own codes; every other format uses its fourcc).
+pub fn shm_format(f: smithay::backend::allocator::Fourcc) -> Option<wl_shm::Format> {
+    use smithay::backend::allocator::Fourcc;
+    let code = match f {
+        Fourcc::Argb8888 => 0,
+        Fourcc::Xrgb8888 => 1,
+        other => other as u32,
+    };
+    wl_shm::Format::try_from(code).ok()
+}
 
 /// Why the compositor is stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +56,8 @@ pub enum Stop {
     TimedOut,
     /// SIGINT or SIGTERM.
     Signal,
+    /// No renderer could be created; the message is in `State::failure`.
+    Failed,
 }
 
 /// Per-client data smithay needs.
@@ -87,7 +103,11 @@ pub struct State {
 
     pub space: Space<Window>,
     pub output: Output,
-    pub backend: Backend,
+    /// `None` while the renderer is still being chosen on its worker thread.
+    pub backend: Option<Backend>,
+    pending_renderer: Option<PendingRenderer>,
+    pub renderer_info: Option<RendererInfo>,
+    pub failure: Option<String>,
     pub clock: Clock<Monotonic>,
     pub refresh: Duration,
     /// Presentation sequence number: one per frame drawn.
@@ -106,14 +126,14 @@ pub struct OutputConfig {
 impl State {
     pub fn new(
         display_handle: DisplayHandle,
-        engine: planar_renderer::Engine,
-        shm_formats: Vec<smithay::reexports::wayland_server::protocol::wl_shm::Format>,
+        pending_renderer: PendingRenderer,
         config: &OutputConfig,
     ) -> Self {
         let dh = &display_handle;
         let compositor_state = CompositorState::new::<Self>(dh);
         let xdg_shell_state = XdgShellState::new::<Self>(dh);
-        let shm_state = ShmState::new::<Self>(dh, shm_formats);
+        let shm_state =
+            ShmState::new::<Self>(dh, SHM_FORMATS.iter().filter_map(|f| shm_format(*f)));
         let output_manager_state = OutputManagerState::new_with_xdg_output::<Self>(dh);
         let mut seat_state = SeatState::new();
         // A seat without devices: clients that look for one find it; headless has no input.
@@ -146,7 +166,6 @@ impl State {
         output.set_preferred(mode);
         let mut space = Space::default();
         space.map_output(&output, (0, 0));
-        let output_for_backend = output.clone();
 
         State {
             display_handle,
@@ -161,7 +180,10 @@ impl State {
             seat,
             space,
             output,
-            backend: Backend::Headless(crate::backend::Headless::new(engine, &output_for_backend)),
+            backend: None,
+            pending_renderer: Some(pending_renderer),
+            renderer_info: None,
+            failure: None,
             clock: Clock::new(),
             refresh: Duration::from_nanos(1_000_000_000 / u64::from(config.refresh_hz)),
             frame_seq: 0,
@@ -172,8 +194,52 @@ impl State {
 
     /// Draws a frame and tells every client it was shown: frame callbacks and
     /// presentation feedback.
+    /// Takes the renderer from its worker once it is ready (waiting for it if need be).
+    pub fn ensure_backend(&mut self) -> bool {
+        if self.backend.is_some() {
+            return true;
+        }
+        let Some(pending) = self.pending_renderer.take() else {
+            return false;
+        };
+        let size = self
+            .output
+            .current_mode()
+            .map(|m| m.size)
+            .unwrap_or_else(|| (1, 1).into());
+        match pending.finish(size) {
+            Ok((engine, info)) => {
+                info!(renderer = %info.kind, "renderer ready");
+                let missing: Vec<_> = SHM_FORMATS
+                    .iter()
+                    .filter(|f| !info.shm_formats.contains(f))
+                    .collect();
+                if !missing.is_empty() {
+                    warn!(?missing, "the renderer cannot import every advertised wl_shm format; no longer advertising those");
+                    self.shm_state.update_formats(
+                        SHM_FORMATS
+                            .iter()
+                            .filter(|f| info.shm_formats.contains(f))
+                            .filter_map(|f| shm_format(*f)),
+                    );
+                }
+                self.backend = Some(Backend::Headless(Headless::new(engine, &self.output)));
+                self.renderer_info = Some(info);
+                true
+            }
+            Err(err) => {
+                self.failure = Some(format!("error creating the renderer: {err}"));
+                self.stop = Some(Stop::Failed);
+                false
+            }
+        }
+    }
+
     pub fn frame(&mut self) {
-        if let Err(err) = self.backend.render(&self.space, &self.output) {
+        let Some(backend) = self.backend.as_mut() else {
+            return;
+        };
+        if let Err(err) = backend.render(&self.space, &self.output) {
             warn!(%err, "drawing a frame failed");
             return;
         }
@@ -206,8 +272,14 @@ impl State {
         if self.screenshot.path.is_none() || self.screenshot.frozen.is_some() {
             return;
         }
+        if !self.ensure_backend() {
+            return;
+        }
         self.frame();
-        match self.backend.read_rgba() {
+        let Some(backend) = self.backend.as_mut() else {
+            return;
+        };
+        match backend.read_rgba() {
             Ok(image) => {
                 info!(why, "screenshot taken");
                 self.screenshot.frozen = Some(image);

@@ -93,22 +93,80 @@ pub fn select(
     choice: RendererChoice,
     size: Size<i32, smithay::utils::Physical>,
 ) -> Result<(Engine, RendererInfo), RendererError> {
-    let mut steps = Vec::new();
-    let mut step = |line: String| {
-        info!("renderer selection: {line}");
-        steps.push(line);
-    };
+    PendingRenderer::start(choice, || {}).finish(size)
+}
 
-    if choice != RendererChoice::Pixman {
-        for (kind, open) in gles_candidates(&mut step) {
-            match open().and_then(|display| gles_on(display, size)) {
+/// A renderer being chosen on a worker thread.
+///
+/// Loading Mesa and initialising EGL takes tens of milliseconds, longer than everything
+/// else planar does at start-up. It happens on a worker thread while the compositor
+/// already answers clients; only the GLES renderer itself (not `Send`) is made on the
+/// calling thread, in [`PendingRenderer::finish`].
+pub struct PendingRenderer {
+    worker: Option<std::thread::JoinHandle<Prepared>>,
+}
+
+/// What the worker hands over: an EGL context ready for a renderer, or pixman.
+struct Prepared {
+    steps: Vec<String>,
+    choice: RendererChoice,
+    gles: Option<(RendererKind, EGLContext, EglStrings)>,
+}
+
+impl PendingRenderer {
+    /// Starts the selection chain; `ready` is called on the worker when it is done.
+    pub fn start(choice: RendererChoice, ready: impl FnOnce() + Send + 'static) -> Self {
+        let worker = std::thread::Builder::new()
+            .name("planar-renderer-select".into())
+            .spawn(move || {
+                let prepared = prepare(choice);
+                ready();
+                prepared
+            })
+            .expect("spawning the renderer selection thread");
+        PendingRenderer {
+            worker: Some(worker),
+        }
+    }
+
+    /// Waits for the chain and creates the renderer on this thread.
+    pub fn finish(
+        mut self,
+        size: Size<i32, smithay::utils::Physical>,
+    ) -> Result<(Engine, RendererInfo), RendererError> {
+        let prepared = self
+            .worker
+            .take()
+            .expect("finish is called once")
+            .join()
+            .map_err(|_| RendererError::NoneAvailable("the selection thread panicked".into()))?;
+        let Prepared {
+            mut steps,
+            choice,
+            gles,
+        } = prepared;
+        let mut step = |line: String| {
+            info!("renderer selection: {line}");
+            steps.push(line);
+        };
+        if let Some((kind, context, strings)) = gles {
+            // SAFETY: the context is fresh, current on no thread, and used only by this
+            // renderer.
+            let made = unsafe { GlesRenderer::new(context) }
+                .map_err(RendererError::from)
+                .and_then(|renderer| gl_renderer_string(renderer).map(|r| (r, strings)))
+                .and_then(|((renderer, gl), mut strings)| {
+                    strings.gl_renderer = gl;
+                    Engine::gles(renderer, size).map(|e| (e, strings))
+                });
+            match made {
                 Ok((engine, strings)) => {
                     step(format!("{kind}: chosen"));
                     return Ok(finish(engine, kind, steps, strings));
                 }
                 Err(err) => {
-                    warn!(?err, "renderer selection: {kind} failed");
-                    step(format!("{kind}: failed: {err}"));
+                    warn!(%err, "renderer selection: {kind} failed");
+                    step(format!("{kind}: failed creating the renderer: {err}"));
                 }
             }
         }
@@ -118,19 +176,56 @@ pub fn select(
                 steps.join("; ")
             )));
         }
+        let renderer = PixmanRenderer::new()?;
+        let engine = Engine::pixman(renderer, size)?;
+        step("pixman: chosen".into());
+        Ok(finish(
+            engine,
+            RendererKind::Pixman,
+            steps,
+            EglStrings::default(),
+        ))
+    }
+}
+
+impl Drop for PendingRenderer {
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The part of the chain that can run off the main thread: open EGL displays in order
+/// until one gives a context.
+fn prepare(choice: RendererChoice) -> Prepared {
+    let mut steps = Vec::new();
+    let mut step = |line: String| {
+        info!("renderer selection: {line}");
+        steps.push(line);
+    };
+    let mut gles = None;
+    if choice != RendererChoice::Pixman {
+        for (kind, open) in gles_candidates(&mut step) {
+            match open().and_then(context_on) {
+                Ok((context, strings)) => {
+                    gles = Some((kind, context, strings));
+                    break;
+                }
+                Err(err) => {
+                    warn!(%err, "renderer selection: {kind} failed");
+                    step(format!("{kind}: failed: {err}"));
+                }
+            }
+        }
     } else {
         step("gles: skipped, --renderer pixman".into());
     }
-
-    let renderer = PixmanRenderer::new()?;
-    let engine = Engine::pixman(renderer, size)?;
-    step("pixman: chosen".into());
-    Ok(finish(
-        engine,
-        RendererKind::Pixman,
+    Prepared {
         steps,
-        EglStrings::default(),
-    ))
+        choice,
+        gles,
+    }
 }
 
 /// A display not opened yet: opening one has a cost (llvmpipe compiles shaders), so only
@@ -214,10 +309,7 @@ struct EglStrings {
     dmabuf_formats: Vec<Format>,
 }
 
-fn gles_on(
-    display: EGLDisplay,
-    size: Size<i32, smithay::utils::Physical>,
-) -> Result<(Engine, EglStrings), RendererError> {
+fn context_on(display: EGLDisplay) -> Result<(EGLContext, EglStrings), RendererError> {
     let query = |name| {
         let handle = display.get_display_handle();
         // SAFETY: the display is initialised; eglQueryString returns a static string or null.
@@ -234,25 +326,28 @@ fn gles_on(
         display.dmabuf_texture_formats().iter().copied().collect();
     dmabuf_formats.sort_by_key(|f| (f.code as u32, u64::from(f.modifier)));
     let context = EGLContext::new(&display)?;
-    // SAFETY: the context is fresh and used only by this renderer.
-    let mut renderer = unsafe { GlesRenderer::new(context) }?;
-    let gl_renderer = renderer.with_context(|gl| {
+    Ok((
+        context,
+        EglStrings {
+            vendor,
+            version,
+            gl_renderer: None,
+            dmabuf_formats,
+        },
+    ))
+}
+
+type WithGlString = (GlesRenderer, Option<String>);
+
+fn gl_renderer_string(mut renderer: GlesRenderer) -> Result<WithGlString, RendererError> {
+    let gl = renderer.with_context(|gl| {
         // SAFETY: the context is current inside with_context.
         unsafe {
             let ptr = gl.GetString(smithay::backend::renderer::gles::ffi::RENDERER);
             (!ptr.is_null()).then(|| CStr::from_ptr(ptr.cast()).to_string_lossy().into_owned())
         }
     })?;
-    let engine = Engine::gles(renderer, size)?;
-    Ok((
-        engine,
-        EglStrings {
-            vendor,
-            version,
-            gl_renderer,
-            dmabuf_formats,
-        },
-    ))
+    Ok((renderer, gl))
 }
 
 fn finish(

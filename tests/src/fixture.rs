@@ -96,14 +96,22 @@ pub fn runtime_dir() -> tempfile::TempDir {
         .prefix("planar-test-")
         .tempdir()
         .expect("temp dir");
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .expect("chmod 0700");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .expect("chmod 0700");
     dir
 }
 
 /// Runs `planar run ARGS -- CMD` with `XDG_RUNTIME_DIR` set to `runtime`, killing it
 /// after `limit` so a broken build fails a test instead of hanging it.
-pub fn planar_run(runtime: Option<&Path>, args: &[&str], cmd: &[&str], limit: Duration) -> RunOutput {
+pub fn planar_run(
+    runtime: Option<&Path>,
+    args: &[&str],
+    cmd: &[&str],
+    limit: Duration,
+) -> RunOutput {
     let mut command = Command::new(bin("planar"));
     command.arg("run").args(args);
     if !cmd.is_empty() {
@@ -145,7 +153,9 @@ fn wait_with_limit(child: Child, limit: Duration) -> std::process::Output {
     std::thread::spawn(move || {
         if rx.recv_timeout(limit).is_err() {
             // Still running past the limit: kill it so the test fails instead of hanging.
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
     });
     let out = child.wait_with_output().expect("wait for planar");

@@ -20,7 +20,14 @@ fn screenshot_of_demo(renderer: &str) -> RgbaImage {
     let png = dir.path().join("shot.png");
     let out = planar_run(
         Some(dir.path()),
-        &["--renderer", renderer, "--size", "640x480", "--screenshot", png.to_str().unwrap()],
+        &[
+            "--renderer",
+            renderer,
+            "--size",
+            "640x480",
+            "--screenshot",
+            png.to_str().unwrap(),
+        ],
         &["planar-demo", "--size", "200x120"],
         LIMIT,
     );
@@ -60,7 +67,12 @@ fn pixman_screenshot_shows_shm_pattern() {
 
 #[test]
 fn exit_code_is_passed_through() {
-    let out = planar_run(None, &["--renderer", "pixman"], &["sh", "-c", "exit 7"], LIMIT);
+    let out = planar_run(
+        None,
+        &["--renderer", "pixman"],
+        &["sh", "-c", "exit 7"],
+        LIMIT,
+    );
     assert_eq!(out.code(), Some(7), "{}", out.stderr);
 }
 
@@ -85,7 +97,11 @@ fn timeout_ends_the_command() {
     );
     assert_eq!(out.code(), Some(124), "{}", out.stderr);
     assert!(out.stderr.contains("timed out"), "{}", out.stderr);
-    assert!(out.elapsed < Duration::from_secs(20), "took {:?}", out.elapsed);
+    assert!(
+        out.elapsed < Duration::from_secs(20),
+        "took {:?}",
+        out.elapsed
+    );
 }
 
 #[test]
@@ -160,7 +176,14 @@ fn killed_client_is_in_the_screenshot() {
     let png = dir.path().join("killed.png");
     let out = planar_run(
         Some(dir.path()),
-        &["--renderer", "pixman", "--size", "320x240", "--screenshot", png.to_str().unwrap()],
+        &[
+            "--renderer",
+            "pixman",
+            "--size",
+            "320x240",
+            "--screenshot",
+            png.to_str().unwrap(),
+        ],
         &[
             "sh",
             "-c",

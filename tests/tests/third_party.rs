@@ -30,8 +30,19 @@ fn weston_simple_shm_is_in_the_screenshot() {
         // Killed by a script, as CI scripts do: the screenshot keeps its last frame.
         let out = planar_run(
             Some(dir.path()),
-            &["--renderer", renderer, "--size", "400x300", "--screenshot", png.to_str().unwrap()],
-            &["sh", "-c", "weston-simple-shm & pid=$!; sleep 1.5; kill $pid; wait $pid; exit 0"],
+            &[
+                "--renderer",
+                renderer,
+                "--size",
+                "400x300",
+                "--screenshot",
+                png.to_str().unwrap(),
+            ],
+            &[
+                "sh",
+                "-c",
+                "weston-simple-shm & pid=$!; sleep 1.5; kill $pid; wait $pid; exit 0",
+            ],
             LIMIT,
         );
         assert_eq!(out.code(), Some(0), "{}", out.stderr);
@@ -39,8 +50,16 @@ fn weston_simple_shm_is_in_the_screenshot() {
         // weston-simple-shm: a 250x250 window, a white 20-pixel frame around its animation.
         assert_eq!(img.pixel(5, 5), WHITE, "{renderer}: frame top-left");
         assert_eq!(img.pixel(249, 249), WHITE, "{renderer}: frame bottom-right");
-        assert_eq!(img.pixel(250, 100), BACKGROUND, "{renderer}: right of the window");
-        assert_eq!(img.pixel(100, 250), BACKGROUND, "{renderer}: below the window");
+        assert_eq!(
+            img.pixel(250, 100),
+            BACKGROUND,
+            "{renderer}: right of the window"
+        );
+        assert_eq!(
+            img.pixel(100, 250),
+            BACKGROUND,
+            "{renderer}: below the window"
+        );
         // The animation inside the frame has many colours, none of them the background.
         let mut colours = std::collections::HashSet::new();
         for y in (30..220).step_by(5) {
@@ -48,7 +67,11 @@ fn weston_simple_shm_is_in_the_screenshot() {
                 colours.insert(img.pixel(x, y));
             }
         }
-        assert!(colours.len() > 20, "{renderer}: only {} colours inside", colours.len());
+        assert!(
+            colours.len() > 20,
+            "{renderer}: only {} colours inside",
+            colours.len()
+        );
     }
 }
 
@@ -81,5 +104,9 @@ fn wayland_info_lists_the_globals() {
         );
     }
     // The output it describes is planar's virtual one.
-    assert!(out.stdout.contains("width: 1280 px, height: 720 px"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("width: 1280 px, height: 720 px"),
+        "{}",
+        out.stdout
+    );
 }

@@ -36,8 +36,10 @@ impl CompositorHandler for State {
         if !toplevel.is_initial_configure_sent() {
             toplevel.send_configure();
         }
-        if let Err(err) = self.backend.import_surface_tree(&root) {
-            warn!(%err, "importing a committed buffer failed");
+        if let Some(backend) = self.backend.as_mut() {
+            if let Err(err) = backend.import_surface_tree(&root) {
+                warn!(%err, "importing a committed buffer failed");
+            }
         }
         let has_buffer =
             with_renderer_surface_state(&root, |s| s.buffer().is_some()).unwrap_or(false);
