@@ -1,1 +1,10 @@
-pub fn x() {}
+//! planar-protocol: the dma-buf buffer model and planar's own linux-dmabuf implementation.
+//!
+//! No renderer and no EGL here: the format table and the validation are pure functions
+//! (unit-tested and fuzzed), and the `zwp_linux_dmabuf_v1` global asks its handler for the
+//! import decision when a buffer is created.
+
+pub mod advertise;
+pub mod fd;
+pub mod format;
+pub mod validate;
