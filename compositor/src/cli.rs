@@ -60,6 +60,9 @@ pub struct RunArgs {
     /// End CMD and fail when it runs longer than this many seconds.
     #[arg(long, value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
+    /// Highest zwp_linux_dmabuf_v1 version advertised (1 to 5), to test clients' older paths.
+    #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=5))]
+    pub dmabuf_version: u32,
     /// The client command to run; without it planar runs until SIGINT/SIGTERM.
     #[arg(last = true)]
     pub command: Vec<String>,

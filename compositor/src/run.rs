@@ -45,6 +45,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let mut display: Display<State> = Display::new().context("error creating the display")?;
 
     let config = OutputConfig {
+        dmabuf_version: args.dmabuf_version,
         size: args.size,
         scale: args.scale,
         refresh_hz: args.refresh,

@@ -100,6 +100,7 @@ pub struct State {
     pub single_pixel_buffer_state: SinglePixelBufferState,
     #[allow(dead_code)] // owns a global: kept for the compositor's lifetime
     pub seat: Seat<State>,
+    pub dmabuf_state: planar_protocol::dmabuf::DmabufState,
 
     pub space: Space<Window>,
     pub output: Output,
@@ -118,6 +119,7 @@ pub struct State {
 
 /// Output settings from the command line.
 pub struct OutputConfig {
+    pub dmabuf_version: u32,
     pub size: (i32, i32),
     pub scale: i32,
     pub refresh_hz: u32,
@@ -142,6 +144,8 @@ impl State {
         let presentation_state =
             PresentationState::new::<Self>(dh, rustix::time::ClockId::Monotonic as u32);
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
+        let dmabuf_state =
+            planar_protocol::dmabuf::DmabufState::new::<Self>(dh, config.dmabuf_version);
 
         let output = Output::new(
             "HEADLESS-1".into(),
@@ -178,6 +182,7 @@ impl State {
             presentation_state,
             single_pixel_buffer_state,
             seat,
+            dmabuf_state,
             space,
             output,
             backend: None,
@@ -222,6 +227,10 @@ impl State {
                             .filter(|f| info.shm_formats.contains(f))
                             .filter_map(|f| shm_format(*f)),
                     );
+                }
+                let advertised = crate::handlers::dmabuf::advertised(&engine, &info);
+                if let Err(err) = self.dmabuf_state.set_advertised(advertised) {
+                    warn!(%err, "error writing the linux-dmabuf format table");
                 }
                 self.backend = Some(Backend::Headless(Headless::new(engine, &self.output)));
                 self.renderer_info = Some(info);

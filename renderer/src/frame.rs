@@ -191,3 +191,50 @@ where
     }
     Ok(out)
 }
+
+impl Engine {
+    /// The dma-buf (fourcc, modifier) pairs this renderer imports zero-copy.
+    pub fn dmabuf_pairs(&self) -> Vec<(u32, u64)> {
+        use smithay::backend::renderer::ImportDma;
+        let mut pairs: Vec<(u32, u64)> = match self {
+            Engine::Gles(t) => t
+                .renderer
+                .egl_context()
+                .display()
+                .dmabuf_texture_formats()
+                .iter()
+                .map(|f| (f.code as u32, u64::from(f.modifier)))
+                .collect(),
+            Engine::Pixman(t) => t
+                .renderer
+                .dmabuf_formats()
+                .iter()
+                .map(|f| (f.code as u32, u64::from(f.modifier)))
+                .collect(),
+        };
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+
+    /// Imports a dma-buf for sampling; the texture is cached by the renderer, so the
+    /// commit that shows it finds it imported.
+    pub fn import_dmabuf(
+        &mut self,
+        dmabuf: &smithay::backend::allocator::dmabuf::Dmabuf,
+    ) -> Result<(), String> {
+        use smithay::backend::renderer::ImportDma;
+        match self {
+            Engine::Gles(t) => t
+                .renderer
+                .import_dmabuf(dmabuf, None)
+                .map(|_| ())
+                .map_err(|e| format!("EGL import failed: {e}")),
+            Engine::Pixman(t) => t
+                .renderer
+                .import_dmabuf(dmabuf, None)
+                .map(|_| ())
+                .map_err(|e| format!("pixman import failed: {e}")),
+        }
+    }
+}

@@ -174,12 +174,15 @@ impl Server {
     /// Starts `planar run ARGS` and waits for its "listening on" line.
     pub fn start(args: &[&str]) -> anyhow::Result<Server> {
         let runtime = runtime_dir();
+        // planar's log goes to a file, shown only when the test fails.
+        let log = std::fs::File::create(runtime.path().join("planar.log"))?;
         let mut child = Command::new(bin("planar"))
             .arg("run")
             .args(args)
             .env("XDG_RUNTIME_DIR", runtime.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            .stderr(log)
             .spawn()
             .context("error starting planar")?;
         let stdout = child.stdout.take().expect("piped stdout");
@@ -230,9 +233,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// planar's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.runtime.path().join("planar.log")).unwrap_or_default()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "--- planar log ---\n{}", self.log());
+        }
     }
 }

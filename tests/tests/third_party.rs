@@ -110,3 +110,59 @@ fn wayland_info_lists_the_globals() {
         out.stdout
     );
 }
+
+#[test]
+fn wayland_info_lists_the_dmabuf_formats() {
+    if find_program("wayland-info").is_none() {
+        return skip(
+            "wayland_info_lists_the_dmabuf_formats",
+            "wayland-info is not installed",
+        );
+    }
+    if let Some(reason) = planar_tests::fixture::gles_unavailable() {
+        return skip("wayland_info_lists_the_dmabuf_formats", &reason);
+    }
+    // wayland-info 1.1 prints v4 feedback only when it can open the main device, and
+    // this machine has none (dev_t 0): with v3 it prints the format/modifier events.
+    let out = planar_run(
+        None,
+        &["--renderer", "gles", "--dmabuf-version", "3"],
+        &["wayland-info"],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("interface: 'zwp_linux_dmabuf_v1',"),
+        "{}",
+        out.stdout
+    );
+    let listed: std::collections::BTreeSet<(String, String)> = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            // "\t0x34325258 = 'XR24'; 0x0000000000000000 = LINEAR"
+            let (fourcc, modifier) = l.trim().split_once("; ")?;
+            let name = fourcc.split('\'').nth(1)?.to_string();
+            let m = modifier.split(" = ").next()?.to_string();
+            Some((name, m))
+        })
+        .collect();
+    // The same pairs a wayland-client sees (the dmabuf_protocol tests check those
+    // against the v4 feedback).
+    let server =
+        planar_tests::fixture::Server::start(&["--renderer", "gles", "--dmabuf-version", "3"])
+            .unwrap();
+    let conn = planar_tests::dmabuf_client::DmabufConn::new(server.connect().unwrap(), 3).unwrap();
+    let expected: std::collections::BTreeSet<(String, String)> = conn
+        .modifiers()
+        .iter()
+        .map(|&(f, m)| {
+            (
+                String::from_utf8_lossy(&f.to_le_bytes()).into_owned(),
+                format!("{m:#018x}"),
+            )
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(listed, expected);
+}

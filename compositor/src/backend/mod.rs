@@ -29,6 +29,12 @@ impl Backend {
         }
     }
 
+    pub fn engine(&mut self) -> &mut planar_renderer::Engine {
+        match self {
+            Backend::Headless(h) => &mut h.engine,
+        }
+    }
+
     pub fn import_surface_tree(&mut self, surface: &WlSurface) -> Result<(), RendererError> {
         match self {
             Backend::Headless(h) => h.engine.import_surface_tree(surface),

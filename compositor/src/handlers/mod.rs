@@ -2,6 +2,7 @@
 //! delegated here.
 
 mod compositor;
+pub mod dmabuf;
 mod xdg_shell;
 
 use smithay::{

@@ -1,0 +1,226 @@
+//! zwp_linux_buffer_params_v1: collecting planes, then `create` / `create_immed`.
+
+use std::{
+    os::fd::{AsFd, OwnedFd},
+    sync::Mutex,
+};
+
+use smithay::backend::allocator::{
+    dmabuf::{Dmabuf, DmabufFlags},
+    Fourcc, Modifier,
+};
+use tracing::{info, warn};
+use wayland_protocols::wp::linux_dmabuf::zv1::server::zwp_linux_buffer_params_v1::{
+    self, ZwpLinuxBufferParamsV1,
+};
+use wayland_server::{
+    protocol::wl_buffer::WlBuffer, Client, DataInit, Dispatch, DisplayHandle, Resource,
+};
+
+use super::{DmabufHandler, DmabufState, FailedBuffer, ImportRequest};
+use crate::{
+    fd::{self, FdKind},
+    format::MAX_PLANES,
+    validate::{
+        check_add, check_create, fourcc_name, CreateRequest, ParamsError, Plane, Rejection,
+        FLAG_Y_INVERT,
+    },
+};
+
+/// One plane as added: the fd, its layout, and what the fd is (or why it cannot be used).
+struct AddedPlane {
+    fd: OwnedFd,
+    plane: Plane,
+    kind: Result<FdKind, String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    used: bool,
+    planes: [Option<AddedPlane>; MAX_PLANES],
+}
+
+/// User data of a params object.
+#[derive(Default)]
+pub struct ParamsData(Mutex<Inner>);
+
+impl<D> Dispatch<ZwpLinuxBufferParamsV1, ParamsData, D> for DmabufState
+where
+    D: Dispatch<ZwpLinuxBufferParamsV1, ParamsData>
+        + Dispatch<WlBuffer, Dmabuf>
+        + Dispatch<WlBuffer, FailedBuffer>
+        + DmabufHandler
+        + 'static,
+{
+    fn request(
+        state: &mut D,
+        client: &Client,
+        params: &ZwpLinuxBufferParamsV1,
+        request: zwp_linux_buffer_params_v1::Request,
+        data: &ParamsData,
+        dh: &DisplayHandle,
+        data_init: &mut DataInit<'_, D>,
+    ) {
+        use zwp_linux_buffer_params_v1::Request;
+        match request {
+            Request::Add {
+                fd,
+                plane_idx,
+                offset,
+                stride,
+                modifier_hi,
+                modifier_lo,
+            } => {
+                let modifier = (u64::from(modifier_hi) << 32) | u64::from(modifier_lo);
+                let mut inner = data.0.lock().unwrap();
+                let planes = inner.planes.each_ref().map(|p| p.as_ref().map(|p| p.plane));
+                if let Err((code, msg)) =
+                    check_add(&planes, inner.used, plane_idx, modifier, params.version())
+                {
+                    post(params, client, code, msg);
+                    return;
+                }
+                let kind = fd::classify(fd.as_fd());
+                let size = kind.as_ref().ok().and_then(|k| fd::size(fd.as_fd(), k));
+                inner.planes[plane_idx as usize] = Some(AddedPlane {
+                    fd,
+                    plane: Plane {
+                        offset,
+                        stride,
+                        modifier,
+                        size,
+                    },
+                    kind,
+                });
+            }
+            Request::Create {
+                width,
+                height,
+                format,
+                flags,
+            } => {
+                let req = request_of(params, width, height, format, flags);
+                match create(state, client, data, &req) {
+                    Ok(dmabuf) => {
+                        match client.create_resource::<WlBuffer, Dmabuf, D>(dh, 1, dmabuf) {
+                            Ok(buffer) => params.created(&buffer),
+                            Err(err) => warn!(?err, "linux-dmabuf: creating the wl_buffer failed"),
+                        }
+                    }
+                    Err(Rejection::Protocol(code, msg)) => post(params, client, code, msg),
+                    Err(Rejection::Failed(msg)) => {
+                        warn!(client = ?client.id(), "linux-dmabuf create failed: {msg}");
+                        params.failed();
+                    }
+                }
+            }
+            Request::CreateImmed {
+                buffer_id,
+                width,
+                height,
+                format,
+                flags,
+            } => {
+                let req = request_of(params, width, height, format, flags);
+                match create(state, client, data, &req) {
+                    Ok(dmabuf) => {
+                        data_init.init(buffer_id, dmabuf);
+                    }
+                    Err(rejection) => {
+                        // The new id must be given an object before the client is sent its
+                        // error; the error is on the params object, as the protocol says.
+                        data_init.init(buffer_id, FailedBuffer);
+                        let (code, msg) = match rejection {
+                            Rejection::Protocol(code, msg) => (code, msg),
+                            Rejection::Failed(msg) => (ParamsError::InvalidWlBuffer, msg),
+                        };
+                        post(params, client, code, msg);
+                    }
+                }
+            }
+            Request::Destroy => {}
+            _ => {}
+        }
+    }
+}
+
+fn request_of(
+    params: &ZwpLinuxBufferParamsV1,
+    width: i32,
+    height: i32,
+    format: u32,
+    flags: wayland_server::WEnum<zwp_linux_buffer_params_v1::Flags>,
+) -> CreateRequest {
+    let flags = match flags {
+        wayland_server::WEnum::Value(f) => f.bits(),
+        wayland_server::WEnum::Unknown(bits) => bits,
+    };
+    CreateRequest {
+        width,
+        height,
+        format,
+        flags,
+        version: params.version(),
+    }
+}
+
+fn post(params: &ZwpLinuxBufferParamsV1, client: &Client, code: ParamsError, msg: String) {
+    warn!(client = ?client.id(), error = ?code, "linux-dmabuf protocol error: {msg}");
+    params.post_error(code as u32, msg);
+}
+
+/// Validates, builds the smithay `Dmabuf` and asks the handler to import it.
+fn create<D: DmabufHandler>(
+    state: &mut D,
+    client: &Client,
+    data: &ParamsData,
+    req: &CreateRequest,
+) -> Result<Dmabuf, Rejection> {
+    state.dmabuf_advertise();
+    let mut inner = data.0.lock().unwrap();
+    let planes = inner.planes.each_ref().map(|p| p.as_ref().map(|p| p.plane));
+    let advertised = state
+        .dmabuf_state()
+        .advertised()
+        .cloned()
+        .unwrap_or_default();
+    let result = check_create(req, &planes, inner.used, &advertised);
+    inner.used = true;
+    let format = result?;
+    let added: Vec<AddedPlane> = inner.planes.iter_mut().filter_map(Option::take).collect();
+    let mut kinds = Vec::with_capacity(added.len());
+    for (i, p) in added.iter().enumerate() {
+        match &p.kind {
+            Ok(kind) => kinds.push(kind.clone()),
+            Err(why) => return Err(Rejection::Failed(format!("plane {i}: {why}"))),
+        }
+    }
+    let modifier = added[0].plane.modifier;
+    let mut flags = DmabufFlags::empty();
+    if req.flags & FLAG_Y_INVERT != 0 {
+        flags |= DmabufFlags::Y_INVERT;
+    }
+    let mut builder = Dmabuf::builder(
+        (req.width, req.height),
+        format.fourcc as Fourcc,
+        Modifier::from(modifier),
+        flags,
+    );
+    for (i, p) in added.into_iter().enumerate() {
+        builder.add_plane(p.fd, i as u32, p.plane.offset, p.plane.stride);
+    }
+    let dmabuf = builder
+        .build()
+        .ok_or_else(|| Rejection::Failed("smithay refused the plane set".into()))?;
+    let name = fourcc_name(req.format);
+    state
+        .dmabuf_import(ImportRequest {
+            client: client.id(),
+            dmabuf: &dmabuf,
+            format,
+            fd_kinds: &kinds,
+        })
+        .map_err(|why| Rejection::Failed(format!("{name} {}x{}: {why}", req.width, req.height)))?;
+    info!(client = ?client.id(), format = %name, width = req.width, height = req.height, modifier = format_args!("{modifier:#x}"), "linux-dmabuf buffer created");
+    Ok(dmabuf)
+}
