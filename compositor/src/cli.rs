@@ -3,7 +3,11 @@
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use planar_renderer::RendererChoice;
+use planar_renderer::{
+    cpu::convert::{Matrix, YuvEncoding},
+    import::{parse_fail_import, ImportChoice, ImportPolicy},
+    RendererChoice,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a compositor, optionally with a client command under it.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the renderer planar would choose and the formats it can take.
     Info(InfoArgs),
 }
@@ -63,9 +67,46 @@ pub struct RunArgs {
     /// Highest zwp_linux_dmabuf_v1 version advertised (1 to 5), to test clients' older paths.
     #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=5))]
     pub dmabuf_version: u32,
+    /// Which path dma-bufs take: auto (EGL zero-copy, else CPU), egl only, or cpu only.
+    #[arg(long = "import", default_value = "auto", value_parser = ImportChoice::from_str)]
+    pub import: ImportChoice,
+    /// Make the EGL import of FOURCC (optionally only with MODIFIER: linear, invalid or
+    /// hex) fail as a driver's would, e.g. `--fail-import NV12` or `XR24:linear`.
+    #[arg(long = "fail-import", value_parser = parse_fail_import)]
+    pub fail_import: Vec<(u32, Option<u64>)>,
+    /// Which modifiers linux-dmabuf advertises: all, or linear-only.
+    #[arg(long, default_value = "all", value_parser = ["all", "linear-only"])]
+    pub modifiers: String,
+    /// YUV→RGB matrix of the CPU path: bt601 or bt709.
+    #[arg(long, default_value = "bt601", value_parser = ["bt601", "bt709"])]
+    pub yuv_matrix: String,
+    /// YUV range of the CPU path: limited or full.
+    #[arg(long, default_value = "limited", value_parser = ["limited", "full"])]
+    pub yuv_range: String,
+    /// Write every buffer's import record to this JSON file at exit.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// The client command to run; without it planar runs until SIGINT/SIGTERM.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+impl RunArgs {
+    /// The import policy these options describe.
+    pub fn import_policy(&self) -> ImportPolicy {
+        ImportPolicy {
+            choice: self.import,
+            fail_import: self.fail_import.clone(),
+            encoding: YuvEncoding {
+                matrix: if self.yuv_matrix == "bt709" {
+                    Matrix::Bt709
+                } else {
+                    Matrix::Bt601
+                },
+                full_range: self.yuv_range == "full",
+            },
+        }
+    }
 }
 
 fn parse_size(s: &str) -> Result<(i32, i32), String> {

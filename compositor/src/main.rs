@@ -26,7 +26,7 @@ fn main() {
 
     let cli = cli::Cli::parse();
     let result = match cli.command {
-        cli::Command::Run(args) => run::run(args),
+        cli::Command::Run(args) => run::run(*args),
         cli::Command::Info(args) => info::info(args).map(|()| 0),
     };
     match result {

@@ -46,6 +46,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
 
     let config = OutputConfig {
         dmabuf_version: args.dmabuf_version,
+        import_policy: args.import_policy(),
+        linear_only: args.modifiers == "linear-only",
         size: args.size,
         scale: args.scale,
         refresh_hz: args.refresh,
@@ -194,6 +196,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         }
     };
 
+    if let Some(path) = &args.report {
+        let records = state
+            .backend
+            .as_mut()
+            .map(|b| b.engine().import_records())
+            .unwrap_or_default();
+        let json = serde_json::to_string_pretty(&records).context("error encoding the report")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("error writing the report {}", path.display()))?;
+        info!(path = %path.display(), buffers = records.len(), "import report written");
+    }
     if let (Some(path), Some(image)) = (&state.screenshot.path, &state.screenshot.frozen) {
         image
             .write_png(path)

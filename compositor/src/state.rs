@@ -115,11 +115,15 @@ pub struct State {
     pub frame_seq: u64,
     pub screenshot: Screenshot,
     pub stop: Option<Stop>,
+    pub import_policy: planar_renderer::import::ImportPolicy,
+    pub linear_only: bool,
 }
 
 /// Output settings from the command line.
 pub struct OutputConfig {
     pub dmabuf_version: u32,
+    pub import_policy: planar_renderer::import::ImportPolicy,
+    pub linear_only: bool,
     pub size: (i32, i32),
     pub scale: i32,
     pub refresh_hz: u32,
@@ -194,6 +198,8 @@ impl State {
             frame_seq: 0,
             screenshot: Screenshot::default(),
             stop: None,
+            import_policy: config.import_policy.clone(),
+            linear_only: config.linear_only,
         }
     }
 
@@ -228,7 +234,12 @@ impl State {
                             .filter_map(|f| shm_format(*f)),
                     );
                 }
-                let advertised = crate::handlers::dmabuf::advertised(&engine, &info);
+                let advertised = crate::handlers::dmabuf::advertised(
+                    &engine,
+                    &info,
+                    &self.import_policy,
+                    self.linear_only,
+                );
                 if let Err(err) = self.dmabuf_state.set_advertised(advertised) {
                     warn!(%err, "error writing the linux-dmabuf format table");
                 }

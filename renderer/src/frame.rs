@@ -1,42 +1,53 @@
-//! Composition of one frame into the offscreen target, and readback as RGBA.
+//! The renderer with its offscreen target: composition of a frame, readback as RGBA, and
+//! the import decision and cache for dma-bufs.
 //!
 //! Both renderers go through the same generic functions; [`Engine`] only picks the
 //! variant. The target keeps its contents between frames, so frames after the first are
 //! drawn with buffer age 1 and only damaged regions are repainted.
 
+use drm_fourcc::DrmFourcc as Fourcc;
 use smithay::{
-    backend::renderer::{
-        damage::OutputDamageTracker,
-        element::surface::WaylandSurfaceRenderElement,
-        gles::{GlesRenderbuffer, GlesRenderer},
-        pixman::PixmanRenderer,
-        utils::import_surface_tree,
-        Bind, ExportMem, ImportAll, Offscreen, Renderer, Texture, TextureMapping,
+    backend::{
+        allocator::dmabuf::Dmabuf,
+        renderer::{
+            damage::OutputDamageTracker,
+            gles::{GlesRenderbuffer, GlesRenderer},
+            pixman::PixmanRenderer,
+            Bind, ExportMem, ImportAll, ImportDma, ImportMem, Offscreen, Renderer, Texture,
+            TextureMapping,
+        },
     },
-    desktop::{space::render_output, Space, Window},
+    desktop::{Space, Window},
     output::Output,
     reexports::{pixman::Image, wayland_server::protocol::wl_surface::WlSurface},
     utils::{Physical, Rectangle, Size},
 };
 
-use smithay::backend::allocator::Fourcc;
-
-use crate::RendererError;
+use crate::{
+    import::{ImportPath, ImportPolicy, ImportRecord, ImportRequest, Imports, ZeroCopy},
+    scene::{import_tree, space_elements},
+    RendererError,
+};
 
 /// A renderer together with the offscreen target it draws the output into.
-pub struct Target<R, T> {
+pub struct Target<R: Renderer, T> {
     pub renderer: R,
     target: T,
     size: Size<i32, Physical>,
     /// Age to pass to the damage tracker: 0 before the first frame, then 1.
     age: usize,
+    imports: Imports<R::TextureId>,
+    /// Pairs the renderer imports zero-copy.
+    egl_pairs: Vec<(u32, u64)>,
+    /// Formats the renderer uploads from memory as they are.
+    direct: Vec<Fourcc>,
 }
 
 /// The renderer planar runs on.
 pub enum Engine {
     // Boxed: GlesRenderer is 6 KB, and an Engine is moved around while it is set up.
     Gles(Box<Target<GlesRenderer, GlesRenderbuffer>>),
-    Pixman(Target<PixmanRenderer, Image<'static, 'static>>),
+    Pixman(Box<Target<PixmanRenderer, Image<'static, 'static>>>),
 }
 
 /// What drawing a frame did.
@@ -44,6 +55,46 @@ pub enum Engine {
 pub struct FrameOutcome {
     /// Whether any pixel changed; an undamaged frame leaves the target as it was.
     pub damaged: bool,
+}
+
+impl ZeroCopy for GlesRenderer {
+    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<u64, String>> {
+        Some(
+            ImportDma::import_dmabuf(self, dmabuf, None)
+                .map(|t| u64::from(t.tex_id()))
+                .map_err(|e| e.to_string()),
+        )
+    }
+}
+
+impl ZeroCopy for PixmanRenderer {
+    fn zero_copy(&mut self, _dmabuf: &Dmabuf) -> Option<Result<u64, String>> {
+        // smithay's pixman dma-buf import fails on memfds and brackets its sync wrongly;
+        // planar's CPU path is the pixman path.
+        None
+    }
+}
+
+fn new_target<R, T>(
+    mut renderer: R,
+    target: T,
+    size: Size<i32, Physical>,
+    egl_pairs: Vec<(u32, u64)>,
+) -> Target<R, T>
+where
+    R: Renderer + ImportMem,
+{
+    let _ = &mut renderer;
+    let direct = renderer.mem_formats().collect();
+    Target {
+        renderer,
+        target,
+        size,
+        age: 0,
+        imports: Imports::default(),
+        egl_pairs,
+        direct,
+    }
 }
 
 impl Engine {
@@ -56,12 +107,20 @@ impl Engine {
             Fourcc::Abgr8888,
             (size.w, size.h).into(),
         )?;
-        Ok(Engine::Gles(Box::new(Target {
-            renderer,
-            target,
-            size,
-            age: 0,
-        })))
+        // smithay 0.7's dmabuf_render_formats() reads an uninitialised `external_only`
+        // array on llvmpipe, so the texture formats are the ones that can be trusted.
+        let mut pairs: Vec<(u32, u64)> = renderer
+            .egl_context()
+            .display()
+            .dmabuf_texture_formats()
+            .iter()
+            .map(|f| (f.code as u32, u64::from(f.modifier)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        Ok(Engine::Gles(Box::new(new_target(
+            renderer, target, size, pairs,
+        ))))
     }
 
     pub(crate) fn pixman(
@@ -73,12 +132,12 @@ impl Engine {
             Fourcc::Abgr8888,
             (size.w, size.h).into(),
         )?;
-        Ok(Engine::Pixman(Target {
+        Ok(Engine::Pixman(Box::new(new_target(
             renderer,
             target,
             size,
-            age: 0,
-        }))
+            Vec::new(),
+        ))))
     }
 
     /// Draws `space` as seen by `output` over `clear`.
@@ -108,12 +167,53 @@ impl Engine {
     /// at commit rather than at the next frame: a client that commits and disconnects at
     /// once has its buffer destroyed before any frame is drawn, and its last picture must
     /// still be shown.
-    pub fn import_surface_tree(&mut self, surface: &WlSurface) -> Result<(), RendererError> {
+    pub fn import_surface_tree(&mut self, surface: &WlSurface) {
         match self {
-            Engine::Gles(t) => import_surface_tree(&mut t.renderer, surface)?,
-            Engine::Pixman(t) => import_surface_tree(&mut t.renderer, surface)?,
+            Engine::Gles(t) => import_tree(&mut t.renderer, &mut t.imports, surface),
+            Engine::Pixman(t) => import_tree(&mut t.renderer, &mut t.imports, surface),
         }
-        Ok(())
+    }
+
+    /// The import decision for a new dma-buf, made once, when it is created.
+    pub fn import_dmabuf(
+        &mut self,
+        req: &ImportRequest<'_>,
+        policy: &ImportPolicy,
+    ) -> Result<ImportPath, String> {
+        match self {
+            Engine::Gles(t) => {
+                t.imports
+                    .decide(&mut t.renderer, req, policy, &t.egl_pairs, &t.direct)
+            }
+            Engine::Pixman(t) => {
+                t.imports
+                    .decide(&mut t.renderer, req, policy, &t.egl_pairs, &t.direct)
+            }
+        }
+    }
+
+    /// Drops the cache entry of a destroyed buffer (its record stays).
+    pub fn forget_dmabuf(&mut self, dmabuf: &Dmabuf) {
+        match self {
+            Engine::Gles(t) => t.imports.forget(dmabuf),
+            Engine::Pixman(t) => t.imports.forget(dmabuf),
+        }
+    }
+
+    /// Every import record so far.
+    pub fn import_records(&mut self) -> Vec<ImportRecord> {
+        match self {
+            Engine::Gles(t) => t.imports.records(),
+            Engine::Pixman(t) => t.imports.records(),
+        }
+    }
+
+    /// The dma-buf (fourcc, modifier) pairs this renderer imports zero-copy.
+    pub fn dmabuf_pairs(&self) -> Vec<(u32, u64)> {
+        match self {
+            Engine::Gles(t) => t.egl_pairs.clone(),
+            Engine::Pixman(t) => t.egl_pairs.clone(),
+        }
     }
 
     /// The size of the offscreen target in pixels.
@@ -133,25 +233,17 @@ fn render_space<R, T>(
     clear: [f32; 4],
 ) -> Result<FrameOutcome, RendererError>
 where
-    R: Renderer + ImportAll + Bind<T>,
-    R::TextureId: Clone + Texture + 'static,
+    R: Renderer + ImportAll + ImportMem + Bind<T>,
+    R::TextureId: Clone + Texture + Send + 'static,
 {
+    let elements = space_elements(&mut t.renderer, &mut t.imports, space, output);
     let mut framebuffer = t
         .renderer
         .bind(&mut t.target)
         .map_err(|e| RendererError::Render(format!("bind: {e}")))?;
-    let result = render_output::<_, WaylandSurfaceRenderElement<R>, _, _>(
-        output,
-        &mut t.renderer,
-        &mut framebuffer,
-        1.0,
-        t.age,
-        [space],
-        &[],
-        tracker,
-        clear,
-    )
-    .map_err(|e| RendererError::Render(format!("{e:?}")))?;
+    let result = tracker
+        .render_output(&mut t.renderer, &mut framebuffer, t.age, &elements, clear)
+        .map_err(|e| RendererError::Render(format!("{e:?}")))?;
     let damaged = result.damage.is_some_and(|d| !d.is_empty());
     t.age = 1;
     Ok(FrameOutcome { damaged })
@@ -190,51 +282,4 @@ where
         out.extend_from_slice(&bytes[y * row..(y + 1) * row]);
     }
     Ok(out)
-}
-
-impl Engine {
-    /// The dma-buf (fourcc, modifier) pairs this renderer imports zero-copy.
-    pub fn dmabuf_pairs(&self) -> Vec<(u32, u64)> {
-        use smithay::backend::renderer::ImportDma;
-        let mut pairs: Vec<(u32, u64)> = match self {
-            Engine::Gles(t) => t
-                .renderer
-                .egl_context()
-                .display()
-                .dmabuf_texture_formats()
-                .iter()
-                .map(|f| (f.code as u32, u64::from(f.modifier)))
-                .collect(),
-            Engine::Pixman(t) => t
-                .renderer
-                .dmabuf_formats()
-                .iter()
-                .map(|f| (f.code as u32, u64::from(f.modifier)))
-                .collect(),
-        };
-        pairs.sort_unstable();
-        pairs.dedup();
-        pairs
-    }
-
-    /// Imports a dma-buf for sampling; the texture is cached by the renderer, so the
-    /// commit that shows it finds it imported.
-    pub fn import_dmabuf(
-        &mut self,
-        dmabuf: &smithay::backend::allocator::dmabuf::Dmabuf,
-    ) -> Result<(), String> {
-        use smithay::backend::renderer::ImportDma;
-        match self {
-            Engine::Gles(t) => t
-                .renderer
-                .import_dmabuf(dmabuf, None)
-                .map(|_| ())
-                .map_err(|e| format!("EGL import failed: {e}")),
-            Engine::Pixman(t) => t
-                .renderer
-                .import_dmabuf(dmabuf, None)
-                .map(|_| ())
-                .map_err(|e| format!("pixman import failed: {e}")),
-        }
-    }
 }

@@ -8,6 +8,8 @@ pub mod cpu;
 mod error;
 mod frame;
 pub mod image;
+pub mod import;
+mod scene;
 mod select;
 
 pub use error::RendererError;

@@ -35,9 +35,7 @@ impl Backend {
         }
     }
 
-    pub fn import_surface_tree(&mut self, surface: &WlSurface) -> Result<(), RendererError> {
-        match self {
-            Backend::Headless(h) => h.engine.import_surface_tree(surface),
-        }
+    pub fn import_surface_tree(&mut self, surface: &WlSurface) {
+        self.engine().import_surface_tree(surface)
     }
 }

@@ -9,7 +9,6 @@ use smithay::{
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Client},
     wayland::compositor::{get_parent, CompositorClientState, CompositorHandler, CompositorState},
 };
-use tracing::warn;
 
 use crate::state::{ClientState, Shown, State};
 
@@ -37,9 +36,7 @@ impl CompositorHandler for State {
             toplevel.send_configure();
         }
         if let Some(backend) = self.backend.as_mut() {
-            if let Err(err) = backend.import_surface_tree(&root) {
-                warn!(%err, "importing a committed buffer failed");
-            }
+            backend.import_surface_tree(&root);
         }
         let has_buffer =
             with_renderer_surface_state(&root, |s| s.buffer().is_some()).unwrap_or(false);

@@ -2,12 +2,19 @@
 //! advertised set from the renderer and makes the import decision at creation.
 
 use planar_protocol::{
-    advertise::{Advertised, Tranche},
+    advertise::{Advertised, Tranche, MOD_INVALID, MOD_LINEAR},
     delegate_dmabuf,
     dmabuf::{DmabufHandler, DmabufState, ImportRequest},
-    format::format_info,
+    format::{format_info, FORMATS},
 };
-use planar_renderer::{Engine, RendererInfo, RendererKind};
+use planar_renderer::{
+    cpu::convert::conversion,
+    import::{self, ImportChoice, ImportPolicy},
+    Engine, RendererInfo, RendererKind,
+};
+use smithay::{
+    reexports::wayland_server::protocol::wl_buffer::WlBuffer, wayland::dmabuf::get_dmabuf,
+};
 
 use crate::state::State;
 
@@ -21,35 +28,81 @@ impl DmabufHandler for State {
     }
 
     fn dmabuf_import(&mut self, request: ImportRequest<'_>) -> Result<(), String> {
+        let policy = self.import_policy.clone();
         let backend = self
             .backend
             .as_mut()
             .ok_or_else(|| "no renderer is running".to_string())?;
-        backend.engine().import_dmabuf(request.dmabuf)
+        let req = import::ImportRequest {
+            client: format!("{:?}", request.client),
+            dmabuf: request.dmabuf,
+            format: request.format,
+            fd_kinds: request.fd_kinds,
+        };
+        backend.engine().import_dmabuf(&req, &policy).map(|_| ())
+    }
+
+    fn dmabuf_buffer_destroyed(&mut self, buffer: &WlBuffer) {
+        if let (Ok(dmabuf), Some(backend)) = (get_dmabuf(buffer), self.backend.as_mut()) {
+            backend.engine().forget_dmabuf(dmabuf);
+        }
     }
 }
 
 delegate_dmabuf!(State);
 
-/// The advertised set: the pairs the renderer imports that planar's format table knows
-/// (validation needs the layout of every format it accepts). With a DRM node, its dev_t is
-/// the main device; without one, 0 (see the README: a dev_t cannot be invented).
-pub fn advertised(engine: &Engine, info: &RendererInfo) -> Advertised {
+/// The advertised set, asked of the renderer. Tranche 1: the pairs the GPU path imports
+/// (and planar's format table knows, since validation needs each format's layout).
+/// Tranche 2: the LINEAR pairs only the CPU path takes (with `--import cpu`, the implicit
+/// modifier too: the CPU path reads it from memfds, udmabuf and dma-heaps). With a DRM
+/// node, its dev_t is the main device; without one, 0 (a dev_t cannot be invented).
+pub fn advertised(
+    engine: &Engine,
+    info: &RendererInfo,
+    policy: &ImportPolicy,
+    linear_only: bool,
+) -> Advertised {
     let device = match &info.kind {
         RendererKind::GlesGbm(node) => rustix::fs::stat(node).map(|s| s.st_rdev).unwrap_or(0),
         _ => 0,
     };
-    let gpu: Vec<(u32, u64)> = engine
-        .dmabuf_pairs()
+    let keep = |&(_, m): &(u32, u64)| !linear_only || m == MOD_LINEAR;
+    let gpu: Vec<(u32, u64)> = if policy.choice == ImportChoice::Cpu {
+        Vec::new()
+    } else {
+        engine
+            .dmabuf_pairs()
+            .into_iter()
+            .filter(|(f, _)| format_info(*f).is_some())
+            .filter(keep)
+            .collect()
+    };
+    let cpu_modifiers: &[u64] = if policy.choice == ImportChoice::Cpu && !linear_only {
+        &[MOD_LINEAR, MOD_INVALID]
+    } else {
+        &[MOD_LINEAR]
+    };
+    let cpu: Vec<(u32, u64)> = if policy.choice == ImportChoice::Egl {
+        Vec::new()
+    } else {
+        FORMATS
+            .iter()
+            .filter(|f| conversion(f.fourcc).is_some())
+            .flat_map(|f| cpu_modifiers.iter().map(move |&m| (f.fourcc as u32, m)))
+            .filter(|p| !gpu.contains(p))
+            .collect()
+    };
+    let tranches = [gpu, cpu]
         .into_iter()
-        .filter(|(f, _)| format_info(*f).is_some())
+        .filter(|t| !t.is_empty())
+        .map(|formats| Tranche {
+            device,
+            flags: 0,
+            formats,
+        })
         .collect();
     Advertised {
         main_device: device,
-        tranches: vec![Tranche {
-            device,
-            flags: 0,
-            formats: gpu,
-        }],
+        tranches,
     }
 }

@@ -1,0 +1,292 @@
+//! From the scene to render elements, and the import of committed buffers.
+//!
+//! smithay's own element builder imports every buffer through the renderer's dma-buf
+//! import, which is exactly what a CPU-path buffer must not go through. So planar walks
+//! the surface trees itself (the same walk as smithay's `render_elements_from_surface_tree`)
+//! and uses a texture element for CPU-path buffers, smithay's surface element for the rest.
+
+use smithay::{
+    backend::renderer::{
+        element::{
+            render_elements,
+            surface::WaylandSurfaceRenderElement,
+            texture::{TextureRenderBuffer, TextureRenderElement},
+            Kind,
+        },
+        utils::{import_surface, RendererSurfaceStateUserData},
+        ImportAll, ImportMem, Renderer, Texture,
+    },
+    desktop::{Space, Window},
+    output::Output,
+    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
+    utils::{Physical, Point, Rectangle, Scale},
+    wayland::seat::WaylandFocus,
+    wayland::{
+        compositor::{with_surface_tree_downward, TraversalAction},
+        dmabuf::get_dmabuf,
+    },
+};
+use tracing::warn;
+
+use crate::import::{Entry, Imports, ZeroCopy};
+
+render_elements! {
+    pub PlanarElement<R> where R: ImportAll + ImportMem;
+    Surface=WaylandSurfaceRenderElement<R>,
+    Cpu=TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>,
+}
+
+/// The elements of every window in `space`, topmost first.
+pub(crate) fn space_elements<R>(
+    renderer: &mut R,
+    imports: &mut Imports<R::TextureId>,
+    space: &Space<Window>,
+    output: &Output,
+) -> Vec<PlanarElement<R>>
+where
+    R: Renderer + ImportAll + ImportMem,
+    R::TextureId: Clone + Texture + Send + 'static,
+{
+    let scale = Scale::from(output.current_scale().fractional_scale());
+    let mut out = Vec::new();
+    for window in space.elements().rev() {
+        let (Some(location), Some(surface)) = (space.element_location(window), window.wl_surface())
+        else {
+            continue;
+        };
+        let location = (location - window.geometry().loc).to_physical_precise_round(scale);
+        tree_elements(renderer, imports, &surface, location, scale, &mut out);
+    }
+    out
+}
+
+fn tree_elements<R>(
+    renderer: &mut R,
+    imports: &mut Imports<R::TextureId>,
+    root: &WlSurface,
+    location: Point<i32, Physical>,
+    scale: Scale<f64>,
+    out: &mut Vec<PlanarElement<R>>,
+) where
+    R: Renderer + ImportAll + ImportMem,
+    R::TextureId: Clone + Texture + Send + 'static,
+{
+    with_surface_tree_downward(
+        root,
+        location.to_f64(),
+        |_, states, location| {
+            let view = states
+                .data_map
+                .get::<RendererSurfaceStateUserData>()
+                .and_then(|d| d.lock().unwrap().view());
+            match view {
+                Some(view) => {
+                    TraversalAction::DoChildren(*location + view.offset.to_f64().to_physical(scale))
+                }
+                None => TraversalAction::SkipChildren,
+            }
+        },
+        |surface, states, location| {
+            let Some(data) = states.data_map.get::<RendererSurfaceStateUserData>() else {
+                return;
+            };
+            let (view, dmabuf) = {
+                let d = data.lock().unwrap();
+                (
+                    d.view(),
+                    d.buffer().and_then(|b| get_dmabuf(b).ok().cloned()),
+                )
+            };
+            let Some(view) = view else { return };
+            let location = *location + view.offset.to_f64().to_physical(scale);
+            if let Some(dmabuf) = dmabuf {
+                match imports.entries.get_mut(&dmabuf.weak()) {
+                    Some(Entry::Cpu {
+                        record, texture, ..
+                    }) => {
+                        if let Some(texture) = texture {
+                            imports.records[*record].frames_shown += 1;
+                            out.push(PlanarElement::Cpu(
+                                TextureRenderElement::from_texture_render_buffer(
+                                    location,
+                                    texture,
+                                    None,
+                                    Some(view.src),
+                                    Some(view.dst),
+                                    Kind::Unspecified,
+                                ),
+                            ));
+                        }
+                        return;
+                    }
+                    Some(Entry::Egl { record, .. }) => imports.records[*record].frames_shown += 1,
+                    // Not decided by planar: nothing to show.
+                    None => return,
+                }
+            }
+            match WaylandSurfaceRenderElement::from_surface(
+                renderer,
+                surface,
+                states,
+                location,
+                1.0,
+                Kind::Unspecified,
+            ) {
+                Ok(Some(e)) => out.push(PlanarElement::Surface(e)),
+                Ok(None) => {}
+                Err(err) => warn!(%err, "a surface's buffer could not be imported"),
+            }
+        },
+        |_, _, _| true,
+    );
+}
+
+/// Brings the textures of a committed surface tree up to date: CPU-path buffers re-read
+/// their damaged rows, everything else is imported by smithay (a cached EGL import is
+/// checked for being the same texture, to count re-imports).
+pub(crate) fn import_tree<R>(
+    renderer: &mut R,
+    imports: &mut Imports<R::TextureId>,
+    root: &WlSurface,
+) where
+    R: Renderer + ImportAll + ImportMem + ZeroCopy,
+    R::TextureId: Clone + Texture + Send + 'static,
+{
+    with_surface_tree_downward(
+        root,
+        (),
+        |_, _, _| TraversalAction::DoChildren(()),
+        |surface, states, _| {
+            let Some(data) = states.data_map.get::<RendererSurfaceStateUserData>() else {
+                return;
+            };
+            let dmabuf = data
+                .lock()
+                .unwrap()
+                .buffer()
+                .and_then(|b| get_dmabuf(b).ok().cloned());
+            let Some(dmabuf) = dmabuf else {
+                if let Err(err) = import_surface(renderer, states) {
+                    warn!(%err, "importing a committed buffer failed");
+                }
+                return;
+            };
+            match imports.entries.get_mut(&dmabuf.weak()) {
+                Some(Entry::Egl { record, texture_id }) => {
+                    let record = *record;
+                    if let Err(err) = import_surface(renderer, states) {
+                        warn!(%err, "importing a committed dma-buf failed");
+                    }
+                    if let Some(Ok(id)) = renderer.zero_copy(&dmabuf) {
+                        if texture_id.is_some_and(|old| old != id) {
+                            imports.records[record].reimports += 1;
+                        }
+                        *texture_id = Some(id);
+                    }
+                }
+                Some(Entry::Cpu {
+                    record,
+                    buffer,
+                    texture,
+                    seen,
+                }) => {
+                    let (damage, commit, buffer_scale, transform) = {
+                        let d = data.lock().unwrap();
+                        let since = seen
+                            .as_ref()
+                            .filter(|(id, _)| *id == surface.id())
+                            .map(|(_, c)| *c);
+                        let rects: Vec<Rectangle<i32, smithay::utils::Buffer>> =
+                            d.damage_since(since).iter().copied().collect();
+                        (
+                            rects,
+                            d.current_commit(),
+                            d.buffer_scale(),
+                            d.buffer_transform(),
+                        )
+                    };
+                    if seen.as_ref() == Some(&(surface.id(), commit)) && texture.is_some() {
+                        return;
+                    }
+                    let rows = if texture.is_none() {
+                        0..buffer.height
+                    } else {
+                        damaged_rows(&damage, buffer.height)
+                    };
+                    let changed = match buffer.read(rows) {
+                        Ok(changed) => changed,
+                        Err(err) => {
+                            warn!(record = imports.records[*record].id, %err, "reading a CPU-path buffer failed");
+                            return;
+                        }
+                    };
+                    let (w, h) = (buffer.width as i32, buffer.height as i32);
+                    match texture {
+                        None => match TextureRenderBuffer::from_memory(
+                            renderer,
+                            &buffer.pixels,
+                            buffer.upload,
+                            (w, h),
+                            false,
+                            buffer_scale,
+                            transform,
+                            None,
+                        ) {
+                            Ok(t) => *texture = Some(t),
+                            Err(err) => warn!(%err, "uploading a CPU-path buffer failed"),
+                        },
+                        Some(t) if !changed.is_empty() => {
+                            let region = Rectangle::new(
+                                (0, changed.start as i32).into(),
+                                (w, (changed.end - changed.start) as i32).into(),
+                            );
+                            if let Err(err) =
+                                t.update_from_memory(renderer, &buffer.pixels, region, None)
+                            {
+                                warn!(%err, "updating a CPU-path texture failed");
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                    *seen = Some((surface.id(), commit));
+                }
+                None => {}
+            }
+        },
+        |_, _, _| true,
+    );
+}
+
+/// The rows covered by any damage rectangle, as one span (clamped to the buffer).
+fn damaged_rows(
+    damage: &[Rectangle<i32, smithay::utils::Buffer>],
+    height: usize,
+) -> std::ops::Range<usize> {
+    let mut lo = usize::MAX;
+    let mut hi = 0usize;
+    for r in damage {
+        let y0 = r.loc.y.max(0) as usize;
+        let y1 = (r.loc.y.saturating_add(r.size.h)).max(0) as usize;
+        lo = lo.min(y0);
+        hi = hi.max(y1);
+    }
+    if lo >= hi {
+        0..0
+    } else {
+        lo.min(height)..hi.min(height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damage_becomes_one_row_span() {
+        let r = |y, h| Rectangle::new((0, y).into(), (10, h).into());
+        assert_eq!(damaged_rows(&[r(10, 5), r(40, 2)], 100), 10..42);
+        assert_eq!(damaged_rows(&[], 100), 0..0);
+        assert_eq!(damaged_rows(&[r(90, 50)], 100), 90..100);
+        assert_eq!(damaged_rows(&[r(-5, 10)], 100), 0..5);
+    }
+}
