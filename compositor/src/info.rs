@@ -27,9 +27,23 @@ pub fn info(args: InfoArgs) -> anyhow::Result<()> {
     );
     let shm: Vec<String> = info.shm_formats.iter().map(|f| f.to_string()).collect();
     println!("wl_shm formats ({}): {}", shm.len(), shm.join(" "));
-    println!("dma-buf formats ({} pairs):", info.dmabuf_formats.len());
+    println!("dma-buf pairs EGL lists ({}):", info.dmabuf_formats.len());
     for f in &info.dmabuf_formats {
-        println!("  {} {:?}", f.code, f.modifier);
+        let pair = (f.code as u32, u64::from(f.modifier));
+        let path = if info.zero_copy.contains(&pair) {
+            "zero-copy"
+        } else if info.refused.contains(&pair) {
+            "refused by EGL when tried: CPU path"
+        } else {
+            "not in planar's format table: not advertised"
+        };
+        println!("  {} {:?}: {path}", f.code, f.modifier);
     }
+    let cpu: Vec<String> = planar_protocol::format::FORMATS
+        .iter()
+        .filter(|f| planar_renderer::cpu::convert::conversion(f.fourcc).is_some())
+        .map(|f| f.fourcc.to_string())
+        .collect();
+    println!("CPU path formats ({}): {}", cpu.len(), cpu.join(" "));
     Ok(())
 }

@@ -12,9 +12,12 @@ mod state;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// planar's own modules log at info; smithay's chatter (EGL extension lists) only from warn.
-const DEFAULT_LOG: &str =
-    "warn,planar=info,planar_compositor=info,planar_renderer=info,planar_protocol=info";
+/// planar's own modules log at info; smithay's chatter (EGL extension lists) only from
+/// warn. smithay's EGL error callback is off: planar probes EGL imports that are expected
+/// to fail, and logs every failure that matters itself, with its reason.
+const DEFAULT_LOG: &str = "warn,planar=info,planar_compositor=info,planar_renderer=info,\
+     planar_protocol=info,smithay::backend::egl::ffi=off,smithay::backend::egl::display=off,\
+     smithay::backend::egl::error=off";
 
 fn main() {
     tracing_subscriber::fmt()

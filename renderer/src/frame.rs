@@ -41,6 +41,8 @@ pub struct Target<R: Renderer, T> {
     egl_pairs: Vec<(u32, u64)>,
     /// Formats the renderer uploads from memory as they are.
     direct: Vec<Fourcc>,
+    /// Pairs EGL lists but refused when probed.
+    egl_refused: Vec<(u32, u64)>,
 }
 
 /// The renderer planar runs on.
@@ -94,33 +96,26 @@ where
         imports: Imports::default(),
         egl_pairs,
         direct,
+        egl_refused: Vec::new(),
     }
 }
 
 impl Engine {
+    /// `pairs`: what EGL really imports (probed when the display was opened).
     pub(crate) fn gles(
         mut renderer: GlesRenderer,
         size: Size<i32, Physical>,
+        pairs: Vec<(u32, u64)>,
+        refused: Vec<(u32, u64)>,
     ) -> Result<Self, RendererError> {
         let target = Offscreen::<GlesRenderbuffer>::create_buffer(
             &mut renderer,
             Fourcc::Abgr8888,
             (size.w, size.h).into(),
         )?;
-        // smithay 0.7's dmabuf_render_formats() reads an uninitialised `external_only`
-        // array on llvmpipe, so the texture formats are the ones that can be trusted.
-        let mut pairs: Vec<(u32, u64)> = renderer
-            .egl_context()
-            .display()
-            .dmabuf_texture_formats()
-            .iter()
-            .map(|f| (f.code as u32, u64::from(f.modifier)))
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        Ok(Engine::Gles(Box::new(new_target(
-            renderer, target, size, pairs,
-        ))))
+        let mut t = new_target(renderer, target, size, pairs);
+        t.egl_refused = refused;
+        Ok(Engine::Gles(Box::new(t)))
     }
 
     pub(crate) fn pixman(
@@ -213,6 +208,14 @@ impl Engine {
         match self {
             Engine::Gles(t) => t.egl_pairs.clone(),
             Engine::Pixman(t) => t.egl_pairs.clone(),
+        }
+    }
+
+    /// Pairs EGL lists but refused when tried: they can only take the CPU path.
+    pub fn egl_refused_pairs(&self) -> Vec<(u32, u64)> {
+        match self {
+            Engine::Gles(t) => t.egl_refused.clone(),
+            Engine::Pixman(t) => t.egl_refused.clone(),
         }
     }
 

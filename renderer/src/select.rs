@@ -84,8 +84,12 @@ pub struct RendererInfo {
     pub gl_renderer: Option<String>,
     /// wl_shm formats the renderer imports.
     pub shm_formats: Vec<Fourcc>,
-    /// dma-buf format+modifier pairs the renderer can sample from.
+    /// dma-buf format+modifier pairs EGL lists.
     pub dmabuf_formats: Vec<Format>,
+    /// Of those (in planar's table), the pairs that really import zero-copy (probed).
+    pub zero_copy: Vec<(u32, u64)>,
+    /// Listed by EGL but refused when tried: these take the CPU path.
+    pub refused: Vec<(u32, u64)>,
 }
 
 /// Runs the selection chain and creates the renderer with an offscreen target of `size`.
@@ -157,7 +161,13 @@ impl PendingRenderer {
                 .and_then(|renderer| gl_renderer_string(renderer).map(|r| (r, strings)))
                 .and_then(|((renderer, gl), mut strings)| {
                     strings.gl_renderer = gl;
-                    Engine::gles(renderer, size).map(|e| (e, strings))
+                    Engine::gles(
+                        renderer,
+                        size,
+                        strings.importable.clone(),
+                        strings.refused.clone(),
+                    )
+                    .map(|e| (e, strings))
                 });
             match made {
                 Ok((engine, strings)) => {
@@ -307,6 +317,10 @@ struct EglStrings {
     version: Option<String>,
     gl_renderer: Option<String>,
     dmabuf_formats: Vec<Format>,
+    /// The pairs of planar's table that really import (see `probe`).
+    importable: Vec<(u32, u64)>,
+    /// Listed by EGL but refused when tried.
+    refused: Vec<(u32, u64)>,
 }
 
 fn context_on(display: EGLDisplay) -> Result<(EGLContext, EglStrings), RendererError> {
@@ -325,6 +339,11 @@ fn context_on(display: EGLDisplay) -> Result<(EGLContext, EglStrings), RendererE
     let mut dmabuf_formats: Vec<Format> =
         display.dmabuf_texture_formats().iter().copied().collect();
     dmabuf_formats.sort_by_key(|f| (f.code as u32, u64::from(f.modifier)));
+    let listed: Vec<(u32, u64)> = dmabuf_formats
+        .iter()
+        .map(|f| (f.code as u32, u64::from(f.modifier)))
+        .collect();
+    let (importable, refused) = crate::probe::probe(&display, &listed);
     let context = EGLContext::new(&display)?;
     Ok((
         context,
@@ -333,6 +352,8 @@ fn context_on(display: EGLDisplay) -> Result<(EGLContext, EglStrings), RendererE
             version,
             gl_renderer: None,
             dmabuf_formats,
+            importable,
+            refused,
         },
     ))
 }
@@ -370,6 +391,8 @@ fn finish(
         gl_renderer: strings.gl_renderer,
         shm_formats,
         dmabuf_formats: strings.dmabuf_formats,
+        zero_copy: strings.importable,
+        refused: strings.refused,
     };
     (engine, info)
 }

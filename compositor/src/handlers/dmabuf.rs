@@ -51,10 +51,12 @@ impl DmabufHandler for State {
 
 delegate_dmabuf!(State);
 
-/// The advertised set, asked of the renderer. Tranche 1: the pairs the GPU path imports
-/// (and planar's format table knows, since validation needs each format's layout).
-/// Tranche 2: the LINEAR pairs only the CPU path takes (with `--import cpu`, the implicit
-/// modifier too: the CPU path reads it from memfds, udmabuf and dma-heaps). With a DRM
+/// The advertised set, asked of the renderer. Tranche 1: the pairs the GPU path really
+/// imports (probed; and in planar's format table, since validation needs each format's
+/// layout). Tranche 2: the pairs only the CPU path takes: every CPU-readable format with
+/// LINEAR, plus the pairs EGL lists but refused (with their implicit modifier; the CPU
+/// path reads it from memfds, udmabuf and dma-heaps), and with `--import cpu` the implicit
+/// modifier for every format. With a DRM
 /// node, its dev_t is the main device; without one, 0 (a dev_t cannot be invented).
 pub fn advertised(
     engine: &Engine,
@@ -82,15 +84,27 @@ pub fn advertised(
     } else {
         &[MOD_LINEAR]
     };
+    let cpu_readable = |f: u32| format_info(f).is_some_and(|i| conversion(i.fourcc).is_some());
     let cpu: Vec<(u32, u64)> = if policy.choice == ImportChoice::Egl {
         Vec::new()
     } else {
-        FORMATS
-            .iter()
-            .filter(|f| conversion(f.fourcc).is_some())
-            .flat_map(|f| cpu_modifiers.iter().map(move |&m| (f.fourcc as u32, m)))
-            .filter(|p| !gpu.contains(p))
-            .collect()
+        // Pairs EGL lists but refuses keep their modifiers (the implicit one included):
+        // clients expect what the driver says, and the CPU path reads them.
+        let mut cpu: Vec<(u32, u64)> = engine
+            .egl_refused_pairs()
+            .into_iter()
+            .filter(|&(f, _)| cpu_readable(f))
+            .filter(keep)
+            .collect();
+        cpu.extend(
+            FORMATS
+                .iter()
+                .filter(|f| conversion(f.fourcc).is_some())
+                .flat_map(|f| cpu_modifiers.iter().map(move |&m| (f.fourcc as u32, m))),
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        cpu.retain(|p| !gpu.contains(p) && seen.insert(*p));
+        cpu
     };
     let tranches = [gpu, cpu]
         .into_iter()

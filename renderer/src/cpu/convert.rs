@@ -211,11 +211,13 @@ fn packed_row(p: PackedRgb, src: &[u8], dst: &mut [u8]) {
 }
 
 fn rows(plane: &[u8], stride: usize, first: usize, count: usize, row_bytes: usize) -> &[u8] {
-    // The slice the yuv crate reads: `count` rows from `first`, the last one only as long
-    // as it needs to be (a plane may end right after its last pixel).
+    // The slice the yuv crate reads: `count` whole rows from `first` (some of its checks
+    // want stride * height); the last row only as long as it needs to be when the plane
+    // ends right after its last pixel.
     let start = first * stride;
-    let len = if count == 0 {
-        0
+    let whole = count * stride;
+    let len = if count == 0 || start + whole <= plane.len() {
+        whole
     } else {
         (count - 1) * stride + row_bytes
     };

@@ -1,0 +1,125 @@
+//! planar-client: submits exactly the dma-buf you describe (format, modifier, size,
+//! stride, offset, planes in one fd or one each) with a known pattern, shows it, and says
+//! what the compositor answered.
+
+use clap::{Parser, Subcommand};
+use planar_tests::{
+    client::{
+        check_alloc, parse_format, parse_modifier, parse_size, show, Pattern, ShowConfig,
+        ShowResult,
+    },
+    encode::Encoding,
+};
+use wayland_client::Connection;
+
+#[derive(Parser)]
+#[command(
+    name = "planar-client",
+    about = "Submits dma-bufs of any layout to a Wayland compositor"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Submit one buffer and show it.
+    Show(ShowArgs),
+}
+
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// Allocator: auto or memfd (a sealed memfd).
+    #[arg(long, default_value = "auto")]
+    alloc: String,
+    /// DRM format: fourcc (NV12, XR24) or name (xrgb8888).
+    #[arg(long, default_value = "XR24", value_parser = parse_format)]
+    format: drm_fourcc::DrmFourcc,
+    /// linear, invalid, or a hex modifier.
+    #[arg(long, default_value = "linear", value_parser = parse_modifier)]
+    modifier: u64,
+    #[arg(long, default_value = "256x256", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Stride of plane 0 in bytes (default: the minimum plus --pad).
+    #[arg(long)]
+    stride: Option<u32>,
+    /// Bytes added to every plane's minimum stride.
+    #[arg(long, default_value_t = 0)]
+    pad: u32,
+    /// Offset of the first plane in each fd.
+    #[arg(long, default_value_t = 0)]
+    offset: u32,
+    /// All planes in one fd, at increasing offsets.
+    #[arg(long, conflicts_with = "fd_per_plane")]
+    one_fd: bool,
+    /// One fd per plane (the default).
+    #[arg(long)]
+    fd_per_plane: bool,
+    /// quads or solid:RRGGBB.
+    #[arg(long, default_value = "quads", value_parser = Pattern::parse)]
+    pattern: Pattern,
+    /// YUV matrix of the encoded pattern: bt601 or bt709.
+    #[arg(long, default_value = "bt601", value_parser = ["bt601", "bt709"])]
+    matrix: String,
+    /// YUV range of the encoded pattern: limited or full.
+    #[arg(long, default_value = "limited", value_parser = ["limited", "full"])]
+    range: String,
+    /// Store rows bottom-up and set the y_invert flag.
+    #[arg(long)]
+    y_invert: bool,
+    /// Use create_immed instead of create.
+    #[arg(long)]
+    immed: bool,
+    /// Frames to stay up after the buffer is presented (0: until closed or killed).
+    #[arg(long, default_value_t = 1)]
+    frames: u32,
+    /// Highest zwp_linux_dmabuf_v1 version to bind.
+    #[arg(long, default_value_t = 5)]
+    dmabuf_version: u32,
+}
+
+fn main() -> anyhow::Result<()> {
+    let Command::Show(a) = Cli::parse().command;
+    check_alloc(&a.alloc)?;
+    let cfg = ShowConfig {
+        format: a.format,
+        modifier: a.modifier,
+        width: a.size.0,
+        height: a.size.1,
+        stride: a.stride,
+        pad: a.pad,
+        offset: a.offset,
+        one_fd: a.one_fd,
+        pattern: a.pattern,
+        encoding: Encoding {
+            bt709: a.matrix == "bt709",
+            full_range: a.range == "full",
+        },
+        y_invert: a.y_invert,
+        immed: a.immed,
+        frames: (a.frames > 0).then_some(a.frames),
+        dmabuf_version: a.dmabuf_version,
+    };
+    println!("planar-client: allocator memfd (sealed; the only one on a machine without udmabuf and dma-heaps in this build)");
+    let conn = Connection::connect_to_env()?;
+    let result = show(conn, &cfg)?;
+    let what = format!(
+        "{} {}x{} modifier {:#x}",
+        cfg.format, cfg.width, cfg.height, cfg.modifier
+    );
+    match result {
+        ShowResult::Shown => {
+            println!("planar-client: {what}: created and shown");
+            Ok(())
+        }
+        ShowResult::Failed => {
+            println!("planar-client: {what}: failed (the compositor could not import it)");
+            std::process::exit(3)
+        }
+        ShowResult::ProtocolError { code, message } => {
+            println!("planar-client: {what}: protocol error {code}: {message}");
+            std::process::exit(4)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! planar-client's `show`: allocate a buffer of any format and layout, encode a pattern
+//! into it, submit it through zwp_linux_dmabuf_v1 and show it in a window.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use anyhow::{bail, Context};
+use drm_fourcc::DrmFourcc as Fourcc;
+use planar_protocol::{
+    advertise::{MOD_INVALID, MOD_LINEAR},
+    format::FORMATS,
+    validate::FLAG_Y_INVERT,
+};
+use wayland_client::Connection;
+
+use crate::{
+    dmabuf_client::{AddPlane, DmabufConn, Outcome},
+    encode::{Encoding, Layout},
+    memfd,
+    pattern::quads_rgb,
+    window::Window,
+};
+
+/// A pattern to draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// Red, green / blue, white quadrants.
+    Quads,
+    Solid([u8; 3]),
+}
+
+impl Pattern {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "quads" => Ok(Pattern::Quads),
+            _ => {
+                let hex = s
+                    .strip_prefix("solid:")
+                    .ok_or_else(|| format!("unknown pattern {s:?} (quads or solid:RRGGBB)"))?;
+                let v =
+                    u32::from_str_radix(hex, 16).map_err(|_| format!("{hex:?} is not RRGGBB"))?;
+                Ok(Pattern::Solid([(v >> 16) as u8, (v >> 8) as u8, v as u8]))
+            }
+        }
+    }
+
+    /// The RGB colour the pattern has at (x, y) of a w x h image.
+    pub fn rgb(&self, w: u32, h: u32, x: u32, y: u32) -> [u8; 3] {
+        match self {
+            Pattern::Quads => quads_rgb(w, h, x, y),
+            Pattern::Solid(c) => *c,
+        }
+    }
+}
+
+/// Parses a fourcc name (`NV12`, `XR24`) or a format name (`xrgb8888`, `nv12`).
+pub fn parse_format(s: &str) -> Result<Fourcc, String> {
+    let upper = s.to_ascii_uppercase();
+    FORMATS
+        .iter()
+        .map(|f| f.fourcc)
+        .find(|f| {
+            let code = (*f as u32).to_le_bytes();
+            String::from_utf8_lossy(&code).trim_end() == upper
+                || format!("{f:?}").to_ascii_uppercase() == upper
+        })
+        .ok_or_else(|| format!("unknown format {s:?}"))
+}
+
+/// Parses `linear`, `invalid` or a hex modifier.
+pub fn parse_modifier(s: &str) -> Result<u64, String> {
+    match s {
+        "linear" => Ok(MOD_LINEAR),
+        "invalid" => Ok(MOD_INVALID),
+        hex => u64::from_str_radix(hex.trim_start_matches("0x"), 16)
+            .map_err(|_| format!("{hex:?} is not a modifier")),
+    }
+}
+
+/// Everything `show` needs.
+#[derive(Debug, Clone)]
+pub struct ShowConfig {
+    pub format: Fourcc,
+    pub modifier: u64,
+    pub width: u32,
+    pub height: u32,
+    pub stride: Option<u32>,
+    pub pad: u32,
+    pub offset: u32,
+    pub one_fd: bool,
+    pub pattern: Pattern,
+    pub encoding: Encoding,
+    pub y_invert: bool,
+    pub immed: bool,
+    pub frames: Option<u32>,
+    pub dmabuf_version: u32,
+}
+
+/// What happened to the buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ShowResult {
+    Shown,
+    Failed,
+    ProtocolError { code: u32, message: String },
+}
+
+/// The buffer's fds with the pattern encoded, and its layout.
+pub fn allocate(cfg: &ShowConfig) -> anyhow::Result<(Layout, Vec<OwnedFd>)> {
+    let layout = Layout::new(
+        cfg.format, cfg.width, cfg.height, cfg.stride, cfg.pad, cfg.offset, cfg.one_fd,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let (w, h) = (cfg.width, cfg.height);
+    let pattern = cfg.pattern;
+    // A y-inverted buffer holds its rows bottom-up; the compositor flips it back.
+    let fds = layout
+        .fill(cfg.encoding, |x, y| {
+            let y = if cfg.y_invert { h - 1 - y } else { y };
+            pattern.rgb(w, h, x, y)
+        })
+        .into_iter()
+        .map(|bytes| memfd::sealed("planar-client", &bytes))
+        .collect::<Result<Vec<_>, _>>()
+        .context("error allocating a sealed memfd")?;
+    Ok((layout, fds))
+}
+
+/// Submits one buffer and shows it for `frames` frames.
+pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
+    let (layout, fds) = allocate(cfg)?;
+    let mut window = Window::new(&conn, "planar-client")?;
+    let mut dmabuf = DmabufConn::new(conn.clone(), cfg.dmabuf_version)?;
+    let planes: Vec<AddPlane<'_>> = layout
+        .planes
+        .iter()
+        .enumerate()
+        .map(|(i, &(fd, offset, stride))| AddPlane {
+            fd: fds[fd].as_fd(),
+            plane_idx: i as u32,
+            offset,
+            stride,
+            modifier: cfg.modifier,
+        })
+        .collect();
+    let flags = if cfg.y_invert { FLAG_Y_INVERT } else { 0 };
+    let (w, h) = (cfg.width as i32, cfg.height as i32);
+    let outcome = if cfg.immed {
+        dmabuf.create_immed(&planes, w, h, cfg.format as u32, flags)
+    } else {
+        dmabuf.create(&planes, w, h, cfg.format as u32, flags)
+    };
+    let buffer = match outcome {
+        Outcome::Created(b) => b,
+        Outcome::Failed => return Ok(ShowResult::Failed),
+        Outcome::ProtocolError { code, message, .. } => {
+            return Ok(ShowResult::ProtocolError { code, message })
+        }
+    };
+    window.show(&buffer, w, None, h);
+    window.wait_presented()?;
+    window.run_frames(cfg.frames.map(|n| n.saturating_sub(1)))?;
+    window.close()?;
+    buffer.destroy();
+    conn.flush()?;
+    Ok(ShowResult::Shown)
+}
+
+/// Checks that a size string is WxH.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("{s:?} is not WxH"))?;
+    let p = |v: &str| {
+        v.parse::<u32>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("{s:?} is not WxH"))
+    };
+    Ok((p(w)?, p(h)?))
+}
+
+/// Fails unless the machine can give the asked allocator.
+pub fn check_alloc(alloc: &str) -> anyhow::Result<()> {
+    match alloc {
+        "memfd" | "auto" => Ok(()),
+        other => bail!("--alloc {other} is not available in this build yet (memfd only)"),
+    }
+}

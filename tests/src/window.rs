@@ -1,0 +1,195 @@
+//! A wayland-client xdg toplevel that shows whatever wl_buffer it is given and counts
+//! frame callbacks, so a caller knows its buffer has been presented.
+
+use anyhow::Context;
+use wayland_client::{
+    delegate_noop,
+    globals::{registry_queue_init, GlobalList, GlobalListContents},
+    protocol::{
+        wl_buffer::WlBuffer, wl_callback::WlCallback, wl_compositor::WlCompositor,
+        wl_registry::WlRegistry, wl_surface::WlSurface,
+    },
+    Connection, Dispatch, EventQueue, QueueHandle,
+};
+use wayland_protocols::xdg::shell::client::{xdg_surface, xdg_toplevel, xdg_wm_base};
+
+#[derive(Default)]
+pub struct WindowState {
+    configured: bool,
+    frames_done: u32,
+    frame_pending: bool,
+    closed: bool,
+}
+
+/// One toplevel on its own event queue.
+pub struct Window {
+    pub conn: Connection,
+    pub globals: GlobalList,
+    queue: EventQueue<WindowState>,
+    qh: QueueHandle<WindowState>,
+    surface: WlSurface,
+    xdg_surface: xdg_surface::XdgSurface,
+    toplevel: xdg_toplevel::XdgToplevel,
+    state: WindowState,
+}
+
+impl Window {
+    /// Creates the toplevel and waits for its first configure.
+    pub fn new(conn: &Connection, title: &str) -> anyhow::Result<Self> {
+        let (globals, mut queue) =
+            registry_queue_init::<WindowState>(conn).context("error reading the globals")?;
+        let qh = queue.handle();
+        let compositor: WlCompositor = globals.bind(&qh, 1..=6, ()).context("wl_compositor")?;
+        let wm_base: xdg_wm_base::XdgWmBase =
+            globals.bind(&qh, 1..=6, ()).context("xdg_wm_base")?;
+        let surface = compositor.create_surface(&qh, ());
+        let xdg_surface = wm_base.get_xdg_surface(&surface, &qh, ());
+        let toplevel = xdg_surface.get_toplevel(&qh, ());
+        toplevel.set_title(title.to_string());
+        surface.commit();
+        let mut state = WindowState::default();
+        while !state.configured {
+            queue.blocking_dispatch(&mut state)?;
+        }
+        Ok(Window {
+            conn: conn.clone(),
+            globals,
+            queue,
+            qh,
+            surface,
+            xdg_surface,
+            toplevel,
+            state,
+        })
+    }
+
+    pub fn queue_handle(&self) -> &QueueHandle<WindowState> {
+        &self.qh
+    }
+
+    /// Attaches `buffer`, damages `rows` (all of it when `None`), asks for a frame and
+    /// commits.
+    pub fn show(&mut self, buffer: &WlBuffer, width: i32, rows: Option<(i32, i32)>, height: i32) {
+        self.surface.attach(Some(buffer), 0, 0);
+        let (y, h) = rows.unwrap_or((0, height));
+        self.surface.damage_buffer(0, y, width, h);
+        self.surface.frame(&self.qh, ());
+        self.state.frame_pending = true;
+        self.surface.commit();
+    }
+
+    /// Waits until the last shown buffer has been presented (its frame callback fired).
+    pub fn wait_presented(&mut self) -> anyhow::Result<()> {
+        while self.state.frame_pending && !self.state.closed {
+            self.queue.blocking_dispatch(&mut self.state)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the window up for `frames` more frames (or until closed when `None`).
+    pub fn run_frames(&mut self, frames: Option<u32>) -> anyhow::Result<()> {
+        let target = frames.map(|n| self.state.frames_done + n);
+        loop {
+            if self.state.closed || target.is_some_and(|t| self.state.frames_done >= t) {
+                return Ok(());
+            }
+            if !self.state.frame_pending {
+                self.surface.frame(&self.qh, ());
+                self.state.frame_pending = true;
+                self.surface.commit();
+            }
+            self.queue.blocking_dispatch(&mut self.state)?;
+        }
+    }
+
+    pub fn frames_done(&self) -> u32 {
+        self.state.frames_done
+    }
+
+    /// Destroys the window, as a well-behaved client does before it exits.
+    pub fn close(self) -> anyhow::Result<()> {
+        self.toplevel.destroy();
+        self.xdg_surface.destroy();
+        self.surface.destroy();
+        self.conn.flush()?;
+        Ok(())
+    }
+}
+
+impl Dispatch<WlRegistry, GlobalListContents> for WindowState {
+    fn event(
+        _: &mut Self,
+        _: &WlRegistry,
+        _: wayland_client::protocol::wl_registry::Event,
+        _: &GlobalListContents,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+    }
+}
+
+impl Dispatch<xdg_wm_base::XdgWmBase, ()> for WindowState {
+    fn event(
+        _: &mut Self,
+        wm_base: &xdg_wm_base::XdgWmBase,
+        event: xdg_wm_base::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let xdg_wm_base::Event::Ping { serial } = event {
+            wm_base.pong(serial);
+        }
+    }
+}
+
+impl Dispatch<xdg_surface::XdgSurface, ()> for WindowState {
+    fn event(
+        state: &mut Self,
+        xdg_surface: &xdg_surface::XdgSurface,
+        event: xdg_surface::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let xdg_surface::Event::Configure { serial } = event {
+            xdg_surface.ack_configure(serial);
+            state.configured = true;
+        }
+    }
+}
+
+impl Dispatch<xdg_toplevel::XdgToplevel, ()> for WindowState {
+    fn event(
+        state: &mut Self,
+        _: &xdg_toplevel::XdgToplevel,
+        event: xdg_toplevel::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let xdg_toplevel::Event::Close = event {
+            state.closed = true;
+        }
+    }
+}
+
+impl Dispatch<WlCallback, ()> for WindowState {
+    fn event(
+        state: &mut Self,
+        _: &WlCallback,
+        _: wayland_client::protocol::wl_callback::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        state.frames_done += 1;
+        state.frame_pending = false;
+    }
+}
+
+delegate_noop!(WindowState: ignore WlCompositor);
+delegate_noop!(WindowState: ignore WlSurface);
+delegate_noop!(WindowState: ignore WlBuffer);
+delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm::WlShm);
+delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm_pool::WlShmPool);
