@@ -11,8 +11,8 @@ use smithay::{
         allocator::dmabuf::Dmabuf,
         renderer::{
             damage::OutputDamageTracker,
-            gles::{GlesRenderbuffer, GlesRenderer},
-            pixman::PixmanRenderer,
+            gles::{GlesRenderbuffer, GlesRenderer, GlesTexture},
+            pixman::{PixmanRenderer, PixmanTexture},
             Bind, ExportMem, ImportAll, ImportDma, ImportMem, Offscreen, Renderer, Texture,
             TextureMapping,
         },
@@ -60,17 +60,17 @@ pub struct FrameOutcome {
 }
 
 impl ZeroCopy for GlesRenderer {
-    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<u64, String>> {
+    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, GlesTexture), String>> {
         Some(
             ImportDma::import_dmabuf(self, dmabuf, None)
-                .map(|t| u64::from(t.tex_id()))
+                .map(|t| (u64::from(t.tex_id()), t))
                 .map_err(|e| e.to_string()),
         )
     }
 }
 
 impl ZeroCopy for PixmanRenderer {
-    fn zero_copy(&mut self, _dmabuf: &Dmabuf) -> Option<Result<u64, String>> {
+    fn zero_copy(&mut self, _dmabuf: &Dmabuf) -> Option<Result<(u64, PixmanTexture), String>> {
         // smithay's pixman dma-buf import fails on memfds and brackets its sync wrongly;
         // planar's CPU path is the pixman path.
         None

@@ -23,12 +23,13 @@ use smithay::{
     backend::renderer::utils::CommitCounter,
     backend::{
         allocator::{
-            dmabuf::{Dmabuf, WeakDmabuf},
+            dmabuf::{Dmabuf, DmabufFlags, WeakDmabuf},
             Buffer,
         },
-        renderer::{element::texture::TextureRenderBuffer, Texture},
+        renderer::{element::texture::TextureRenderBuffer, Renderer, Texture},
     },
     reexports::wayland_server::backend::ObjectId,
+    utils::Transform,
 };
 use tracing::info;
 
@@ -145,6 +146,11 @@ pub(crate) enum Entry<Tex: Texture> {
     Egl {
         record: usize,
         texture_id: Option<u64>,
+        /// For a y-inverted buffer: a twin without the flag, imported zero-copy, and
+        /// drawn with a vertical flip. smithay 0.7 flips y-inverted dma-buf textures
+        /// without translating them back, so with clamped sampling every row shows the
+        /// edge row; planar does the flip itself.
+        flipped: Option<(Dmabuf, TextureRenderBuffer<Tex>)>,
     },
     Cpu {
         record: usize,
@@ -170,10 +176,33 @@ impl<Tex: Texture> Default for Imports<Tex> {
     }
 }
 
-/// What a zero-copy import gives: an identity of the texture, to count re-imports.
-pub(crate) trait ZeroCopy {
+/// A zero-copy import: the texture, and an identity of it to count re-imports.
+pub(crate) trait ZeroCopy: Renderer {
     /// `None` when the renderer has no zero-copy path at all.
-    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<u64, String>>;
+    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, Self::TextureId), String>>;
+}
+
+/// The same buffer (the same fds, duplicated) without the y_invert flag.
+fn without_y_invert(dmabuf: &Dmabuf) -> Result<Dmabuf, String> {
+    let format = dmabuf.format();
+    let mut builder = Dmabuf::builder(
+        dmabuf.size(),
+        format.code,
+        format.modifier,
+        DmabufFlags::empty(),
+    );
+    for (i, ((fd, offset), stride)) in dmabuf
+        .handles()
+        .zip(dmabuf.offsets())
+        .zip(dmabuf.strides())
+        .enumerate()
+    {
+        let fd = fd.try_clone_to_owned().map_err(|e| format!("dup: {e}"))?;
+        builder.add_plane(fd, i as u32, offset, stride);
+    }
+    builder
+        .build()
+        .ok_or_else(|| "could not rebuild the buffer".to_string())
 }
 
 /// The request for a decision.
@@ -184,12 +213,12 @@ pub struct ImportRequest<'a> {
     pub fd_kinds: &'a [FdKind],
 }
 
-impl<Tex: Texture> Imports<Tex> {
+impl<Tex: Texture + Clone + 'static> Imports<Tex> {
     /// Decides, imports, and records. `egl_pairs` are the pairs the renderer advertises
     /// for zero-copy; `direct` the formats it uploads from memory as they are.
     pub fn decide(
         &mut self,
-        renderer: &mut impl ZeroCopy,
+        renderer: &mut impl ZeroCopy<TextureId = Tex>,
         req: &ImportRequest<'_>,
         policy: &ImportPolicy,
         egl_pairs: &[(u32, u64)],
@@ -208,16 +237,37 @@ impl<Tex: Texture> Imports<Tex> {
             } else if policy.egl_fails(fourcc, modifier) {
                 notes.push("EGL import failed: forced by --fail-import".to_string());
             } else {
-                match renderer.zero_copy(dmabuf) {
+                let twin = if dmabuf.y_inverted() {
+                    Some(without_y_invert(dmabuf))
+                } else {
+                    None
+                };
+                let result = match &twin {
+                    Some(Err(e)) => Some(Err(e.clone())),
+                    Some(Ok(twin)) => renderer.zero_copy(twin),
+                    None => renderer.zero_copy(dmabuf),
+                };
+                match result {
                     None => notes.push("the renderer has no zero-copy import".to_string()),
                     Some(Err(e)) => notes.push(format!("EGL import failed: {e}")),
-                    Some(Ok(id)) => {
+                    Some(Ok((id, texture))) => {
+                        let flipped = twin.and_then(Result::ok).map(|twin| {
+                            let buffer = TextureRenderBuffer::from_texture(
+                                renderer,
+                                texture,
+                                1,
+                                Transform::Flipped180,
+                                None,
+                            );
+                            (twin, buffer)
+                        });
                         entry = Some((
                             ImportPath::Egl,
                             "EGL import (zero-copy)".to_string(),
                             Entry::Egl {
                                 record: self.records.len(),
                                 texture_id: Some(id),
+                                flipped,
                             },
                         ));
                     }

@@ -19,7 +19,7 @@ use smithay::{
     desktop::{Space, Window},
     output::Output,
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
-    utils::{Physical, Point, Rectangle, Scale},
+    utils::{Physical, Point, Rectangle, Scale, Transform},
     wayland::seat::WaylandFocus,
     wayland::{
         compositor::{with_surface_tree_downward, TraversalAction},
@@ -119,7 +119,24 @@ fn tree_elements<R>(
                         }
                         return;
                     }
-                    Some(Entry::Egl { record, .. }) => imports.records[*record].frames_shown += 1,
+                    Some(Entry::Egl {
+                        record, flipped, ..
+                    }) => {
+                        imports.records[*record].frames_shown += 1;
+                        if let Some((_, texture)) = flipped {
+                            out.push(PlanarElement::Cpu(
+                                TextureRenderElement::from_texture_render_buffer(
+                                    location,
+                                    texture,
+                                    None,
+                                    Some(view.src),
+                                    Some(view.dst),
+                                    Kind::Unspecified,
+                                ),
+                            ));
+                            return;
+                        }
+                    }
                     // Not decided by planar: nothing to show.
                     None => return,
                 }
@@ -172,12 +189,35 @@ pub(crate) fn import_tree<R>(
                 return;
             };
             match imports.entries.get_mut(&dmabuf.weak()) {
-                Some(Entry::Egl { record, texture_id }) => {
+                Some(Entry::Egl {
+                    record,
+                    texture_id,
+                    flipped,
+                }) => {
                     let record = *record;
-                    if let Err(err) = import_surface(renderer, states) {
-                        warn!(%err, "importing a committed dma-buf failed");
-                    }
-                    if let Some(Ok(id)) = renderer.zero_copy(&dmabuf) {
+                    let imported = match flipped {
+                        // The twin is what is drawn; a new commit of the same buffer may
+                        // have new contents: the whole texture is damaged.
+                        Some((twin, texture)) => renderer.zero_copy(twin).map(|r| {
+                            r.map(|(id, t)| {
+                                texture.update_from_texture(
+                                    renderer,
+                                    t,
+                                    1,
+                                    Transform::Flipped180,
+                                    None,
+                                );
+                                id
+                            })
+                        }),
+                        None => {
+                            if let Err(err) = import_surface(renderer, states) {
+                                warn!(%err, "importing a committed dma-buf failed");
+                            }
+                            renderer.zero_copy(&dmabuf).map(|r| r.map(|(id, _)| id))
+                        }
+                    };
+                    if let Some(Ok(id)) = imported {
                         if texture_id.is_some_and(|old| old != id) {
                             imports.records[record].reimports += 1;
                         }

@@ -93,6 +93,10 @@ pub struct ShowConfig {
     pub immed: bool,
     pub frames: Option<u32>,
     pub dmabuf_version: u32,
+    /// Buffers in the swapchain, cycled on frame callbacks.
+    pub buffers: u32,
+    /// Rows damaged on each commit after the first (`None`: the whole buffer).
+    pub damage_rows: Option<u32>,
 }
 
 /// What happened to the buffer.
@@ -124,43 +128,59 @@ pub fn allocate(cfg: &ShowConfig) -> anyhow::Result<(Layout, Vec<OwnedFd>)> {
     Ok((layout, fds))
 }
 
-/// Submits one buffer and shows it for `frames` frames.
+/// Submits the buffers and shows them, one per frame, for `frames` frames.
 pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
-    let (layout, fds) = allocate(cfg)?;
     let mut window = Window::new(&conn, "planar-client")?;
     let mut dmabuf = DmabufConn::new(conn.clone(), cfg.dmabuf_version)?;
-    let planes: Vec<AddPlane<'_>> = layout
-        .planes
-        .iter()
-        .enumerate()
-        .map(|(i, &(fd, offset, stride))| AddPlane {
-            fd: fds[fd].as_fd(),
-            plane_idx: i as u32,
-            offset,
-            stride,
-            modifier: cfg.modifier,
-        })
-        .collect();
-    let flags = if cfg.y_invert { FLAG_Y_INVERT } else { 0 };
-    let (w, h) = (cfg.width as i32, cfg.height as i32);
-    let outcome = if cfg.immed {
-        dmabuf.create_immed(&planes, w, h, cfg.format as u32, flags)
-    } else {
-        dmabuf.create(&planes, w, h, cfg.format as u32, flags)
-    };
-    let buffer = match outcome {
-        Outcome::Created(b) => b,
-        Outcome::Failed => return Ok(ShowResult::Failed),
-        Outcome::ProtocolError { code, message, .. } => {
-            return Ok(ShowResult::ProtocolError { code, message })
+    let mut buffers = Vec::new();
+    // The fds stay open for as long as their buffers are shown.
+    let mut keep = Vec::new();
+    for _ in 0..cfg.buffers.max(1) {
+        let (layout, fds) = allocate(cfg)?;
+        let planes: Vec<AddPlane<'_>> = layout
+            .planes
+            .iter()
+            .enumerate()
+            .map(|(i, &(fd, offset, stride))| AddPlane {
+                fd: fds[fd].as_fd(),
+                plane_idx: i as u32,
+                offset,
+                stride,
+                modifier: cfg.modifier,
+            })
+            .collect();
+        let flags = if cfg.y_invert { FLAG_Y_INVERT } else { 0 };
+        let (w, h) = (cfg.width as i32, cfg.height as i32);
+        let outcome = if cfg.immed {
+            dmabuf.create_immed(&planes, w, h, cfg.format as u32, flags)
+        } else {
+            dmabuf.create(&planes, w, h, cfg.format as u32, flags)
+        };
+        match outcome {
+            Outcome::Created(b) => buffers.push(b),
+            Outcome::Failed => return Ok(ShowResult::Failed),
+            Outcome::ProtocolError { code, message, .. } => {
+                return Ok(ShowResult::ProtocolError { code, message })
+            }
         }
-    };
-    window.show(&buffer, w, None, h);
+        keep.push(fds);
+    }
+    let (w, h) = (cfg.width as i32, cfg.height as i32);
+    window.show(&buffers[0], w, None, h);
     window.wait_presented()?;
-    window.run_frames(cfg.frames.map(|n| n.saturating_sub(1)))?;
+    let mut shown = 1u32;
+    while cfg.frames.is_none_or(|n| shown < n) {
+        let rows = cfg.damage_rows.map(|n| (0, n.min(cfg.height) as i32));
+        window.show(&buffers[shown as usize % buffers.len()], w, rows, h);
+        window.wait_presented()?;
+        shown += 1;
+    }
     window.close()?;
-    buffer.destroy();
+    for b in buffers {
+        b.destroy();
+    }
     conn.flush()?;
+    drop(keep);
     Ok(ShowResult::Shown)
 }
 

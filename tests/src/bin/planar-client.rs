@@ -71,12 +71,33 @@ struct ShowArgs {
     /// Use create_immed instead of create.
     #[arg(long)]
     immed: bool,
-    /// Frames to stay up after the buffer is presented (0: until closed or killed).
+    /// Frames to show, one commit each (0: until closed or killed).
     #[arg(long, default_value_t = 1)]
     frames: u32,
     /// Highest zwp_linux_dmabuf_v1 version to bind.
     #[arg(long, default_value_t = 5)]
     dmabuf_version: u32,
+    /// Buffers in the swapchain, cycled on frame callbacks.
+    #[arg(long, default_value_t = 1)]
+    buffers: u32,
+    /// Damage on commits after the first: full, or rows:N (the first N rows).
+    #[arg(long, default_value = "full", value_parser = parse_damage)]
+    damage: Damage,
+}
+
+/// `--damage`: the whole buffer (`None`) or its first N rows.
+#[derive(Clone, Copy)]
+struct Damage(Option<u32>);
+
+fn parse_damage(s: &str) -> Result<Damage, String> {
+    match s {
+        "full" => Ok(Damage(None)),
+        _ => s
+            .strip_prefix("rows:")
+            .and_then(|n| n.parse().ok())
+            .map(|n| Damage(Some(n)))
+            .ok_or_else(|| format!("{s:?} is not full or rows:N")),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -100,6 +121,8 @@ fn main() -> anyhow::Result<()> {
         immed: a.immed,
         frames: (a.frames > 0).then_some(a.frames),
         dmabuf_version: a.dmabuf_version,
+        buffers: a.buffers,
+        damage_rows: a.damage.0,
     };
     println!("planar-client: allocator memfd (sealed; the only one on a machine without udmabuf and dma-heaps in this build)");
     let conn = Connection::connect_to_env()?;
