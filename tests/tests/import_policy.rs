@@ -17,7 +17,6 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, serde::Deserialize)]
 struct Record {
-    fourcc: String,
     path: String,
     reason: String,
     frames_shown: u64,
