@@ -6,6 +6,7 @@
 //! drawn with buffer age 1 and only damaged regions are repainted.
 
 use drm_fourcc::DrmFourcc as Fourcc;
+use smithay::backend::renderer::element::texture::TextureRenderBuffer;
 use smithay::{
     backend::{
         allocator::dmabuf::Dmabuf,
@@ -20,11 +21,13 @@ use smithay::{
     desktop::{Space, Window},
     output::Output,
     reexports::{pixman::Image, wayland_server::protocol::wl_surface::WlSurface},
-    utils::{Physical, Rectangle, Size},
+    utils::{Physical, Rectangle, Size, Transform},
 };
+use std::ops::Range;
 
 use crate::{
-    import::{ImportPath, ImportPolicy, ImportRecord, ImportRequest, Imports, ZeroCopy},
+    cpu::CpuBuffer,
+    import::{CpuUpload, ImportPath, ImportPolicy, ImportRecord, ImportRequest, Imports, ZeroCopy},
     scene::{import_tree, space_elements},
     RendererError,
 };
@@ -74,6 +77,91 @@ impl ZeroCopy for PixmanRenderer {
         // smithay's pixman dma-buf import fails on memfds and brackets its sync wrongly;
         // planar's CPU path is the pixman path.
         None
+    }
+}
+
+impl CpuUpload for GlesRenderer {
+    fn cpu_texture(
+        &mut self,
+        buffer: &mut CpuBuffer,
+        scale: i32,
+        transform: Transform,
+    ) -> Result<TextureRenderBuffer<GlesTexture>, String> {
+        let size = (buffer.width as i32, buffer.height as i32);
+        TextureRenderBuffer::from_memory(
+            self,
+            buffer.pixels(),
+            buffer.upload,
+            size,
+            false,
+            scale,
+            transform,
+            None,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    fn cpu_update(
+        &mut self,
+        texture: &mut TextureRenderBuffer<GlesTexture>,
+        buffer: &CpuBuffer,
+        rows: Range<usize>,
+    ) -> Result<(), String> {
+        let region = Rectangle::new(
+            (0, rows.start as i32).into(),
+            (buffer.width as i32, (rows.end - rows.start) as i32).into(),
+        );
+        texture
+            .update_from_memory(self, buffer.pixels(), region, None)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// pixman composites straight from the converted frame: the texture's image is the
+/// buffer's own memory, so an update is only damage, no copy.
+impl CpuUpload for PixmanRenderer {
+    fn cpu_texture(
+        &mut self,
+        buffer: &mut CpuBuffer,
+        scale: i32,
+        transform: Transform,
+    ) -> Result<TextureRenderBuffer<PixmanTexture>, String> {
+        let format = smithay::reexports::pixman::FormatCode::try_from(buffer.upload)
+            .map_err(|_| format!("pixman has no {} format", buffer.upload))?;
+        let stride = buffer.width * buffer.out_bpp;
+        // SAFETY: the memory lives in the CpuBuffer, which outlives the texture (the cache
+        // entry drops the texture first), and it is never resized.
+        let image = unsafe {
+            Image::from_raw_mut(
+                format,
+                buffer.width,
+                buffer.height,
+                buffer.pixels_ptr(),
+                stride,
+                false,
+            )
+        }
+        .map_err(|_| "pixman could not create an image".to_string())?;
+        Ok(TextureRenderBuffer::from_texture(
+            self,
+            PixmanTexture::from(image),
+            scale,
+            transform,
+            None,
+        ))
+    }
+
+    fn cpu_update(
+        &mut self,
+        texture: &mut TextureRenderBuffer<PixmanTexture>,
+        buffer: &CpuBuffer,
+        rows: Range<usize>,
+    ) -> Result<(), String> {
+        let region = Rectangle::new(
+            (0, rows.start as i32).into(),
+            (buffer.width as i32, (rows.end - rows.start) as i32).into(),
+        );
+        texture.render().draw(|_| Ok::<_, String>(vec![region]))
     }
 }
 

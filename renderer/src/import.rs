@@ -154,8 +154,10 @@ pub(crate) enum Entry<Tex: Texture> {
     },
     Cpu {
         record: usize,
-        buffer: Box<CpuBuffer>,
+        // Declared before `buffer` so it is dropped first: with pixman the texture's
+        // image is the buffer's converted frame.
         texture: Option<TextureRenderBuffer<Tex>>,
+        buffer: Box<CpuBuffer>,
         /// The surface and commit the texture reflects.
         seen: Option<(ObjectId, CommitCounter)>,
     },
@@ -180,6 +182,24 @@ impl<Tex: Texture> Default for Imports<Tex> {
 pub(crate) trait ZeroCopy: Renderer {
     /// `None` when the renderer has no zero-copy path at all.
     fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, Self::TextureId), String>>;
+}
+
+/// How CPU-path pixels reach the renderer.
+pub(crate) trait CpuUpload: Renderer {
+    /// A texture showing `buffer`'s converted frame.
+    fn cpu_texture(
+        &mut self,
+        buffer: &mut CpuBuffer,
+        scale: i32,
+        transform: Transform,
+    ) -> Result<TextureRenderBuffer<Self::TextureId>, String>;
+    /// Brings `rows` of the texture up to date with the frame.
+    fn cpu_update(
+        &mut self,
+        texture: &mut TextureRenderBuffer<Self::TextureId>,
+        buffer: &CpuBuffer,
+        rows: std::ops::Range<usize>,
+    ) -> Result<(), String>;
 }
 
 /// The same buffer (the same fds, duplicated) without the y_invert flag.

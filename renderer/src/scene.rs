@@ -8,9 +8,7 @@
 use smithay::{
     backend::renderer::{
         element::{
-            render_elements,
-            surface::WaylandSurfaceRenderElement,
-            texture::{TextureRenderBuffer, TextureRenderElement},
+            render_elements, surface::WaylandSurfaceRenderElement, texture::TextureRenderElement,
             Kind,
         },
         utils::{import_surface, RendererSurfaceStateUserData},
@@ -28,7 +26,7 @@ use smithay::{
 };
 use tracing::warn;
 
-use crate::import::{Entry, Imports, ZeroCopy};
+use crate::import::{CpuUpload, Entry, Imports, ZeroCopy};
 
 render_elements! {
     pub PlanarElement<R> where R: ImportAll + ImportMem;
@@ -166,7 +164,7 @@ pub(crate) fn import_tree<R>(
     imports: &mut Imports<R::TextureId>,
     root: &WlSurface,
 ) where
-    R: Renderer + ImportAll + ImportMem + ZeroCopy,
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
@@ -260,29 +258,13 @@ pub(crate) fn import_tree<R>(
                             return;
                         }
                     };
-                    let (w, h) = (buffer.width as i32, buffer.height as i32);
                     match texture {
-                        None => match TextureRenderBuffer::from_memory(
-                            renderer,
-                            &buffer.pixels,
-                            buffer.upload,
-                            (w, h),
-                            false,
-                            buffer_scale,
-                            transform,
-                            None,
-                        ) {
+                        None => match renderer.cpu_texture(buffer, buffer_scale, transform) {
                             Ok(t) => *texture = Some(t),
                             Err(err) => warn!(%err, "uploading a CPU-path buffer failed"),
                         },
                         Some(t) if !changed.is_empty() => {
-                            let region = Rectangle::new(
-                                (0, changed.start as i32).into(),
-                                (w, (changed.end - changed.start) as i32).into(),
-                            );
-                            if let Err(err) =
-                                t.update_from_memory(renderer, &buffer.pixels, region, None)
-                            {
+                            if let Err(err) = renderer.cpu_update(t, buffer, changed) {
                                 warn!(%err, "updating a CPU-path texture failed");
                             }
                         }

@@ -53,8 +53,9 @@ pub struct CpuBuffer {
     /// Per plane: (file index, offset, stride).
     planes: Vec<(usize, usize, usize)>,
     encoding: YuvEncoding,
-    /// The converted frame, top row first.
-    pub pixels: Vec<u8>,
+    /// The converted frame, top row first; u32 words so pixman can use it as an image's
+    /// bits (see `upload`).
+    words: Vec<u32>,
     pub stats: CpuStats,
 }
 
@@ -132,9 +133,21 @@ impl CpuBuffer {
             files: mapped,
             planes,
             encoding,
-            pixels: vec![0; width * height * out_bpp],
+            words: vec![0; width * height * out_bpp / 4],
             stats,
         })
+    }
+
+    /// The converted frame as bytes, top row first, `width * out_bpp` bytes a row.
+    pub fn pixels(&self) -> &[u8] {
+        // SAFETY: plain integers reinterpreted as bytes, within the same allocation.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.words.len() * 4) }
+    }
+
+    /// The converted frame's memory, for a renderer that composites from it directly. It
+    /// stays at the same address for the buffer's life (it is never resized).
+    pub fn pixels_ptr(&mut self) -> *mut u32 {
+        self.words.as_mut_ptr()
     }
 
     /// Re-reads the buffer rows `rows` (memory order) into `pixels`, and returns the rows
@@ -185,8 +198,10 @@ impl CpuBuffer {
         }
         let planes = Planes { data, stride };
         let row = self.width * self.out_bpp;
+        // Disjoint fields: the mappings are read while `words` is written.
+        let out: &mut [u8] = bytes_mut(&mut self.words);
         if !self.y_invert {
-            let out = &mut self.pixels[y0 * row..y1 * row];
+            let out = &mut out[y0 * row..y1 * row];
             return convert_rows(self.conv, &planes, self.width, y0, y1, self.encoding, out);
         }
         let mut tmp = vec![0u8; (y1 - y0) * row];
@@ -201,8 +216,13 @@ impl CpuBuffer {
         )?;
         for (i, src) in tmp.chunks_exact(row).enumerate() {
             let dst = self.height - 1 - (y0 + i);
-            self.pixels[dst * row..(dst + 1) * row].copy_from_slice(src);
+            out[dst * row..(dst + 1) * row].copy_from_slice(src);
         }
         Ok(())
     }
+}
+
+fn bytes_mut(words: &mut [u32]) -> &mut [u8] {
+    // SAFETY: plain integers reinterpreted as bytes, within the same exclusive borrow.
+    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 4) }
 }
