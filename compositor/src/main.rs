@@ -5,6 +5,7 @@ mod child;
 mod cli;
 mod handlers;
 mod info;
+mod present;
 mod run;
 mod runtime_dir;
 mod state;

@@ -97,7 +97,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let refresh = state.refresh;
     handle
         .insert_source(Timer::from_duration(refresh), move |_, _, state| {
-            state.frame();
+            state.tick();
             TimeoutAction::ToDuration(refresh)
         })
         .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;

@@ -113,6 +113,8 @@ pub struct State {
     pub refresh: Duration,
     /// Presentation sequence number: one per frame drawn.
     pub frame_seq: u64,
+    /// Whether anything was ever drawn into the target.
+    pub presented_any: bool,
     pub screenshot: Screenshot,
     pub stop: Option<Stop>,
     pub import_policy: planar_renderer::import::ImportPolicy,
@@ -196,6 +198,7 @@ impl State {
             clock: Clock::new(),
             refresh: Duration::from_nanos(1_000_000_000 / u64::from(config.refresh_hz)),
             frame_seq: 0,
+            presented_any: false,
             screenshot: Screenshot::default(),
             stop: None,
             import_policy: config.import_policy.clone(),
@@ -255,62 +258,8 @@ impl State {
         }
     }
 
-    pub fn frame(&mut self) {
-        let Some(backend) = self.backend.as_mut() else {
-            return;
-        };
-        if let Err(err) = backend.render(&self.space, &self.output) {
-            warn!(%err, "drawing a frame failed");
-            return;
-        }
-        self.frame_seq += 1;
-        let now = self.clock.now();
-        let output = self.output.clone();
-        let mut feedback = smithay::desktop::utils::OutputPresentationFeedback::new(&output);
-        for window in self.space.elements() {
-            window.send_frame(&output, now, Some(Duration::ZERO), |_, _| {
-                Some(output.clone())
-            });
-            window.take_presentation_feedback(
-                &mut feedback,
-                |_, _| Some(output.clone()),
-                |_, _| smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback::Kind::empty(),
-            );
-        }
-        feedback.presented::<_, Monotonic>(
-            now,
-            smithay::wayland::presentation::Refresh::fixed(self.refresh),
-            self.frame_seq,
-            smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback::Kind::empty(),
-        );
-        self.space.refresh();
-    }
-
-    /// Freezes the screenshot: draws what is pending and reads the output back. Later calls
-    /// keep the first picture.
-    pub fn freeze_screenshot(&mut self, why: &str) {
-        if self.screenshot.path.is_none() || self.screenshot.frozen.is_some() {
-            return;
-        }
-        if !self.ensure_backend() {
-            return;
-        }
-        self.frame();
-        let Some(backend) = self.backend.as_mut() else {
-            return;
-        };
-        match backend.read_rgba() {
-            Ok(image) => {
-                info!(why, "screenshot taken");
-                self.screenshot.frozen = Some(image);
-            }
-            Err(err) => warn!(%err, "reading the output back for the screenshot failed"),
-        }
-    }
-
     /// A shown window is going away (its client closed it, exited or was killed): the
-    /// screenshot keeps the picture with it, drawn while its surface still holds its last
-    /// buffer.
+    /// screenshot keeps the last frame presented, which still has it.
     pub fn window_going(&mut self, surface: &WlSurface) {
         let shown = self.window_for(surface).is_some_and(|w| {
             w.user_data()

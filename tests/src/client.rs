@@ -10,7 +10,7 @@ use planar_protocol::{
     format::FORMATS,
     validate::FLAG_Y_INVERT,
 };
-use wayland_client::Connection;
+use wayland_client::{protocol::wl_buffer::WlBuffer, Connection};
 
 use crate::{
     dmabuf_client::{AddPlane, DmabufConn, Outcome},
@@ -128,59 +128,67 @@ pub fn allocate(cfg: &ShowConfig) -> anyhow::Result<(Layout, Vec<OwnedFd>)> {
     Ok((layout, fds))
 }
 
+/// Allocates one buffer as `cfg` says and asks the compositor to create it. The fds are
+/// returned to be kept open while the buffer is in use.
+pub fn create_buffer(
+    dmabuf: &mut DmabufConn,
+    cfg: &ShowConfig,
+) -> anyhow::Result<Result<(WlBuffer, Vec<OwnedFd>), ShowResult>> {
+    let (layout, fds) = allocate(cfg)?;
+    let planes: Vec<AddPlane<'_>> = layout
+        .planes
+        .iter()
+        .enumerate()
+        .map(|(i, &(fd, offset, stride))| AddPlane {
+            fd: fds[fd].as_fd(),
+            plane_idx: i as u32,
+            offset,
+            stride,
+            modifier: cfg.modifier,
+        })
+        .collect();
+    let flags = if cfg.y_invert { FLAG_Y_INVERT } else { 0 };
+    let (w, h) = (cfg.width as i32, cfg.height as i32);
+    let outcome = if cfg.immed {
+        dmabuf.create_immed(&planes, w, h, cfg.format as u32, flags)
+    } else {
+        dmabuf.create(&planes, w, h, cfg.format as u32, flags)
+    };
+    Ok(match outcome {
+        Outcome::Created(b) => Ok((b, fds)),
+        Outcome::Failed => Err(ShowResult::Failed),
+        Outcome::ProtocolError { code, message, .. } => {
+            Err(ShowResult::ProtocolError { code, message })
+        }
+    })
+}
+
 /// Submits the buffers and shows them, one per frame, for `frames` frames.
 pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
     let mut window = Window::new(&conn, "planar-client")?;
     let mut dmabuf = DmabufConn::new(conn.clone(), cfg.dmabuf_version)?;
     let mut buffers = Vec::new();
-    // The fds stay open for as long as their buffers are shown.
-    let mut keep = Vec::new();
     for _ in 0..cfg.buffers.max(1) {
-        let (layout, fds) = allocate(cfg)?;
-        let planes: Vec<AddPlane<'_>> = layout
-            .planes
-            .iter()
-            .enumerate()
-            .map(|(i, &(fd, offset, stride))| AddPlane {
-                fd: fds[fd].as_fd(),
-                plane_idx: i as u32,
-                offset,
-                stride,
-                modifier: cfg.modifier,
-            })
-            .collect();
-        let flags = if cfg.y_invert { FLAG_Y_INVERT } else { 0 };
-        let (w, h) = (cfg.width as i32, cfg.height as i32);
-        let outcome = if cfg.immed {
-            dmabuf.create_immed(&planes, w, h, cfg.format as u32, flags)
-        } else {
-            dmabuf.create(&planes, w, h, cfg.format as u32, flags)
-        };
-        match outcome {
-            Outcome::Created(b) => buffers.push(b),
-            Outcome::Failed => return Ok(ShowResult::Failed),
-            Outcome::ProtocolError { code, message, .. } => {
-                return Ok(ShowResult::ProtocolError { code, message })
-            }
+        match create_buffer(&mut dmabuf, cfg)? {
+            Ok(created) => buffers.push(created),
+            Err(result) => return Ok(result),
         }
-        keep.push(fds);
     }
     let (w, h) = (cfg.width as i32, cfg.height as i32);
-    window.show(&buffers[0], w, None, h);
+    window.show(&buffers[0].0, w, None, h);
     window.wait_presented()?;
     let mut shown = 1u32;
     while cfg.frames.is_none_or(|n| shown < n) {
         let rows = cfg.damage_rows.map(|n| (0, n.min(cfg.height) as i32));
-        window.show(&buffers[shown as usize % buffers.len()], w, rows, h);
+        window.show(&buffers[shown as usize % buffers.len()].0, w, rows, h);
         window.wait_presented()?;
         shown += 1;
     }
     window.close()?;
-    for b in buffers {
+    for (b, _fds) in buffers {
         b.destroy();
     }
     conn.flush()?;
-    drop(keep);
     Ok(ShowResult::Shown)
 }
 

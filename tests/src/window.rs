@@ -7,7 +7,8 @@ use wayland_client::{
     globals::{registry_queue_init, GlobalList, GlobalListContents},
     protocol::{
         wl_buffer::WlBuffer, wl_callback::WlCallback, wl_compositor::WlCompositor,
-        wl_registry::WlRegistry, wl_surface::WlSurface,
+        wl_registry::WlRegistry, wl_subcompositor::WlSubcompositor, wl_subsurface::WlSubsurface,
+        wl_surface::WlSurface,
     },
     Connection, Dispatch, EventQueue, QueueHandle,
 };
@@ -61,6 +62,23 @@ impl Window {
             toplevel,
             state,
         })
+    }
+
+    /// A subsurface of the window at (x, y), for showing a second buffer beside the first.
+    /// It is synchronized: it shows on the window's next commit.
+    pub fn subsurface(&self, x: i32, y: i32) -> anyhow::Result<WlSurface> {
+        let compositor: WlCompositor = self
+            .globals
+            .bind(&self.qh, 1..=6, ())
+            .context("wl_compositor")?;
+        let subcompositor: WlSubcompositor = self
+            .globals
+            .bind(&self.qh, 1..=1, ())
+            .context("wl_subcompositor")?;
+        let surface = compositor.create_surface(&self.qh, ());
+        let sub = subcompositor.get_subsurface(&surface, &self.surface, &self.qh, ());
+        sub.set_position(x, y);
+        Ok(surface)
     }
 
     pub fn queue_handle(&self) -> &QueueHandle<WindowState> {
@@ -191,5 +209,7 @@ impl Dispatch<WlCallback, ()> for WindowState {
 delegate_noop!(WindowState: ignore WlCompositor);
 delegate_noop!(WindowState: ignore WlSurface);
 delegate_noop!(WindowState: ignore WlBuffer);
+delegate_noop!(WindowState: ignore WlSubcompositor);
+delegate_noop!(WindowState: ignore WlSubsurface);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm::WlShm);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm_pool::WlShmPool);

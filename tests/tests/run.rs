@@ -28,7 +28,7 @@ fn screenshot_of_demo(renderer: &str) -> RgbaImage {
             "--screenshot",
             png.to_str().unwrap(),
         ],
-        &["planar-demo", "--size", "200x120"],
+        &["planar-demo", "--shm", "--size", "200x120"],
         LIMIT,
     );
     assert_eq!(out.code(), Some(0), "planar failed: {}", out.stderr);
@@ -197,4 +197,50 @@ fn killed_client_is_in_the_screenshot() {
     assert_eq!(img.pixel(90, 90), [255, 255, 255, 255]);
     let [r, g, b] = BACKGROUND;
     assert_eq!(img.pixel(150, 150), [r, g, b, 255]);
+}
+
+#[test]
+fn egl_demo_shows_one_buffer_per_import_path() {
+    if let Some(reason) = gles_unavailable() {
+        return skip("egl_demo_shows_one_buffer_per_import_path", &reason);
+    }
+    let dir = runtime_dir();
+    let png = dir.path().join("demo.png");
+    let report = dir.path().join("demo.json");
+    let out = planar_run(
+        Some(dir.path()),
+        &[
+            "--size",
+            "640x480",
+            "--screenshot",
+            png.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &["planar-demo", "--size", "200x120"],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        report.contains("\"path\": \"egl\"") && report.contains("\"path\": \"cpu\""),
+        "{report}"
+    );
+    let img = RgbaImage::read_png(&png).unwrap();
+    // Left: XRGB8888, exact. Right: NV12 through BT.601 limited, within 4.
+    for (x0, tol) in [(0u32, 0i16), (200, 4)] {
+        for (x, y) in [(50, 30), (150, 30), (50, 90), (150, 90)] {
+            let want = quads_rgb(200, 120, x, y);
+            let got = img.pixel(x0 + x, y);
+            for c in 0..3 {
+                assert!(
+                    (i16::from(got[c]) - i16::from(want[c])).abs() <= tol,
+                    "({}, {y}): {got:?} vs {want:?}",
+                    x0 + x
+                );
+            }
+        }
+    }
+    let [r, g, b] = BACKGROUND;
+    assert_eq!(img.pixel(400, 10), [r, g, b, 255]);
 }

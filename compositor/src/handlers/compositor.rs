@@ -40,6 +40,7 @@ impl CompositorHandler for State {
         }
         let has_buffer =
             with_renderer_surface_state(&root, |s| s.buffer().is_some()).unwrap_or(false);
+        self.present();
         if has_buffer {
             window.user_data().insert_if_missing(Shown::default);
             if let Some(shown) = window.user_data().get::<Shown>() {
@@ -49,9 +50,8 @@ impl CompositorHandler for State {
     }
 
     fn destroyed(&mut self, surface: &WlSurface) {
-        // When a client disconnects, its wl_surface is destroyed before its xdg_toplevel.
-        // The surface's state still holds its imported texture here; after this call
-        // smithay drops it, so this is the last moment its picture can be drawn.
+        // A client that disconnects has its wl_surface destroyed before its xdg_toplevel:
+        // the window goes away here.
         self.window_going(surface);
     }
 }

@@ -1,0 +1,86 @@
+//! When frames are drawn, and what clients are told about them.
+//!
+//! A commit to a shown window is drawn at once (present-on-commit): every commit a client
+//! makes is presented before it can be undone, so a client that draws and exits, or is
+//! killed, is in the screenshot. Frame callbacks go out on the refresh tick only, so
+//! clients are paced at the output's refresh rate.
+
+use std::time::Duration;
+
+use smithay::{
+    desktop::utils::OutputPresentationFeedback,
+    reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback::Kind,
+    utils::Monotonic, wayland::presentation::Refresh,
+};
+use tracing::{info, warn};
+
+use crate::state::State;
+
+impl State {
+    /// Draws the scene now and sends presentation feedback for it.
+    pub fn present(&mut self) {
+        let Some(backend) = self.backend.as_mut() else {
+            return;
+        };
+        if let Err(err) = backend.render(&self.space, &self.output) {
+            warn!(%err, "drawing a frame failed");
+            return;
+        }
+        self.presented_any = true;
+        self.frame_seq += 1;
+        let now = self.clock.now();
+        let output = self.output.clone();
+        let mut feedback = OutputPresentationFeedback::new(&output);
+        for window in self.space.elements() {
+            window.take_presentation_feedback(
+                &mut feedback,
+                |_, _| Some(output.clone()),
+                |_, _| Kind::empty(),
+            );
+        }
+        feedback.presented::<_, Monotonic>(
+            now,
+            Refresh::fixed(self.refresh),
+            self.frame_seq,
+            Kind::empty(),
+        );
+    }
+
+    /// The refresh tick: draws what changed without a commit (a window that went away),
+    /// then tells every client it may draw again.
+    pub fn tick(&mut self) {
+        self.space.refresh();
+        self.present();
+        let now = self.clock.now();
+        let output = self.output.clone();
+        for window in self.space.elements() {
+            window.send_frame(&output, now, Some(Duration::ZERO), |_, _| {
+                Some(output.clone())
+            });
+        }
+    }
+
+    /// Freezes the screenshot: the last frame presented, read back. Later calls keep the
+    /// first picture.
+    pub fn freeze_screenshot(&mut self, why: &str) {
+        if self.screenshot.path.is_none() || self.screenshot.frozen.is_some() {
+            return;
+        }
+        if !self.ensure_backend() {
+            return;
+        }
+        if !self.presented_any {
+            self.present();
+        }
+        let Some(backend) = self.backend.as_mut() else {
+            return;
+        };
+        match backend.read_rgba() {
+            Ok(image) => {
+                info!(why, "screenshot taken");
+                self.screenshot.frozen = Some(image);
+            }
+            Err(err) => warn!(%err, "reading the output back for the screenshot failed"),
+        }
+    }
+}
