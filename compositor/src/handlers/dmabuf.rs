@@ -34,7 +34,7 @@ impl DmabufHandler for State {
             .as_mut()
             .ok_or_else(|| "no renderer is running".to_string())?;
         let req = import::ImportRequest {
-            client: format!("{:?}", request.client),
+            client: request.client_name,
             dmabuf: request.dmabuf,
             format: request.format,
             fd_kinds: request.fd_kinds,

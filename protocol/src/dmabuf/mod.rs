@@ -38,6 +38,8 @@ pub const MAX_VERSION: u32 = 5;
 /// What the handler is asked to import.
 pub struct ImportRequest<'a> {
     pub client: ClientId,
+    /// The client as a person reads it: "pid N (command)".
+    pub client_name: String,
     pub dmabuf: &'a Dmabuf,
     pub format: &'static FormatInfo,
     /// One per plane.

@@ -100,7 +100,7 @@ where
                 flags,
             } => {
                 let req = request_of(params, width, height, format, flags);
-                match create(state, client, data, &req) {
+                match create(state, client, dh, data, &req) {
                     Ok(dmabuf) => {
                         match client.create_resource::<WlBuffer, Dmabuf, D>(dh, 1, dmabuf) {
                             Ok(buffer) => params.created(&buffer),
@@ -122,7 +122,7 @@ where
                 flags,
             } => {
                 let req = request_of(params, width, height, format, flags);
-                match create(state, client, data, &req) {
+                match create(state, client, dh, data, &req) {
                     Ok(dmabuf) => {
                         data_init.init(buffer_id, dmabuf);
                     }
@@ -173,6 +173,7 @@ fn post(params: &ZwpLinuxBufferParamsV1, client: &Client, code: ParamsError, msg
 fn create<D: DmabufHandler>(
     state: &mut D,
     client: &Client,
+    dh: &DisplayHandle,
     data: &ParamsData,
     req: &CreateRequest,
 ) -> Result<Dmabuf, Rejection> {
@@ -216,6 +217,7 @@ fn create<D: DmabufHandler>(
     state
         .dmabuf_import(ImportRequest {
             client: client.id(),
+            client_name: client_name(client, dh),
             dmabuf: &dmabuf,
             format,
             fd_kinds: &kinds,
@@ -223,4 +225,15 @@ fn create<D: DmabufHandler>(
         .map_err(|why| Rejection::Failed(format!("{name} {}x{}: {why}", req.width, req.height)))?;
     info!(client = ?client.id(), format = %name, width = req.width, height = req.height, modifier = format_args!("{modifier:#x}"), "linux-dmabuf buffer created");
     Ok(dmabuf)
+}
+
+/// "pid N (command)" from the socket peer's credentials, for logs and records.
+fn client_name(client: &Client, dh: &DisplayHandle) -> String {
+    match client.get_credentials(dh) {
+        Ok(c) => {
+            let comm = std::fs::read_to_string(format!("/proc/{}/comm", c.pid)).unwrap_or_default();
+            format!("pid {} ({})", c.pid, comm.trim())
+        }
+        Err(_) => format!("{:?}", client.id()),
+    }
 }
