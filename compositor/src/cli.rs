@@ -4,6 +4,7 @@ use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use planar_renderer::{
+    compare::{parse_clip, parse_fuzz, CheckOptions, Clip, Fuzz},
     cpu::convert::{Matrix, YuvEncoding},
     import::{parse_fail_import, ImportChoice, ImportPolicy},
     RendererChoice,
@@ -26,6 +27,44 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print the renderer planar would choose and the formats it can take.
     Info(InfoArgs),
+    /// Compare a PNG with a reference PNG (exit 0 when it matches, 1 when not).
+    Compare(CompareArgs),
+}
+
+/// How an image is checked against a reference: shared by `compare` and `run --expect`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Allowed per-channel difference, actual minus reference: LO,HI or N (-N,N).
+    #[arg(long, value_parser = parse_fuzz, allow_hyphen_values = true)]
+    pub fuzz: Option<Fuzz>,
+    /// Compare only this rectangle: X,Y,W,H.
+    #[arg(long, value_parser = parse_clip)]
+    pub clip: Option<Clip>,
+    /// Where to write the diff image on a mismatch (default: REF.diff.png).
+    #[arg(long)]
+    pub diff: Option<PathBuf>,
+    /// Write (or refresh) the reference from the actual image (also PLANAR_BLESS=1).
+    #[arg(long)]
+    pub bless: bool,
+}
+
+impl CheckArgs {
+    pub fn options(&self) -> CheckOptions {
+        CheckOptions {
+            fuzz: self.fuzz,
+            clip: self.clip,
+            diff: self.diff.clone(),
+            bless: self.bless,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    pub actual: PathBuf,
+    pub reference: PathBuf,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Args)]
@@ -49,9 +88,14 @@ pub struct RunArgs {
     /// Output scale (integer).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=8))]
     pub scale: i32,
-    /// Output refresh rate in Hz.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Output refresh rate in Hz; 0 repaints only on damage or a capture request, with no
+    /// timers (frame callbacks go out with every frame).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub refresh: u32,
+    /// Presentation clock: monotonic, or virtual (advances by exactly one refresh interval
+    /// per frame, from 0, so timestamps repeat run after run).
+    #[arg(long, default_value = "monotonic", value_parser = ["monotonic", "virtual"])]
+    pub clock: String,
     #[command(flatten)]
     pub renderer: RendererArgs,
     /// Socket name inside $XDG_RUNTIME_DIR (default: a free wayland-N).
@@ -61,6 +105,17 @@ pub struct RunArgs {
     /// shown a surface disconnected) to this PNG file.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
+    /// Take the screenshot after this many frames instead of at exit.
+    #[arg(long, conflicts_with = "on_exit")]
+    pub after_frames: Option<u64>,
+    /// Take the screenshot when CMD exits (or a shown window goes away): the default.
+    #[arg(long)]
+    pub on_exit: bool,
+    /// Compare the screenshot with this reference PNG; a mismatch fails the run (exit 125).
+    #[arg(long)]
+    pub expect: Option<PathBuf>,
+    #[command(flatten)]
+    pub check: CheckArgs,
     /// End CMD and fail when it runs longer than this many seconds.
     #[arg(long, value_parser = parse_seconds)]
     pub timeout: Option<Duration>,

@@ -32,6 +32,7 @@ fn main() {
     let result = match cli.command {
         cli::Command::Run(args) => run::run(*args),
         cli::Command::Info(args) => info::info(args).map(|()| 0),
+        cli::Command::Compare(args) => info::compare(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

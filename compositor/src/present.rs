@@ -28,7 +28,7 @@ impl State {
         }
         self.presented_any = true;
         self.frame_seq += 1;
-        let now = self.clock.now();
+        let now = self.now();
         let output = self.output.clone();
         let mut feedback = OutputPresentationFeedback::new(&output);
         for window in self.space.elements() {
@@ -44,14 +44,31 @@ impl State {
             self.frame_seq,
             Kind::empty(),
         );
+        if self
+            .screenshot
+            .after_frames
+            .is_some_and(|n| self.frame_seq >= n)
+        {
+            self.freeze_screenshot("the asked number of frames was presented");
+        }
+        if self.on_demand {
+            // No refresh tick: clients hear about every frame at once.
+            self.send_frame_callbacks();
+        }
     }
 
-    /// The refresh tick: draws what changed without a commit (a window that went away),
-    /// then tells every client it may draw again.
-    pub fn tick(&mut self) {
-        self.space.refresh();
-        self.present();
-        let now = self.clock.now();
+    /// The time frames are stamped with: the monotonic clock, or with `--clock virtual`
+    /// the frame number times the refresh interval.
+    pub fn now(&self) -> Duration {
+        if self.virtual_clock {
+            self.refresh * self.frame_seq as u32
+        } else {
+            self.clock.now().into()
+        }
+    }
+
+    fn send_frame_callbacks(&mut self) {
+        let now = self.now();
         let output = self.output.clone();
         for window in self.space.elements() {
             window.send_frame(&output, now, Some(Duration::ZERO), |_, _| {
@@ -60,10 +77,18 @@ impl State {
         }
     }
 
+    /// The refresh tick: draws what changed without a commit (a window that went away),
+    /// then tells every client it may draw again.
+    pub fn tick(&mut self) {
+        self.space.refresh();
+        self.present();
+        self.send_frame_callbacks();
+    }
+
     /// Freezes the screenshot: the last frame presented, read back. Later calls keep the
     /// first picture.
     pub fn freeze_screenshot(&mut self, why: &str) {
-        if self.screenshot.path.is_none() || self.screenshot.frozen.is_some() {
+        if !self.screenshot.wanted || self.screenshot.frozen.is_some() {
             return;
         }
         if !self.ensure_backend() {

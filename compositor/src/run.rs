@@ -10,7 +10,7 @@ use calloop::{
     timer::{TimeoutAction, Timer},
     EventLoop, Interest, Mode, PostAction,
 };
-use planar_renderer::PendingRenderer;
+use planar_renderer::{compare::check_against, PendingRenderer};
 use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::{info, warn};
 
@@ -25,6 +25,8 @@ use crate::{
 pub const EXIT_PLANAR_ERROR: i32 = 70;
 /// Exit status when `--timeout` ended the command.
 pub const EXIT_TIMEOUT: i32 = 124;
+/// Exit status when `--expect` found the screenshot different from the reference.
+pub const EXIT_MISMATCH: i32 = 125;
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let runtime_dir = RuntimeDir::from_env()?;
@@ -51,9 +53,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         size: args.size,
         scale: args.scale,
         refresh_hz: args.refresh,
+        virtual_clock: args.clock == "virtual",
     };
     let mut state = State::new(display.handle(), pending, &config);
     state.screenshot.path = args.screenshot.clone();
+    state.screenshot.after_frames = args.after_frames;
+    state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
 
     // The socket is made in the runtime directory, whatever this process's environment
     // says, so a private directory works without touching our own environment.
@@ -95,12 +100,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         .map_err(|e| anyhow::anyhow!("error watching the display: {e}"))?;
 
     let refresh = state.refresh;
-    handle
-        .insert_source(Timer::from_duration(refresh), move |_, _, state| {
-            state.tick();
-            TimeoutAction::ToDuration(refresh)
-        })
-        .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;
+    if !state.on_demand {
+        handle
+            .insert_source(Timer::from_duration(refresh), move |_, _, state| {
+                state.tick();
+                TimeoutAction::ToDuration(refresh)
+            })
+            .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;
+    }
 
     handle
         .insert_source(
@@ -212,11 +219,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             .write_png(path)
             .with_context(|| format!("error writing the screenshot {}", path.display()))?;
         info!(path = %path.display(), "screenshot written");
-    } else if let Some(path) = &state.screenshot.path {
-        anyhow::bail!(
-            "error taking the screenshot {}: no frame could be read back",
-            path.display()
-        );
+    }
+    if state.screenshot.wanted && state.screenshot.frozen.is_none() {
+        anyhow::bail!("error taking the screenshot: no frame could be read back");
+    }
+    let mut code = code;
+    if let (Some(reference), Some(image)) = (&args.expect, &state.screenshot.frozen) {
+        let outcome = check_against(image, reference, &args.check.options())
+            .with_context(|| format!("error comparing with {}", reference.display()))?;
+        eprintln!("planar: {}", outcome.message(reference));
+        // A failing command keeps its own status; a mismatch fails a run that passed.
+        if !outcome.passed() && code == 0 {
+            code = EXIT_MISMATCH;
+        }
     }
     drop(state);
     drop(display);

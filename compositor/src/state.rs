@@ -79,7 +79,11 @@ pub struct Shown(pub AtomicBool);
 /// The last frame to write with `--screenshot`, frozen at the first moment that matters.
 #[derive(Default)]
 pub struct Screenshot {
+    /// Whether a screenshot is taken at all (`--screenshot` or `--expect`).
+    pub wanted: bool,
     pub path: Option<PathBuf>,
+    /// `--after-frames N`: taken once N frames have been presented.
+    pub after_frames: Option<u64>,
     pub frozen: Option<RgbaImage>,
 }
 
@@ -110,7 +114,12 @@ pub struct State {
     pub renderer_info: Option<RendererInfo>,
     pub failure: Option<String>,
     pub clock: Clock<Monotonic>,
+    /// The refresh interval (1/60 s with `--refresh 0`, for timestamps).
     pub refresh: Duration,
+    /// `--refresh 0`: no timers; frame callbacks follow every frame.
+    pub on_demand: bool,
+    /// `--clock virtual`: timestamps are frame number x refresh interval.
+    pub virtual_clock: bool,
     /// Presentation sequence number: one per frame drawn.
     pub frame_seq: u64,
     /// Whether anything was ever drawn into the target.
@@ -129,6 +138,7 @@ pub struct OutputConfig {
     pub size: (i32, i32),
     pub scale: i32,
     pub refresh_hz: u32,
+    pub virtual_clock: bool,
 }
 
 impl State {
@@ -165,7 +175,12 @@ impl State {
         let _global = output.create_global::<Self>(dh);
         let mode = Mode {
             size: config.size.into(),
-            refresh: config.refresh_hz as i32 * 1000,
+            // wl_output wants a rate: on-demand output reports 60 Hz.
+            refresh: if config.refresh_hz == 0 {
+                60_000
+            } else {
+                config.refresh_hz as i32 * 1000
+            },
         };
         output.change_current_state(
             Some(mode),
@@ -196,7 +211,16 @@ impl State {
             renderer_info: None,
             failure: None,
             clock: Clock::new(),
-            refresh: Duration::from_nanos(1_000_000_000 / u64::from(config.refresh_hz)),
+            refresh: Duration::from_nanos(
+                1_000_000_000
+                    / u64::from(if config.refresh_hz == 0 {
+                        60
+                    } else {
+                        config.refresh_hz
+                    }),
+            ),
+            on_demand: config.refresh_hz == 0,
+            virtual_clock: config.virtual_clock,
             frame_seq: 0,
             presented_any: false,
             screenshot: Screenshot::default(),

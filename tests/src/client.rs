@@ -97,6 +97,8 @@ pub struct ShowConfig {
     pub buffers: u32,
     /// Rows damaged on each commit after the first (`None`: the whole buffer).
     pub damage_rows: Option<u32>,
+    /// Print the wp_presentation timestamp of every frame shown.
+    pub print_presentation: bool,
 }
 
 /// What happened to the buffer.
@@ -183,6 +185,11 @@ pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
         window.show(&buffers[shown as usize % buffers.len()].0, w, rows, h);
         window.wait_presented()?;
         shown += 1;
+    }
+    if cfg.print_presentation {
+        for (secs, nsec, seq) in window.presented() {
+            println!("planar-client: presented seq {seq} at {secs}.{nsec:09}");
+        }
     }
     window.close()?;
     for (b, _fds) in buffers {

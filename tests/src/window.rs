@@ -12,10 +12,18 @@ use wayland_client::{
     },
     Connection, Dispatch, EventQueue, QueueHandle,
 };
-use wayland_protocols::xdg::shell::client::{xdg_surface, xdg_toplevel, xdg_wm_base};
+use wayland_protocols::{
+    wp::presentation_time::client::{
+        wp_presentation::WpPresentation,
+        wp_presentation_feedback::{self, WpPresentationFeedback},
+    },
+    xdg::shell::client::{xdg_surface, xdg_toplevel, xdg_wm_base},
+};
 
 #[derive(Default)]
 pub struct WindowState {
+    /// (seconds, nanoseconds, sequence) of each wp_presentation `presented` event.
+    pub presented: Vec<(u64, u32, u64)>,
     configured: bool,
     frames_done: u32,
     frame_pending: bool,
@@ -85,9 +93,15 @@ impl Window {
         &self.qh
     }
 
-    /// Attaches `buffer`, damages `rows` (all of it when `None`), asks for a frame and
-    /// commits.
+    /// Attaches `buffer`, damages `rows` (all of it when `None`), asks for a frame (and
+    /// presentation feedback, when the compositor offers it) and commits.
     pub fn show(&mut self, buffer: &WlBuffer, width: i32, rows: Option<(i32, i32)>, height: i32) {
+        if let Ok(p) = self
+            .globals
+            .bind::<WpPresentation, _, _>(&self.qh, 1..=1, ())
+        {
+            p.feedback(&self.surface, &self.qh, ());
+        }
         self.surface.attach(Some(buffer), 0, 0);
         let (y, h) = rows.unwrap_or((0, height));
         self.surface.damage_buffer(0, y, width, h);
@@ -122,6 +136,11 @@ impl Window {
 
     pub fn frames_done(&self) -> u32 {
         self.state.frames_done
+    }
+
+    /// Presentation timestamps received so far.
+    pub fn presented(&self) -> &[(u64, u32, u64)] {
+        &self.state.presented
     }
 
     /// Destroys the window, as a well-behaved client does before it exits.
@@ -206,6 +225,32 @@ impl Dispatch<WlCallback, ()> for WindowState {
     }
 }
 
+impl Dispatch<WpPresentationFeedback, ()> for WindowState {
+    fn event(
+        state: &mut Self,
+        _: &WpPresentationFeedback,
+        event: wp_presentation_feedback::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let wp_presentation_feedback::Event::Presented {
+            tv_sec_hi,
+            tv_sec_lo,
+            tv_nsec,
+            seq_hi,
+            seq_lo,
+            ..
+        } = event
+        {
+            let secs = (u64::from(tv_sec_hi) << 32) | u64::from(tv_sec_lo);
+            let seq = (u64::from(seq_hi) << 32) | u64::from(seq_lo);
+            state.presented.push((secs, tv_nsec, seq));
+        }
+    }
+}
+
+delegate_noop!(WindowState: ignore WpPresentation);
 delegate_noop!(WindowState: ignore WlCompositor);
 delegate_noop!(WindowState: ignore WlSurface);
 delegate_noop!(WindowState: ignore WlBuffer);

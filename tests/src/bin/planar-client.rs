@@ -83,6 +83,9 @@ struct ShowArgs {
     /// Damage on commits after the first: full, or rows:N (the first N rows).
     #[arg(long, default_value = "full", value_parser = parse_damage)]
     damage: Damage,
+    /// Print the presentation timestamp of every frame shown (wp_presentation).
+    #[arg(long)]
+    presentation: bool,
 }
 
 /// `--damage`: the whole buffer (`None`) or its first N rows.
@@ -123,6 +126,7 @@ fn main() -> anyhow::Result<()> {
         dmabuf_version: a.dmabuf_version,
         buffers: a.buffers,
         damage_rows: a.damage.0,
+        print_presentation: a.presentation,
     };
     println!("planar-client: allocator memfd (sealed; the only one on a machine without udmabuf and dma-heaps in this build)");
     let conn = Connection::connect_to_env()?;

@@ -76,6 +76,7 @@ fn main() -> anyhow::Result<()> {
         dmabuf_version: 5,
         buffers: 1,
         damage_rows: None,
+        print_presentation: false,
     };
     let left = create_buffer(&mut dmabuf, &cfg(Fourcc::Xrgb8888))?;
     let right = create_buffer(&mut dmabuf, &cfg(Fourcc::Nv12))?;
