@@ -138,6 +138,10 @@ pub struct RunArgs {
     /// YUV range of the CPU path: limited or full.
     #[arg(long, default_value = "limited", value_parser = ["limited", "full"])]
     pub yuv_range: String,
+    /// Who may capture the output: spawned (the command, its descendants and planar's own
+    /// tools) or all.
+    #[arg(long, default_value = "spawned", value_parser = ["spawned", "all"])]
+    pub allow_capture: String,
     /// Write every buffer's import record to this JSON file at exit.
     #[arg(long)]
     pub report: Option<PathBuf>,

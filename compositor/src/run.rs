@@ -56,6 +56,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         virtual_clock: args.clock == "virtual",
     };
     let mut state = State::new(display.handle(), pending, &config);
+    state.allow_capture_all = args.allow_capture == "all";
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
@@ -133,6 +134,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         [] => None,
         argv => {
             let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name)?;
+            state.child_pid = Some(cmd.child.id());
             let pidfd = cmd.pidfd.try_clone().context("error cloning the pidfd")?;
             handle
                 .insert_source(

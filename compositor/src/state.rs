@@ -128,6 +128,10 @@ pub struct State {
     pub stop: Option<Stop>,
     pub import_policy: planar_renderer::import::ImportPolicy,
     pub linear_only: bool,
+    /// The command `planar run` started: it and its descendants may capture.
+    pub child_pid: Option<u32>,
+    /// `--allow-capture all`.
+    pub allow_capture_all: bool,
 }
 
 /// Output settings from the command line.
@@ -160,6 +164,7 @@ impl State {
         let presentation_state =
             PresentationState::new::<Self>(dh, rustix::time::ClockId::Monotonic as u32);
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
+        dh.create_global::<Self, wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1, _>(3, ());
         let dmabuf_state =
             planar_protocol::dmabuf::DmabufState::new::<Self>(dh, config.dmabuf_version);
 
@@ -227,6 +232,8 @@ impl State {
             stop: None,
             import_policy: config.import_policy.clone(),
             linear_only: config.linear_only,
+            child_pid: None,
+            allow_capture_all: false,
         }
     }
 

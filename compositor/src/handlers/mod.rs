@@ -3,6 +3,7 @@
 
 mod compositor;
 pub mod dmabuf;
+pub mod screencopy;
 mod xdg_shell;
 
 use smithay::{

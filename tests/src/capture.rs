@@ -1,0 +1,146 @@
+//! Capturing the compositor's output from a client: wlr-screencopy into a wl_shm buffer.
+
+use std::os::fd::AsFd;
+
+use anyhow::{bail, Context};
+use wayland_client::{
+    delegate_noop,
+    globals::{registry_queue_init, GlobalListContents},
+    protocol::{
+        wl_buffer::WlBuffer, wl_output::WlOutput, wl_registry::WlRegistry, wl_shm, wl_shm::WlShm,
+        wl_shm_pool::WlShmPool,
+    },
+    Connection, Dispatch, QueueHandle, WEnum,
+};
+use wayland_protocols_wlr::screencopy::v1::client::{
+    zwlr_screencopy_frame_v1::{self, ZwlrScreencopyFrameV1},
+    zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1,
+};
+
+use planar_renderer::image::RgbaImage;
+
+#[derive(Default)]
+struct Frame {
+    format: Option<(u32, u32, u32, u32)>,
+    buffer_done: bool,
+    ready: bool,
+    failed: bool,
+}
+
+/// What a capture gave.
+#[derive(Debug)]
+pub enum Captured {
+    Image(RgbaImage),
+    /// The compositor sent `failed` (for instance: not allowed to capture).
+    Refused,
+}
+
+/// Captures the whole first output with wlr-screencopy.
+pub fn wlr_screencopy(conn: &Connection) -> anyhow::Result<Captured> {
+    let (globals, mut queue) = registry_queue_init::<Frame>(conn)?;
+    let qh = queue.handle();
+    let manager: ZwlrScreencopyManagerV1 = globals
+        .bind(&qh, 1..=3, ())
+        .context("zwlr_screencopy_manager_v1")?;
+    let output: WlOutput = globals.bind(&qh, 1..=4, ()).context("wl_output")?;
+    let shm: WlShm = globals.bind(&qh, 1..=1, ()).context("wl_shm")?;
+    let frame = manager.capture_output(0, &output, &qh, ());
+    let mut state = Frame::default();
+    while !state.buffer_done && !state.failed {
+        queue.blocking_dispatch(&mut state)?;
+    }
+    if state.failed {
+        return Ok(Captured::Refused);
+    }
+    let Some((format, w, h, stride)) = state.format else {
+        bail!("no buffer event")
+    };
+    if format != wl_shm::Format::Xrgb8888 as u32 && format != wl_shm::Format::Argb8888 as u32 {
+        bail!("unexpected format {format:#x}");
+    }
+    let size = (stride * h) as usize;
+    let fd = rustix::fs::memfd_create("capture", rustix::fs::MemfdFlags::CLOEXEC)?;
+    rustix::fs::ftruncate(&fd, size as u64)?;
+    let pool = shm.create_pool(fd.as_fd(), size as i32, &qh, ());
+    let buffer = pool.create_buffer(
+        0,
+        w as i32,
+        h as i32,
+        stride as i32,
+        wl_shm::Format::Xrgb8888,
+        &qh,
+        (),
+    );
+    frame.copy(&buffer);
+    while !state.ready && !state.failed {
+        queue.blocking_dispatch(&mut state)?;
+    }
+    if state.failed {
+        return Ok(Captured::Refused);
+    }
+    let mut bytes = vec![0u8; size];
+    rustix::io::pread(&fd, &mut bytes, 0)?;
+    let mut data = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h as usize {
+        for px in bytes[y * stride as usize..][..w as usize * 4].chunks_exact(4) {
+            data.extend_from_slice(&[px[2], px[1], px[0], 255]);
+        }
+    }
+    buffer.destroy();
+    pool.destroy();
+    frame.destroy();
+    Ok(Captured::Image(RgbaImage {
+        width: w,
+        height: h,
+        data,
+    }))
+}
+
+impl Dispatch<ZwlrScreencopyFrameV1, ()> for Frame {
+    fn event(
+        state: &mut Self,
+        _: &ZwlrScreencopyFrameV1,
+        event: zwlr_screencopy_frame_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        use zwlr_screencopy_frame_v1::Event;
+        match event {
+            Event::Buffer {
+                format,
+                width,
+                height,
+                stride,
+            } => {
+                let f = match format {
+                    WEnum::Value(f) => f as u32,
+                    WEnum::Unknown(u) => u,
+                };
+                state.format = Some((f, width, height, stride));
+            }
+            Event::BufferDone => state.buffer_done = true,
+            Event::Ready { .. } => state.ready = true,
+            Event::Failed => state.failed = true,
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<WlRegistry, GlobalListContents> for Frame {
+    fn event(
+        _: &mut Self,
+        _: &WlRegistry,
+        _: wayland_client::protocol::wl_registry::Event,
+        _: &GlobalListContents,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+    }
+}
+
+delegate_noop!(Frame: ignore ZwlrScreencopyManagerV1);
+delegate_noop!(Frame: ignore WlOutput);
+delegate_noop!(Frame: ignore WlShm);
+delegate_noop!(Frame: ignore WlShmPool);
+delegate_noop!(Frame: ignore WlBuffer);
