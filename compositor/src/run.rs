@@ -168,6 +168,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         display
             .dispatch_clients(&mut state)
             .context("error dispatching clients")?;
+        for (callback, data) in state.pending_callbacks.drain(..) {
+            callback.done(data);
+        }
         display.flush_clients().context("error flushing clients")?;
     }
 

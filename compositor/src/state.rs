@@ -132,6 +132,11 @@ pub struct State {
     pub child_pid: Option<u32>,
     /// `--allow-capture all`.
     pub allow_capture_all: bool,
+    /// wl_callbacks to fire once the current dispatch is over.
+    pub pending_callbacks: Vec<(
+        smithay::reexports::wayland_server::protocol::wl_callback::WlCallback,
+        u32,
+    )>,
 }
 
 /// Output settings from the command line.
@@ -165,6 +170,7 @@ impl State {
             PresentationState::new::<Self>(dh, rustix::time::ClockId::Monotonic as u32);
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
         dh.create_global::<Self, wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1, _>(3, ());
+        dh.create_global::<Self, planar_protocol::test_protocol::server::planar_test_v1::PlanarTestV1, _>(1, ());
         let dmabuf_state =
             planar_protocol::dmabuf::DmabufState::new::<Self>(dh, config.dmabuf_version);
 
@@ -234,6 +240,7 @@ impl State {
             linear_only: config.linear_only,
             child_pid: None,
             allow_capture_all: false,
+            pending_callbacks: Vec::new(),
         }
     }
 

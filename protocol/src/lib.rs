@@ -8,6 +8,7 @@ pub mod advertise;
 pub mod dmabuf;
 pub mod fd;
 pub mod format;
+pub mod test_protocol;
 pub mod validate;
 
 /// Re-exports for the delegate macro.

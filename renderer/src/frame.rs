@@ -283,6 +283,14 @@ impl Engine {
         }
     }
 
+    /// The import record of a live dma-buf.
+    pub fn import_record(&mut self, dmabuf: &Dmabuf) -> Option<ImportRecord> {
+        match self {
+            Engine::Gles(t) => t.imports.record_of(dmabuf),
+            Engine::Pixman(t) => t.imports.record_of(dmabuf),
+        }
+    }
+
     /// Every import record so far.
     pub fn import_records(&mut self) -> Vec<ImportRecord> {
         match self {

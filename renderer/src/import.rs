@@ -394,6 +394,19 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         }
     }
 
+    /// The record of a live buffer, counters up to date.
+    pub fn record_of(&mut self, dmabuf: &Dmabuf) -> Option<ImportRecord> {
+        let idx = match self.entries.get(&dmabuf.weak())? {
+            Entry::Egl { record, .. } => *record,
+            Entry::Cpu { record, buffer, .. } => {
+                let idx = *record;
+                sync_stats(&mut self.records[idx], buffer);
+                idx
+            }
+        };
+        Some(self.records[idx].clone())
+    }
+
     /// Records, with the CPU counters of live buffers brought up to date.
     pub fn records(&mut self) -> Vec<ImportRecord> {
         for e in self.entries.values() {

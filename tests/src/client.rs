@@ -99,6 +99,8 @@ pub struct ShowConfig {
     pub damage_rows: Option<u32>,
     /// Print the wp_presentation timestamp of every frame shown.
     pub print_presentation: bool,
+    /// Ask planar (planar-test-v1) what it did with the first buffer, and print it.
+    pub query: bool,
 }
 
 /// What happened to the buffer.
@@ -185,6 +187,16 @@ pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
         window.show(&buffers[shown as usize % buffers.len()].0, w, rows, h);
         window.wait_presented()?;
         shown += 1;
+    }
+    if cfg.query {
+        let mut test = crate::test_client::PlanarTest::new(&conn)?;
+        match test.query(&buffers[0].0)? {
+            crate::test_client::Record::Found { path, reason, json } => {
+                println!("planar-client: import path {path}: {reason}");
+                println!("planar-client: record {json}");
+            }
+            crate::test_client::Record::Unknown => println!("planar-client: no import record"),
+        }
     }
     if cfg.print_presentation {
         for (secs, nsec, seq) in window.presented() {

@@ -197,6 +197,15 @@ impl Server {
                 bail!("planar did not say where it listens: {line:?}")
             }
         };
+        // A watchdog: if a test hangs waiting on planar, planar is killed after two
+        // minutes, the client's connection breaks and the test fails instead of hanging.
+        let pid = child.id();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(120));
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        });
         Ok(Server {
             child,
             runtime,

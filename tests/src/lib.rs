@@ -9,4 +9,5 @@ pub mod fixture;
 pub mod memfd;
 pub mod pattern;
 pub mod shm_client;
+pub mod test_client;
 pub mod window;

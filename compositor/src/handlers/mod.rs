@@ -4,6 +4,7 @@
 mod compositor;
 pub mod dmabuf;
 pub mod screencopy;
+mod test_protocol;
 mod xdg_shell;
 
 use smithay::{

@@ -26,6 +26,47 @@ struct Cli {
 enum Command {
     /// Submit one buffer and show it.
     Show(ShowArgs),
+    /// Capture the output to a PNG file.
+    Capture(CaptureArgs),
+}
+
+#[derive(clap::Args)]
+struct CaptureArgs {
+    /// planar-test (planar's private protocol: waits until prior commits are shown) or
+    /// wlr (wlr-screencopy, any compositor that has it).
+    #[arg(long, default_value = "planar-test", value_parser = ["planar-test", "wlr"])]
+    via: String,
+    #[arg(long)]
+    out: std::path::PathBuf,
+}
+
+fn capture(a: CaptureArgs) -> anyhow::Result<()> {
+    let conn = Connection::connect_to_env()?;
+    let image = if a.via == "wlr" {
+        match planar_tests::capture::wlr_screencopy(&conn)? {
+            planar_tests::capture::Captured::Image(img) => img,
+            planar_tests::capture::Captured::Refused => {
+                anyhow::bail!("the compositor refused the capture")
+            }
+        }
+    } else {
+        let mut test = planar_tests::test_client::PlanarTest::new(&conn)?;
+        match test.capture()? {
+            Ok((img, seq)) => {
+                println!("planar-client: captured frame {seq}");
+                img
+            }
+            Err(why) => anyhow::bail!("the compositor refused the capture: {why}"),
+        }
+    };
+    image.write_png(&a.out)?;
+    println!(
+        "planar-client: wrote {} ({}x{})",
+        a.out.display(),
+        image.width,
+        image.height
+    );
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -86,6 +127,9 @@ struct ShowArgs {
     /// Print the presentation timestamp of every frame shown (wp_presentation).
     #[arg(long)]
     presentation: bool,
+    /// Ask planar what it did with the buffer (planar-test-v1) and print the record.
+    #[arg(long)]
+    query: bool,
 }
 
 /// `--damage`: the whole buffer (`None`) or its first N rows.
@@ -104,7 +148,10 @@ fn parse_damage(s: &str) -> Result<Damage, String> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let Command::Show(a) = Cli::parse().command;
+    let a = match Cli::parse().command {
+        Command::Show(a) => a,
+        Command::Capture(a) => return capture(a),
+    };
     check_alloc(&a.alloc)?;
     let cfg = ShowConfig {
         format: a.format,
@@ -127,6 +174,7 @@ fn main() -> anyhow::Result<()> {
         buffers: a.buffers,
         damage_rows: a.damage.0,
         print_presentation: a.presentation,
+        query: a.query,
     };
     println!("planar-client: allocator memfd (sealed; the only one on a machine without udmabuf and dma-heaps in this build)");
     let conn = Connection::connect_to_env()?;

@@ -77,6 +77,7 @@ fn main() -> anyhow::Result<()> {
         buffers: 1,
         damage_rows: None,
         print_presentation: false,
+        query: false,
     };
     let left = create_buffer(&mut dmabuf, &cfg(Fourcc::Xrgb8888))?;
     let right = create_buffer(&mut dmabuf, &cfg(Fourcc::Nv12))?;

@@ -1,0 +1,238 @@
+//! The client side of planar-test-v1: capture after prior commits are shown, a buffer's
+//! import record, a frame on demand.
+
+use std::os::fd::AsFd;
+
+use anyhow::{bail, Context};
+use planar_protocol::test_protocol::client::{
+    planar_test_capture_v1::{self, PlanarTestCaptureV1},
+    planar_test_record_v1::{self, PlanarTestRecordV1},
+    planar_test_v1::PlanarTestV1,
+};
+use planar_renderer::image::RgbaImage;
+use wayland_client::{
+    delegate_noop,
+    globals::{registry_queue_init, GlobalListContents},
+    protocol::{
+        wl_buffer::WlBuffer,
+        wl_callback::WlCallback,
+        wl_output::{self, WlOutput},
+        wl_registry::WlRegistry,
+        wl_shm,
+        wl_shm::WlShm,
+        wl_shm_pool::WlShmPool,
+    },
+    Connection, Dispatch, EventQueue, QueueHandle, WEnum,
+};
+
+/// What the record object answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Found {
+        path: String,
+        reason: String,
+        json: serde_json::Value,
+    },
+    Unknown,
+}
+
+#[derive(Default)]
+struct State {
+    mode: Option<(i32, i32)>,
+    capture: Option<Result<u64, String>>,
+    record: Option<Record>,
+    frame: Option<u32>,
+}
+
+/// A connection with planar_test_v1 bound.
+pub struct PlanarTest {
+    queue: EventQueue<State>,
+    qh: QueueHandle<State>,
+    test: PlanarTestV1,
+    output: WlOutput,
+    shm: WlShm,
+    state: State,
+}
+
+impl PlanarTest {
+    pub fn new(conn: &Connection) -> anyhow::Result<Self> {
+        let (globals, mut queue) = registry_queue_init::<State>(conn)?;
+        let qh = queue.handle();
+        let test: PlanarTestV1 = globals
+            .bind(&qh, 1..=1, ())
+            .context("planar_test_v1 is not offered: is this planar?")?;
+        let output: WlOutput = globals.bind(&qh, 1..=4, ()).context("wl_output")?;
+        let shm: WlShm = globals.bind(&qh, 1..=1, ()).context("wl_shm")?;
+        let mut state = State::default();
+        queue.roundtrip(&mut state)?;
+        Ok(PlanarTest {
+            queue,
+            qh,
+            test,
+            output,
+            shm,
+            state,
+        })
+    }
+
+    /// The output's size in pixels.
+    pub fn output_size(&self) -> Option<(i32, i32)> {
+        self.state.mode
+    }
+
+    /// Captures the output once everything committed so far is presented; returns the
+    /// image and the sequence number of the frame, or the compositor's reason.
+    pub fn capture(&mut self) -> anyhow::Result<Result<(RgbaImage, u64), String>> {
+        let (w, h) = self.state.mode.context("no output mode")?;
+        let stride = w * 4;
+        let size = (stride * h) as usize;
+        let fd = rustix::fs::memfd_create("planar-test-capture", rustix::fs::MemfdFlags::CLOEXEC)?;
+        rustix::fs::ftruncate(&fd, size as u64)?;
+        let pool = self.shm.create_pool(fd.as_fd(), size as i32, &self.qh, ());
+        let buffer = pool.create_buffer(0, w, h, stride, wl_shm::Format::Xrgb8888, &self.qh, ());
+        self.state.capture = None;
+        let capture = self.test.capture(&self.output, &buffer, &self.qh, ());
+        while self.state.capture.is_none() {
+            self.queue.blocking_dispatch(&mut self.state)?;
+        }
+        capture.destroy();
+        buffer.destroy();
+        pool.destroy();
+        let seq = match self.state.capture.take().unwrap() {
+            Ok(seq) => seq,
+            Err(why) => return Ok(Err(why)),
+        };
+        let mut bytes = vec![0u8; size];
+        rustix::io::pread(&fd, &mut bytes, 0)?;
+        let data = bytes
+            .chunks_exact(4)
+            .flat_map(|p| [p[2], p[1], p[0], 255])
+            .collect();
+        Ok(Ok((
+            RgbaImage {
+                width: w as u32,
+                height: h as u32,
+                data,
+            },
+            seq,
+        )))
+    }
+
+    /// The import record of `buffer`.
+    pub fn query(&mut self, buffer: &WlBuffer) -> anyhow::Result<Record> {
+        self.state.record = None;
+        let record = self.test.query_buffer(buffer, &self.qh, ());
+        while self.state.record.is_none() {
+            self.queue.blocking_dispatch(&mut self.state)?;
+        }
+        record.destroy();
+        Ok(self.state.record.take().unwrap())
+    }
+
+    /// Makes planar draw a frame now; returns its sequence number (low 32 bits).
+    pub fn next_frame(&mut self) -> anyhow::Result<u32> {
+        self.state.frame = None;
+        self.test.next_frame(&self.qh, ());
+        while self.state.frame.is_none() {
+            self.queue.blocking_dispatch(&mut self.state)?;
+        }
+        match self.state.frame.take() {
+            Some(seq) => Ok(seq),
+            None => bail!("no frame"),
+        }
+    }
+}
+
+impl Dispatch<WlOutput, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &WlOutput,
+        event: wl_output::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let wl_output::Event::Mode {
+            flags: WEnum::Value(flags),
+            width,
+            height,
+            ..
+        } = event
+        {
+            if flags.contains(wl_output::Mode::Current) {
+                state.mode = Some((width, height));
+            }
+        }
+    }
+}
+
+impl Dispatch<PlanarTestCaptureV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &PlanarTestCaptureV1,
+        event: planar_test_capture_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            planar_test_capture_v1::Event::Done { seq_hi, seq_lo } => {
+                state.capture = Some(Ok((u64::from(seq_hi) << 32) | u64::from(seq_lo)))
+            }
+            planar_test_capture_v1::Event::Failed { reason } => state.capture = Some(Err(reason)),
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<PlanarTestRecordV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &PlanarTestRecordV1,
+        event: planar_test_record_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        state.record = Some(match event {
+            planar_test_record_v1::Event::Record { path, reason, json } => Record::Found {
+                path,
+                reason,
+                json: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+            },
+            _ => Record::Unknown,
+        });
+    }
+}
+
+impl Dispatch<WlCallback, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &WlCallback,
+        event: wayland_client::protocol::wl_callback::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let wayland_client::protocol::wl_callback::Event::Done { callback_data } = event {
+            state.frame = Some(callback_data);
+        }
+    }
+}
+
+impl Dispatch<WlRegistry, GlobalListContents> for State {
+    fn event(
+        _: &mut Self,
+        _: &WlRegistry,
+        _: wayland_client::protocol::wl_registry::Event,
+        _: &GlobalListContents,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+    }
+}
+
+delegate_noop!(State: ignore PlanarTestV1);
+delegate_noop!(State: ignore WlShm);
+delegate_noop!(State: ignore WlShmPool);
+delegate_noop!(State: ignore WlBuffer);
