@@ -144,3 +144,156 @@ delegate_noop!(Frame: ignore WlOutput);
 delegate_noop!(Frame: ignore WlShm);
 delegate_noop!(Frame: ignore WlShmPool);
 delegate_noop!(Frame: ignore WlBuffer);
+
+mod ext {
+    use super::*;
+    use wayland_protocols::ext::{
+        image_capture_source::v1::client::{
+            ext_image_capture_source_v1::ExtImageCaptureSourceV1,
+            ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1,
+        },
+        image_copy_capture::v1::client::{
+            ext_image_copy_capture_frame_v1::{self, ExtImageCopyCaptureFrameV1},
+            ext_image_copy_capture_manager_v1::{ExtImageCopyCaptureManagerV1, Options},
+            ext_image_copy_capture_session_v1::{self, ExtImageCopyCaptureSessionV1},
+        },
+    };
+
+    #[derive(Default)]
+    pub struct Ext {
+        size: Option<(u32, u32)>,
+        shm_xrgb: bool,
+        done: bool,
+        stopped: bool,
+        ready: bool,
+        failed: bool,
+    }
+
+    /// Captures the first output with ext-image-copy-capture-v1.
+    pub fn ext_image_copy(conn: &Connection) -> anyhow::Result<Captured> {
+        let (globals, mut queue) = registry_queue_init::<Ext>(conn)?;
+        let qh = queue.handle();
+        let sources: ExtOutputImageCaptureSourceManagerV1 = globals
+            .bind(&qh, 1..=1, ())
+            .context("ext_output_image_capture_source_manager_v1")?;
+        let manager: ExtImageCopyCaptureManagerV1 = globals
+            .bind(&qh, 1..=1, ())
+            .context("ext_image_copy_capture_manager_v1")?;
+        let output: WlOutput = globals.bind(&qh, 1..=4, ()).context("wl_output")?;
+        let shm: WlShm = globals.bind(&qh, 1..=1, ()).context("wl_shm")?;
+        let source = sources.create_source(&output, &qh, ());
+        let session = manager.create_session(&source, Options::empty(), &qh, ());
+        let mut st = Ext::default();
+        while !st.done && !st.stopped {
+            queue.blocking_dispatch(&mut st)?;
+        }
+        if st.stopped {
+            return Ok(Captured::Refused);
+        }
+        let (w, h) = st.size.context("no buffer_size")?;
+        if !st.shm_xrgb {
+            bail!("XRGB8888 is not offered");
+        }
+        let stride = w * 4;
+        let size = (stride * h) as usize;
+        let fd = rustix::fs::memfd_create("capture", rustix::fs::MemfdFlags::CLOEXEC)?;
+        rustix::fs::ftruncate(&fd, size as u64)?;
+        let pool = shm.create_pool(fd.as_fd(), size as i32, &qh, ());
+        let buffer = pool.create_buffer(
+            0,
+            w as i32,
+            h as i32,
+            stride as i32,
+            wl_shm::Format::Xrgb8888,
+            &qh,
+            (),
+        );
+        let frame = session.create_frame(&qh, ());
+        frame.attach_buffer(&buffer);
+        frame.damage_buffer(0, 0, w as i32, h as i32);
+        frame.capture();
+        while !st.ready && !st.failed {
+            queue.blocking_dispatch(&mut st)?;
+        }
+        if st.failed {
+            return Ok(Captured::Refused);
+        }
+        let mut bytes = vec![0u8; size];
+        rustix::io::pread(&fd, &mut bytes, 0)?;
+        let data = bytes
+            .chunks_exact(4)
+            .flat_map(|p| [p[2], p[1], p[0], 255])
+            .collect();
+        frame.destroy();
+        session.destroy();
+        source.destroy();
+        buffer.destroy();
+        pool.destroy();
+        Ok(Captured::Image(RgbaImage {
+            width: w,
+            height: h,
+            data,
+        }))
+    }
+
+    impl Dispatch<ExtImageCopyCaptureSessionV1, ()> for Ext {
+        fn event(
+            st: &mut Self,
+            _: &ExtImageCopyCaptureSessionV1,
+            event: ext_image_copy_capture_session_v1::Event,
+            _: &(),
+            _: &Connection,
+            _: &QueueHandle<Self>,
+        ) {
+            use ext_image_copy_capture_session_v1::Event;
+            match event {
+                Event::BufferSize { width, height } => st.size = Some((width, height)),
+                Event::ShmFormat {
+                    format: WEnum::Value(wl_shm::Format::Xrgb8888),
+                } => st.shm_xrgb = true,
+                Event::Done => st.done = true,
+                Event::Stopped => st.stopped = true,
+                _ => {}
+            }
+        }
+    }
+
+    impl Dispatch<ExtImageCopyCaptureFrameV1, ()> for Ext {
+        fn event(
+            st: &mut Self,
+            _: &ExtImageCopyCaptureFrameV1,
+            event: ext_image_copy_capture_frame_v1::Event,
+            _: &(),
+            _: &Connection,
+            _: &QueueHandle<Self>,
+        ) {
+            match event {
+                ext_image_copy_capture_frame_v1::Event::Ready => st.ready = true,
+                ext_image_copy_capture_frame_v1::Event::Failed { .. } => st.failed = true,
+                _ => {}
+            }
+        }
+    }
+
+    impl Dispatch<WlRegistry, GlobalListContents> for Ext {
+        fn event(
+            _: &mut Self,
+            _: &WlRegistry,
+            _: wayland_client::protocol::wl_registry::Event,
+            _: &GlobalListContents,
+            _: &Connection,
+            _: &QueueHandle<Self>,
+        ) {
+        }
+    }
+
+    delegate_noop!(Ext: ignore ExtOutputImageCaptureSourceManagerV1);
+    delegate_noop!(Ext: ignore ExtImageCaptureSourceV1);
+    delegate_noop!(Ext: ignore ExtImageCopyCaptureManagerV1);
+    delegate_noop!(Ext: ignore WlOutput);
+    delegate_noop!(Ext: ignore WlShm);
+    delegate_noop!(Ext: ignore WlShmPool);
+    delegate_noop!(Ext: ignore WlBuffer);
+}
+
+pub use ext::ext_image_copy;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use planar_renderer::image::RgbaImage;
 use planar_tests::{
-    capture::{wlr_screencopy, Captured},
+    capture::{ext_image_copy, wlr_screencopy, Captured},
     fixture::{bin, find_program, planar_run, runtime_dir, skip, Server},
     pattern::quads_rgb,
     shm_client::{self, ShmClientConfig},
@@ -62,6 +62,7 @@ fn capture_is_refused_to_strangers_unless_allowed() {
     let server = Server::start(&["--renderer", "pixman", "--size", "200x100"]).unwrap();
     let conn = server.connect().unwrap();
     assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Refused));
+    assert!(matches!(ext_image_copy(&conn).unwrap(), Captured::Refused));
     assert!(
         server.log().contains("was not started by planar run"),
         "{}",
@@ -98,6 +99,10 @@ fn capture_is_refused_to_strangers_unless_allowed() {
             assert_eq!(img.pixel(150, 50), [32, 32, 48, 255]);
         }
         Captured::Refused => panic!("refused with --allow-capture all:\n{}", server.log()),
+    }
+    match ext_image_copy(&conn).unwrap() {
+        Captured::Image(img) => assert_eq!(img.pixel(5, 5), [255, 0, 0, 255]),
+        Captured::Refused => panic!("ext refused with --allow-capture all:\n{}", server.log()),
     }
     t.join().unwrap().unwrap();
 }

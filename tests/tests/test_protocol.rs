@@ -13,15 +13,16 @@ use planar_tests::{
 const LIMIT: Duration = Duration::from_secs(60);
 
 #[test]
-fn planar_test_and_wlr_captures_equal_the_screenshot() {
+fn planar_test_ext_and_wlr_captures_equal_the_screenshot() {
     let dir = runtime_dir();
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let script = format!(
-        "{demo} --size 90x70 --frames 0 & pid=$!; sleep 1; {client} capture --out {c} && {client} capture --via wlr --out {w}; code=$?; kill $pid; exit $code",
+        "{demo} --size 90x70 --frames 0 & pid=$!; sleep 1; {client} capture --out {c} && {client} capture --via wlr --out {w} && {client} capture --via ext --out {e}; code=$?; kill $pid; exit $code",
         demo = bin("planar-demo").display(),
         client = bin("planar-client").display(),
         c = p("planar-test.png"),
         w = p("wlr.png"),
+        e = p("ext.png"),
     );
     let out = planar_run(
         Some(dir.path()),
@@ -35,6 +36,8 @@ fn planar_test_and_wlr_captures_equal_the_screenshot() {
     let via_wlr = RgbaImage::read_png(dir.path().join("wlr.png").as_path()).unwrap();
     assert_eq!(via_test, shot);
     assert_eq!(via_wlr, shot);
+    let via_ext = RgbaImage::read_png(dir.path().join("ext.png").as_path()).unwrap();
+    assert_eq!(via_ext, shot);
     // And it is the demo, not an empty output.
     assert_eq!(shot.pixel(5, 5), [255, 0, 0, 255]);
 }

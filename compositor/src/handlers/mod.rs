@@ -3,6 +3,7 @@
 
 mod compositor;
 pub mod dmabuf;
+mod image_copy_capture;
 pub mod screencopy;
 mod test_protocol;
 mod xdg_shell;

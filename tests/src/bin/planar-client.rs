@@ -32,9 +32,9 @@ enum Command {
 
 #[derive(clap::Args)]
 struct CaptureArgs {
-    /// planar-test (planar's private protocol: waits until prior commits are shown) or
-    /// wlr (wlr-screencopy, any compositor that has it).
-    #[arg(long, default_value = "planar-test", value_parser = ["planar-test", "wlr"])]
+    /// planar-test (planar's private protocol: waits until prior commits are shown),
+    /// ext (ext-image-copy-capture-v1) or wlr (wlr-screencopy).
+    #[arg(long, default_value = "planar-test", value_parser = ["planar-test", "wlr", "ext"])]
     via: String,
     #[arg(long)]
     out: std::path::PathBuf,
@@ -42,8 +42,13 @@ struct CaptureArgs {
 
 fn capture(a: CaptureArgs) -> anyhow::Result<()> {
     let conn = Connection::connect_to_env()?;
-    let image = if a.via == "wlr" {
-        match planar_tests::capture::wlr_screencopy(&conn)? {
+    let image = if a.via == "wlr" || a.via == "ext" {
+        let captured = if a.via == "wlr" {
+            planar_tests::capture::wlr_screencopy(&conn)?
+        } else {
+            planar_tests::capture::ext_image_copy(&conn)?
+        };
+        match captured {
             planar_tests::capture::Captured::Image(img) => img,
             planar_tests::capture::Captured::Refused => {
                 anyhow::bail!("the compositor refused the capture")
