@@ -171,6 +171,7 @@ impl State {
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
         dh.create_global::<Self, wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1, _>(3, ());
         dh.create_global::<Self, planar_protocol::test_protocol::server::planar_test_v1::PlanarTestV1, _>(1, ());
+        dh.create_global::<Self, wayland_protocols::wp::color_representation::v1::server::wp_color_representation_manager_v1::WpColorRepresentationManagerV1, _>(1, ());
         dh.create_global::<Self, wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1, _>(1, ());
         dh.create_global::<Self, wayland_protocols::ext::image_capture_source::v1::server::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1, _>(1, ());
         let dmabuf_state =

@@ -26,7 +26,10 @@ use smithay::{
 };
 use tracing::warn;
 
-use crate::import::{CpuUpload, Entry, Imports, ZeroCopy};
+use crate::{
+    cpu::SurfaceYuvEncoding,
+    import::{CpuUpload, Entry, Imports, ZeroCopy},
+};
 
 render_elements! {
     pub PlanarElement<R> where R: ImportAll + ImportMem;
@@ -243,10 +246,18 @@ pub(crate) fn import_tree<R>(
                             d.buffer_transform(),
                         )
                     };
-                    if seen.as_ref() == Some(&(surface.id(), commit)) && texture.is_some() {
+                    let chosen = states
+                        .data_map
+                        .get::<SurfaceYuvEncoding>()
+                        .and_then(|e| *e.0.lock().unwrap());
+                    let recode = chosen.is_some_and(|enc| buffer.set_encoding(enc));
+                    if seen.as_ref() == Some(&(surface.id(), commit))
+                        && texture.is_some()
+                        && !recode
+                    {
                         return;
                     }
-                    let rows = if texture.is_none() {
+                    let rows = if texture.is_none() || recode {
                         0..buffer.height
                     } else {
                         damaged_rows(&damage, buffer.height)

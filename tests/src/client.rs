@@ -101,6 +101,8 @@ pub struct ShowConfig {
     pub print_presentation: bool,
     /// Ask planar (planar-test-v1) what it did with the first buffer, and print it.
     pub query: bool,
+    /// Declare the encoding with wp-color-representation-v1.
+    pub color_representation: bool,
 }
 
 /// What happened to the buffer.
@@ -170,6 +172,9 @@ pub fn create_buffer(
 /// Submits the buffers and shows them, one per frame, for `frames` frames.
 pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
     let mut window = Window::new(&conn, "planar-client")?;
+    if cfg.color_representation {
+        window.set_color_representation(cfg.encoding.bt709, cfg.encoding.full_range)?;
+    }
     let mut dmabuf = DmabufConn::new(conn.clone(), cfg.dmabuf_version)?;
     let mut buffers = Vec::new();
     for _ in 0..cfg.buffers.max(1) {

@@ -89,6 +89,31 @@ impl Window {
         Ok(surface)
     }
 
+    /// Declares the YUV matrix and range of this window's buffers (wp-color-representation).
+    pub fn set_color_representation(&self, bt709: bool, full_range: bool) -> anyhow::Result<()> {
+        use wayland_protocols::wp::color_representation::v1::client::{
+            wp_color_representation_manager_v1::WpColorRepresentationManagerV1,
+            wp_color_representation_surface_v1::{Coefficients, Range},
+        };
+        let manager: WpColorRepresentationManagerV1 = self
+            .globals
+            .bind(&self.qh, 1..=1, ())
+            .context("wp_color_representation_manager_v1 is not offered")?;
+        let repr = manager.get_surface(&self.surface, &self.qh, ());
+        let c = if bt709 {
+            Coefficients::Bt709
+        } else {
+            Coefficients::Bt601
+        };
+        let r = if full_range {
+            Range::Full
+        } else {
+            Range::Limited
+        };
+        repr.set_coefficients_and_range(c, r);
+        Ok(())
+    }
+
     pub fn queue_handle(&self) -> &QueueHandle<WindowState> {
         &self.qh
     }
@@ -251,6 +276,8 @@ impl Dispatch<WpPresentationFeedback, ()> for WindowState {
 }
 
 delegate_noop!(WindowState: ignore WpPresentation);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::v1::client::wp_color_representation_manager_v1::WpColorRepresentationManagerV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::v1::client::wp_color_representation_surface_v1::WpColorRepresentationSurfaceV1);
 delegate_noop!(WindowState: ignore WlCompositor);
 delegate_noop!(WindowState: ignore WlSurface);
 delegate_noop!(WindowState: ignore WlBuffer);

@@ -246,3 +246,61 @@ fn pixman_takes_dmabufs_through_the_cpu_path() {
         assert_quads(&img, fuzz, &format!("{format} on pixman"));
     }
 }
+
+#[test]
+fn yuv_encoding_from_color_representation_or_the_command_line() {
+    let dir = runtime_dir();
+    // A colour far from the primaries: saturated ones clip and hide a wrong matrix.
+    let want = [0x40i16, 0xa0, 0x40];
+    let off = |img: &RgbaImage| -> i16 {
+        let p = img.pixel(20, 20);
+        (0..3)
+            .map(|c| (i16::from(p[c]) - want[c]).abs())
+            .max()
+            .unwrap()
+    };
+    let bt709_full = [
+        "--format",
+        "NV12",
+        "--matrix",
+        "bt709",
+        "--range",
+        "full",
+        "--pattern",
+        "solid:40a040",
+    ];
+    // Declared with wp-color-representation-v1: converted accordingly.
+    let mut client = bt709_full.to_vec();
+    client.push("--color-representation");
+    let (_, img, log) = run(dir.path(), &["--import", "cpu"], &client);
+    assert!(
+        off(&img) <= 3,
+        "declared BT.709 full: {:?}\n{log}",
+        img.pixel(20, 20)
+    );
+    // Not declared: planar's default (BT.601 limited) is the wrong guess, visibly.
+    let (_, img, _) = run(dir.path(), &["--import", "cpu"], &bt709_full);
+    assert!(
+        off(&img) > 8,
+        "undeclared BT.709 full read as BT.601 limited: {:?}",
+        img.pixel(20, 20)
+    );
+    // Told on the command line instead.
+    let (_, img, _) = run(
+        dir.path(),
+        &[
+            "--import",
+            "cpu",
+            "--yuv-matrix",
+            "bt709",
+            "--yuv-range",
+            "full",
+        ],
+        &bt709_full,
+    );
+    assert!(
+        off(&img) <= 3,
+        "--yuv-matrix bt709 --yuv-range full: {:?}",
+        img.pixel(20, 20)
+    );
+}

@@ -23,6 +23,7 @@ impl CompositorHandler for State {
 
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
+        super::apply_color_representation(surface);
         let mut root = surface.clone();
         while let Some(parent) = get_parent(&root) {
             root = parent;

@@ -1,7 +1,9 @@
 //! One module per protocol handler. Protocols whose handler has nothing to decide are
 //! delegated here.
 
+mod color_representation;
 mod compositor;
+pub use color_representation::apply_on_commit as apply_color_representation;
 pub mod dmabuf;
 mod image_copy_capture;
 pub mod screencopy;

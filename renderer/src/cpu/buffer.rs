@@ -138,6 +138,14 @@ impl CpuBuffer {
         })
     }
 
+    /// Sets the YUV encoding the buffer is read with; true when it changed (the whole
+    /// buffer must then be read again).
+    pub fn set_encoding(&mut self, encoding: YuvEncoding) -> bool {
+        let changed = self.encoding != encoding && matches!(self.conv, Conversion::Yuv(_));
+        self.encoding = encoding;
+        changed
+    }
+
     /// The converted frame as bytes, top row first, `width * out_bpp` bytes a row.
     pub fn pixels(&self) -> &[u8] {
         // SAFETY: plain integers reinterpreted as bytes, within the same allocation.

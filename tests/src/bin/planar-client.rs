@@ -135,6 +135,9 @@ struct ShowArgs {
     /// Ask planar what it did with the buffer (planar-test-v1) and print the record.
     #[arg(long)]
     query: bool,
+    /// Declare --matrix/--range to the compositor with wp-color-representation-v1.
+    #[arg(long)]
+    color_representation: bool,
 }
 
 /// `--damage`: the whole buffer (`None`) or its first N rows.
@@ -180,6 +183,7 @@ fn main() -> anyhow::Result<()> {
         damage_rows: a.damage.0,
         print_presentation: a.presentation,
         query: a.query,
+        color_representation: a.color_representation,
     };
     println!("planar-client: allocator memfd (sealed; the only one on a machine without udmabuf and dma-heaps in this build)");
     let conn = Connection::connect_to_env()?;

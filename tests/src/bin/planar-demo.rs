@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
         damage_rows: None,
         print_presentation: false,
         query: false,
+        color_representation: false,
     };
     let left = create_buffer(&mut dmabuf, &cfg(Fourcc::Xrgb8888))?;
     let right = create_buffer(&mut dmabuf, &cfg(Fourcc::Nv12))?;

@@ -1,0 +1,164 @@
+//! wp-color-representation-v1: a client says which YUV matrix and range its surface's
+//! buffers use. planar's CPU path converts with it (BT.601 and BT.709, limited and full
+//! range); without it, `--yuv-matrix`/`--yuv-range` decide (default BT.601 limited).
+//! Known limit: the EGL path samples YUV with the driver's default (BT.601 limited):
+//! smithay 0.7 passes no colour hints to EGL. Alpha is premultiplied only; the chroma
+//! location is accepted and not used (chroma is taken from the block's sample).
+
+use std::sync::Mutex;
+
+use planar_renderer::cpu::{
+    convert::{Matrix, YuvEncoding},
+    SurfaceYuvEncoding,
+};
+use smithay::{
+    reexports::wayland_server::{
+        protocol::wl_surface::WlSurface, Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch,
+        New, Resource, WEnum,
+    },
+    wayland::compositor::with_states,
+};
+use wayland_protocols::wp::color_representation::v1::server::{
+    wp_color_representation_manager_v1::{self, WpColorRepresentationManagerV1},
+    wp_color_representation_surface_v1::{
+        self, AlphaMode, Coefficients, Range, WpColorRepresentationSurfaceV1,
+    },
+};
+
+use crate::state::State;
+
+/// Surface data: what the client set since its last commit, and whether an object exists.
+#[derive(Default)]
+pub struct PendingRepresentation(Mutex<(Option<YuvEncoding>, bool)>);
+
+impl GlobalDispatch<WpColorRepresentationManagerV1, ()> for State {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<WpColorRepresentationManagerV1>,
+        _: &(),
+        data_init: &mut DataInit<'_, Self>,
+    ) {
+        let manager = data_init.init(resource, ());
+        manager.supported_alpha_mode(AlphaMode::PremultipliedElectrical);
+        for c in [Coefficients::Bt601, Coefficients::Bt709] {
+            for r in [Range::Limited, Range::Full] {
+                manager.supported_coefficients_and_ranges(c, r);
+            }
+        }
+        manager.done();
+    }
+}
+
+impl Dispatch<WpColorRepresentationManagerV1, ()> for State {
+    fn request(
+        _state: &mut Self,
+        _client: &Client,
+        manager: &WpColorRepresentationManagerV1,
+        request: wp_color_representation_manager_v1::Request,
+        _data: &(),
+        _dh: &DisplayHandle,
+        data_init: &mut DataInit<'_, Self>,
+    ) {
+        if let wp_color_representation_manager_v1::Request::GetSurface { id, surface } = request {
+            let exists = with_states(&surface, |states| {
+                states
+                    .data_map
+                    .insert_if_missing_threadsafe(PendingRepresentation::default);
+                let p = states.data_map.get::<PendingRepresentation>().unwrap();
+                std::mem::replace(&mut p.0.lock().unwrap().1, true)
+            });
+            if exists {
+                manager.post_error(
+                    wp_color_representation_manager_v1::Error::SurfaceExists,
+                    "the surface already has a color representation object",
+                );
+                return;
+            }
+            data_init.init(id, surface);
+        }
+    }
+}
+
+impl Dispatch<WpColorRepresentationSurfaceV1, WlSurface> for State {
+    fn request(
+        _state: &mut Self,
+        _client: &Client,
+        resource: &WpColorRepresentationSurfaceV1,
+        request: wp_color_representation_surface_v1::Request,
+        surface: &WlSurface,
+        _dh: &DisplayHandle,
+        _data_init: &mut DataInit<'_, Self>,
+    ) {
+        use wp_color_representation_surface_v1::{Error, Request};
+        let set = |enc: Option<YuvEncoding>, object: bool| {
+            with_states(surface, |states| {
+                if let Some(p) = states.data_map.get::<PendingRepresentation>() {
+                    *p.0.lock().unwrap() = (enc, object);
+                }
+            })
+        };
+        match request {
+            Request::SetAlphaMode { alpha_mode } => {
+                if alpha_mode != WEnum::Value(AlphaMode::PremultipliedElectrical) {
+                    resource.post_error(
+                        Error::AlphaMode,
+                        "only premultiplied electrical alpha is supported",
+                    );
+                }
+            }
+            Request::SetCoefficientsAndRange {
+                coefficients,
+                range,
+            } => {
+                let matrix = match coefficients {
+                    WEnum::Value(Coefficients::Bt601) => Matrix::Bt601,
+                    WEnum::Value(Coefficients::Bt709) => Matrix::Bt709,
+                    other => {
+                        resource.post_error(
+                            Error::Coefficients,
+                            format!("coefficients {other:?} are not supported"),
+                        );
+                        return;
+                    }
+                };
+                let full_range = match range {
+                    WEnum::Value(Range::Full) => true,
+                    WEnum::Value(Range::Limited) => false,
+                    other => {
+                        resource.post_error(
+                            Error::Coefficients,
+                            format!("range {other:?} is not supported"),
+                        );
+                        return;
+                    }
+                };
+                set(Some(YuvEncoding { matrix, full_range }), true);
+            }
+            // Back to the default on the next commit.
+            Request::Destroy => set(None, false),
+            _ => {}
+        }
+    }
+}
+
+/// Applies what the client set to the surface's current state (called on commit).
+pub fn apply_on_commit(surface: &WlSurface) {
+    with_states(surface, |states| {
+        let Some(p) = states.data_map.get::<PendingRepresentation>() else {
+            return;
+        };
+        let (pending, _) = *p.0.lock().unwrap();
+        states
+            .data_map
+            .insert_if_missing_threadsafe(SurfaceYuvEncoding::default);
+        *states
+            .data_map
+            .get::<SurfaceYuvEncoding>()
+            .unwrap()
+            .0
+            .lock()
+            .unwrap() = pending;
+    });
+}
