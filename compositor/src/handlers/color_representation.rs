@@ -100,13 +100,13 @@ impl Dispatch<WpColorRepresentationSurfaceV1, WlSurface> for State {
             })
         };
         match request {
-            Request::SetAlphaMode { alpha_mode } => {
-                if alpha_mode != WEnum::Value(AlphaMode::PremultipliedElectrical) {
-                    resource.post_error(
-                        Error::AlphaMode,
-                        "only premultiplied electrical alpha is supported",
-                    );
-                }
+            Request::SetAlphaMode { alpha_mode }
+                if alpha_mode != WEnum::Value(AlphaMode::PremultipliedElectrical) =>
+            {
+                resource.post_error(
+                    Error::AlphaMode,
+                    "only premultiplied electrical alpha is supported",
+                );
             }
             Request::SetCoefficientsAndRange {
                 coefficients,
