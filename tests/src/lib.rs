@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod client;
+pub mod conformance;
 pub mod dmabuf_client;
 pub mod encode;
 pub mod fixture;

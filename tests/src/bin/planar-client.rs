@@ -28,6 +28,26 @@ enum Command {
     Show(ShowArgs),
     /// Capture the output to a PNG file.
     Capture(CaptureArgs),
+    /// Check any compositor's linux-dmabuf: every protocol error, every advertised pair,
+    /// the pixels of a padded buffer. Prints a PASS/FAIL/SKIP table; exit 1 on a FAIL.
+    Conformance(ConformanceArgs),
+}
+
+#[derive(clap::Args)]
+struct ConformanceArgs {
+    /// Highest zwp_linux_dmabuf_v1 version to bind.
+    #[arg(long, default_value_t = 5)]
+    dmabuf_version: u32,
+}
+
+fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
+    let connect = || Ok(Connection::connect_to_env()?);
+    let report = planar_tests::conformance::run(&connect, a.dmabuf_version)?;
+    print!("{}", report.table());
+    if report.failed() > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -159,6 +179,7 @@ fn main() -> anyhow::Result<()> {
     let a = match Cli::parse().command {
         Command::Show(a) => a,
         Command::Capture(a) => return capture(a),
+        Command::Conformance(a) => return conformance(a),
     };
     check_alloc(&a.alloc)?;
     let cfg = ShowConfig {
