@@ -3,11 +3,11 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{
     advertise::{MOD_INVALID, MOD_LINEAR},
-    format::FORMATS,
+    format::{format_info, FORMATS},
     validate::FLAG_Y_INVERT,
 };
 use wayland_client::{protocol::wl_buffer::WlBuffer, Connection};
@@ -15,7 +15,6 @@ use wayland_client::{protocol::wl_buffer::WlBuffer, Connection};
 use crate::{
     dmabuf_client::{AddPlane, DmabufConn, Outcome},
     encode::{Encoding, Layout},
-    memfd,
     pattern::quads_rgb,
     window::Window,
 };
@@ -103,14 +102,25 @@ pub struct ShowConfig {
     pub query: bool,
     /// Declare the encoding with wp-color-representation-v1.
     pub color_representation: bool,
+    /// Capture the output after the first frame and check the pattern: the worst channel
+    /// difference allowed.
+    pub verify: Option<u8>,
+    /// Take the modifier from the feedback (`--modifier auto`).
+    pub auto_modifier: bool,
+    pub alloc: crate::alloc::Alloc,
 }
 
 /// What happened to the buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ShowResult {
     Shown,
+    /// `--verify` found the output differs from the pattern.
+    VerifyFailed(String),
     Failed,
-    ProtocolError { code: u32, message: String },
+    ProtocolError {
+        code: u32,
+        message: String,
+    },
 }
 
 /// The buffer's fds with the pattern encoded, and its layout.
@@ -128,9 +138,9 @@ pub fn allocate(cfg: &ShowConfig) -> anyhow::Result<(Layout, Vec<OwnedFd>)> {
             pattern.rgb(w, h, x, y)
         })
         .into_iter()
-        .map(|bytes| memfd::sealed("planar-client", &bytes))
+        .map(|bytes| crate::alloc::alloc(cfg.alloc, &bytes))
         .collect::<Result<Vec<_>, _>>()
-        .context("error allocating a sealed memfd")?;
+        .with_context(|| format!("error allocating with {:?}", cfg.alloc))?;
     Ok((layout, fds))
 }
 
@@ -169,6 +179,74 @@ pub fn create_buffer(
     })
 }
 
+/// With v4+, reads the default feedback and picks the first tranche (the most preferred)
+/// that has the format: with `--modifier auto` it takes that tranche's modifier (LINEAR
+/// first, then the implicit one), else it checks the asked modifier is there. It says
+/// what it chose and why.
+fn choose_tranche(dmabuf: &mut DmabufConn, cfg: &ShowConfig) -> anyhow::Result<ShowConfig> {
+    let mut cfg = cfg.clone();
+    let fourcc = cfg.format as u32;
+    let name = cfg.format.to_string();
+    if dmabuf.version() < 4 {
+        let has = dmabuf
+            .modifiers()
+            .iter()
+            .any(|&(f, m)| f == fourcc && (cfg.auto_modifier || m == cfg.modifier))
+            || dmabuf.formats().contains(&fourcc);
+        if cfg.auto_modifier {
+            cfg.modifier = if dmabuf.modifiers().contains(&(fourcc, MOD_LINEAR)) {
+                MOD_LINEAR
+            } else {
+                MOD_INVALID
+            };
+        }
+        println!(
+            "planar-client: linux-dmabuf v{} (no feedback): {name} {} advertised; modifier {:#x}",
+            dmabuf.version(),
+            if has { "is" } else { "is not" },
+            cfg.modifier
+        );
+        return Ok(cfg);
+    }
+    let fb = dmabuf.default_feedback()?;
+    let pick = fb.tranches.iter().enumerate().find_map(|(i, t)| {
+        let mods: Vec<u64> = t
+            .formats
+            .iter()
+            .filter(|(f, _)| *f == fourcc)
+            .map(|(_, m)| *m)
+            .collect();
+        if mods.is_empty() {
+            return None;
+        }
+        let m = if cfg.auto_modifier {
+            [MOD_LINEAR, MOD_INVALID]
+                .into_iter()
+                .find(|m| mods.contains(m))
+                .unwrap_or(mods[0])
+        } else if mods.contains(&cfg.modifier) {
+            cfg.modifier
+        } else {
+            return None;
+        };
+        Some((i, t.device, t.flags, m))
+    });
+    match pick {
+        Some((i, device, flags, m)) => {
+            println!(
+                "planar-client: feedback: main device {:#x}; chose tranche {i} (device {device:#x}, flags {flags}): the most preferred one with {name} modifier {m:#x}",
+                fb.main_device
+            );
+            cfg.modifier = m;
+        }
+        None => println!(
+            "planar-client: feedback: no tranche has {name} with modifier {:#x}; submitting it anyway",
+            cfg.modifier
+        ),
+    }
+    Ok(cfg)
+}
+
 /// Submits the buffers and shows them, one per frame, for `frames` frames.
 pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
     let mut window = Window::new(&conn, "planar-client")?;
@@ -176,6 +254,7 @@ pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
         window.set_color_representation(cfg.encoding.bt709, cfg.encoding.full_range)?;
     }
     let mut dmabuf = DmabufConn::new(conn.clone(), cfg.dmabuf_version)?;
+    let cfg = &choose_tranche(&mut dmabuf, cfg)?;
     let mut buffers = Vec::new();
     for _ in 0..cfg.buffers.max(1) {
         match create_buffer(&mut dmabuf, cfg)? {
@@ -186,6 +265,10 @@ pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
     let (w, h) = (cfg.width as i32, cfg.height as i32);
     window.show(&buffers[0].0, w, None, h);
     window.wait_presented()?;
+    let verified = match cfg.verify {
+        Some(tolerance) => Some(verify(&conn, cfg, tolerance)?),
+        None => None,
+    };
     let mut shown = 1u32;
     while cfg.frames.is_none_or(|n| shown < n) {
         let rows = cfg.damage_rows.map(|n| (0, n.min(cfg.height) as i32));
@@ -213,7 +296,71 @@ pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
         b.destroy();
     }
     conn.flush()?;
-    Ok(ShowResult::Shown)
+    Ok(match verified {
+        Some(Err(why)) => ShowResult::VerifyFailed(why),
+        _ => ShowResult::Shown,
+    })
+}
+
+/// Captures the output (planar-test-v1, else ext-image-copy-capture, else wlr-screencopy)
+/// and checks every pattern region of the window, which must be at the output's top-left,
+/// against the colours the pattern encodes, decoded with the declared matrix and range.
+/// Prints the worst difference.
+fn verify(
+    conn: &Connection,
+    cfg: &ShowConfig,
+    tolerance: u8,
+) -> anyhow::Result<Result<(), String>> {
+    let img = if let Ok(mut t) = crate::test_client::PlanarTest::new(conn) {
+        t.capture()?.map_err(anyhow::Error::msg)?.0
+    } else {
+        match crate::capture::ext_image_copy(conn)
+            .or_else(|_| crate::capture::wlr_screencopy(conn))?
+        {
+            crate::capture::Captured::Image(img) => img,
+            crate::capture::Captured::Refused => {
+                anyhow::bail!("the compositor refused the capture")
+            }
+        }
+    };
+    let (w, h) = (cfg.width.min(img.width), cfg.height.min(img.height));
+    let mut worst = (0i16, 0, 0, [0u8; 3], [0u8; 3]);
+    for y in 0..h {
+        for x in 0..w {
+            // Chroma edges blend in the compositor's upsampling: skip a band around the
+            // quadrant edges of subsampled formats.
+            if format_info(cfg.format as u32).is_some_and(|f| f.yuv)
+                && cfg.pattern == Pattern::Quads
+            {
+                let near =
+                    |v: u32, half: u32| v.abs_diff(half) < 3 || v.abs_diff(half) == 3 && v < half;
+                if near(x, cfg.width / 2) || near(y, cfg.height / 2) {
+                    continue;
+                }
+            }
+            let want = crate::encode::expected(
+                cfg.format,
+                cfg.encoding,
+                cfg.pattern.rgb(cfg.width, cfg.height, x, y),
+            );
+            let got = img.pixel(x, y);
+            for c in 0..3 {
+                let d = i16::from(got[c]) - i16::from(want[c]);
+                if d.abs() > worst.0.abs() {
+                    worst = (d, x, y, [got[0], got[1], got[2]], want);
+                }
+            }
+        }
+    }
+    let (d, x, y, got, want) = worst;
+    println!("planar-client: verify: worst difference {d} at ({x}, {y}): {got:?}, expected {want:?} (tolerance {tolerance})");
+    Ok(if d.unsigned_abs() > u16::from(tolerance) {
+        Err(format!(
+            "difference {d} at ({x}, {y}) is past the tolerance {tolerance}"
+        ))
+    } else {
+        Ok(())
+    })
 }
 
 /// Checks that a size string is WxH.
@@ -228,12 +375,4 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
             .ok_or_else(|| format!("{s:?} is not WxH"))
     };
     Ok((p(w)?, p(h)?))
-}
-
-/// Fails unless the machine can give the asked allocator.
-pub fn check_alloc(alloc: &str) -> anyhow::Result<()> {
-    match alloc {
-        "memfd" | "auto" => Ok(()),
-        other => bail!("--alloc {other} is not available in this build yet (memfd only)"),
-    }
 }

@@ -405,6 +405,9 @@ pub fn run(
             print_presentation: false,
             query: false,
             color_representation: false,
+            verify: None,
+            auto_modifier: false,
+            alloc: crate::alloc::Alloc::Memfd,
         };
         let (layout, fds) = allocate(&cfg)?;
         let mut c = DmabufConn::new(connect()?, version)?;
@@ -494,6 +497,9 @@ fn padded_pixels(
         print_presentation: false,
         query: false,
         color_representation: false,
+        verify: None,
+        auto_modifier: false,
+        alloc: crate::alloc::Alloc::Memfd,
     };
     let mut window = crate::window::Window::new(&conn, "planar-conformance")?;
     let mut dmabuf = DmabufConn::new(conn.clone(), version)?;

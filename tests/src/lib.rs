@@ -1,6 +1,7 @@
 //! planar-tests: fixtures for running planar, the patterns test clients draw, and the
 //! wayland-client code that draws them. The demo client and the scenario tests share it.
 
+pub mod alloc;
 pub mod capture;
 pub mod client;
 pub mod conformance;

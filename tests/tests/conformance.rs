@@ -77,3 +77,68 @@ fn conformance_against_weston() {
     );
     insta::assert_snapshot!("weston_14_gl_headless", table);
 }
+
+#[test]
+fn client_verifies_picks_tranches_and_names_its_allocator() {
+    let out = planar_run(
+        None,
+        &["--renderer", "pixman"],
+        &[
+            "planar-client",
+            "show",
+            "--format",
+            "NV12",
+            "--size",
+            "64x48",
+            "--modifier",
+            "auto",
+            "--verify",
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("planar-client: allocator "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("chose tranche"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("verify: worst difference"),
+        "{}",
+        out.stdout
+    );
+    // A wrong declaration is caught by --verify: the pattern is encoded BT.709 full, the
+    // compositor is not told, and reads it as BT.601 limited.
+    let out = planar_run(
+        None,
+        &["--renderer", "pixman"],
+        &[
+            "planar-client",
+            "show",
+            "--format",
+            "NV12",
+            "--size",
+            "64x48",
+            "--matrix",
+            "bt709",
+            "--range",
+            "full",
+            "--pattern",
+            "solid:40a040",
+            "--verify",
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(5), "{}", out.stdout);
+    assert!(out.stdout.contains("does not match"), "{}", out.stdout);
+    // udmabuf and dma-heaps exist only in the guest tier: asking for one here says why.
+    if !std::path::Path::new("/dev/udmabuf").exists() {
+        let out = Command::new(bin("planar-client"))
+            .args(["show", "--alloc", "udmabuf"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/udmabuf does not exist"));
+    }
+}

@@ -4,10 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use planar_tests::{
-    client::{
-        check_alloc, parse_format, parse_modifier, parse_size, show, Pattern, ShowConfig,
-        ShowResult,
-    },
+    client::{parse_format, parse_modifier, parse_size, show, Pattern, ShowConfig, ShowResult},
     encode::Encoding,
 };
 use wayland_client::Connection;
@@ -96,15 +93,17 @@ fn capture(a: CaptureArgs) -> anyhow::Result<()> {
 
 #[derive(clap::Args)]
 struct ShowArgs {
-    /// Allocator: auto or memfd (a sealed memfd).
+    /// Allocator: auto (the most real one here), udmabuf, heap (dma-heap system) or memfd
+    /// (a sealed memfd). gbm is not in this build yet.
     #[arg(long, default_value = "auto")]
     alloc: String,
     /// DRM format: fourcc (NV12, XR24) or name (xrgb8888).
     #[arg(long, default_value = "XR24", value_parser = parse_format)]
     format: drm_fourcc::DrmFourcc,
-    /// linear, invalid, or a hex modifier.
-    #[arg(long, default_value = "linear", value_parser = parse_modifier)]
-    modifier: u64,
+    /// linear, invalid, a hex modifier, or auto (the one the compositor's feedback
+    /// prefers).
+    #[arg(long, default_value = "linear", value_parser = parse_modifier_arg)]
+    modifier: ModifierArg,
     #[arg(long, default_value = "256x256", value_parser = parse_size)]
     size: (u32, u32),
     /// Stride of plane 0 in bytes (default: the minimum plus --pad).
@@ -158,6 +157,10 @@ struct ShowArgs {
     /// Declare --matrix/--range to the compositor with wp-color-representation-v1.
     #[arg(long)]
     color_representation: bool,
+    /// Capture the output and check the pattern, allowing this much difference per
+    /// channel (default 4 with the flag alone); exit 5 past it.
+    #[arg(long, num_args = 0..=1, default_missing_value = "4")]
+    verify: Option<u8>,
 }
 
 /// `--damage`: the whole buffer (`None`) or its first N rows.
@@ -175,16 +178,36 @@ fn parse_damage(s: &str) -> Result<Damage, String> {
     }
 }
 
+/// `--modifier`: `None` is auto.
+#[derive(Clone, Copy)]
+struct ModifierArg(Option<u64>);
+
+impl ModifierArg {
+    fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+    fn unwrap_or(&self, d: u64) -> u64 {
+        self.0.unwrap_or(d)
+    }
+}
+
+fn parse_modifier_arg(s: &str) -> Result<ModifierArg, String> {
+    if s == "auto" {
+        return Ok(ModifierArg(None));
+    }
+    parse_modifier(s).map(|m| ModifierArg(Some(m)))
+}
+
 fn main() -> anyhow::Result<()> {
     let a = match Cli::parse().command {
         Command::Show(a) => a,
         Command::Capture(a) => return capture(a),
         Command::Conformance(a) => return conformance(a),
     };
-    check_alloc(&a.alloc)?;
+    let (alloc, why) = planar_tests::alloc::pick(&a.alloc)?;
     let cfg = ShowConfig {
         format: a.format,
-        modifier: a.modifier,
+        modifier: a.modifier.unwrap_or(planar_protocol::advertise::MOD_LINEAR),
         width: a.size.0,
         height: a.size.1,
         stride: a.stride,
@@ -205,8 +228,11 @@ fn main() -> anyhow::Result<()> {
         print_presentation: a.presentation,
         query: a.query,
         color_representation: a.color_representation,
+        verify: a.verify,
+        auto_modifier: a.modifier.is_none(),
+        alloc,
     };
-    println!("planar-client: allocator memfd (sealed; the only one on a machine without udmabuf and dma-heaps in this build)");
+    println!("planar-client: allocator {why}");
     let conn = Connection::connect_to_env()?;
     let result = show(conn, &cfg)?;
     let what = format!(
@@ -217,6 +243,10 @@ fn main() -> anyhow::Result<()> {
         ShowResult::Shown => {
             println!("planar-client: {what}: created and shown");
             Ok(())
+        }
+        ShowResult::VerifyFailed(why) => {
+            println!("planar-client: {what}: shown, but the output does not match: {why}");
+            std::process::exit(5)
         }
         ShowResult::Failed => {
             println!("planar-client: {what}: failed (the compositor could not import it)");

@@ -79,6 +79,9 @@ fn main() -> anyhow::Result<()> {
         print_presentation: false,
         query: false,
         color_representation: false,
+        verify: None,
+        auto_modifier: false,
+        alloc: planar_tests::alloc::Alloc::Memfd,
     };
     let left = create_buffer(&mut dmabuf, &cfg(Fourcc::Xrgb8888))?;
     let right = create_buffer(&mut dmabuf, &cfg(Fourcc::Nv12))?;
