@@ -217,7 +217,11 @@ fn prepare(choice: RendererChoice) -> Prepared {
     let mut gles = None;
     if choice != RendererChoice::Pixman {
         for (kind, open) in gles_candidates(&mut step) {
-            match open().and_then(context_on) {
+            // On a GBM device EGL imports the device's own buffers; a memory buffer failing
+            // there (EGL_BAD_ALLOC on virtio-gpu) says nothing about them, so only the
+            // software displays are probed. On GBM a failed import falls back at create.
+            let probe = !matches!(kind, RendererKind::GlesGbm(_));
+            match open().and_then(|display| context_on(display, probe)) {
                 Ok((context, strings)) => {
                     gles = Some((kind, context, strings));
                     break;
@@ -323,7 +327,7 @@ struct EglStrings {
     refused: Vec<(u32, u64)>,
 }
 
-fn context_on(display: EGLDisplay) -> Result<(EGLContext, EglStrings), RendererError> {
+fn context_on(display: EGLDisplay, probe: bool) -> Result<(EGLContext, EglStrings), RendererError> {
     let query = |name| {
         let handle = display.get_display_handle();
         // SAFETY: the display is initialised; eglQueryString returns a static string or null.
@@ -343,7 +347,16 @@ fn context_on(display: EGLDisplay) -> Result<(EGLContext, EglStrings), RendererE
         .iter()
         .map(|f| (f.code as u32, u64::from(f.modifier)))
         .collect();
-    let (importable, refused) = crate::probe::probe(&display, &listed);
+    let (importable, refused) = if probe {
+        crate::probe::probe(&display, &listed)
+    } else {
+        let known = listed
+            .iter()
+            .copied()
+            .filter(|(f, _)| planar_protocol::format::format_info(*f).is_some())
+            .collect();
+        (known, Vec::new())
+    };
     let context = EGLContext::new(&display)?;
     Ok((
         context,

@@ -1,0 +1,168 @@
+//! The guest tier: tests that need real dma-bufs (udmabuf, the system dma-heap) and a
+//! real DRM device (virtio-gpu). `scripts/guest-test` runs them inside a Linux guest;
+//! anywhere else each prints a SKIP line with the reason.
+
+use std::{path::Path, time::Duration};
+
+use planar_tests::fixture::{planar_run, runtime_dir, skip};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn need(test: &str, path: &str) -> bool {
+    if Path::new(path).exists() {
+        true
+    } else {
+        skip(
+            test,
+            &format!("{path} does not exist: run in the guest tier (scripts/guest-test)"),
+        );
+        false
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Record {
+    path: String,
+    reason: String,
+    syncs: u64,
+    rows_converted: u64,
+}
+
+fn run_client(planar: &[&str], client: &[&str]) -> (Option<i32>, Vec<Record>, String) {
+    let dir = runtime_dir();
+    let report = dir.path().join("r.json");
+    let mut args = vec!["--report", report.to_str().unwrap()];
+    args.extend_from_slice(planar);
+    let mut cmd = vec!["planar-client", "show", "--size", "64x48", "--verify"];
+    cmd.extend_from_slice(client);
+    let out = planar_run(Some(dir.path()), &args, &cmd, LIMIT);
+    let records = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    (
+        out.code(),
+        records,
+        format!("{}\n{}", out.stdout, out.stderr),
+    )
+}
+
+#[test]
+fn guest_udmabuf_through_both_paths_with_sync() {
+    if !need("guest_udmabuf_through_both_paths_with_sync", "/dev/udmabuf") {
+        return;
+    }
+    for (import, format) in [
+        ("cpu", "NV12"),
+        ("cpu", "XR24"),
+        ("auto", "XR24"),
+        ("auto", "YUYV"),
+    ] {
+        let (code, r, log) = run_client(
+            &["--import", import],
+            &[
+                "--alloc", "udmabuf", "--format", format, "--pad", "64", "--offset", "4096",
+                "--one-fd",
+            ],
+        );
+        assert_eq!(code, Some(0), "{import} {format}: {log}");
+        assert_eq!(r.len(), 1, "{log}");
+        if r[0].path == "cpu" {
+            // A real dma-buf: every read is bracketed by DMA_BUF_IOCTL_SYNC start and end.
+            assert!(r[0].syncs >= 2 && r[0].rows_converted >= 48, "{r:?}");
+        }
+        eprintln!(
+            "guest: udmabuf {format} --import {import}: {} ({})",
+            r[0].path, r[0].reason
+        );
+        if import == "auto" && format == "XR24" && Path::new("/dev/dri/renderD128").exists() {
+            // GBM on virtio-gpu lists XRGB8888 but cannot import a foreign udmabuf
+            // (EGL_BAD_ALLOC): the buffer falls back to the CPU path, the client is fine.
+            assert_eq!(r[0].path, "cpu", "{r:?}");
+            assert!(r[0].reason.contains("EGL import failed"), "{r:?}");
+        }
+    }
+}
+
+#[test]
+fn guest_dma_heap_buffers() {
+    if !need("guest_dma_heap_buffers", "/dev/dma_heap/system") {
+        return;
+    }
+    for format in ["XR24", "NV12", "P010"] {
+        let (code, r, log) = run_client(
+            &["--import", "cpu"],
+            &["--alloc", "heap", "--format", format],
+        );
+        assert_eq!(code, Some(0), "{format}: {log}");
+        assert!(r[0].syncs >= 2, "{r:?}");
+    }
+}
+
+#[test]
+fn guest_lseek_bounds_on_a_real_dmabuf() {
+    if !need("guest_lseek_bounds_on_a_real_dmabuf", "/dev/udmabuf") {
+        return;
+    }
+    use planar_tests::{
+        alloc::{alloc, Alloc},
+        dmabuf_client::{AddPlane, DmabufConn, Outcome},
+    };
+    use std::os::fd::AsFd;
+    // A one-page udmabuf: lseek says 4096 bytes. 64x64 XRGB8888 needs 16384.
+    let fd = alloc(Alloc::Udmabuf, &[0x55; 100]).unwrap();
+    let server = planar_tests::fixture::Server::start(&["--renderer", "pixman"]).unwrap();
+    let mut c = DmabufConn::new(server.connect().unwrap(), 5).unwrap();
+    let plane = |offset, stride| AddPlane {
+        fd: fd.as_fd(),
+        plane_idx: 0,
+        offset,
+        stride,
+        modifier: 0,
+    };
+    let o = c.create(&[plane(0, 256)], 64, 16, 0x3432_5258, 0);
+    assert!(
+        matches!(o, Outcome::Created(_)),
+        "exact fit (4096 bytes): {o:?}"
+    );
+    let mut c = DmabufConn::new(server.connect().unwrap(), 5).unwrap();
+    let o = c.create(&[plane(0, 256)], 64, 17, 0x3432_5258, 0);
+    assert_eq!(o.protocol_code(), Some(6), "one row over: {o:?}");
+    assert!(
+        server.log().contains("4096-byte buffer"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn guest_gbm_renderer_and_main_device() {
+    let Some(node) = std::fs::read_dir("/dev/dri").ok().and_then(|d| {
+        d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("renderD"))
+        })
+    }) else {
+        return skip(
+            "guest_gbm_renderer_and_main_device",
+            "no DRM render node: run in the guest tier with virtio-gpu",
+        );
+    };
+    let out = std::process::Command::new(planar_tests::fixture::bin("planar"))
+        .arg("info")
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        info.contains(&format!("GBM on {}", node.display())),
+        "{info}"
+    );
+    let server = planar_tests::fixture::Server::start(&[]).unwrap();
+    let mut c = planar_tests::dmabuf_client::DmabufConn::new(server.connect().unwrap(), 5).unwrap();
+    let fb = c.default_feedback().unwrap();
+    let rdev = rustix::fs::stat(&node).unwrap().st_rdev;
+    assert_eq!(
+        fb.main_device, rdev,
+        "feedback main_device is the render node"
+    );
+}
