@@ -1,7 +1,8 @@
-//! Where client buffers come from: a sealed memfd (any machine), udmabuf (a memfd turned
-//! into a real dma-buf by /dev/udmabuf) or the system dma-heap (/dev/dma_heap/system).
-//! GBM is not in this build yet. The host kernel of planar's CI machines has neither
-//! udmabuf nor dma-heaps; the guest tier does.
+//! Where client buffers come from: GBM on a DRM render node (a GPU's own buffer, LINEAR,
+//! single-plane RGB formats), udmabuf (a memfd turned into a real dma-buf by
+//! /dev/udmabuf), the system dma-heap (/dev/dma_heap/system), or a sealed memfd (any
+//! machine). The host kernel of planar's CI machines has none but the memfd; the guest
+//! tier has them all.
 
 use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
@@ -15,6 +16,7 @@ use crate::memfd;
 /// An allocator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alloc {
+    Gbm,
     Memfd,
     Udmabuf,
     Heap,
@@ -23,10 +25,38 @@ pub enum Alloc {
 const UDMABUF: &str = "/dev/udmabuf";
 const HEAP: &str = "/dev/dma_heap/system";
 
-/// `--alloc`: auto picks the most real allocator the machine has and says which.
-pub fn pick(asked: &str) -> anyhow::Result<(Alloc, String)> {
+/// The first DRM render node.
+pub fn render_node() -> Option<std::path::PathBuf> {
+    let mut nodes: Vec<_> = std::fs::read_dir("/dev/dri")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    nodes.sort();
+    nodes.into_iter().find(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("renderD"))
+    })
+}
+
+/// `--alloc`: auto picks the most real allocator the machine has for this format (GBM
+/// only for single-plane RGB) and says which.
+pub fn pick(asked: &str, single_plane_rgb: bool) -> anyhow::Result<(Alloc, String)> {
     let has = |p: &str| Path::new(p).exists();
+    let node = render_node();
     Ok(match asked {
+        "gbm" if node.is_some() && single_plane_rgb => (
+            Alloc::Gbm,
+            format!("gbm on {} (asked)", node.unwrap().display()),
+        ),
+        "gbm" if node.is_some() => bail!("--alloc gbm takes single-plane RGB formats only"),
+        "gbm" => bail!("--alloc gbm: no DRM render node in /dev/dri on this machine"),
+        "auto" if node.is_some() && single_plane_rgb => (
+            Alloc::Gbm,
+            format!(
+                "gbm on {} (a DRM render node exists)",
+                node.unwrap().display()
+            ),
+        ),
         "memfd" => (Alloc::Memfd, "sealed memfd (asked)".into()),
         "udmabuf" if has(UDMABUF) => (Alloc::Udmabuf, "udmabuf (asked)".into()),
         "heap" if has(HEAP) => (Alloc::Heap, "dma-heap system (asked)".into()),
@@ -34,7 +64,6 @@ pub fn pick(asked: &str) -> anyhow::Result<(Alloc, String)> {
             "--alloc {asked}: {} does not exist on this machine",
             if asked == "heap" { HEAP } else { UDMABUF }
         ),
-        "gbm" => bail!("--alloc gbm is not in this build yet"),
         "auto" if has(UDMABUF) => (Alloc::Udmabuf, format!("udmabuf ({UDMABUF} exists)")),
         "auto" if has(HEAP) => (Alloc::Heap, format!("dma-heap system ({HEAP} exists)")),
         "auto" => (
@@ -49,6 +78,7 @@ pub fn pick(asked: &str) -> anyhow::Result<(Alloc, String)> {
 pub fn alloc(kind: Alloc, bytes: &[u8]) -> anyhow::Result<OwnedFd> {
     match kind {
         Alloc::Memfd => Ok(memfd::sealed("planar-client", bytes)?),
+        Alloc::Gbm => bail!("GBM buffers are allocated with their layout: use gbm_buffer"),
         Alloc::Udmabuf => udmabuf(bytes),
         Alloc::Heap => heap(bytes),
     }
@@ -160,4 +190,69 @@ fn write_dmabuf(fd: &OwnedFd, len: usize, bytes: &[u8]) -> anyhow::Result<()> {
         rustix::mm::munmap(ptr, len)?;
     }
     Ok(())
+}
+
+/// A GBM buffer object on the render node, LINEAR, filled row by row by `row(y, bytes)`;
+/// returns its fd, offset, stride and modifier. GBM chooses the stride.
+pub fn gbm_buffer(
+    fourcc: drm_fourcc::DrmFourcc,
+    width: u32,
+    height: u32,
+    mut row: impl FnMut(u32, &mut [u8]),
+) -> anyhow::Result<(OwnedFd, u32, u32, u64)> {
+    use gbm::{BufferObjectFlags, Device};
+    // The render node first; then the primary node: without a 3D-capable driver (virtio-gpu
+    // without virgl) GBM allocates dumb buffers, which only a primary node may create.
+    let mut nodes: Vec<_> = std::fs::read_dir("/dev/dri")
+        .context("/dev/dri")?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy().starts_with("renderD")
+                    || n.to_string_lossy().starts_with("card")
+            })
+        })
+        .collect();
+    nodes.sort_by_key(|p| !p.to_string_lossy().contains("renderD"));
+    let mut last_err = None;
+    let mut found = None;
+    for node in nodes {
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&node)
+        else {
+            continue;
+        };
+        let Ok(device) = Device::new(file) else {
+            continue;
+        };
+        match device.create_buffer_object::<()>(width, height, fourcc, BufferObjectFlags::LINEAR) {
+            Ok(bo) => {
+                found = Some((bo, node));
+                break;
+            }
+            Err(e) => last_err = Some(format!("{}: {e}", node.display())),
+        }
+    }
+    let (mut bo, node) = found.with_context(|| {
+        format!(
+            "gbm_bo_create (LINEAR) failed on every node: {}",
+            last_err.unwrap_or_default()
+        )
+    })?;
+    eprintln!("planar-client: gbm buffer object from {}", node.display());
+    let bpp = planar_protocol::format::format_info(fourcc as u32)
+        .and_then(|f| f.min_stride(0, 1))
+        .context("unknown format")? as usize;
+    bo.map_mut(0, 0, width, height, |m| {
+        let stride = m.stride() as usize;
+        let buf = m.buffer_mut();
+        for y in 0..height {
+            row(y, &mut buf[y as usize * stride..][..width as usize * bpp]);
+        }
+    })
+    .context("gbm_bo_map")?;
+    let fd = bo.fd().context("gbm_bo_get_fd")?;
+    Ok((fd, bo.offset(0), bo.stride(), u64::from(bo.modifier())))
 }

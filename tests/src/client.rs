@@ -150,6 +150,9 @@ pub fn create_buffer(
     dmabuf: &mut DmabufConn,
     cfg: &ShowConfig,
 ) -> anyhow::Result<Result<(WlBuffer, Vec<OwnedFd>), ShowResult>> {
+    if cfg.alloc == crate::alloc::Alloc::Gbm {
+        return create_gbm_buffer(dmabuf, cfg);
+    }
     let (layout, fds) = allocate(cfg)?;
     let planes: Vec<AddPlane<'_>> = layout
         .planes
@@ -172,6 +175,45 @@ pub fn create_buffer(
     };
     Ok(match outcome {
         Outcome::Created(b) => Ok((b, fds)),
+        Outcome::Failed => Err(ShowResult::Failed),
+        Outcome::ProtocolError { code, message, .. } => {
+            Err(ShowResult::ProtocolError { code, message })
+        }
+    })
+}
+
+/// A GBM buffer: GBM decides the stride and the modifier; the pattern is written through
+/// a mapping.
+fn create_gbm_buffer(
+    dmabuf: &mut DmabufConn,
+    cfg: &ShowConfig,
+) -> anyhow::Result<Result<(WlBuffer, Vec<OwnedFd>), ShowResult>> {
+    let (w, h) = (cfg.width, cfg.height);
+    let (fd, offset, stride, modifier) = crate::alloc::gbm_buffer(cfg.format, w, h, |y, row| {
+        let y = if cfg.y_invert { h - 1 - y } else { y };
+        let mut at = 0;
+        for x in 0..w {
+            let px = crate::encode::encode_rgb(cfg.format, cfg.pattern.rgb(w, h, x, y));
+            row[at..at + px.len()].copy_from_slice(&px);
+            at += px.len();
+        }
+    })?;
+    println!("planar-client: gbm buffer: offset {offset}, stride {stride}, modifier {modifier:#x}");
+    let planes = [AddPlane {
+        fd: fd.as_fd(),
+        plane_idx: 0,
+        offset,
+        stride,
+        modifier,
+    }];
+    let flags = if cfg.y_invert { FLAG_Y_INVERT } else { 0 };
+    let outcome = if cfg.immed {
+        dmabuf.create_immed(&planes, w as i32, h as i32, cfg.format as u32, flags)
+    } else {
+        dmabuf.create(&planes, w as i32, h as i32, cfg.format as u32, flags)
+    };
+    Ok(match outcome {
+        Outcome::Created(b) => Ok((b, vec![fd])),
         Outcome::Failed => Err(ShowResult::Failed),
         Outcome::ProtocolError { code, message, .. } => {
             Err(ShowResult::ProtocolError { code, message })

@@ -93,8 +93,8 @@ fn capture(a: CaptureArgs) -> anyhow::Result<()> {
 
 #[derive(clap::Args)]
 struct ShowArgs {
-    /// Allocator: auto (the most real one here), udmabuf, heap (dma-heap system) or memfd
-    /// (a sealed memfd). gbm is not in this build yet.
+    /// Allocator: auto (the most real one here), gbm (a render node's own LINEAR buffer,
+    /// single-plane RGB), udmabuf, heap (dma-heap system) or memfd (a sealed memfd).
     #[arg(long, default_value = "auto")]
     alloc: String,
     /// DRM format: fourcc (NV12, XR24) or name (xrgb8888).
@@ -204,7 +204,9 @@ fn main() -> anyhow::Result<()> {
         Command::Capture(a) => return capture(a),
         Command::Conformance(a) => return conformance(a),
     };
-    let (alloc, why) = planar_tests::alloc::pick(&a.alloc)?;
+    let single_plane_rgb = planar_protocol::format::format_info(a.format as u32)
+        .is_some_and(|f| f.planes == 1 && !f.yuv);
+    let (alloc, why) = planar_tests::alloc::pick(&a.alloc, single_plane_rgb)?;
     let cfg = ShowConfig {
         format: a.format,
         modifier: a.modifier.unwrap_or(planar_protocol::advertise::MOD_LINEAR),
