@@ -253,27 +253,39 @@ type Candidate = (
 /// an error: the software paths still work.
 fn gles_candidates(step: &mut impl FnMut(String)) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
-    match drm_node() {
-        Some(node) => {
-            let path = node.clone();
-            let open = move || {
-                let file = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        RendererError::NoneAvailable(format!("open {}: {e}", path.display()))
-                    })?;
-                let gbm = GbmDevice::new(file)
-                    .map_err(|e| RendererError::NoneAvailable(format!("gbm: {e}")))?;
-                egl_display(gbm)
-            };
-            out.push((
-                RendererKind::GlesGbm(node),
-                Box::new(open) as Box<dyn FnOnce() -> _>,
-            ));
-        }
-        None => step("gles on GBM: skipped, no DRM node in /dev/dri".into()),
+    let nodes = drm_nodes();
+    if nodes.is_empty() {
+        step("gles on GBM: skipped, no DRM node in /dev/dri".into());
+    }
+    for node in nodes {
+        let path = node.clone();
+        let open = move || {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| {
+                    RendererError::NoneAvailable(format!("open {}: {e}", path.display()))
+                })?;
+            let gbm = GbmDevice::new(file)
+                .map_err(|e| RendererError::NoneAvailable(format!("gbm: {e}")))?;
+            // A node that cannot allocate a linear buffer cannot map imported ones either:
+            // without a 3D driver (virtio-gpu without virgl) Mesa falls back to dumb
+            // buffers, which only a primary node may create or map, and sampling an
+            // import on the render node would crash. The primary node is tried next.
+            gbm.create_buffer_object::<()>(16, 16, Fourcc::Xrgb8888, gbm_flags_linear())
+                .map_err(|e| {
+                    RendererError::NoneAvailable(format!(
+                        "{} cannot allocate a linear buffer ({e}): no 3D driver on this node",
+                        path.display()
+                    ))
+                })?;
+            egl_display(gbm)
+        };
+        out.push((
+            RendererKind::GlesGbm(node),
+            Box::new(open) as Box<dyn FnOnce() -> _>,
+        ));
     }
     let software = || {
         let device = EGLDevice::enumerate()?
@@ -289,24 +301,22 @@ fn gles_candidates(step: &mut impl FnMut(String)) -> Vec<Candidate> {
     out
 }
 
-/// The first render node, else the first primary node: GBM on either gives an EGL display.
-fn drm_node() -> Option<PathBuf> {
+/// DRM nodes to try GBM on: render nodes first, then primary nodes.
+fn drm_nodes() -> Vec<PathBuf> {
     let mut nodes: Vec<PathBuf> = std::fs::read_dir("/dev/dri")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    nodes.sort();
-    let pick = |prefix: &str| {
-        nodes
-            .iter()
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(prefix))
-            })
-            .cloned()
-    };
-    pick("renderD").or_else(|| pick("card"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    nodes.retain(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("renderD") || n.starts_with("card"))
+    });
+    nodes.sort_by_key(|p| (!p.to_string_lossy().contains("renderD"), p.clone()));
+    nodes
+}
+
+fn gbm_flags_linear() -> smithay::backend::allocator::gbm::GbmBufferFlags {
+    smithay::backend::allocator::gbm::GbmBufferFlags::LINEAR
 }
 
 fn egl_display(native: impl EGLNativeDisplay + 'static) -> Result<EGLDisplay, RendererError> {
