@@ -69,7 +69,8 @@ pub struct CompareArgs {
 
 #[derive(Debug, Args)]
 pub struct RendererArgs {
-    /// Renderer: auto tries GLES (GBM, then EGL software device, then surfaceless) then pixman.
+    /// Renderer: auto tries GLES (GBM, then EGL software device, then surfaceless) then
+    /// pixman; gles stops with an error when no EGL display works; gles-software skips GBM.
     #[arg(long, default_value = "auto", value_parser = RendererChoice::from_str)]
     pub renderer: RendererChoice,
 }

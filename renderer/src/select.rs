@@ -27,6 +27,8 @@ pub enum RendererChoice {
     #[default]
     Auto,
     Gles,
+    /// GLES on a software EGL display only (no GBM), even where a DRM node exists.
+    GlesSoftware,
     Pixman,
 }
 
@@ -36,8 +38,11 @@ impl FromStr for RendererChoice {
         match s {
             "auto" => Ok(Self::Auto),
             "gles" => Ok(Self::Gles),
+            "gles-software" => Ok(Self::GlesSoftware),
             "pixman" => Ok(Self::Pixman),
-            other => Err(format!("unknown renderer {other:?} (auto, gles or pixman)")),
+            other => Err(format!(
+                "unknown renderer {other:?} (auto, gles, gles-software or pixman)"
+            )),
         }
     }
 }
@@ -180,7 +185,7 @@ impl PendingRenderer {
                 }
             }
         }
-        if choice == RendererChoice::Gles {
+        if matches!(choice, RendererChoice::Gles | RendererChoice::GlesSoftware) {
             return Err(RendererError::NoneAvailable(format!(
                 "--renderer gles was asked for, but no EGL display works: {}",
                 steps.join("; ")
@@ -217,6 +222,10 @@ fn prepare(choice: RendererChoice) -> Prepared {
     let mut gles = None;
     if choice != RendererChoice::Pixman {
         for (kind, open) in gles_candidates(&mut step) {
+            if choice == RendererChoice::GlesSoftware && matches!(kind, RendererKind::GlesGbm(_)) {
+                step(format!("{kind}: skipped, --renderer gles-software"));
+                continue;
+            }
             // On a GBM device EGL imports the device's own buffers; a memory buffer failing
             // there (EGL_BAD_ALLOC on virtio-gpu) says nothing about them, so only the
             // software displays are probed. On GBM a failed import falls back at create.

@@ -228,3 +228,29 @@ fn guest_weston_simple_dmabuf_feedback() {
     );
     assert_eq!(out.code(), Some(0), "planar: {}", out.stderr);
 }
+
+#[test]
+fn guest_real_dmabufs_through_the_egl_path() {
+    if !need("guest_real_dmabufs_through_the_egl_path", "/dev/udmabuf") {
+        return;
+    }
+    // virtio-gpu's GBM EGL refuses foreign buffers, so the EGL path for udmabuf and
+    // dma-heap buffers is shown on llvmpipe's EGL (`--renderer gles-software`).
+    for alloc in ["udmabuf", "heap"] {
+        for format in ["XR24", "AB24"] {
+            let (code, r, log) = run_client(
+                &["--renderer", "gles-software", "--import", "egl"],
+                &[
+                    "--alloc", alloc, "--format", format, "--pad", "64", "--offset", "4096",
+                    "--one-fd",
+                ],
+            );
+            assert_eq!(code, Some(0), "{alloc} {format}: {log}");
+            assert_eq!(r[0].path, "egl", "{alloc} {format}: {r:?}");
+            eprintln!(
+                "guest: {alloc} {format} on llvmpipe: {} ({})",
+                r[0].path, r[0].reason
+            );
+        }
+    }
+}
