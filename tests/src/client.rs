@@ -110,6 +110,53 @@ pub struct ShowConfig {
     pub alloc: crate::alloc::Alloc,
 }
 
+impl ShowConfig {
+    /// `format` at `width`x`height`, LINEAR, minimal strides in separate fds, the quads
+    /// pattern (BT.601 limited), one frame from one sealed-memfd buffer.
+    pub fn new(format: Fourcc, width: u32, height: u32) -> Self {
+        ShowConfig {
+            format,
+            modifier: MOD_LINEAR,
+            width,
+            height,
+            stride: None,
+            pad: 0,
+            offset: 0,
+            one_fd: false,
+            pattern: Pattern::Quads,
+            encoding: Encoding::default(),
+            y_invert: false,
+            immed: false,
+            frames: Some(1),
+            dmabuf_version: 5,
+            buffers: 1,
+            damage_rows: None,
+            print_presentation: false,
+            query: false,
+            color_representation: false,
+            verify: None,
+            auto_modifier: false,
+            alloc: crate::alloc::Alloc::Memfd,
+        }
+    }
+}
+
+/// The `add` requests for a layout's planes.
+pub fn layout_planes<'a>(layout: &Layout, fds: &'a [OwnedFd], modifier: u64) -> Vec<AddPlane<'a>> {
+    layout
+        .planes
+        .iter()
+        .enumerate()
+        .map(|(i, &(fd, offset, stride))| AddPlane {
+            fd: fds[fd].as_fd(),
+            plane_idx: i as u32,
+            offset,
+            stride,
+            modifier,
+        })
+        .collect()
+}
+
 /// What happened to the buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ShowResult {
@@ -154,18 +201,7 @@ pub fn create_buffer(
         return create_gbm_buffer(dmabuf, cfg);
     }
     let (layout, fds) = allocate(cfg)?;
-    let planes: Vec<AddPlane<'_>> = layout
-        .planes
-        .iter()
-        .enumerate()
-        .map(|(i, &(fd, offset, stride))| AddPlane {
-            fd: fds[fd].as_fd(),
-            plane_idx: i as u32,
-            offset,
-            stride,
-            modifier: cfg.modifier,
-        })
-        .collect();
+    let planes = layout_planes(&layout, &fds, cfg.modifier);
     let flags = if cfg.y_invert { FLAG_Y_INVERT } else { 0 };
     let (w, h) = (cfg.width as i32, cfg.height as i32);
     let outcome = if cfg.immed {

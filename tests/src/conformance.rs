@@ -15,19 +15,24 @@ use planar_protocol::{
 use wayland_client::Connection;
 
 use crate::{
-    client::{allocate, Pattern, ShowConfig},
+    client::{allocate, ShowConfig},
     dmabuf_client::{AddPlane, DmabufConn, Outcome},
-    encode::Encoding,
     memfd,
 };
 
-const PLANE_IDX: u32 = 1;
-const PLANE_SET: u32 = 2;
-const INCOMPLETE: u32 = 3;
-const INVALID_FORMAT: u32 = 4;
-const INVALID_DIMENSIONS: u32 = 5;
-const OUT_OF_BOUNDS: u32 = 6;
-const ALREADY_USED: u32 = 0;
+/// zwp_linux_buffer_params_v1 error codes, as numbers a client sees.
+pub mod codes {
+    use planar_protocol::validate::ParamsError;
+    pub const ALREADY_USED: u32 = ParamsError::AlreadyUsed as u32;
+    pub const PLANE_IDX: u32 = ParamsError::PlaneIdx as u32;
+    pub const PLANE_SET: u32 = ParamsError::PlaneSet as u32;
+    pub const INCOMPLETE: u32 = ParamsError::Incomplete as u32;
+    pub const INVALID_FORMAT: u32 = ParamsError::InvalidFormat as u32;
+    pub const INVALID_DIMENSIONS: u32 = ParamsError::InvalidDimensions as u32;
+    pub const OUT_OF_BOUNDS: u32 = ParamsError::OutOfBounds as u32;
+    pub const INVALID_WL_BUFFER: u32 = ParamsError::InvalidWlBuffer as u32;
+}
+use codes::*;
 
 /// One line of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,43 +391,13 @@ pub fn run(
     let mut failed = Vec::new();
     for &(f, m) in &layable {
         let cfg = ShowConfig {
-            format: Fourcc::try_from(f).unwrap(),
             modifier: m,
-            width: 64,
-            height: 48,
-            stride: None,
-            pad: 0,
-            offset: 0,
-            one_fd: false,
-            pattern: Pattern::Quads,
-            encoding: Encoding::default(),
-            y_invert: false,
-            immed: false,
-            frames: Some(1),
             dmabuf_version: version,
-            buffers: 1,
-            damage_rows: None,
-            print_presentation: false,
-            query: false,
-            color_representation: false,
-            verify: None,
-            auto_modifier: false,
-            alloc: crate::alloc::Alloc::Memfd,
+            ..ShowConfig::new(Fourcc::try_from(f).unwrap(), 64, 48)
         };
         let (layout, fds) = allocate(&cfg)?;
         let mut c = DmabufConn::new(connect()?, version)?;
-        let add: Vec<AddPlane<'_>> = layout
-            .planes
-            .iter()
-            .enumerate()
-            .map(|(i, &(fd, offset, stride))| AddPlane {
-                fd: fds[fd].as_fd(),
-                plane_idx: i as u32,
-                offset,
-                stride,
-                modifier: m,
-            })
-            .collect();
+        let add = crate::client::layout_planes(&layout, &fds, m);
         let o = c.create(&add, 64, 48, f, 0);
         if !matches!(o, Outcome::Created(_)) {
             failed.push(format!(
@@ -478,28 +453,12 @@ fn padded_pixels(
     };
     let conn = connect()?;
     let cfg = ShowConfig {
-        format: Fourcc::Xrgb8888,
         modifier,
-        width: 64,
-        height: 48,
-        stride: None,
         pad: 64,
         offset: 4096,
         one_fd: true,
-        pattern: Pattern::Quads,
-        encoding: Encoding::default(),
-        y_invert: false,
-        immed: false,
-        frames: Some(1),
         dmabuf_version: version,
-        buffers: 1,
-        damage_rows: None,
-        print_presentation: false,
-        query: false,
-        color_representation: false,
-        verify: None,
-        auto_modifier: false,
-        alloc: crate::alloc::Alloc::Memfd,
+        ..ShowConfig::new(Fourcc::Xrgb8888, 64, 48)
     };
     let mut window = crate::window::Window::new(&conn, "planar-conformance")?;
     let mut dmabuf = DmabufConn::new(conn.clone(), version)?;

@@ -14,14 +14,7 @@ use planar_tests::{
 };
 use wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_buffer_params_v1::Flags;
 
-const PLANE_IDX: u32 = 1;
-const PLANE_SET: u32 = 2;
-const INCOMPLETE: u32 = 3;
-const INVALID_FORMAT: u32 = 4;
-const INVALID_DIMENSIONS: u32 = 5;
-const OUT_OF_BOUNDS: u32 = 6;
-const ALREADY_USED: u32 = 0;
-const INVALID_WL_BUFFER: u32 = 7;
+use planar_tests::conformance::codes::*;
 
 const XR24: u32 = Fourcc::Xrgb8888 as u32;
 const NV12: u32 = Fourcc::Nv12 as u32;

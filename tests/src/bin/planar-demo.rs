@@ -11,11 +11,9 @@
 use anyhow::Context;
 use clap::Parser;
 use drm_fourcc::DrmFourcc as Fourcc;
-use planar_protocol::advertise::MOD_LINEAR;
 use planar_tests::{
-    client::{create_buffer, Pattern, ShowConfig},
+    client::{create_buffer, ShowConfig},
     dmabuf_client::DmabufConn,
-    encode::Encoding,
     shm_client::{self, ShmClientConfig},
     window::Window,
 };
@@ -60,28 +58,9 @@ fn main() -> anyhow::Result<()> {
     };
     let mut window = Window::new(&conn, "planar-demo")?;
     let cfg = |format| ShowConfig {
-        format,
-        modifier: MOD_LINEAR,
-        width: w,
-        height: h,
-        stride: None,
-        pad: 0,
-        offset: 0,
         one_fd: true,
-        pattern: Pattern::Quads,
-        encoding: Encoding::default(),
-        y_invert: false,
-        immed: false,
         frames,
-        dmabuf_version: 5,
-        buffers: 1,
-        damage_rows: None,
-        print_presentation: false,
-        query: false,
-        color_representation: false,
-        verify: None,
-        auto_modifier: false,
-        alloc: planar_tests::alloc::Alloc::Memfd,
+        ..ShowConfig::new(format, w, h)
     };
     let left = create_buffer(&mut dmabuf, &cfg(Fourcc::Xrgb8888))?;
     let right = create_buffer(&mut dmabuf, &cfg(Fourcc::Nv12))?;
