@@ -24,6 +24,12 @@ use crate::{
 pub enum Pattern {
     /// Red, green / blue, white quadrants.
     Quads,
+    /// Eight vertical bars: white, yellow, cyan, green, magenta, red, blue, black.
+    Bars,
+    /// Red rising left to right, green rising top to bottom.
+    Gradient,
+    /// An 8-pixel black and white checkerboard.
+    Checker,
     Solid([u8; 3]),
 }
 
@@ -31,10 +37,15 @@ impl Pattern {
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "quads" => Ok(Pattern::Quads),
+            "bars" => Ok(Pattern::Bars),
+            "gradient" => Ok(Pattern::Gradient),
+            "checker" => Ok(Pattern::Checker),
             _ => {
-                let hex = s
-                    .strip_prefix("solid:")
-                    .ok_or_else(|| format!("unknown pattern {s:?} (quads or solid:RRGGBB)"))?;
+                let hex = s.strip_prefix("solid:").ok_or_else(|| {
+                    format!(
+                        "unknown pattern {s:?} (quads, bars, gradient, checker or solid:RRGGBB)"
+                    )
+                })?;
                 let v =
                     u32::from_str_radix(hex, 16).map_err(|_| format!("{hex:?} is not RRGGBB"))?;
                 Ok(Pattern::Solid([(v >> 16) as u8, (v >> 8) as u8, v as u8]))
@@ -44,10 +55,46 @@ impl Pattern {
 
     /// The RGB colour the pattern has at (x, y) of a w x h image.
     pub fn rgb(&self, w: u32, h: u32, x: u32, y: u32) -> [u8; 3] {
+        const BARS: [[u8; 3]; 8] = [
+            [255, 255, 255],
+            [255, 255, 0],
+            [0, 255, 255],
+            [0, 255, 0],
+            [255, 0, 255],
+            [255, 0, 0],
+            [0, 0, 255],
+            [0, 0, 0],
+        ];
         match self {
             Pattern::Quads => quads_rgb(w, h, x, y),
+            Pattern::Bars => BARS[(x as usize * 8 / w.max(1) as usize).min(7)],
+            Pattern::Gradient => {
+                let ramp = |v: u32, n: u32| (v * 255 / n.saturating_sub(1).max(1)) as u8;
+                [ramp(x, w), ramp(y, h), 64]
+            }
+            Pattern::Checker => {
+                if (x / 8 + y / 8).is_multiple_of(2) {
+                    [255, 255, 255]
+                } else {
+                    [0, 0, 0]
+                }
+            }
             Pattern::Solid(c) => *c,
         }
+    }
+
+    /// Whether (x, y) is within `band` pixels of a colour edge, where a compositor's chroma
+    /// upsampling legitimately blends neighbours.
+    pub fn near_edge(&self, w: u32, h: u32, x: u32, y: u32, band: u32) -> bool {
+        if matches!(self, Pattern::Gradient | Pattern::Solid(_)) {
+            return false;
+        }
+        let here = self.rgb(w, h, x, y);
+        let (x0, x1) = (x.saturating_sub(band), (x + band).min(w - 1));
+        let (y0, y1) = (y.saturating_sub(band), (y + band).min(h - 1));
+        [(x0, y), (x1, y), (x, y0), (x, y1)]
+            .iter()
+            .any(|&(a, b)| self.rgb(w, h, a, b) != here)
     }
 }
 
@@ -406,20 +453,19 @@ fn verify(
     for y in 0..h {
         for x in 0..w {
             // Chroma edges blend in the compositor's upsampling: skip a band around the
-            // quadrant edges of subsampled formats.
+            // colour edges of subsampled formats.
             if format_info(cfg.format as u32).is_some_and(|f| f.yuv)
-                && cfg.pattern == Pattern::Quads
+                && cfg.pattern.near_edge(cfg.width, cfg.height, x, y, 3)
             {
-                let near =
-                    |v: u32, half: u32| v.abs_diff(half) < 3 || v.abs_diff(half) == 3 && v < half;
-                if near(x, cfg.width / 2) || near(y, cfg.height / 2) {
-                    continue;
-                }
+                continue;
             }
-            let want = crate::encode::expected(
+            let pattern = cfg.pattern;
+            let want = crate::encode::expected_at(
                 cfg.format,
                 cfg.encoding,
-                cfg.pattern.rgb(cfg.width, cfg.height, x, y),
+                |px, py| pattern.rgb(cfg.width, cfg.height, px, py),
+                x,
+                y,
             );
             let got = img.pixel(x, y);
             for c in 0..3 {

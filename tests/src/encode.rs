@@ -222,6 +222,25 @@ pub fn expected(fourcc: Fourcc, enc: Encoding, rgb: [u8; 3]) -> [u8; 3] {
     }
 }
 
+/// The colour a compositor must show at (x, y) of an image whose pixels are `pixel`,
+/// stored in `fourcc`: for subsampled YUV the pixel's own luma with its block's chroma,
+/// which is what `Layout::fill` encodes (the chroma of a block's top-left pixel).
+pub fn expected_at(
+    fourcc: Fourcc,
+    enc: Encoding,
+    pixel: impl Fn(u32, u32) -> [u8; 3],
+    x: u32,
+    y: u32,
+) -> [u8; 3] {
+    let Some(info) = format_info(fourcc as u32).filter(|i| i.yuv) else {
+        return expected(fourcc, enc, pixel(x, y));
+    };
+    let (hs, vs) = (u32::from(info.hsub), u32::from(info.vsub));
+    let [luma, _, _] = enc.to_ycbcr(pixel(x, y));
+    let [_, cb, cr] = enc.to_ycbcr(pixel(x / hs * hs, y / vs * vs));
+    enc.to_rgb([luma, cb, cr])
+}
+
 /// One RGB pixel in a packed RGB format, opaque; padding bytes (X) hold garbage on
 /// purpose, to show they are ignored.
 pub fn encode_rgb(fourcc: Fourcc, [r, g, b]: [u8; 3]) -> Vec<u8> {

@@ -142,3 +142,34 @@ fn client_verifies_picks_tranches_and_names_its_allocator() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("/dev/udmabuf does not exist"));
     }
 }
+
+#[test]
+fn every_pattern_encodes_correctly_in_every_kind_of_format() {
+    use planar_tests::client::{parse_format, show, Pattern, ShowConfig, ShowResult};
+    let server = planar_tests::fixture::Server::start(&[
+        "--renderer",
+        "pixman",
+        "--allow-capture",
+        "all",
+        "--size",
+        "96x64",
+    ])
+    .unwrap();
+    let mut failures = Vec::new();
+    for pattern in ["quads", "bars", "gradient", "checker", "solid:3070c0"] {
+        for format in [
+            "XR24", "AB24", "RG16", "AR30", "RG24", "NV12", "NV24", "P010", "YU12", "YUYV", "UYVY",
+        ] {
+            let cfg = ShowConfig {
+                pattern: Pattern::parse(pattern).unwrap(),
+                verify: Some(4),
+                ..ShowConfig::new(parse_format(format).unwrap(), 64, 48)
+            };
+            match show(server.connect().unwrap(), &cfg) {
+                Ok(ShowResult::Shown) => {}
+                other => failures.push(format!("{pattern} {format}: {other:?}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -121,7 +121,7 @@ struct ShowArgs {
     /// One fd per plane (the default).
     #[arg(long)]
     fd_per_plane: bool,
-    /// quads or solid:RRGGBB.
+    /// quads, bars, gradient, checker or solid:RRGGBB.
     #[arg(long, default_value = "quads", value_parser = Pattern::parse)]
     pattern: Pattern,
     /// YUV matrix of the encoded pattern: bt601 or bt709.
