@@ -55,13 +55,6 @@ pub enum Engine {
     Pixman(Box<Target<PixmanRenderer, Image<'static, 'static>>>),
 }
 
-/// What drawing a frame did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameOutcome {
-    /// Whether any pixel changed; an undamaged frame leaves the target as it was.
-    pub damaged: bool,
-}
-
 impl ZeroCopy for GlesRenderer {
     fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, GlesTexture), String>> {
         Some(
@@ -107,12 +100,8 @@ impl CpuUpload for GlesRenderer {
         buffer: &CpuBuffer,
         rows: Range<usize>,
     ) -> Result<(), String> {
-        let region = Rectangle::new(
-            (0, rows.start as i32).into(),
-            (buffer.width as i32, (rows.end - rows.start) as i32).into(),
-        );
         texture
-            .update_from_memory(self, buffer.pixels(), region, None)
+            .update_from_memory(self, buffer.pixels(), buffer.row_region(rows), None)
             .map_err(|e| e.to_string())
     }
 }
@@ -157,10 +146,7 @@ impl CpuUpload for PixmanRenderer {
         buffer: &CpuBuffer,
         rows: Range<usize>,
     ) -> Result<(), String> {
-        let region = Rectangle::new(
-            (0, rows.start as i32).into(),
-            (buffer.width as i32, (rows.end - rows.start) as i32).into(),
-        );
+        let region = buffer.row_region(rows);
         texture.render().draw(|_| Ok::<_, String>(vec![region]))
     }
 }
@@ -230,7 +216,7 @@ impl Engine {
         space: &Space<Window>,
         output: &Output,
         clear: [f32; 4],
-    ) -> Result<FrameOutcome, RendererError> {
+    ) -> Result<(), RendererError> {
         match self {
             Engine::Gles(t) => render_space(t, tracker, space, output, clear),
             Engine::Pixman(t) => render_space(t, tracker, space, output, clear),
@@ -330,7 +316,7 @@ fn render_space<R, T>(
     space: &Space<Window>,
     output: &Output,
     clear: [f32; 4],
-) -> Result<FrameOutcome, RendererError>
+) -> Result<(), RendererError>
 where
     R: Renderer + ImportAll + ImportMem + Bind<T>,
     R::TextureId: Clone + Texture + Send + 'static,
@@ -340,12 +326,11 @@ where
         .renderer
         .bind(&mut t.target)
         .map_err(|e| RendererError::Render(format!("bind: {e}")))?;
-    let result = tracker
+    tracker
         .render_output(&mut t.renderer, &mut framebuffer, t.age, &elements, clear)
         .map_err(|e| RendererError::Render(format!("{e:?}")))?;
-    let damaged = result.damage.is_some_and(|d| !d.is_empty());
     t.age = 1;
-    Ok(FrameOutcome { damaged })
+    Ok(())
 }
 
 fn read_rgba<R, T>(t: &mut Target<R, T>, bottom_up: bool) -> Result<Vec<u8>, RendererError>

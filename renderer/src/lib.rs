@@ -15,7 +15,7 @@ mod scene;
 mod select;
 
 pub use error::RendererError;
-pub use frame::{Engine, FrameOutcome};
+pub use frame::Engine;
 pub use select::{select, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
 
 use smithay::backend::allocator::Fourcc;

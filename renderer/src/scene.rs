@@ -8,10 +8,12 @@
 use smithay::{
     backend::renderer::{
         element::{
-            render_elements, surface::WaylandSurfaceRenderElement, texture::TextureRenderElement,
+            render_elements,
+            surface::WaylandSurfaceRenderElement,
+            texture::{TextureRenderBuffer, TextureRenderElement},
             Kind,
         },
-        utils::{import_surface, RendererSurfaceStateUserData},
+        utils::{import_surface, RendererSurfaceStateUserData, SurfaceView},
         ImportAll, ImportMem, Renderer, Texture,
     },
     desktop::{Space, Window},
@@ -107,16 +109,9 @@ fn tree_elements<R>(
                     }) => {
                         if let Some(texture) = texture {
                             imports.records[*record].frames_shown += 1;
-                            out.push(PlanarElement::Cpu(
-                                TextureRenderElement::from_texture_render_buffer(
-                                    location,
-                                    texture,
-                                    None,
-                                    Some(view.src),
-                                    Some(view.dst),
-                                    Kind::Unspecified,
-                                ),
-                            ));
+                            out.push(PlanarElement::Cpu(texture_element(
+                                location, texture, &view,
+                            )));
                         }
                         return;
                     }
@@ -125,16 +120,9 @@ fn tree_elements<R>(
                     }) => {
                         imports.records[*record].frames_shown += 1;
                         if let Some((_, texture)) = flipped {
-                            out.push(PlanarElement::Cpu(
-                                TextureRenderElement::from_texture_render_buffer(
-                                    location,
-                                    texture,
-                                    None,
-                                    Some(view.src),
-                                    Some(view.dst),
-                                    Kind::Unspecified,
-                                ),
-                            ));
+                            out.push(PlanarElement::Cpu(texture_element(
+                                location, texture, &view,
+                            )));
                             return;
                         }
                     }
@@ -157,6 +145,23 @@ fn tree_elements<R>(
         },
         |_, _, _| true,
     );
+}
+
+/// A planar-made texture (CPU-path frame, flipped EGL twin) drawn where the surface's
+/// view puts its buffer.
+fn texture_element<T: Texture + Clone>(
+    location: Point<f64, Physical>,
+    texture: &TextureRenderBuffer<T>,
+    view: &SurfaceView,
+) -> TextureRenderElement<T> {
+    TextureRenderElement::from_texture_render_buffer(
+        location,
+        texture,
+        None,
+        Some(view.src),
+        Some(view.dst),
+        Kind::Unspecified,
+    )
 }
 
 /// Brings the textures of a committed surface tree up to date: CPU-path buffers re-read

@@ -58,42 +58,89 @@ pub fn wlr_screencopy(conn: &Connection) -> anyhow::Result<Captured> {
     if format != wl_shm::Format::Xrgb8888 as u32 && format != wl_shm::Format::Argb8888 as u32 {
         bail!("unexpected format {format:#x}");
     }
-    let size = (stride * h) as usize;
-    let fd = rustix::fs::memfd_create("capture", rustix::fs::MemfdFlags::CLOEXEC)?;
-    rustix::fs::ftruncate(&fd, size as u64)?;
-    let pool = shm.create_pool(fd.as_fd(), size as i32, &qh, ());
-    let buffer = pool.create_buffer(
-        0,
-        w as i32,
-        h as i32,
-        stride as i32,
-        wl_shm::Format::Xrgb8888,
-        &qh,
-        (),
-    );
-    frame.copy(&buffer);
+    let target = ShmTarget::new(&shm, &qh, w, h, stride)?;
+    frame.copy(&target.buffer);
     while !state.ready && !state.failed {
         queue.blocking_dispatch(&mut state)?;
     }
     if state.failed {
+        target.destroy();
         return Ok(Captured::Refused);
     }
-    let mut bytes = vec![0u8; size];
-    rustix::io::pread(&fd, &mut bytes, 0)?;
-    let mut data = Vec::with_capacity((w * h * 4) as usize);
-    for y in 0..h as usize {
-        for px in bytes[y * stride as usize..][..w as usize * 4].chunks_exact(4) {
-            data.extend_from_slice(&[px[2], px[1], px[0], 255]);
-        }
-    }
-    buffer.destroy();
-    pool.destroy();
+    let image = target.image()?;
     frame.destroy();
-    Ok(Captured::Image(RgbaImage {
-        width: w,
-        height: h,
-        data,
-    }))
+    Ok(Captured::Image(image))
+}
+
+/// A wl_shm XRGB8888 buffer over a fresh memfd for a capture to land in.
+pub struct ShmTarget {
+    fd: std::os::fd::OwnedFd,
+    pool: WlShmPool,
+    pub buffer: WlBuffer,
+    width: u32,
+    height: u32,
+    stride: u32,
+}
+
+impl ShmTarget {
+    pub fn new<D>(
+        shm: &WlShm,
+        qh: &QueueHandle<D>,
+        width: u32,
+        height: u32,
+        stride: u32,
+    ) -> anyhow::Result<Self>
+    where
+        D: Dispatch<WlShmPool, ()> + Dispatch<WlBuffer, ()> + 'static,
+    {
+        let size = (stride * height) as usize;
+        let fd = rustix::fs::memfd_create("planar-capture", rustix::fs::MemfdFlags::CLOEXEC)?;
+        rustix::fs::ftruncate(&fd, size as u64)?;
+        let pool = shm.create_pool(fd.as_fd(), size as i32, qh, ());
+        let buffer = pool.create_buffer(
+            0,
+            width as i32,
+            height as i32,
+            stride as i32,
+            wl_shm::Format::Xrgb8888,
+            qh,
+            (),
+        );
+        Ok(ShmTarget {
+            fd,
+            pool,
+            buffer,
+            width,
+            height,
+            stride,
+        })
+    }
+
+    /// What the compositor wrote, as RGBA; the buffer and pool are destroyed.
+    pub fn image(self) -> anyhow::Result<RgbaImage> {
+        let mut bytes = vec![0u8; (self.stride * self.height) as usize];
+        rustix::io::pread(&self.fd, &mut bytes, 0)?;
+        let row = self.width as usize * 4;
+        let data = bytes
+            .chunks_exact(self.stride as usize)
+            .flat_map(|r| {
+                r[..row]
+                    .chunks_exact(4)
+                    .flat_map(|p| [p[2], p[1], p[0], 255])
+            })
+            .collect();
+        self.destroy();
+        Ok(RgbaImage {
+            width: self.width,
+            height: self.height,
+            data,
+        })
+    }
+
+    pub fn destroy(&self) {
+        self.buffer.destroy();
+        self.pool.destroy();
+    }
 }
 
 impl Dispatch<ZwlrScreencopyFrameV1, ()> for Frame {
@@ -195,45 +242,23 @@ mod ext {
             bail!("XRGB8888 is not offered");
         }
         let stride = w * 4;
-        let size = (stride * h) as usize;
-        let fd = rustix::fs::memfd_create("capture", rustix::fs::MemfdFlags::CLOEXEC)?;
-        rustix::fs::ftruncate(&fd, size as u64)?;
-        let pool = shm.create_pool(fd.as_fd(), size as i32, &qh, ());
-        let buffer = pool.create_buffer(
-            0,
-            w as i32,
-            h as i32,
-            stride as i32,
-            wl_shm::Format::Xrgb8888,
-            &qh,
-            (),
-        );
+        let target = ShmTarget::new(&shm, &qh, w, h, stride)?;
         let frame = session.create_frame(&qh, ());
-        frame.attach_buffer(&buffer);
+        frame.attach_buffer(&target.buffer);
         frame.damage_buffer(0, 0, w as i32, h as i32);
         frame.capture();
         while !st.ready && !st.failed {
             queue.blocking_dispatch(&mut st)?;
         }
         if st.failed {
+            target.destroy();
             return Ok(Captured::Refused);
         }
-        let mut bytes = vec![0u8; size];
-        rustix::io::pread(&fd, &mut bytes, 0)?;
-        let data = bytes
-            .chunks_exact(4)
-            .flat_map(|p| [p[2], p[1], p[0], 255])
-            .collect();
+        let image = target.image()?;
         frame.destroy();
         session.destroy();
         source.destroy();
-        buffer.destroy();
-        pool.destroy();
-        Ok(Captured::Image(RgbaImage {
-            width: w,
-            height: h,
-            data,
-        }))
+        Ok(Captured::Image(image))
     }
 
     impl Dispatch<ExtImageCopyCaptureSessionV1, ()> for Ext {

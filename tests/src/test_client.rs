@@ -1,8 +1,6 @@
 //! The client side of planar-test-v1: capture after prior commits are shown, a buffer's
 //! import record, a frame on demand.
 
-use std::os::fd::AsFd;
-
 use anyhow::{bail, Context};
 use planar_protocol::test_protocol::client::{
     planar_test_capture_v1::{self, PlanarTestCaptureV1},
@@ -18,7 +16,6 @@ use wayland_client::{
         wl_callback::WlCallback,
         wl_output::{self, WlOutput},
         wl_registry::WlRegistry,
-        wl_shm,
         wl_shm::WlShm,
         wl_shm_pool::WlShmPool,
     },
@@ -84,38 +81,24 @@ impl PlanarTest {
     /// image and the sequence number of the frame, or the compositor's reason.
     pub fn capture(&mut self) -> anyhow::Result<Result<(RgbaImage, u64), String>> {
         let (w, h) = self.state.mode.context("no output mode")?;
-        let stride = w * 4;
-        let size = (stride * h) as usize;
-        let fd = rustix::fs::memfd_create("planar-test-capture", rustix::fs::MemfdFlags::CLOEXEC)?;
-        rustix::fs::ftruncate(&fd, size as u64)?;
-        let pool = self.shm.create_pool(fd.as_fd(), size as i32, &self.qh, ());
-        let buffer = pool.create_buffer(0, w, h, stride, wl_shm::Format::Xrgb8888, &self.qh, ());
+        let target =
+            crate::capture::ShmTarget::new(&self.shm, &self.qh, w as u32, h as u32, w as u32 * 4)?;
         self.state.capture = None;
-        let capture = self.test.capture(&self.output, &buffer, &self.qh, ());
+        let capture = self
+            .test
+            .capture(&self.output, &target.buffer, &self.qh, ());
         while self.state.capture.is_none() {
             self.queue.blocking_dispatch(&mut self.state)?;
         }
         capture.destroy();
-        buffer.destroy();
-        pool.destroy();
         let seq = match self.state.capture.take().unwrap() {
             Ok(seq) => seq,
-            Err(why) => return Ok(Err(why)),
+            Err(why) => {
+                target.destroy();
+                return Ok(Err(why));
+            }
         };
-        let mut bytes = vec![0u8; size];
-        rustix::io::pread(&fd, &mut bytes, 0)?;
-        let data = bytes
-            .chunks_exact(4)
-            .flat_map(|p| [p[2], p[1], p[0], 255])
-            .collect();
-        Ok(Ok((
-            RgbaImage {
-                width: w as u32,
-                height: h as u32,
-                data,
-            },
-            seq,
-        )))
+        Ok(Ok((target.image()?, seq)))
     }
 
     /// The import record of `buffer`.

@@ -27,7 +27,6 @@ impl Headless {
     pub fn render(&mut self, space: &Space<Window>, output: &Output) -> Result<(), RendererError> {
         self.engine
             .render(&mut self.tracker, space, output, BACKGROUND)
-            .map(|_| ())
     }
 
     pub fn read_rgba(&mut self) -> Result<RgbaImage, RendererError> {

@@ -146,6 +146,17 @@ impl CpuBuffer {
         changed
     }
 
+    /// The whole-width rectangle of `rows` of the converted frame, in buffer coordinates.
+    pub fn row_region(
+        &self,
+        rows: Range<usize>,
+    ) -> smithay::utils::Rectangle<i32, smithay::utils::Buffer> {
+        smithay::utils::Rectangle::new(
+            (0, rows.start as i32).into(),
+            (self.width as i32, (rows.end - rows.start) as i32).into(),
+        )
+    }
+
     /// The converted frame as bytes, top row first, `width * out_bpp` bytes a row.
     pub fn pixels(&self) -> &[u8] {
         // SAFETY: plain integers reinterpreted as bytes, within the same allocation.
