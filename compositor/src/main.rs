@@ -5,6 +5,8 @@ mod child;
 mod cli;
 mod handlers;
 mod info;
+mod input;
+mod nested;
 mod present;
 mod run;
 mod runtime_dir;

@@ -10,7 +10,7 @@ use calloop::{
     timer::{TimeoutAction, Timer},
     EventLoop, Interest, Mode, PostAction,
 };
-use planar_renderer::{compare::check_against, PendingRenderer};
+use planar_renderer::{compare::check_against, PendingRenderer, RendererChoice};
 use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::{info, warn};
 
@@ -35,8 +35,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     // The renderer is chosen on a worker while the socket is opened and clients are
     // answered; the worker wakes the loop through this channel when it is done.
     let (ready_tx, ready_rx) = calloop::channel::channel::<()>();
-    let pending = PendingRenderer::start(args.renderer.renderer, move || {
-        let _ = ready_tx.send(());
+    let nested = args.backend == "nested";
+    if nested && args.renderer.renderer == RendererChoice::Pixman {
+        anyhow::bail!("--backend nested draws with GLES on the window's EGL display; --renderer pixman is headless only");
+    }
+    // Nested mode makes its renderer on the window's display, on this thread (winit's
+    // event loop must live on the main thread).
+    let pending = (!nested).then(|| {
+        PendingRenderer::start(args.renderer.renderer, move || {
+            let _ = ready_tx.send(());
+        })
     });
     event_loop
         .handle()
@@ -60,6 +68,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
+    if nested {
+        crate::nested::start(&mut state, &event_loop.handle())?;
+    }
 
     // The socket is made in the runtime directory, whatever this process's environment
     // says, so a private directory works without touching our own environment.
@@ -199,7 +210,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             }
             anyhow::bail!(state.failure.take().unwrap_or_default());
         }
-        Stop::Signal => {
+        Stop::Signal | Stop::WindowClosed => {
             state.freeze_screenshot("planar was asked to stop");
             match child.as_mut() {
                 Some(cmd) => cmd.terminate().map(exit_code).unwrap_or(EXIT_PLANAR_ERROR),

@@ -18,7 +18,7 @@ use smithay::{
         protocol::wl_surface::WlSurface,
         DisplayHandle,
     },
-    utils::{Clock, Monotonic, Transform},
+    utils::{Clock, Logical, Monotonic, Physical, Size, Transform},
     wayland::{
         compositor::{CompositorClientState, CompositorState},
         output::OutputManagerState,
@@ -56,6 +56,8 @@ pub enum Stop {
     TimedOut,
     /// SIGINT or SIGTERM.
     Signal,
+    /// The nested window was closed on the host.
+    WindowClosed,
     /// No renderer could be created; the message is in `State::failure`.
     Failed,
 }
@@ -151,9 +153,11 @@ pub struct OutputConfig {
 }
 
 impl State {
+    /// `pending_renderer`: the headless selection chain running on its worker; None when
+    /// the backend is installed by the caller (nested mode).
     pub fn new(
         display_handle: DisplayHandle,
-        pending_renderer: PendingRenderer,
+        pending_renderer: Option<PendingRenderer>,
         config: &OutputConfig,
     ) -> Self {
         let dh = &display_handle;
@@ -163,7 +167,8 @@ impl State {
             ShmState::new::<Self>(dh, SHM_FORMATS.iter().filter_map(|f| shm_format(*f)));
         let output_manager_state = OutputManagerState::new_with_xdg_output::<Self>(dh);
         let mut seat_state = SeatState::new();
-        // A seat without devices: clients that look for one find it; headless has no input.
+        // A seat without devices: clients that look for one find it; headless has no input
+        // (nested mode adds a pointer and a keyboard, see `input`).
         let seat = seat_state.new_wl_seat(dh, "seat0");
         let viewporter_state = ViewporterState::new::<Self>(dh);
         let presentation_state =
@@ -221,7 +226,7 @@ impl State {
             space,
             output,
             backend: None,
-            pending_renderer: Some(pending_renderer),
+            pending_renderer,
             renderer_info: None,
             failure: None,
             clock: Clock::new(),
@@ -264,31 +269,8 @@ impl State {
             .unwrap_or_else(|| (1, 1).into());
         match pending.finish(size) {
             Ok((engine, info)) => {
-                info!(renderer = %info.kind, "renderer ready");
-                let missing: Vec<_> = SHM_FORMATS
-                    .iter()
-                    .filter(|f| !info.shm_formats.contains(f))
-                    .collect();
-                if !missing.is_empty() {
-                    warn!(?missing, "the renderer cannot import every advertised wl_shm format; no longer advertising those");
-                    self.shm_state.update_formats(
-                        SHM_FORMATS
-                            .iter()
-                            .filter(|f| info.shm_formats.contains(f))
-                            .filter_map(|f| shm_format(*f)),
-                    );
-                }
-                let advertised = crate::handlers::dmabuf::advertised(
-                    &engine,
-                    &info,
-                    &self.import_policy,
-                    self.linear_only,
-                );
-                if let Err(err) = self.dmabuf_state.set_advertised(advertised) {
-                    warn!(%err, "error writing the linux-dmabuf format table");
-                }
-                self.backend = Some(Backend::Headless(Headless::new(engine, &self.output)));
-                self.renderer_info = Some(info);
+                let headless = Backend::Headless(Box::new(Headless::new(engine, &self.output)));
+                self.install_backend(headless, info);
                 true
             }
             Err(err) => {
@@ -297,6 +279,69 @@ impl State {
                 false
             }
         }
+    }
+
+    /// Starts drawing with `backend`: wl_shm and linux-dmabuf now advertise what its
+    /// renderer takes.
+    pub fn install_backend(&mut self, mut backend: Backend, info: RendererInfo) {
+        info!(renderer = %info.kind, "renderer ready");
+        let missing: Vec<_> = SHM_FORMATS
+            .iter()
+            .filter(|f| !info.shm_formats.contains(f))
+            .collect();
+        if !missing.is_empty() {
+            warn!(?missing, "the renderer cannot import every advertised wl_shm format; no longer advertising those");
+            self.shm_state.update_formats(
+                SHM_FORMATS
+                    .iter()
+                    .filter(|f| info.shm_formats.contains(f))
+                    .filter_map(|f| shm_format(*f)),
+            );
+        }
+        let advertised = crate::handlers::dmabuf::advertised(
+            backend.engine(),
+            &info,
+            &self.import_policy,
+            self.linear_only,
+        );
+        if let Err(err) = self.dmabuf_state.set_advertised(advertised) {
+            warn!(%err, "error writing the linux-dmabuf format table");
+        }
+        self.backend = Some(backend);
+        self.renderer_info = Some(info);
+    }
+
+    /// The output's size in logical pixels (what clients are configured with).
+    pub fn output_logical_size(&self) -> Size<i32, Logical> {
+        let mode = self.output.current_mode().map(|m| m.size);
+        let scale = self.output.current_scale().integer_scale();
+        mode.unwrap_or_else(|| (1, 1).into()).to_logical(scale)
+    }
+
+    /// Gives the output a new size (the nested window was resized): clients hear the new
+    /// mode, and fullscreen or maximized toplevels are configured to fill it.
+    pub fn resize_output(&mut self, size: Size<i32, Physical>) {
+        let Some(current) = self.output.current_mode() else {
+            return;
+        };
+        if current.size == size {
+            return;
+        }
+        let mode = Mode {
+            size,
+            refresh: current.refresh,
+        };
+        self.output.delete_mode(current);
+        self.output
+            .change_current_state(Some(mode), None, None, None);
+        self.output.set_preferred(mode);
+        let logical = self.output_logical_size();
+        for window in self.space.elements() {
+            if let Some(toplevel) = window.toplevel() {
+                crate::handlers::fill_output_if_asked(toplevel, logical);
+            }
+        }
+        info!(width = size.w, height = size.h, "output resized");
     }
 
     /// A shown window is going away (its client closed it, exited or was killed): the

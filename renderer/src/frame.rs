@@ -12,7 +12,7 @@ use smithay::{
         allocator::dmabuf::Dmabuf,
         renderer::{
             damage::OutputDamageTracker,
-            gles::{GlesRenderbuffer, GlesRenderer, GlesTexture},
+            gles::{GlesRenderer, GlesTexture},
             pixman::{PixmanRenderer, PixmanTexture},
             Bind, ExportMem, ImportAll, ImportDma, ImportMem, Offscreen, Renderer, Texture,
             TextureMapping,
@@ -51,7 +51,8 @@ pub struct Target<R: Renderer, T> {
 /// The renderer planar runs on.
 pub enum Engine {
     // Boxed: GlesRenderer is 6 KB, and an Engine is moved around while it is set up.
-    Gles(Box<Target<GlesRenderer, GlesRenderbuffer>>),
+    // The GLES target is a texture so that a nested window can draw it (see `gles_frame`).
+    Gles(Box<Target<GlesRenderer, GlesTexture>>),
     Pixman(Box<Target<PixmanRenderer, Image<'static, 'static>>>),
 }
 
@@ -182,7 +183,7 @@ impl Engine {
         pairs: Vec<(u32, u64)>,
         refused: Vec<(u32, u64)>,
     ) -> Result<Self, RendererError> {
-        let target = Offscreen::<GlesRenderbuffer>::create_buffer(
+        let target = Offscreen::<GlesTexture>::create_buffer(
             &mut renderer,
             Fourcc::Abgr8888,
             (size.w, size.h).into(),
@@ -209,14 +210,14 @@ impl Engine {
         ))))
     }
 
-    /// Draws `space` as seen by `output` over `clear`.
+    /// Draws `space` as seen by `output` over `clear`; true when anything was redrawn.
     pub fn render(
         &mut self,
         tracker: &mut OutputDamageTracker,
         space: &Space<Window>,
         output: &Output,
         clear: [f32; 4],
-    ) -> Result<(), RendererError> {
+    ) -> Result<bool, RendererError> {
         match self {
             Engine::Gles(t) => render_space(t, tracker, space, output, clear),
             Engine::Pixman(t) => render_space(t, tracker, space, output, clear),
@@ -301,6 +302,48 @@ impl Engine {
         }
     }
 
+    /// The last frame as a GLES texture, once every command drawing it has completed: for
+    /// a window whose context shares textures with this renderer's. None on pixman.
+    pub fn gles_frame(&mut self) -> Result<Option<&GlesTexture>, RendererError> {
+        match self {
+            Engine::Gles(t) => {
+                // Another context samples the texture next: GL orders commands within
+                // one context only.
+                t.renderer.with_context(|gl| unsafe { gl.Finish() })?;
+                Ok(Some(&t.target))
+            }
+            Engine::Pixman(_) => Ok(None),
+        }
+    }
+
+    /// Makes a new target of `size` (the output was resized); the next frame is drawn whole.
+    pub fn resize(&mut self, size: Size<i32, Physical>) -> Result<(), RendererError> {
+        if size == self.size() {
+            return Ok(());
+        }
+        match self {
+            Engine::Gles(t) => {
+                t.target = Offscreen::<GlesTexture>::create_buffer(
+                    &mut t.renderer,
+                    Fourcc::Abgr8888,
+                    (size.w, size.h).into(),
+                )?;
+                t.size = size;
+                t.age = 0;
+            }
+            Engine::Pixman(t) => {
+                t.target = Offscreen::<Image<'static, 'static>>::create_buffer(
+                    &mut t.renderer,
+                    Fourcc::Abgr8888,
+                    (size.w, size.h).into(),
+                )?;
+                t.size = size;
+                t.age = 0;
+            }
+        }
+        Ok(())
+    }
+
     /// The size of the offscreen target in pixels.
     pub fn size(&self) -> Size<i32, Physical> {
         match self {
@@ -316,7 +359,7 @@ fn render_space<R, T>(
     space: &Space<Window>,
     output: &Output,
     clear: [f32; 4],
-) -> Result<(), RendererError>
+) -> Result<bool, RendererError>
 where
     R: Renderer + ImportAll + ImportMem + Bind<T>,
     R::TextureId: Clone + Texture + Send + 'static,
@@ -326,11 +369,13 @@ where
         .renderer
         .bind(&mut t.target)
         .map_err(|e| RendererError::Render(format!("bind: {e}")))?;
-    tracker
+    let drawn = tracker
         .render_output(&mut t.renderer, &mut framebuffer, t.age, &elements, clear)
-        .map_err(|e| RendererError::Render(format!("{e:?}")))?;
+        .map_err(|e| RendererError::Render(format!("{e:?}")))?
+        .damage
+        .is_some_and(|d| !d.is_empty());
     t.age = 1;
-    Ok(())
+    Ok(drawn)
 }
 
 fn read_rgba<R, T>(t: &mut Target<R, T>, bottom_up: bool) -> Result<Vec<u8>, RendererError>

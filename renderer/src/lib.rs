@@ -16,7 +16,7 @@ mod select;
 
 pub use error::RendererError;
 pub use frame::Engine;
-pub use select::{select, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
+pub use select::{for_window, select, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
 
 use smithay::backend::allocator::Fourcc;
 

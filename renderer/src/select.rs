@@ -56,6 +56,9 @@ pub enum RendererKind {
     GlesSoftwareDevice,
     /// GLES on EGL_PLATFORM_SURFACELESS_MESA.
     GlesSurfaceless,
+    /// GLES on the EGL display of a nested window (`--backend nested`), sharing textures
+    /// with the window's context; the DRM node when EGL names one.
+    GlesWindow(Option<PathBuf>),
     /// pixman, pure CPU.
     Pixman,
 }
@@ -73,6 +76,12 @@ impl fmt::Display for RendererKind {
             RendererKind::GlesGbm(node) => write!(f, "gles (GBM on {})", node.display()),
             RendererKind::GlesSoftwareDevice => f.write_str("gles (EGL software device)"),
             RendererKind::GlesSurfaceless => f.write_str("gles (EGL surfaceless)"),
+            RendererKind::GlesWindow(Some(node)) => {
+                write!(f, "gles (EGL display of the window, on {})", node.display())
+            }
+            RendererKind::GlesWindow(None) => {
+                f.write_str("gles (EGL display of the window, software or unnamed device)")
+            }
             RendererKind::Pixman => f.write_str("pixman"),
         }
     }
@@ -159,22 +168,7 @@ impl PendingRenderer {
             steps.push(line);
         };
         if let Some((kind, context, strings)) = gles {
-            // SAFETY: the context is fresh, current on no thread, and used only by this
-            // renderer.
-            let made = unsafe { GlesRenderer::new(context) }
-                .map_err(RendererError::from)
-                .and_then(|renderer| gl_renderer_string(renderer).map(|r| (r, strings)))
-                .and_then(|((renderer, gl), mut strings)| {
-                    strings.gl_renderer = gl;
-                    Engine::gles(
-                        renderer,
-                        size,
-                        strings.importable.clone(),
-                        strings.refused.clone(),
-                    )
-                    .map(|e| (e, strings))
-                });
-            match made {
+            match gles_engine(context, strings, size) {
                 Ok((engine, strings)) => {
                     step(format!("{kind}: chosen"));
                     return Ok(finish(engine, kind, steps, strings));
@@ -211,6 +205,58 @@ impl Drop for PendingRenderer {
     }
 }
 
+/// The renderer for `--backend nested`: GLES on the EGL display of the window, in a
+/// context that shares textures with `window` (the window's own context), so the frame
+/// drawn offscreen is put on the window without a copy through memory. Dma-bufs are
+/// imported on this display, with the same decision and CPU fallback as headless.
+pub fn for_window(
+    window: &EGLContext,
+    size: Size<i32, smithay::utils::Physical>,
+) -> Result<(Engine, RendererInfo), RendererError> {
+    let display = window.display();
+    // A GPU's own buffers import even where memory buffers are refused, so only a
+    // software (or unnamed) device is probed, as in the headless chain.
+    let (node, probe) = match EGLDevice::device_for_display(display) {
+        Ok(device) if !device.is_software() => {
+            let node = device
+                .try_get_render_node()
+                .ok()
+                .flatten()
+                .and_then(|n| n.dev_path());
+            (node, false)
+        }
+        _ => (None, true),
+    };
+    let kind = RendererKind::GlesWindow(node);
+    let (context, strings) = context_on(display.clone(), probe, |d| {
+        EGLContext::new_shared(d, window)
+    })?;
+    let (engine, strings) = gles_engine(context, strings, size)?;
+    let line = format!("{kind}: chosen");
+    info!("renderer selection: {line}");
+    Ok(finish(engine, kind, vec![line], strings))
+}
+
+/// The GLES renderer on a prepared context, with its offscreen target.
+fn gles_engine(
+    context: EGLContext,
+    strings: EglStrings,
+    size: Size<i32, smithay::utils::Physical>,
+) -> Result<(Engine, EglStrings), RendererError> {
+    // SAFETY: the context is fresh, current on no thread, and used only by this renderer.
+    let renderer = unsafe { GlesRenderer::new(context) }?;
+    let (renderer, gl) = gl_renderer_string(renderer)?;
+    let mut strings = strings;
+    strings.gl_renderer = gl;
+    let engine = Engine::gles(
+        renderer,
+        size,
+        strings.importable.clone(),
+        strings.refused.clone(),
+    )?;
+    Ok((engine, strings))
+}
+
 /// The part of the chain that can run off the main thread: open EGL displays in order
 /// until one gives a context.
 fn prepare(choice: RendererChoice) -> Prepared {
@@ -230,7 +276,7 @@ fn prepare(choice: RendererChoice) -> Prepared {
             // there (EGL_BAD_ALLOC on virtio-gpu) says nothing about them, so only the
             // software displays are probed. On GBM a failed import falls back at create.
             let probe = !matches!(kind, RendererKind::GlesGbm(_));
-            match open().and_then(|display| context_on(display, probe)) {
+            match open().and_then(|display| context_on(display, probe, EGLContext::new)) {
                 Ok((context, strings)) => {
                     gles = Some((kind, context, strings));
                     break;
@@ -346,7 +392,11 @@ struct EglStrings {
     refused: Vec<(u32, u64)>,
 }
 
-fn context_on(display: EGLDisplay, probe: bool) -> Result<(EGLContext, EglStrings), RendererError> {
+fn context_on(
+    display: EGLDisplay,
+    probe: bool,
+    new_context: impl FnOnce(&EGLDisplay) -> Result<EGLContext, smithay::backend::egl::Error>,
+) -> Result<(EGLContext, EglStrings), RendererError> {
     let query = |name| {
         let handle = display.get_display_handle();
         // SAFETY: the display is initialised; eglQueryString returns a static string or null.
@@ -376,7 +426,7 @@ fn context_on(display: EGLDisplay, probe: bool) -> Result<(EGLContext, EglString
             .collect();
         (known, Vec::new())
     };
-    let context = EGLContext::new(&display)?;
+    let context = new_context(&display)?;
     Ok((
         context,
         EglStrings {

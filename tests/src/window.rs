@@ -39,6 +39,8 @@ pub struct Window {
     surface: WlSurface,
     xdg_surface: xdg_surface::XdgSurface,
     toplevel: xdg_toplevel::XdgToplevel,
+    /// Bound once: a long-running client must not grow an object per frame.
+    presentation: Option<WpPresentation>,
     state: WindowState,
 }
 
@@ -56,11 +58,13 @@ impl Window {
         let toplevel = xdg_surface.get_toplevel(&qh, ());
         toplevel.set_title(title.to_string());
         surface.commit();
+        let presentation = globals.bind::<WpPresentation, _, _>(&qh, 1..=1, ()).ok();
         let mut state = WindowState::default();
         while !state.configured {
             queue.blocking_dispatch(&mut state)?;
         }
         Ok(Window {
+            presentation,
             conn: conn.clone(),
             globals,
             queue,
@@ -121,10 +125,7 @@ impl Window {
     /// Attaches `buffer`, damages `rows` (all of it when `None`), asks for a frame (and
     /// presentation feedback, when the compositor offers it) and commits.
     pub fn show(&mut self, buffer: &WlBuffer, width: i32, rows: Option<(i32, i32)>, height: i32) {
-        if let Ok(p) = self
-            .globals
-            .bind::<WpPresentation, _, _>(&self.qh, 1..=1, ())
-        {
+        if let Some(p) = &self.presentation {
             p.feedback(&self.surface, &self.qh, ());
         }
         self.surface.attach(Some(buffer), 0, 0);

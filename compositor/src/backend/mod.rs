@@ -1,9 +1,11 @@
-//! Where frames go. Only the headless backend exists today; nested (a window in another
-//! session) will be a second variant, and callers match on the variant, not on generics.
+//! Where frames go: an offscreen target only (headless), or also a window in another
+//! session (nested). Callers match on the variant, not on generics.
 
 mod headless;
+mod nested;
 
 pub use headless::Headless;
+pub use nested::{open as open_window, Nested};
 
 use planar_renderer::{image::RgbaImage, RendererError};
 use smithay::{
@@ -12,26 +14,36 @@ use smithay::{
     reexports::wayland_server::protocol::wl_surface::WlSurface,
 };
 
+// Boxed: the damage tracker alone is ~450 bytes.
 pub enum Backend {
-    Headless(Headless),
+    Headless(Box<Headless>),
+    Nested(Box<Nested>),
 }
 
 impl Backend {
     pub fn render(&mut self, space: &Space<Window>, output: &Output) -> Result<(), RendererError> {
         match self {
             Backend::Headless(h) => h.render(space, output),
+            Backend::Nested(n) => n.render(space, output),
         }
     }
 
+    /// The last frame drawn (planar's own output, whatever the backend), top row first.
     pub fn read_rgba(&mut self) -> Result<RgbaImage, RendererError> {
-        match self {
-            Backend::Headless(h) => h.read_rgba(),
-        }
+        let engine = self.engine();
+        let size = engine.size();
+        let data = engine.read_rgba()?;
+        Ok(RgbaImage {
+            width: size.w as u32,
+            height: size.h as u32,
+            data,
+        })
     }
 
     pub fn engine(&mut self) -> &mut planar_renderer::Engine {
         match self {
             Backend::Headless(h) => &mut h.engine,
+            Backend::Nested(n) => &mut n.engine,
         }
     }
 

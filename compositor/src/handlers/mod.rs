@@ -9,6 +9,7 @@ mod image_copy_capture;
 pub mod screencopy;
 mod test_protocol;
 mod xdg_shell;
+pub use xdg_shell::fill_output_if_asked;
 
 use smithay::{
     delegate_output, delegate_presentation, delegate_seat, delegate_shm,

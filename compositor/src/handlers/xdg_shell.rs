@@ -1,12 +1,16 @@
 //! xdg_wm_base: deterministic placement. Every toplevel goes to the output's top-left at
-//! the size it chose (its window geometry's origin at 0,0), the newest on top. Popups are
-//! configured where they ask and not drawn yet.
+//! the size it chose (its window geometry's origin at 0,0), the newest on top; one that
+//! asks for fullscreen or maximized is configured to the output's size, again whenever the
+//! output is resized. Popups are configured where they ask and not drawn yet.
 
 use smithay::{
     delegate_xdg_shell,
     desktop::Window,
-    reexports::wayland_server::protocol::wl_seat,
-    utils::Serial,
+    reexports::{
+        wayland_protocols::xdg::shell::server::xdg_toplevel,
+        wayland_server::protocol::{wl_output::WlOutput, wl_seat},
+    },
+    utils::{Logical, Serial, Size},
     wayland::shell::xdg::{
         PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
     },
@@ -22,6 +26,22 @@ impl XdgShellHandler for State {
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
         let window = Window::new_wayland_window(surface);
         self.space.map_element(window, (0, 0), true);
+    }
+
+    fn fullscreen_request(&mut self, surface: ToplevelSurface, _output: Option<WlOutput>) {
+        self.set_fill(surface, xdg_toplevel::State::Fullscreen, true);
+    }
+
+    fn unfullscreen_request(&mut self, surface: ToplevelSurface) {
+        self.set_fill(surface, xdg_toplevel::State::Fullscreen, false);
+    }
+
+    fn maximize_request(&mut self, surface: ToplevelSurface) {
+        self.set_fill(surface, xdg_toplevel::State::Maximized, true);
+    }
+
+    fn unmaximize_request(&mut self, surface: ToplevelSurface) {
+        self.set_fill(surface, xdg_toplevel::State::Maximized, false);
     }
 
     fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
@@ -48,6 +68,46 @@ impl XdgShellHandler for State {
             state.positioner = positioner;
         });
         surface.send_repositioned(token);
+    }
+}
+
+impl State {
+    fn set_fill(&mut self, surface: ToplevelSurface, state: xdg_toplevel::State, on: bool) {
+        surface.with_pending_state(|s| {
+            if on {
+                s.states.set(state);
+            } else {
+                s.states.unset(state);
+                // The client chooses its size again.
+                if !is_filling(&s.states) {
+                    s.size = None;
+                }
+            }
+        });
+        fill_output_if_asked(&surface, self.output_logical_size());
+        if surface.is_initial_configure_sent() {
+            surface.send_configure();
+        }
+    }
+}
+
+fn is_filling(states: &smithay::wayland::shell::xdg::ToplevelStateSet) -> bool {
+    states.contains(xdg_toplevel::State::Fullscreen)
+        || states.contains(xdg_toplevel::State::Maximized)
+}
+
+/// Sizes a fullscreen or maximized toplevel to the output (`size`, logical) and sends the
+/// configure if anything changed; other toplevels keep the size they chose.
+pub fn fill_output_if_asked(surface: &ToplevelSurface, size: Size<i32, Logical>) {
+    let filling = surface.with_pending_state(|s| {
+        let filling = is_filling(&s.states);
+        if filling {
+            s.size = Some(size);
+        }
+        filling
+    });
+    if filling && surface.is_initial_configure_sent() {
+        surface.send_pending_configure();
     }
 }
 

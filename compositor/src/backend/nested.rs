@@ -1,0 +1,149 @@
+//! The nested backend: planar's output is a window in another session (Wayland or X11,
+//! through smithay's winit backend).
+//!
+//! The frame is composed exactly as headless composes it, into the engine's offscreen
+//! texture, so screenshots, captures and the import report do not depend on the backend.
+//! The engine's GLES context shares textures with the window's, and putting a frame on the
+//! window is one textured quad drawn by the window's renderer.
+
+use planar_renderer::{Engine, RendererError, RendererInfo};
+use smithay::{
+    backend::{
+        renderer::{damage::OutputDamageTracker, gles::GlesRenderer, Color32F, Frame, Renderer},
+        winit::{self, WinitEventLoop, WinitGraphicsBackend},
+    },
+    desktop::{Space, Window},
+    output::Output,
+    reexports::winit::{dpi::PhysicalSize, window::Window as WinitWindow},
+    utils::{Buffer, Physical, Rectangle, Size, Transform},
+};
+use tracing::info;
+
+use super::headless::BACKGROUND;
+
+pub struct Nested {
+    pub engine: Engine,
+    tracker: OutputDamageTracker,
+    window: WinitGraphicsBackend<GlesRenderer>,
+    /// The window shows something older than the engine's target (first frame, resize,
+    /// expose): the next present puts the frame on it even if nothing was redrawn.
+    stale: bool,
+}
+
+/// Opens the window (`size` is asked for; the host may give another) and the renderer on
+/// its EGL display. Must run on the main thread: winit's event loop lives there.
+pub fn open(
+    size: (i32, i32),
+) -> Result<(WinitGraphicsBackend<GlesRenderer>, WinitEventLoop), RendererError> {
+    let attributes = WinitWindow::default_attributes()
+        .with_inner_size(PhysicalSize::new(size.0 as u32, size.1 as u32))
+        .with_title("planar")
+        // planar draws no decorations; without them the output starts at the window's
+        // top-left on every host, which is what a screenshot of the host can check.
+        .with_decorations(false)
+        .with_visible(true);
+    winit::init_from_attributes::<GlesRenderer>(attributes).map_err(|e| {
+        RendererError::NoneAvailable(format!(
+            "error opening the nested window ({e}); is WAYLAND_DISPLAY or DISPLAY set?"
+        ))
+    })
+}
+
+impl Nested {
+    /// The renderer on the window's EGL display, with a target of the window's size.
+    pub fn new(
+        mut window: WinitGraphicsBackend<GlesRenderer>,
+    ) -> Result<(Self, RendererInfo), RendererError> {
+        let size = window.window_size();
+        let (engine, info) = planar_renderer::for_window(window.renderer().egl_context(), size)?;
+        info!(?size, backend = host_kind(), "nested window open");
+        let nested = Nested {
+            engine,
+            // Replaced in `attach`, once the output has the window's size.
+            tracker: OutputDamageTracker::new(size, 1.0, Transform::Normal),
+            window,
+            stale: true,
+        };
+        Ok((nested, info))
+    }
+
+    /// The window's size in pixels: the output's size.
+    pub fn window_size(&self) -> Size<i32, Physical> {
+        self.window.window_size()
+    }
+
+    /// Follows the output after it was given the window's size.
+    pub fn attach(&mut self, output: &Output) -> Result<(), RendererError> {
+        let size = output
+            .current_mode()
+            .map(|m| m.size)
+            .unwrap_or_else(|| self.window_size());
+        self.engine.resize(size)?;
+        self.tracker = OutputDamageTracker::from_output(output);
+        self.stale = true;
+        Ok(())
+    }
+
+    /// The window must be drawn again whole (it was exposed).
+    pub fn mark_stale(&mut self) {
+        self.stale = true;
+    }
+
+    pub fn render(&mut self, space: &Space<Window>, output: &Output) -> Result<(), RendererError> {
+        let drawn = self
+            .engine
+            .render(&mut self.tracker, space, output, BACKGROUND)?;
+        if drawn || self.stale {
+            self.put_on_window()?;
+            self.stale = false;
+        }
+        Ok(())
+    }
+
+    /// Draws the engine's target over the whole window and swaps.
+    fn put_on_window(&mut self) -> Result<(), RendererError> {
+        let size = self.engine.size();
+        let err = |what: &str, e: &dyn std::fmt::Display| {
+            RendererError::Render(format!("nested window: {what}: {e}"))
+        };
+        let Some(texture) = self.engine.gles_frame()? else {
+            return Err(RendererError::Render(
+                "nested mode needs the GLES renderer".into(),
+            ));
+        };
+        let whole = Rectangle::from_size(size);
+        let (renderer, mut framebuffer) = self.window.bind().map_err(|e| err("bind", &e))?;
+        // EGL window surfaces are bottom-up; the offscreen texture was drawn top-down.
+        let mut frame = renderer
+            .render(&mut framebuffer, size, Transform::Flipped180)
+            .map_err(|e| err("render", &e))?;
+        frame
+            .clear(Color32F::from(BACKGROUND), &[whole])
+            .map_err(|e| err("clear", &e))?;
+        Frame::render_texture_from_to(
+            &mut frame,
+            texture,
+            Rectangle::<f64, Buffer>::from_size((size.w as f64, size.h as f64).into()),
+            whole,
+            &[whole],
+            &[whole],
+            Transform::Normal,
+            1.0,
+        )
+        .map_err(|e| err("draw", &e))?;
+        // The swap that follows orders the window's commands; nothing waits on this sync.
+        let _sync = frame.finish().map_err(|e| err("finish", &e))?;
+        drop(framebuffer);
+        self.window.submit(None).map_err(|e| err("swap", &e))?;
+        Ok(())
+    }
+}
+
+/// Which kind of host winit connected to, for the log.
+fn host_kind() -> &'static str {
+    if std::env::var_os("WAYLAND_DISPLAY").is_some() {
+        "wayland"
+    } else {
+        "x11"
+    }
+}
