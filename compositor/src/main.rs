@@ -17,10 +17,13 @@ use tracing_subscriber::EnvFilter;
 
 /// planar's own modules log at info; smithay's chatter (EGL extension lists) only from
 /// warn. smithay's EGL error callback is off: planar probes EGL imports that are expected
-/// to fail, and logs every failure that matters itself, with its reason.
+/// to fail, and logs every failure that matters itself, with its reason. The client side
+/// of wayland-backend (the nested window's host connection) is off too: when the host
+/// goes away, winit's wake-up thread retries the dead socket in a loop and each failure
+/// would be a line; planar logs the host going away once, and stops.
 const DEFAULT_LOG: &str = "warn,planar=info,planar_compositor=info,planar_renderer=info,\
      planar_protocol=info,smithay::backend::egl::ffi=off,smithay::backend::egl::display=off,\
-     smithay::backend::egl::error=off";
+     smithay::backend::egl::error=off,wayland_backend::sys::client_impl=off";
 
 fn main() {
     tracing_subscriber::fmt()

@@ -307,6 +307,13 @@ impl State {
         if let Err(err) = self.dmabuf_state.set_advertised(advertised) {
             warn!(%err, "error writing the linux-dmabuf format table");
         }
+        // Buffers are imported at commit; those committed while the renderer was still
+        // being chosen are imported now, or they would never be drawn.
+        for window in self.space.elements() {
+            if let Some(toplevel) = window.toplevel() {
+                backend.import_surface_tree(toplevel.wl_surface());
+            }
+        }
         self.backend = Some(backend);
         self.renderer_info = Some(info);
     }

@@ -40,6 +40,21 @@ impl RgbaImage {
         writer.finish().map_err(std::io::Error::other)
     }
 
+    /// The `w`x`h` rectangle at (x, y), clipped to the image.
+    pub fn crop(&self, x: u32, y: u32, w: u32, h: u32) -> RgbaImage {
+        let (x1, y1) = ((x + w).min(self.width), (y + h).min(self.height));
+        let (x0, y0) = (x.min(x1), y.min(y1));
+        let row = |r: u32| {
+            let start = ((r * self.width + x0) * 4) as usize;
+            &self.data[start..start + ((x1 - x0) * 4) as usize]
+        };
+        RgbaImage {
+            width: x1 - x0,
+            height: y1 - y0,
+            data: (y0..y1).flat_map(row).copied().collect(),
+        }
+    }
+
     /// Reads a PNG file into RGBA8, expanding palette, grey and 16-bit images.
     pub fn read_png(path: &Path) -> std::io::Result<Self> {
         let mut decoder = png::Decoder::new(File::open(path)?);

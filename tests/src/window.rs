@@ -160,6 +160,12 @@ impl Window {
         }
     }
 
+    /// Handles the window's events already read from the socket (by another queue).
+    pub fn dispatch_pending(&mut self) -> anyhow::Result<()> {
+        self.queue.dispatch_pending(&mut self.state)?;
+        Ok(())
+    }
+
     pub fn frames_done(&self) -> u32 {
         self.state.frames_done
     }

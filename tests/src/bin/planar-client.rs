@@ -25,6 +25,9 @@ enum Command {
     Show(ShowArgs),
     /// Capture the output to a PNG file.
     Capture(CaptureArgs),
+    /// Show a window and print every pointer and keyboard event it gets, until a key
+    /// (Escape by default) is released.
+    Input(InputArgs),
     /// Check any compositor's linux-dmabuf: every protocol error, every advertised pair,
     /// the pixels of a padded buffer. Prints a PASS/FAIL/SKIP table; exit 1 on a FAIL.
     Conformance(ConformanceArgs),
@@ -45,6 +48,15 @@ fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+#[derive(clap::Args)]
+struct InputArgs {
+    #[arg(long, default_value = "256x256", value_parser = parse_size)]
+    size: (u32, u32),
+    /// The evdev key code whose release ends the client (1: Escape).
+    #[arg(long, default_value_t = planar_tests::input_client::KEY_ESC)]
+    until_key: u32,
 }
 
 #[derive(clap::Args)]
@@ -202,6 +214,10 @@ fn main() -> anyhow::Result<()> {
     let a = match Cli::parse().command {
         Command::Show(a) => a,
         Command::Capture(a) => return capture(a),
+        Command::Input(a) => {
+            let conn = Connection::connect_to_env()?;
+            return planar_tests::input_client::run(conn, a.size.0, a.size.1, a.until_key);
+        }
         Command::Conformance(a) => return conformance(a),
     };
     let single_plane_rgb = planar_protocol::format::format_info(a.format as u32)

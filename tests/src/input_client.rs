@@ -1,0 +1,164 @@
+//! A window that prints every pointer and keyboard event the compositor sends it, one line
+//! each, so a test (or a person) sees exactly what reached the client: `planar-client
+//! input`. The window shows the quads pattern from wl_shm.
+
+use std::io::Write;
+
+use anyhow::Context;
+use wayland_client::{
+    protocol::{
+        wl_keyboard::{self, WlKeyboard},
+        wl_pointer::{self, WlPointer},
+        wl_seat::{self, WlSeat},
+        wl_shm::WlShm,
+    },
+    Connection, Dispatch, QueueHandle, WEnum,
+};
+
+use crate::{pattern::quads_xrgb8888, shm_client::shm_buffer, window::Window};
+
+/// The evdev code of Escape: the default key that ends the client.
+pub const KEY_ESC: u32 = 1;
+
+#[derive(Default)]
+struct InputLog {
+    pointer: Option<WlPointer>,
+    keyboard: Option<WlKeyboard>,
+    until_key: u32,
+    done: bool,
+}
+
+impl InputLog {
+    fn line(&self, line: std::fmt::Arguments<'_>) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+/// Shows a `width`x`height` window and prints input events until the key `until_key`
+/// (an evdev code) is released.
+pub fn run(conn: Connection, width: u32, height: u32, until_key: u32) -> anyhow::Result<()> {
+    let mut window = Window::new(&conn, "planar-client input")?;
+    let shm: WlShm = window
+        .globals
+        .bind(window.queue_handle(), 1..=1, ())
+        .context("wl_shm")?;
+    let stride = width * 4;
+    let pixels = quads_xrgb8888(width, height, stride);
+    let buffer = shm_buffer(&shm, window.queue_handle(), width, height, stride, &pixels)?;
+    let mut queue = conn.new_event_queue::<InputLog>();
+    let qh = queue.handle();
+    let _seat: WlSeat = window
+        .globals
+        .bind(&qh, 1..=7, ())
+        .context("the compositor has no wl_seat")?;
+    window.show(&buffer, width as i32, None, height as i32);
+    window.wait_presented()?;
+    let mut log = InputLog {
+        until_key,
+        ..Default::default()
+    };
+    log.line(format_args!("shown {width}x{height}"));
+    while !log.done {
+        queue.blocking_dispatch(&mut log)?;
+        window.dispatch_pending()?;
+    }
+    window.close()?;
+    buffer.destroy();
+    conn.flush()?;
+    Ok(())
+}
+
+impl Dispatch<WlSeat, ()> for InputLog {
+    fn event(
+        log: &mut Self,
+        seat: &WlSeat,
+        event: wl_seat::Event,
+        _: &(),
+        _: &Connection,
+        qh: &QueueHandle<Self>,
+    ) {
+        if let wl_seat::Event::Capabilities {
+            capabilities: WEnum::Value(caps),
+        } = event
+        {
+            log.line(format_args!("seat capabilities {caps:?}"));
+            if caps.contains(wl_seat::Capability::Pointer) && log.pointer.is_none() {
+                log.pointer = Some(seat.get_pointer(qh, ()));
+            }
+            if caps.contains(wl_seat::Capability::Keyboard) && log.keyboard.is_none() {
+                log.keyboard = Some(seat.get_keyboard(qh, ()));
+            }
+        }
+    }
+}
+
+impl Dispatch<WlPointer, ()> for InputLog {
+    fn event(
+        log: &mut Self,
+        _: &WlPointer,
+        event: wl_pointer::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            wl_pointer::Event::Enter {
+                surface_x,
+                surface_y,
+                ..
+            } => log.line(format_args!("pointer enter {surface_x:.0} {surface_y:.0}")),
+            wl_pointer::Event::Leave { .. } => log.line(format_args!("pointer leave")),
+            wl_pointer::Event::Motion {
+                surface_x,
+                surface_y,
+                ..
+            } => log.line(format_args!("pointer motion {surface_x:.0} {surface_y:.0}")),
+            wl_pointer::Event::Button { button, state, .. } => {
+                log.line(format_args!("pointer button {button} {}", pressed(state)))
+            }
+            wl_pointer::Event::Axis { axis, value, .. } => {
+                log.line(format_args!("pointer axis {axis:?} {value:.0}"))
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<WlKeyboard, ()> for InputLog {
+    fn event(
+        log: &mut Self,
+        _: &WlKeyboard,
+        event: wl_keyboard::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            wl_keyboard::Event::Keymap { format, size, .. } => {
+                log.line(format_args!("keyboard keymap {format:?} {size} bytes"))
+            }
+            wl_keyboard::Event::Enter { .. } => log.line(format_args!("keyboard enter")),
+            wl_keyboard::Event::Leave { .. } => log.line(format_args!("keyboard leave")),
+            wl_keyboard::Event::Key { key, state, .. } => {
+                let state = match state {
+                    WEnum::Value(wl_keyboard::KeyState::Pressed) => "pressed",
+                    _ => "released",
+                };
+                log.line(format_args!("key {key} {state}"));
+                if key == log.until_key && state == "released" {
+                    log.done = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn pressed(state: WEnum<wl_pointer::ButtonState>) -> &'static str {
+    match state {
+        WEnum::Value(wl_pointer::ButtonState::Pressed) => "pressed",
+        _ => "released",
+    }
+}
