@@ -15,6 +15,7 @@ use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::{info, warn};
 
 use crate::{
+    backend::Backend,
     child::{exit_code, ClientCommand},
     cli::RunArgs,
     runtime_dir::RuntimeDir,
@@ -82,6 +83,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ),
         None => bind_auto(runtime_dir.path())?,
     };
+    if let Some(Backend::Nested(nested)) = &state.backend {
+        nested.set_title(&socket_name);
+    }
     let handle = event_loop.handle();
     let mut dh = display.handle();
     handle

@@ -5,7 +5,9 @@
 use std::io::Write;
 
 use anyhow::Context;
+use rustix::event::{PollFd, PollFlags};
 use wayland_client::{
+    backend::WaylandError,
     protocol::{
         wl_keyboard::{self, WlKeyboard},
         wl_pointer::{self, WlPointer},
@@ -36,10 +38,21 @@ impl InputLog {
     }
 }
 
-/// Shows a `width`x`height` window and prints input events until the key `until_key`
-/// (an evdev code) is released.
-pub fn run(conn: Connection, width: u32, height: u32, until_key: u32) -> anyhow::Result<()> {
-    let mut window = Window::new(&conn, "planar-client input")?;
+/// Shows a `width`x`height` window (asking for fullscreen when `fullscreen`) and prints
+/// its configures and input events until the key `until_key` (an evdev code) is released.
+pub fn run(
+    conn: Connection,
+    width: u32,
+    height: u32,
+    fullscreen: bool,
+    until_key: u32,
+) -> anyhow::Result<()> {
+    let title = "planar-client input";
+    let mut window = if fullscreen {
+        Window::new_fullscreen(&conn, title)?
+    } else {
+        Window::new(&conn, title)?
+    };
     let shm: WlShm = window
         .globals
         .bind(window.queue_handle(), 1..=1, ())
@@ -60,9 +73,29 @@ pub fn run(conn: Connection, width: u32, height: u32, until_key: u32) -> anyhow:
         ..Default::default()
     };
     log.line(format_args!("shown {width}x{height}"));
-    while !log.done {
-        queue.blocking_dispatch(&mut log)?;
+    // Two queues (the window's and the seat's) are served by one wait on the socket.
+    loop {
         window.dispatch_pending()?;
+        queue.dispatch_pending(&mut log)?;
+        for (w, h, fullscreen) in window.take_configures() {
+            let fullscreen = if fullscreen { " fullscreen" } else { "" };
+            log.line(format_args!("configure {w}x{h}{fullscreen}"));
+        }
+        if log.done {
+            break;
+        }
+        conn.flush()?;
+        if let Some(guard) = conn.prepare_read() {
+            let fd = guard.connection_fd();
+            let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+            rustix::event::poll(&mut fds, None)?;
+            match guard.read() {
+                Err(WaylandError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                other => {
+                    other?;
+                }
+            }
+        }
     }
     window.close()?;
     buffer.destroy();
@@ -137,7 +170,11 @@ impl Dispatch<WlKeyboard, ()> for InputLog {
     ) {
         match event {
             wl_keyboard::Event::Keymap { format, size, .. } => {
-                log.line(format_args!("keyboard keymap {format:?} {size} bytes"))
+                let format = match format {
+                    WEnum::Value(f) => format!("{f:?}"),
+                    WEnum::Unknown(n) => format!("unknown {n}"),
+                };
+                log.line(format_args!("keyboard keymap {format} {size} bytes"))
             }
             wl_keyboard::Event::Enter { .. } => log.line(format_args!("keyboard enter")),
             wl_keyboard::Event::Leave { .. } => log.line(format_args!("keyboard leave")),

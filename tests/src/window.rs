@@ -24,6 +24,8 @@ use wayland_protocols::{
 pub struct WindowState {
     /// (seconds, nanoseconds, sequence) of each wp_presentation `presented` event.
     pub presented: Vec<(u64, u32, u64)>,
+    /// Toplevel configures not taken yet: (width, height, fullscreen).
+    configures: Vec<(i32, i32, bool)>,
     configured: bool,
     frames_done: u32,
     frame_pending: bool,
@@ -47,6 +49,15 @@ pub struct Window {
 impl Window {
     /// Creates the toplevel and waits for its first configure.
     pub fn new(conn: &Connection, title: &str) -> anyhow::Result<Self> {
+        Self::create(conn, title, false)
+    }
+
+    /// A toplevel that asks to be fullscreen before its first commit.
+    pub fn new_fullscreen(conn: &Connection, title: &str) -> anyhow::Result<Self> {
+        Self::create(conn, title, true)
+    }
+
+    fn create(conn: &Connection, title: &str, fullscreen: bool) -> anyhow::Result<Self> {
         let (globals, mut queue) =
             registry_queue_init::<WindowState>(conn).context("error reading the globals")?;
         let qh = queue.handle();
@@ -57,6 +68,9 @@ impl Window {
         let xdg_surface = wm_base.get_xdg_surface(&surface, &qh, ());
         let toplevel = xdg_surface.get_toplevel(&qh, ());
         toplevel.set_title(title.to_string());
+        if fullscreen {
+            toplevel.set_fullscreen(None);
+        }
         surface.commit();
         let presentation = globals.bind::<WpPresentation, _, _>(&qh, 1..=1, ()).ok();
         let mut state = WindowState::default();
@@ -166,6 +180,11 @@ impl Window {
         Ok(())
     }
 
+    /// The toplevel configures received since the last call: (width, height, fullscreen).
+    pub fn take_configures(&mut self) -> Vec<(i32, i32, bool)> {
+        std::mem::take(&mut self.state.configures)
+    }
+
     pub fn frames_done(&self) -> u32 {
         self.state.frames_done
     }
@@ -237,8 +256,21 @@ impl Dispatch<xdg_toplevel::XdgToplevel, ()> for WindowState {
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
-        if let xdg_toplevel::Event::Close = event {
-            state.closed = true;
+        match event {
+            xdg_toplevel::Event::Close => state.closed = true,
+            xdg_toplevel::Event::Configure {
+                width,
+                height,
+                states,
+            } => {
+                // The states are u32s in native byte order.
+                let fullscreen = states
+                    .chunks_exact(4)
+                    .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                    .any(|s| s == xdg_toplevel::State::Fullscreen as u32);
+                state.configures.push((width, height, fullscreen));
+            }
+            _ => {}
         }
     }
 }

@@ -13,7 +13,7 @@ use planar_renderer::image::RgbaImage;
 use x11rb::{
     connection::Connection as _,
     protocol::{
-        xproto::{ConnectionExt as _, ImageFormat, InputFocus, MapState},
+        xproto::{ConfigureWindowAux, ConnectionExt as _, ImageFormat, InputFocus, MapState},
         xtest::ConnectionExt as _,
     },
     rust_connection::RustConnection,
@@ -127,6 +127,22 @@ impl Xvfb {
     /// Gives the X input focus to the topmost mapped window, as a window manager would:
     /// there is none on Xvfb, and X sends keys only to the focused window.
     pub fn focus_top_window(&self) -> anyhow::Result<()> {
+        let window = self.top_window()?;
+        self.conn
+            .set_input_focus(InputFocus::PARENT, window, CURRENT_TIME)?
+            .check()?;
+        Ok(())
+    }
+
+    /// Resizes the topmost mapped window, as a user dragging its border would.
+    pub fn resize_top_window(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        let window = self.top_window()?;
+        let size = ConfigureWindowAux::new().width(width).height(height);
+        self.conn.configure_window(window, &size)?.check()?;
+        Ok(())
+    }
+
+    fn top_window(&self) -> anyhow::Result<u32> {
         let tree = self.conn.query_tree(self.root)?.reply()?;
         let mut top = None;
         for &w in &tree.children {
@@ -135,11 +151,7 @@ impl Xvfb {
                 top = Some(w);
             }
         }
-        let window = top.context("no mapped window on the X screen")?;
-        self.conn
-            .set_input_focus(InputFocus::PARENT, window, CURRENT_TIME)?
-            .check()?;
-        Ok(())
+        top.context("no mapped window on the X screen")
     }
 
     /// Moves the pointer to (x, y) on the root window.

@@ -421,7 +421,13 @@ fn nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard() {
     let x = Xvfb::start(640, 480).expect("Xvfb");
     let dir = runtime_dir();
     let client_size = format!("{}x{}", CLIENT.0, CLIENT.1);
-    let client = ["planar-client", "input", "--size", &client_size];
+    let client = [
+        "planar-client",
+        "input",
+        "--fullscreen",
+        "--size",
+        &client_size,
+    ];
     let nested = nested_planar(
         &[("XDG_RUNTIME_DIR", dir.path())],
         &[("DISPLAY", &x.display)],
@@ -451,6 +457,26 @@ fn nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard() {
         [0, 0, 0, 255],
         "below the window"
     );
+
+    // Resizing the window resizes the output: it shows 400x300 of planar.
+    const RESIZED: (u32, u32) = (400, 300);
+    x.resize_top_window(RESIZED.0, RESIZED.1).unwrap();
+    let resized = x
+        .wait_for(Duration::from_secs(30), |img| {
+            img.pixel(RESIZED.0 - 5, RESIZED.1 - 5) == BACKGROUND
+        })
+        .unwrap();
+    assert_eq!(
+        resized.pixel(RESIZED.0 - 5, RESIZED.1 - 5),
+        BACKGROUND,
+        "resized window"
+    );
+    assert_eq!(
+        resized.pixel(RESIZED.0 + 5, 5),
+        [0, 0, 0, 255],
+        "right of it"
+    );
+    quads_at_origin(&resized).expect("the client after the resize");
 
     const KEY_A: u32 = 30;
     const KEY_B: u32 = 48;
@@ -488,6 +514,10 @@ fn nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard() {
             .position(|l| *l == line)
             .unwrap_or_else(|| panic!("no {line:?} in the client's output\n{log}"))
     };
+    // The fullscreen client was configured to the output, then to the resized output.
+    let first = at(&format!("configure {}x{} fullscreen", INNER.0, INNER.1));
+    let second = at(&format!("configure {}x{} fullscreen", RESIZED.0, RESIZED.1));
+    assert!(first < second, "{log}");
     let enter = at("pointer enter 150 50");
     let focus = at("keyboard enter");
     let press = at(&format!("pointer button {BTN_LEFT} pressed"));
@@ -503,6 +533,6 @@ fn nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard() {
         "a key typed before the click reached the client\n{log}"
     );
     let inner = RgbaImage::read_png(&dir.path().join("inner.png")).expect("nested screenshot");
-    assert_eq!((inner.width, inner.height), INNER);
-    assert_host_shows(&screen, &inner, 0, "xvfb");
+    assert_eq!((inner.width, inner.height), RESIZED);
+    assert_host_shows(&resized, &inner, 0, "xvfb");
 }

@@ -84,6 +84,11 @@ impl Nested {
         Ok(())
     }
 
+    /// Names the window after planar's socket, so nested instances are told apart.
+    pub fn set_title(&self, socket: &str) {
+        self.window.window().set_title(&format!("planar: {socket}"));
+    }
+
     /// The window must be drawn again whole (it was exposed).
     pub fn mark_stale(&mut self) {
         self.stale = true;

@@ -57,7 +57,8 @@ delegate_dmabuf!(State);
 /// LINEAR, plus the pairs EGL lists but refused (with their implicit modifier; the CPU
 /// path reads it from memfds, udmabuf and dma-heaps), and with `--import cpu` the implicit
 /// modifier for every format. With a DRM
-/// node, its dev_t is the main device; without one, 0 (a dev_t cannot be invented).
+/// node (the GBM device's, or the one EGL names for a nested window's display), its dev_t
+/// is the main device; without one, 0 (a dev_t cannot be invented).
 pub fn advertised(
     engine: &Engine,
     info: &RendererInfo,
@@ -65,7 +66,9 @@ pub fn advertised(
     linear_only: bool,
 ) -> Advertised {
     let device = match &info.kind {
-        RendererKind::GlesGbm(node) => rustix::fs::stat(node).map(|s| s.st_rdev).unwrap_or(0),
+        RendererKind::GlesGbm(node) | RendererKind::GlesWindow(Some(node)) => {
+            rustix::fs::stat(node).map(|s| s.st_rdev).unwrap_or(0)
+        }
         _ => 0,
     };
     let keep = |&(_, m): &(u32, u64)| !linear_only || m == MOD_LINEAR;

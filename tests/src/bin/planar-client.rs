@@ -54,6 +54,9 @@ fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
 struct InputArgs {
     #[arg(long, default_value = "256x256", value_parser = parse_size)]
     size: (u32, u32),
+    /// Ask to be fullscreen (configures are printed as `configure WxH fullscreen`).
+    #[arg(long)]
+    fullscreen: bool,
     /// The evdev key code whose release ends the client (1: Escape).
     #[arg(long, default_value_t = planar_tests::input_client::KEY_ESC)]
     until_key: u32,
@@ -216,7 +219,13 @@ fn main() -> anyhow::Result<()> {
         Command::Capture(a) => return capture(a),
         Command::Input(a) => {
             let conn = Connection::connect_to_env()?;
-            return planar_tests::input_client::run(conn, a.size.0, a.size.1, a.until_key);
+            return planar_tests::input_client::run(
+                conn,
+                a.size.0,
+                a.size.1,
+                a.fullscreen,
+                a.until_key,
+            );
         }
         Command::Conformance(a) => return conformance(a),
     };
