@@ -2,12 +2,12 @@
 //! the window's, and the host's input goes to planar's clients.
 
 use anyhow::Context;
-use calloop::{EventSource, LoopHandle, Poll, PostAction, Readiness, Token, TokenFactory};
-use smithay::backend::winit::{WinitEvent, WinitEventLoop};
+use calloop::LoopHandle;
+use smithay::backend::winit::WinitEvent;
 use tracing::{info, warn};
 
 use crate::{
-    backend::{open_window, Backend, Nested},
+    backend::{open_window, Backend, HostEvents, Nested},
     state::{State, Stop},
 };
 
@@ -28,12 +28,9 @@ pub fn start(state: &mut State, handle: &LoopHandle<'static, State>) -> anyhow::
     state.install_backend(Backend::Nested(Box::new(nested)), info);
     state.add_input_devices();
     handle
-        .insert_source(HostEvents(events), |event, _, state| match event {
+        .insert_source(HostEvents::new(events), |event, _, state| match event {
             Some(event) => state.on_window_event(event),
-            None => {
-                warn!("the nested window's host went away; stopping");
-                state.stop.get_or_insert(Stop::WindowClosed);
-            }
+            None => state.host_went_away(),
         })
         .map_err(|e| anyhow::anyhow!("error watching the nested window: {e}"))?;
     // The window shows the background until a client draws.
@@ -42,6 +39,15 @@ pub fn start(state: &mut State, handle: &LoopHandle<'static, State>) -> anyhow::
 }
 
 impl State {
+    /// Stops planar (once) when the nested window's host is gone: as when the window is
+    /// closed, the screenshot and report are written and CMD is ended.
+    pub fn host_went_away(&mut self) {
+        if self.stop.is_none() {
+            warn!("the nested window's host went away; stopping");
+            self.stop = Some(Stop::WindowClosed);
+        }
+    }
+
     fn on_window_event(&mut self, event: WinitEvent) {
         match event {
             WinitEvent::Resized { size, .. } => {
@@ -66,57 +72,5 @@ impl State {
             }
             WinitEvent::Focus(_) => {}
         }
-    }
-}
-
-/// The window's events, and `None` once when winit's loop ends: the host connection broke
-/// (the host compositor or X server exited). smithay's source only removes itself then,
-/// and planar must stop rather than run on without a window.
-struct HostEvents(WinitEventLoop);
-
-impl EventSource for HostEvents {
-    type Event = Option<WinitEvent>;
-    type Metadata = ();
-    type Ret = ();
-    type Error = std::io::Error;
-
-    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool = true;
-
-    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
-        self.0.before_sleep()
-    }
-
-    fn before_handle_events(&mut self, events: calloop::EventIterator<'_>) {
-        self.0.before_handle_events(events)
-    }
-
-    fn process_events<F>(
-        &mut self,
-        readiness: Readiness,
-        token: Token,
-        mut callback: F,
-    ) -> Result<PostAction, Self::Error>
-    where
-        F: FnMut(Self::Event, &mut Self::Metadata) -> Self::Ret,
-    {
-        let action = self
-            .0
-            .process_events(readiness, token, |event, meta| callback(Some(event), meta))?;
-        if matches!(action, PostAction::Remove) {
-            callback(None, &mut ());
-        }
-        Ok(action)
-    }
-
-    fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.0.register(poll, factory)
-    }
-
-    fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.0.reregister(poll, factory)
-    }
-
-    fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
-        self.0.unregister(poll)
     }
 }

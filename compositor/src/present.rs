@@ -22,7 +22,11 @@ impl State {
         let Some(backend) = self.backend.as_mut() else {
             return;
         };
-        if let Err(err) = backend.render(&self.space, &self.output) {
+        let rendered = backend.render(&self.space, &self.output);
+        if crate::backend::host_gone() {
+            self.host_went_away();
+        }
+        if let Err(err) = rendered {
             warn!(%err, "drawing a frame failed");
             return;
         }

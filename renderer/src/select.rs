@@ -232,8 +232,14 @@ pub fn for_window(
         EGLContext::new_shared(d, window)
     })?;
     let (engine, strings) = gles_engine(context, strings, size)?;
-    let line = format!("{kind}: chosen");
-    info!("renderer selection: {line}");
+    let mut line = format!("{kind}: chosen");
+    if strings.dmabuf_formats.is_empty() {
+        // Mesa on an X server without DRI3 (Xvfb) offers no EGL_EXT_image_dma_buf_import.
+        line += "; this display imports no dma-buf, every one takes the CPU path";
+        warn!("renderer selection: {line}");
+    } else {
+        info!("renderer selection: {line}");
+    }
     Ok(finish(engine, kind, vec![line], strings))
 }
 

@@ -536,3 +536,49 @@ fn nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard() {
     assert_eq!((inner.width, inner.height), RESIZED);
     assert_host_shows(&resized, &inner, 0, "xvfb");
 }
+
+#[test]
+fn nested_on_xvfb_stops_cleanly_when_the_x_server_goes_away() {
+    let test = "nested_on_xvfb_stops_cleanly_when_the_x_server_goes_away";
+    if find_program("Xvfb").is_none() {
+        return skip(test, "Xvfb is not installed (Debian package xvfb)");
+    }
+    if let Some(reason) = gles_unavailable() {
+        return skip(test, &reason);
+    }
+    let x = Xvfb::start(640, 480).expect("Xvfb");
+    let dir = runtime_dir();
+    let client_size = format!("{}x{}", CLIENT.0, CLIENT.1);
+    let client = [
+        "planar-client",
+        "show",
+        "--size",
+        &client_size,
+        "--frames",
+        "0",
+    ];
+    let nested = nested_planar(
+        &[("XDG_RUNTIME_DIR", dir.path())],
+        &[("DISPLAY", &x.display)],
+        dir.path(),
+        &[],
+        &client,
+    );
+    let screen = x
+        .wait_for(Duration::from_secs(60), |img| quads_at_origin(img).is_ok())
+        .unwrap();
+    // Xlib would end the process on the spot; planar stops as on SIGTERM instead.
+    drop(x);
+    let out = wait_until_exit(nested, Duration::from_secs(30));
+    let log = String::from_utf8_lossy(&out.stderr);
+    quads_at_origin(&screen).unwrap_or_else(|e| panic!("X never showed the client: {e}\n{log}"));
+    assert_eq!(out.status.code(), Some(143), "{log}");
+    assert!(log.contains("the nested window's host went away"), "{log}");
+    let inner = RgbaImage::read_png(&dir.path().join("inner.png")).expect("screenshot written");
+    quads_at_origin(&inner).unwrap_or_else(|e| panic!("nested screenshot: {e}\n{log}"));
+    assert_eq!(
+        read_report(&dir.path().join("inner.json")).len(),
+        1,
+        "{log}"
+    );
+}

@@ -2,9 +2,11 @@
 //! session (nested). Callers match on the variant, not on generics.
 
 mod headless;
+mod host;
 mod nested;
 
 pub use headless::Headless;
+pub use host::{host_gone, HostEvents};
 pub use nested::{open as open_window, Nested};
 
 use planar_renderer::{image::RgbaImage, RendererError};

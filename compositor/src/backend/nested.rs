@@ -19,7 +19,7 @@ use smithay::{
 };
 use tracing::info;
 
-use super::headless::BACKGROUND;
+use super::{headless::BACKGROUND, host};
 
 pub struct Nested {
     pub engine: Engine,
@@ -42,11 +42,13 @@ pub fn open(
         // top-left on every host, which is what a screenshot of the host can check.
         .with_decorations(false)
         .with_visible(true);
-    winit::init_from_attributes::<GlesRenderer>(attributes).map_err(|e| {
+    let opened = winit::init_from_attributes::<GlesRenderer>(attributes).map_err(|e| {
         RendererError::NoneAvailable(format!(
             "error opening the nested window ({e}); is WAYLAND_DISPLAY or DISPLAY set?"
         ))
-    })
+    })?;
+    host::keep_running_when_x_goes_away(opened.0.window());
+    Ok(opened)
 }
 
 impl Nested {
@@ -98,8 +100,14 @@ impl Nested {
         let drawn = self
             .engine
             .render(&mut self.tracker, space, output, BACKGROUND)?;
-        if drawn || self.stale {
-            self.put_on_window()?;
+        if (drawn || self.stale) && !host::host_gone() {
+            // winit unwraps X replies: on a dead connection it panics in here.
+            let window =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.put_on_window()));
+            match window {
+                Ok(result) => result?,
+                Err(_) => host::mark_host_gone(),
+            }
             self.stale = false;
         }
         Ok(())
