@@ -28,6 +28,15 @@ pub(super) fn mark_host_gone() {
     HOST_GONE.store(true, Ordering::SeqCst);
 }
 
+/// Which kind of session winit connected to.
+pub(super) fn host_kind(window: &WinitWindow) -> &'static str {
+    match window.display_handle().map(|h| h.as_raw()) {
+        Ok(RawDisplayHandle::Wayland(_)) => "wayland",
+        Ok(RawDisplayHandle::Xlib(_) | RawDisplayHandle::Xcb(_)) => "x11",
+        _ => "unknown",
+    }
+}
+
 unsafe extern "C" fn x_io_error_exit(_display: *mut c_void, _data: *mut c_void) {
     mark_host_gone();
 }
@@ -41,7 +50,8 @@ unsafe extern "C" fn x_io_error(_display: *mut c_void) -> i32 {
 /// Xlib's default I/O error handlers end the process on the spot (exit(1)), and the
 /// screenshot and report would be lost. libX11 1.7 and later let both handlers return
 /// instead, after which every Xlib call fails; planar then stops as when its window is
-/// closed. Looked up with dlsym because winit loads libX11 itself, at run time.
+/// closed. Looked up with dlsym: winit loads libX11 itself at run time, and x11-dl (what
+/// winit loads it with) predates XSetIOErrorExitHandler.
 pub(super) fn keep_running_when_x_goes_away(window: &WinitWindow) {
     let Ok(handle) = window.display_handle() else {
         return;

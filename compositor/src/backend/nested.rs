@@ -58,7 +58,8 @@ impl Nested {
     ) -> Result<(Self, RendererInfo), RendererError> {
         let size = window.window_size();
         let (engine, info) = planar_renderer::for_window(window.renderer().egl_context(), size)?;
-        info!(?size, backend = host_kind(), "nested window open");
+        let host = host::host_kind(window.window());
+        info!(width = size.w, height = size.h, host, "nested window open");
         let nested = Nested {
             engine,
             // Replaced in `attach`, once the output has the window's size.
@@ -149,14 +150,5 @@ impl Nested {
         drop(framebuffer);
         self.window.submit(None).map_err(|e| err("swap", &e))?;
         Ok(())
-    }
-}
-
-/// Which kind of host winit connected to, for the log.
-fn host_kind() -> &'static str {
-    if std::env::var_os("WAYLAND_DISPLAY").is_some() {
-        "wayland"
-    } else {
-        "x11"
     }
 }
