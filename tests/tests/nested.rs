@@ -582,3 +582,21 @@ fn nested_on_xvfb_stops_cleanly_when_the_x_server_goes_away() {
         "{log}"
     );
 }
+
+#[test]
+fn nested_without_a_session_says_so() {
+    let dir = runtime_dir();
+    let out = Command::new(bin("planar"))
+        .args(["run", "--backend", "nested", "--", "true"])
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DISPLAY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(
+        stderr.contains("is WAYLAND_DISPLAY or DISPLAY set?"),
+        "{stderr}"
+    );
+}

@@ -43,8 +43,8 @@ pub fn open(
         .with_decorations(false)
         .with_visible(true);
     let opened = winit::init_from_attributes::<GlesRenderer>(attributes).map_err(|e| {
-        RendererError::NoneAvailable(format!(
-            "error opening the nested window ({e}); is WAYLAND_DISPLAY or DISPLAY set?"
+        RendererError::Window(format!(
+            "cannot open it ({e}): no Wayland or X11 session; is WAYLAND_DISPLAY or DISPLAY set?"
         ))
     })?;
     host::keep_running_when_x_goes_away(opened.0.window());
