@@ -32,6 +32,9 @@ use crate::{
     RendererError,
 };
 
+/// Rectangles of the output redrawn by a frame.
+pub type Damage = Vec<Rectangle<i32, Physical>>;
+
 /// A renderer together with the offscreen target it draws the output into.
 pub struct Target<R: Renderer, T> {
     pub renderer: R,
@@ -210,14 +213,15 @@ impl Engine {
         ))))
     }
 
-    /// Draws `space` as seen by `output` over `clear`; true when anything was redrawn.
+    /// Draws `space` as seen by `output` over `clear`; returns the redrawn rectangles
+    /// (none when nothing changed).
     pub fn render(
         &mut self,
         tracker: &mut OutputDamageTracker,
         space: &Space<Window>,
         output: &Output,
         clear: [f32; 4],
-    ) -> Result<bool, RendererError> {
+    ) -> Result<Damage, RendererError> {
         match self {
             Engine::Gles(t) => render_space(t, tracker, space, output, clear),
             Engine::Pixman(t) => render_space(t, tracker, space, output, clear),
@@ -359,7 +363,7 @@ fn render_space<R, T>(
     space: &Space<Window>,
     output: &Output,
     clear: [f32; 4],
-) -> Result<bool, RendererError>
+) -> Result<Damage, RendererError>
 where
     R: Renderer + ImportAll + ImportMem + Bind<T>,
     R::TextureId: Clone + Texture + Send + 'static,
@@ -369,13 +373,14 @@ where
         .renderer
         .bind(&mut t.target)
         .map_err(|e| RendererError::Render(format!("bind: {e}")))?;
-    let drawn = tracker
+    let damage = tracker
         .render_output(&mut t.renderer, &mut framebuffer, t.age, &elements, clear)
         .map_err(|e| RendererError::Render(format!("{e:?}")))?
         .damage
-        .is_some_and(|d| !d.is_empty());
+        .cloned()
+        .unwrap_or_default();
     t.age = 1;
-    Ok(drawn)
+    Ok(damage)
 }
 
 fn read_rgba<R, T>(t: &mut Target<R, T>, bottom_up: bool) -> Result<Vec<u8>, RendererError>

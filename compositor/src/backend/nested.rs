@@ -98,13 +98,17 @@ impl Nested {
     }
 
     pub fn render(&mut self, space: &Space<Window>, output: &Output) -> Result<(), RendererError> {
-        let drawn = self
+        let damage = self
             .engine
             .render(&mut self.tracker, space, output, BACKGROUND)?;
-        if (drawn || self.stale) && !host::host_gone() {
+        if (!damage.is_empty() || self.stale) && !host::host_gone() {
+            // The host is told what changed (it uploads and redraws only that), except
+            // when the window is stale and all of it must be.
+            let damage = (!self.stale).then_some(damage);
             // winit unwraps X replies: on a dead connection it panics in here.
-            let window =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.put_on_window()));
+            let window = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.put_on_window(damage.as_deref())
+            }));
             match window {
                 Ok(result) => result?,
                 Err(_) => host::mark_host_gone(),
@@ -114,8 +118,12 @@ impl Nested {
         Ok(())
     }
 
-    /// Draws the engine's target over the whole window and swaps.
-    fn put_on_window(&mut self) -> Result<(), RendererError> {
+    /// Draws the engine's target over the whole window (a window surface may have several
+    /// buffers, none of them known to hold the last frame) and swaps with `damage`.
+    fn put_on_window(
+        &mut self,
+        damage: Option<&[Rectangle<i32, Physical>]>,
+    ) -> Result<(), RendererError> {
         let size = self.engine.size();
         let err = |what: &str, e: &dyn std::fmt::Display| {
             RendererError::Render(format!("nested window: {what}: {e}"))
@@ -148,7 +156,7 @@ impl Nested {
         // The swap that follows orders the window's commands; nothing waits on this sync.
         let _sync = frame.finish().map_err(|e| err("finish", &e))?;
         drop(framebuffer);
-        self.window.submit(None).map_err(|e| err("swap", &e))?;
+        self.window.submit(damage).map_err(|e| err("swap", &e))?;
         Ok(())
     }
 }
