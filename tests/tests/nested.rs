@@ -5,6 +5,7 @@
 //! display, and the host's pointer and keyboard reach the client that was clicked.
 
 use std::{
+    os::unix::net::UnixStream,
     path::{Path, PathBuf},
     process::{Command, Stdio},
     time::{Duration, Instant},
@@ -599,4 +600,85 @@ fn nested_without_a_session_says_so() {
         stderr.contains("is WAYLAND_DISPLAY or DISPLAY set?"),
         "{stderr}"
     );
+}
+
+/// Only what changed is sent to the host (the swap carries the frame's damage); the host
+/// must still end up with exactly the nested output after partial updates: a window that
+/// goes away (its area redrawn as background) and a smaller one in its place.
+#[test]
+fn nested_partial_updates_reach_the_host() {
+    let test = "nested_partial_updates_reach_the_host";
+    if let Some(reason) = gles_unavailable() {
+        return skip(test, &reason);
+    }
+    let dir = runtime_dir();
+    let outer_png = dir.path().join("outer.png");
+    let outer = Server::start(&[
+        "--size",
+        "640x480",
+        "--allow-capture",
+        "all",
+        "--screenshot",
+        outer_png.to_str().unwrap(),
+    ])
+    .expect("outer planar");
+    let script = "planar-client show --size 200x100 && \
+                  exec planar-client show --size 60x40 --pattern solid:00ff00 --frames 0";
+    let mut nested = nested_planar(
+        &[("XDG_RUNTIME_DIR", outer.runtime.path())],
+        &[("WAYLAND_DISPLAY", &outer.socket)],
+        dir.path(),
+        &["--socket", "nested-inner", "--allow-capture", "all"],
+        &["sh", "-c", script],
+    );
+    let green = [0, 255, 0, 255];
+    let conn = outer.connect().unwrap();
+    let mut capture = PlanarTest::new(&conn).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = None;
+    while Instant::now() < deadline && nested.try_wait().unwrap().is_none() {
+        let (img, _) = capture.capture().unwrap().expect("outer capture");
+        // The second client is up, and the first one's quads are gone around it.
+        let done = img.pixel(10, 10) == green
+            && img.pixel(150, 25) == BACKGROUND
+            && img.pixel(30, 75) == BACKGROUND;
+        last = Some(img);
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The nested output itself, captured live (its --screenshot froze when the first
+    // window went away, as planar's screenshots do).
+    let inner = UnixStream::connect(outer.runtime.path().join("nested-inner"))
+        .map(wayland_client::Connection::from_socket)
+        .map(|c| c.unwrap())
+        .map(|c| {
+            PlanarTest::new(&c)
+                .unwrap()
+                .capture()
+                .unwrap()
+                .expect("inner capture")
+                .0
+        });
+    sigterm(&nested);
+    let out = nested.wait_with_output().unwrap();
+    outer.stop();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let inner = inner.unwrap_or_else(|e| panic!("connecting to the nested planar: {e}\n{log}"));
+    let last = last.expect("at least one capture");
+    assert_eq!(last.pixel(10, 10), green, "{log}");
+    assert_eq!(
+        last.pixel(150, 25),
+        BACKGROUND,
+        "old quads left on the host\n{log}"
+    );
+    assert_eq!(
+        last.pixel(30, 75),
+        BACKGROUND,
+        "old quads left on the host\n{log}"
+    );
+    assert_host_shows(&last, &inner, 0, &log);
+    let outer_img = RgbaImage::read_png(&outer_png).expect("outer screenshot");
+    assert_host_shows(&outer_img, &inner, 0, &log);
 }
