@@ -152,7 +152,12 @@ impl Dispatch<WlPointer, ()> for InputLog {
                 log.line(format_args!("pointer button {button} {}", pressed(state)))
             }
             wl_pointer::Event::Axis { axis, value, .. } => {
-                log.line(format_args!("pointer axis {axis:?} {value:.0}"))
+                let axis = match axis {
+                    WEnum::Value(wl_pointer::Axis::VerticalScroll) => "vertical".to_string(),
+                    WEnum::Value(wl_pointer::Axis::HorizontalScroll) => "horizontal".to_string(),
+                    other => format!("{other:?}"),
+                };
+                log.line(format_args!("pointer axis {axis} {value:.0}"))
             }
             _ => {}
         }
