@@ -3,7 +3,8 @@
 //! test sees what an X user would.
 
 use std::{
-    path::Path,
+    io::{BufRead, BufReader},
+    os::{fd::AsRawFd, unix::process::CommandExt},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -42,38 +43,53 @@ pub struct Xvfb {
 impl Xvfb {
     /// Starts Xvfb on a free display with a black root window of `width`x`height`.
     pub fn start(width: u32, height: u32) -> anyhow::Result<Xvfb> {
-        let n = (60..200)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            })
-            .context("no free X display number")?;
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", &format!("{width}x{height}x24")])
+        // Xvfb picks a free display itself and writes its number to this pipe once it
+        // accepts connections: tests start several at once, and picking a number here
+        // would race.
+        // Close-on-exec, so other tests' children do not hold it open; only Xvfb gets it.
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .context("pipe for -displayfd")?;
+        let write_fd = write.as_raw_fd();
+        let mut command = Command::new("Xvfb");
+        // SAFETY: between fork and exec only fcntl, which is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                let fd = std::os::fd::BorrowedFd::borrow_raw(write_fd);
+                rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+                Ok(())
+            });
+        }
+        let mut child = command
+            .args(["-displayfd", &write_fd.to_string()])
+            .args(["-screen", "0", &format!("{width}x{height}x24")])
             .args(["-nolisten", "tcp", "-br"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .context("error starting Xvfb")?;
-        let mut xvfb_child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let conn = loop {
-            if let Ok((conn, _)) = RustConnection::connect(Some(&display)) {
-                break conn;
+        drop(write);
+        let mut line = String::new();
+        let read_ok = BufReader::new(std::fs::File::from(read)).read_line(&mut line);
+        let display = match (read_ok, line.trim().parse::<u32>()) {
+            (Ok(_), Ok(n)) => format!(":{n}"),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("Xvfb did not say which display it opened ({line:?})");
             }
-            if Instant::now() > deadline {
-                if let Some(mut c) = xvfb_child.take() {
-                    let _ = c.kill();
-                }
-                bail!("Xvfb {display} did not accept connections in 20 s");
+        };
+        let conn = match RustConnection::connect(Some(&display)) {
+            Ok((conn, _)) => conn,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("connecting to Xvfb {display}: {e}");
             }
-            std::thread::sleep(Duration::from_millis(50));
         };
         let root = conn.setup().roots[0].root;
         Ok(Xvfb {
-            child: xvfb_child.take().expect("child"),
+            child,
             display,
             conn,
             root,
