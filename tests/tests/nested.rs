@@ -127,16 +127,7 @@ fn nested_in_planar_shows_the_client_through_both_import_paths() {
     ];
     for (i, (what, policy, format, path, reason)) in cases.into_iter().enumerate() {
         let dir = runtime_dir();
-        let outer_png = dir.path().join("outer.png");
-        let outer = Server::start(&[
-            "--size",
-            "640x480",
-            "--allow-capture",
-            "all",
-            "--screenshot",
-            outer_png.to_str().unwrap(),
-        ])
-        .expect("outer planar");
+        let outer = planar_host(dir.path());
         let client_size = format!("{}x{}", CLIENT.0, CLIENT.1);
         let mut client = vec!["planar-client", "show", "--format", format];
         client.extend_from_slice(&["--size", &client_size, "--frames", "0", "--verify"]);
@@ -147,26 +138,21 @@ fn nested_in_planar_shows_the_client_through_both_import_paths() {
             policy,
             &client,
         );
-        // The outer planar's own capture, while the inner client is up.
-        let conn = outer.connect().unwrap();
-        let mut capture = PlanarTest::new(&conn).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut shown = Err("no capture yet".to_string());
-        while Instant::now() < deadline && nested.try_wait().unwrap().is_none() {
-            let (img, _) = capture.capture().unwrap().expect("outer capture");
-            shown = if format == "XR24" {
-                quads_at_origin(&img)
+        let shown_on = |img: &RgbaImage| {
+            if format == "XR24" {
+                quads_at_origin(img)
             } else {
                 // YUV goes through a conversion: the client checks it with --verify.
                 (img.pixel(CLIENT.0 / 4, CLIENT.1 / 4) != BACKGROUND)
                     .then_some(())
                     .ok_or_else(|| "not shown yet".to_string())
-            };
-            if shown.is_ok() {
-                break;
             }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        };
+        let last = capture_until(&outer, &mut nested, |img| shown_on(img).is_ok());
+        let shown = last
+            .as_ref()
+            .ok_or_else(|| "no capture".to_string())
+            .and_then(shown_on);
         let last_case = i + 1 == cases.len();
         let out = if last_case {
             // The host goes away: the nested planar stops by itself, as when its window
@@ -208,12 +194,51 @@ fn nested_in_planar_shows_the_client_through_both_import_paths() {
         if format == "XR24" {
             quads_at_origin(&inner).unwrap_or_else(|e| panic!("nested screenshot: {e}\n{log}"));
         }
-        let outer_img = RgbaImage::read_png(&outer_png).expect("outer screenshot");
+        let outer_img =
+            RgbaImage::read_png(&dir.path().join("outer.png")).expect("outer screenshot");
         assert_host_shows(&outer_img, &inner, 0, &log);
         // Outside the window, the outer planar's own background, nothing else.
         assert_eq!(outer_img.pixel(INNER.0 + 10, 10), BACKGROUND, "{log}");
         assert_eq!(outer_img.pixel(10, INNER.1 + 10), BACKGROUND, "{log}");
     }
+}
+
+/// Headless planar as the host (640x480, capturable by the test), its screenshot going to
+/// `dir/outer.png`.
+fn planar_host(dir: &Path) -> Server {
+    let png = dir.join("outer.png");
+    Server::start(&[
+        "--size",
+        "640x480",
+        "--allow-capture",
+        "all",
+        "--screenshot",
+        png.to_str().unwrap(),
+    ])
+    .expect("outer planar")
+}
+
+/// Captures `host` until `done` accepts a capture, `nested` exits or a minute passes;
+/// returns the last capture.
+fn capture_until(
+    host: &Server,
+    nested: &mut std::process::Child,
+    done: impl Fn(&RgbaImage) -> bool,
+) -> Option<RgbaImage> {
+    let conn = host.connect().unwrap();
+    let mut capture = PlanarTest::new(&conn).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = None;
+    while Instant::now() < deadline && nested.try_wait().unwrap().is_none() {
+        let (img, _) = capture.capture().unwrap().expect("host capture");
+        let finished = done(&img);
+        last = Some(img);
+        if finished {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    last
 }
 
 /// Waits for `child` to exit by itself; SIGKILLs it (and fails) after `limit`.
@@ -414,17 +439,26 @@ fn nested_in_weston_is_in_westons_capture_and_fills_its_output() {
     assert_eq!(records[0].path, "egl", "{records:?}\n{log}");
 }
 
-#[test]
-fn nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard() {
-    let test = "nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard";
+/// Xvfb (640x480) and a runtime directory for a test on an X11 host, or None (after a SKIP
+/// line) when Xvfb or GLES is missing.
+fn x11_host(test: &str) -> Option<(Xvfb, tempfile::TempDir)> {
     if find_program("Xvfb").is_none() {
-        return skip(test, "Xvfb is not installed (Debian package xvfb)");
+        skip(test, "Xvfb is not installed (Debian package xvfb)");
+        return None;
     }
     if let Some(reason) = gles_unavailable() {
-        return skip(test, &reason);
+        skip(test, &reason);
+        return None;
     }
-    let x = Xvfb::start(640, 480).expect("Xvfb");
-    let dir = runtime_dir();
+    Some((Xvfb::start(640, 480).expect("Xvfb"), runtime_dir()))
+}
+
+#[test]
+fn nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard() {
+    let Some((x, dir)) = x11_host("nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard")
+    else {
+        return;
+    };
     let client_size = format!("{}x{}", CLIENT.0, CLIENT.1);
     let client = [
         "planar-client",
@@ -549,15 +583,10 @@ fn nested_on_xvfb_is_on_screen_and_takes_pointer_and_keyboard() {
 
 #[test]
 fn nested_on_xvfb_stops_cleanly_when_the_x_server_goes_away() {
-    let test = "nested_on_xvfb_stops_cleanly_when_the_x_server_goes_away";
-    if find_program("Xvfb").is_none() {
-        return skip(test, "Xvfb is not installed (Debian package xvfb)");
-    }
-    if let Some(reason) = gles_unavailable() {
-        return skip(test, &reason);
-    }
-    let x = Xvfb::start(640, 480).expect("Xvfb");
-    let dir = runtime_dir();
+    let Some((x, dir)) = x11_host("nested_on_xvfb_stops_cleanly_when_the_x_server_goes_away")
+    else {
+        return;
+    };
     let client_size = format!("{}x{}", CLIENT.0, CLIENT.1);
     let client = [
         "planar-client",
@@ -621,16 +650,7 @@ fn nested_partial_updates_reach_the_host() {
         return skip(test, &reason);
     }
     let dir = runtime_dir();
-    let outer_png = dir.path().join("outer.png");
-    let outer = Server::start(&[
-        "--size",
-        "640x480",
-        "--allow-capture",
-        "all",
-        "--screenshot",
-        outer_png.to_str().unwrap(),
-    ])
-    .expect("outer planar");
+    let outer = planar_host(dir.path());
     let script = "planar-client show --size 200x100 && \
                   exec planar-client show --size 60x40 --pattern solid:00ff00 --frames 0";
     let mut nested = nested_planar(
@@ -641,22 +661,12 @@ fn nested_partial_updates_reach_the_host() {
         &["sh", "-c", script],
     );
     let green = [0, 255, 0, 255];
-    let conn = outer.connect().unwrap();
-    let mut capture = PlanarTest::new(&conn).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut last = None;
-    while Instant::now() < deadline && nested.try_wait().unwrap().is_none() {
-        let (img, _) = capture.capture().unwrap().expect("outer capture");
-        // The second client is up, and the first one's quads are gone around it.
-        let done = img.pixel(10, 10) == green
+    // The second client is up, and the first one's quads are gone around it.
+    let last = capture_until(&outer, &mut nested, |img| {
+        img.pixel(10, 10) == green
             && img.pixel(150, 25) == BACKGROUND
-            && img.pixel(30, 75) == BACKGROUND;
-        last = Some(img);
-        if done {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+            && img.pixel(30, 75) == BACKGROUND
+    });
     // The nested output itself, captured live (its --screenshot froze when the first
     // window went away, as planar's screenshots do).
     let inner = UnixStream::connect(outer.runtime.path().join("nested-inner"))
@@ -688,6 +698,6 @@ fn nested_partial_updates_reach_the_host() {
         "old quads left on the host\n{log}"
     );
     assert_host_shows(&last, &inner, 0, &log);
-    let outer_img = RgbaImage::read_png(&outer_png).expect("outer screenshot");
+    let outer_img = RgbaImage::read_png(&dir.path().join("outer.png")).expect("outer screenshot");
     assert_host_shows(&outer_img, &inner, 0, &log);
 }
