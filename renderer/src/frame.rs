@@ -155,6 +155,23 @@ impl CpuUpload for PixmanRenderer {
     }
 }
 
+/// A target for the output: ABGR8888, `size`.
+fn output_buffer<R: Offscreen<T>, T>(
+    renderer: &mut R,
+    size: Size<i32, Physical>,
+) -> Result<T, R::Error> {
+    renderer.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())
+}
+
+impl<R: Renderer + Offscreen<T>, T> Target<R, T> {
+    fn resize(&mut self, size: Size<i32, Physical>) -> Result<(), R::Error> {
+        self.target = output_buffer(&mut self.renderer, size)?;
+        self.size = size;
+        self.age = 0;
+        Ok(())
+    }
+}
+
 fn new_target<R, T>(
     mut renderer: R,
     target: T,
@@ -186,11 +203,7 @@ impl Engine {
         pairs: Vec<(u32, u64)>,
         refused: Vec<(u32, u64)>,
     ) -> Result<Self, RendererError> {
-        let target = Offscreen::<GlesTexture>::create_buffer(
-            &mut renderer,
-            Fourcc::Abgr8888,
-            (size.w, size.h).into(),
-        )?;
+        let target: GlesTexture = output_buffer(&mut renderer, size)?;
         let mut t = new_target(renderer, target, size, pairs);
         t.egl_refused = refused;
         Ok(Engine::Gles(Box::new(t)))
@@ -200,11 +213,7 @@ impl Engine {
         mut renderer: PixmanRenderer,
         size: Size<i32, Physical>,
     ) -> Result<Self, RendererError> {
-        let target = Offscreen::<Image<'static, 'static>>::create_buffer(
-            &mut renderer,
-            Fourcc::Abgr8888,
-            (size.w, size.h).into(),
-        )?;
+        let target: Image<'static, 'static> = output_buffer(&mut renderer, size)?;
         Ok(Engine::Pixman(Box::new(new_target(
             renderer,
             target,
@@ -306,14 +315,15 @@ impl Engine {
         }
     }
 
-    /// The last frame as a GLES texture, once every command drawing it has completed: for
-    /// a window whose context shares textures with this renderer's. None on pixman.
+    /// The last frame as a GLES texture, for a window whose context shares textures with
+    /// this renderer's. None on pixman.
     pub fn gles_frame(&mut self) -> Result<Option<&GlesTexture>, RendererError> {
         match self {
             Engine::Gles(t) => {
-                // Another context samples the texture next: GL orders commands within
-                // one context only.
-                t.renderer.with_context(|gl| unsafe { gl.Finish() })?;
+                // smithay fences every frame drawn into a texture and makes whoever samples
+                // it wait on that fence; a fence is seen by another context only once
+                // flushed.
+                t.renderer.with_context(|gl| unsafe { gl.Flush() })?;
                 Ok(Some(&t.target))
             }
             Engine::Pixman(_) => Ok(None),
@@ -326,24 +336,8 @@ impl Engine {
             return Ok(());
         }
         match self {
-            Engine::Gles(t) => {
-                t.target = Offscreen::<GlesTexture>::create_buffer(
-                    &mut t.renderer,
-                    Fourcc::Abgr8888,
-                    (size.w, size.h).into(),
-                )?;
-                t.size = size;
-                t.age = 0;
-            }
-            Engine::Pixman(t) => {
-                t.target = Offscreen::<Image<'static, 'static>>::create_buffer(
-                    &mut t.renderer,
-                    Fourcc::Abgr8888,
-                    (size.w, size.h).into(),
-                )?;
-                t.size = size;
-                t.age = 0;
-            }
+            Engine::Gles(t) => t.resize(size)?,
+            Engine::Pixman(t) => t.resize(size)?,
         }
         Ok(())
     }

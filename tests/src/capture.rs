@@ -5,10 +5,9 @@ use std::os::fd::AsFd;
 use anyhow::{bail, Context};
 use wayland_client::{
     delegate_noop,
-    globals::{registry_queue_init, GlobalListContents},
+    globals::registry_queue_init,
     protocol::{
-        wl_buffer::WlBuffer, wl_output::WlOutput, wl_registry::WlRegistry, wl_shm, wl_shm::WlShm,
-        wl_shm_pool::WlShmPool,
+        wl_buffer::WlBuffer, wl_output::WlOutput, wl_shm, wl_shm::WlShm, wl_shm_pool::WlShmPool,
     },
     Connection, Dispatch, QueueHandle, WEnum,
 };
@@ -174,17 +173,7 @@ impl Dispatch<ZwlrScreencopyFrameV1, ()> for Frame {
     }
 }
 
-impl Dispatch<WlRegistry, GlobalListContents> for Frame {
-    fn event(
-        _: &mut Self,
-        _: &WlRegistry,
-        _: wayland_client::protocol::wl_registry::Event,
-        _: &GlobalListContents,
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-    }
-}
+crate::ignore_registry_events!(Frame);
 
 delegate_noop!(Frame: ignore ZwlrScreencopyManagerV1);
 delegate_noop!(Frame: ignore WlOutput);
@@ -300,17 +289,7 @@ mod ext {
         }
     }
 
-    impl Dispatch<WlRegistry, GlobalListContents> for Ext {
-        fn event(
-            _: &mut Self,
-            _: &WlRegistry,
-            _: wayland_client::protocol::wl_registry::Event,
-            _: &GlobalListContents,
-            _: &Connection,
-            _: &QueueHandle<Self>,
-        ) {
-        }
-    }
+    crate::ignore_registry_events!(Ext);
 
     delegate_noop!(Ext: ignore ExtOutputImageCaptureSourceManagerV1);
     delegate_noop!(Ext: ignore ExtImageCaptureSourceV1);

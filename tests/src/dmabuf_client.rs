@@ -7,9 +7,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use anyhow::Context;
 use wayland_client::{
-    globals::{registry_queue_init, GlobalListContents},
-    protocol::{wl_buffer::WlBuffer, wl_registry::WlRegistry},
-    Connection, Dispatch, EventQueue, Proxy, QueueHandle,
+    globals::registry_queue_init, protocol::wl_buffer::WlBuffer, Connection, Dispatch, EventQueue,
+    Proxy, QueueHandle,
 };
 use wayland_protocols::wp::linux_dmabuf::zv1::client::{
     zwp_linux_buffer_params_v1::{self, ZwpLinuxBufferParamsV1},
@@ -240,17 +239,7 @@ impl DmabufConn {
     }
 }
 
-impl Dispatch<WlRegistry, GlobalListContents> for State {
-    fn event(
-        _: &mut Self,
-        _: &WlRegistry,
-        _: wayland_client::protocol::wl_registry::Event,
-        _: &GlobalListContents,
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-    }
-}
+crate::ignore_registry_events!(State);
 
 impl Dispatch<ZwpLinuxDmabufV1, ()> for State {
     fn event(

@@ -1,6 +1,30 @@
 //! planar-tests: fixtures for running planar, the patterns test clients draw, and the
 //! wayland-client code that draws them. The demo client and the scenario tests share it.
 
+/// An empty `Dispatch<WlRegistry, GlobalListContents>` for a client state that lists the
+/// globals once (`registry_queue_init`) and wants no registry events after.
+#[macro_export]
+macro_rules! ignore_registry_events {
+    ($state:ty) => {
+        impl
+            wayland_client::Dispatch<
+                wayland_client::protocol::wl_registry::WlRegistry,
+                wayland_client::globals::GlobalListContents,
+            > for $state
+        {
+            fn event(
+                _: &mut Self,
+                _: &wayland_client::protocol::wl_registry::WlRegistry,
+                _: wayland_client::protocol::wl_registry::Event,
+                _: &wayland_client::globals::GlobalListContents,
+                _: &wayland_client::Connection,
+                _: &wayland_client::QueueHandle<Self>,
+            ) {
+            }
+        }
+    };
+}
+
 pub mod alloc;
 pub mod capture;
 pub mod client;

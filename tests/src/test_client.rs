@@ -10,12 +10,11 @@ use planar_protocol::test_protocol::client::{
 use planar_renderer::image::RgbaImage;
 use wayland_client::{
     delegate_noop,
-    globals::{registry_queue_init, GlobalListContents},
+    globals::registry_queue_init,
     protocol::{
         wl_buffer::WlBuffer,
         wl_callback::WlCallback,
         wl_output::{self, WlOutput},
-        wl_registry::WlRegistry,
         wl_shm::WlShm,
         wl_shm_pool::WlShmPool,
     },
@@ -203,17 +202,7 @@ impl Dispatch<WlCallback, ()> for State {
     }
 }
 
-impl Dispatch<WlRegistry, GlobalListContents> for State {
-    fn event(
-        _: &mut Self,
-        _: &WlRegistry,
-        _: wayland_client::protocol::wl_registry::Event,
-        _: &GlobalListContents,
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-    }
-}
+crate::ignore_registry_events!(State);
 
 delegate_noop!(State: ignore PlanarTestV1);
 delegate_noop!(State: ignore WlShm);

@@ -4,11 +4,10 @@
 use anyhow::Context;
 use wayland_client::{
     delegate_noop,
-    globals::{registry_queue_init, GlobalList, GlobalListContents},
+    globals::{registry_queue_init, GlobalList},
     protocol::{
         wl_buffer::WlBuffer, wl_callback::WlCallback, wl_compositor::WlCompositor,
-        wl_registry::WlRegistry, wl_subcompositor::WlSubcompositor, wl_subsurface::WlSubsurface,
-        wl_surface::WlSurface,
+        wl_subcompositor::WlSubcompositor, wl_subsurface::WlSubsurface, wl_surface::WlSurface,
     },
     Connection, Dispatch, EventQueue, QueueHandle,
 };
@@ -204,17 +203,7 @@ impl Window {
     }
 }
 
-impl Dispatch<WlRegistry, GlobalListContents> for WindowState {
-    fn event(
-        _: &mut Self,
-        _: &WlRegistry,
-        _: wayland_client::protocol::wl_registry::Event,
-        _: &GlobalListContents,
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-    }
-}
+crate::ignore_registry_events!(WindowState);
 
 impl Dispatch<xdg_wm_base::XdgWmBase, ()> for WindowState {
     fn event(

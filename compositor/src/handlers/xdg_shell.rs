@@ -72,19 +72,19 @@ impl XdgShellHandler for State {
 }
 
 impl State {
+    /// A toplevel asked for (or left) fullscreen or maximized: one filling the output is
+    /// sized to it, one that no longer does chooses its size again. The protocol asks for
+    /// a configure in answer, changed or not.
     fn set_fill(&mut self, surface: ToplevelSurface, state: xdg_toplevel::State, on: bool) {
+        let output = self.output_logical_size();
         surface.with_pending_state(|s| {
             if on {
                 s.states.set(state);
             } else {
                 s.states.unset(state);
-                // The client chooses its size again.
-                if !is_filling(&s.states) {
-                    s.size = None;
-                }
             }
+            s.size = is_filling(&s.states).then_some(output);
         });
-        fill_output_if_asked(&surface, self.output_logical_size());
         if surface.is_initial_configure_sent() {
             surface.send_configure();
         }
