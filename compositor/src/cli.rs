@@ -148,6 +148,18 @@ pub struct RunArgs {
     /// tools) or all.
     #[arg(long, default_value = "spawned", value_parser = ["spawned", "all"])]
     pub allow_capture: String,
+    /// Keyboard layout of the seat, LAYOUT[:VARIANT] (e.g. us, de:nodeadkeys); XKB's
+    /// default without it.
+    #[arg(long, default_value = "", value_parser = parse_keymap, hide_default_value = true)]
+    pub keymap: crate::keymap::KeymapNames,
+    /// Who may inject input (virtual keyboard/pointer, planar-test-v1 input): spawned
+    /// (the command, its descendants and planar's own tools) or all.
+    #[arg(long, default_value = "spawned", value_parser = ["spawned", "all"])]
+    pub allow_input: String,
+    /// Run the test steps in FILE (one per line) against CMD; a failing step stops the
+    /// run with exit 123 and names the line.
+    #[arg(long)]
+    pub script: Option<PathBuf>,
     /// Write every buffer's import record to this JSON file at exit.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -185,6 +197,13 @@ fn parse_size(s: &str) -> Result<(i32, i32), String> {
             .ok_or_else(|| format!("size {s:?}: {v:?} is not a number from 1 to 16384"))
     };
     Ok((parse(w)?, parse(h)?))
+}
+
+fn parse_keymap(s: &str) -> Result<crate::keymap::KeymapNames, String> {
+    if s.is_empty() {
+        return Ok(Default::default());
+    }
+    crate::keymap::KeymapNames::parse(s)
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {

@@ -1,38 +1,97 @@
-//! A basic seat for nested mode: the host's pointer and keyboard go to the client under
-//! the pointer and to the focused client. A click focuses (and raises) the window under
-//! the pointer; keyboard focus follows it. Headless has a seat without devices.
+//! The seat, one code path for both backends: a pointer, a keyboard and touch, always
+//! present. Nested mode feeds it the host's pointer and keyboard; headless and nested
+//! alike take injected input (planar-test-v1, `--script`, virtual keyboard/pointer, see
+//! `inject`).
+//!
+//! Keyboard focus, deterministically: a new toplevel is raised, activated and focused
+//! when it is created (its first configure already says activated); a button press on a
+//! window raises, activates and focuses it; when the focused toplevel goes away the
+//! topmost remaining one gets focus. The activated state always follows keyboard focus.
 
 use smithay::{
     backend::input::{
         AbsolutePositionEvent, Axis, AxisSource, ButtonState, Event, InputBackend, InputEvent,
         KeyboardKeyEvent, PointerAxisEvent, PointerButtonEvent,
     },
+    desktop::Window,
     desktop::WindowSurfaceType,
     input::{
-        keyboard::{FilterResult, XkbConfig},
+        keyboard::FilterResult,
         pointer::{AxisFrame, ButtonEvent, MotionEvent},
     },
+    reexports::wayland_server::protocol::wl_surface::WlSurface,
     utils::{Logical, Point, SERIAL_COUNTER},
 };
 use tracing::{debug, warn};
 
-use crate::state::State;
+use crate::{
+    keymap::{KeymapIndex, KeymapNames},
+    state::State,
+};
 
 /// Repeat rate and delay given to clients (the common desktop defaults).
 const REPEAT_DELAY_MS: i32 = 200;
 const REPEAT_RATE: i32 = 25;
 
 impl State {
-    /// Gives the seat a keyboard (the default XKB keymap, as a nested compositor's clients
-    /// expect the host's usual layout) and a pointer.
-    pub fn add_input_devices(&mut self) {
-        if let Err(err) = self
-            .seat
-            .add_keyboard(XkbConfig::default(), REPEAT_DELAY_MS, REPEAT_RATE)
-        {
-            warn!(%err, "no keyboard: the default XKB keymap could not be loaded");
+    /// Gives the seat a keyboard with the keymap `names` describe (XKB's default when
+    /// empty), a pointer and touch.
+    pub fn add_input_devices(&mut self, names: &KeymapNames) -> anyhow::Result<()> {
+        self.seat
+            .add_keyboard(names.xkb_config(), REPEAT_DELAY_MS, REPEAT_RATE)
+            .map_err(|err| anyhow::anyhow!("error loading the keymap {:?}: {err}", names.layout))?;
+        self.input.keymap = KeymapIndex::new(names);
+        if self.input.keymap.is_none() {
+            warn!(layout = %names.layout, "the keymap cannot be indexed: text cannot be injected");
         }
         self.seat.add_pointer();
+        self.seat.add_touch();
+        crate::handlers::virtual_input::create_globals(&self.display_handle);
+        Ok(())
+    }
+
+    /// Gives keyboard focus to `window` (none when `None`), raising it.
+    pub fn focus_window(&mut self, window: Option<Window>) {
+        if let Some(window) = &window {
+            self.space.raise_element(window, false);
+        }
+        let focus = window.and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()));
+        debug!(?focus, "keyboard focus");
+        if let Some(keyboard) = self.seat.get_keyboard() {
+            keyboard.set_focus(self, focus, SERIAL_COUNTER.next_serial());
+        }
+    }
+
+    /// Keyboard focus moved: the focused toplevel is activated, every other one is not;
+    /// toplevels that already had their first configure hear of the change.
+    pub fn keyboard_focus_changed(&mut self, focused: Option<&WlSurface>) {
+        for window in self.space.elements() {
+            let Some(toplevel) = window.toplevel() else {
+                continue;
+            };
+            let active = focused == Some(toplevel.wl_surface());
+            if window.set_activated(active) && toplevel.is_initial_configure_sent() {
+                toplevel.send_pending_configure();
+            }
+        }
+    }
+
+    /// The focused toplevel went away: focus the topmost remaining one.
+    pub fn refocus_after(&mut self, gone: &WlSurface) {
+        let focused = self
+            .seat
+            .get_keyboard()
+            .and_then(|k| k.current_focus())
+            .is_some_and(|f| &f == gone);
+        if focused {
+            let top = self
+                .space
+                .elements()
+                .rev()
+                .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() != gone))
+                .cloned();
+            self.focus_window(top);
+        }
     }
 
     pub fn on_input<B: InputBackend>(&mut self, event: InputEvent<B>) {
@@ -64,7 +123,7 @@ impl State {
         }
     }
 
-    fn pointer_moved(&mut self, location: Point<f64, Logical>, time: u32) {
+    pub(crate) fn pointer_moved(&mut self, location: Point<f64, Logical>, time: u32) {
         let Some(pointer) = self.seat.get_pointer() else {
             return;
         };
@@ -82,7 +141,7 @@ impl State {
         pointer.frame(self);
     }
 
-    fn pointer_button(&mut self, button: u32, state: ButtonState, time: u32) {
+    pub(crate) fn pointer_button(&mut self, button: u32, state: ButtonState, time: u32) {
         let Some(pointer) = self.seat.get_pointer() else {
             return;
         };
@@ -90,14 +149,7 @@ impl State {
         if state == ButtonState::Pressed {
             let location = pointer.current_location();
             let window = self.space.element_under(location).map(|(w, _)| w.clone());
-            if let Some(window) = &window {
-                self.space.raise_element(window, true);
-            }
-            let focus = window.and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()));
-            debug!(?focus, "click: keyboard focus");
-            if let Some(keyboard) = self.seat.get_keyboard() {
-                keyboard.set_focus(self, focus, serial);
-            }
+            self.focus_window(window);
         }
         pointer.button(
             self,
@@ -136,7 +188,7 @@ impl State {
     }
 
     /// The surface under `location` and where that surface's origin is on the output.
-    fn surface_under(
+    pub(crate) fn surface_under(
         &self,
         location: Point<f64, Logical>,
     ) -> Option<(

@@ -5,12 +5,16 @@ mod child;
 mod cli;
 mod handlers;
 mod info;
+mod inject;
 mod input;
+mod keymap;
 mod nested;
 mod present;
 mod run;
 mod runtime_dir;
+mod script;
 mod state;
+mod waits;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

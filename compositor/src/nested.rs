@@ -26,7 +26,6 @@ pub fn start(state: &mut State, handle: &LoopHandle<'static, State>) -> anyhow::
         .attach(&state.output)
         .context("error sizing the nested renderer")?;
     state.install_backend(Backend::Nested(Box::new(nested)), info);
-    state.add_input_devices();
     handle
         .insert_source(HostEvents::new(events), |event, _, state| match event {
             Some(event) => state.on_window_event(event),

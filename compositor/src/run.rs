@@ -28,6 +28,8 @@ pub const EXIT_PLANAR_ERROR: i32 = 70;
 pub const EXIT_TIMEOUT: i32 = 124;
 /// Exit status when `--expect` found the screenshot different from the reference.
 pub const EXIT_MISMATCH: i32 = 125;
+/// Exit status when a `--script` step failed.
+pub const EXIT_STEP_FAILED: i32 = 123;
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let runtime_dir = RuntimeDir::from_env()?;
@@ -69,6 +71,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
+    state.add_input_devices(&args.keymap)?;
+    state.input.allow_all = args.allow_input == "all";
+    if let Some(path) = &args.script {
+        let steps = crate::script::load(path)?;
+        state.input.script = Some(crate::script::Script::new(steps, args.check.bless));
+    }
     if nested {
         crate::nested::start(&mut state, &event_loop.handle())?;
     }
@@ -170,8 +178,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
 
     while state.stop.is_none() {
+        // Waits on clients (script steps, planar-test-v1 barriers) are polled every few
+        // ms while any is pending.
+        let wake = if state.input_busy() { 5 } else { 100 };
         event_loop
-            .dispatch(Some(Duration::from_millis(100)), &mut state)
+            .dispatch(Some(Duration::from_millis(wake)), &mut state)
             .context("error in the event loop")?;
         if let Some(cmd) = child.as_mut() {
             if let Ok(Some(status)) = cmd.child.try_wait() {
@@ -183,6 +194,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         display
             .dispatch_clients(&mut state)
             .context("error dispatching clients")?;
+        state.poll_input();
         for (callback, data) in state.pending_callbacks.drain(..) {
             callback.done(data);
         }
@@ -195,7 +207,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             state.freeze_screenshot("the command exited");
             let code = exit_code(status);
             info!(code, "command exited");
-            code
+            match state.input.script.as_ref().and_then(|s| s.unfinished()) {
+                Some(line) => {
+                    eprintln!(
+                        "planar: script line {} ({}): the command exited (status {code}) before this step finished",
+                        line.line, line.text
+                    );
+                    EXIT_STEP_FAILED
+                }
+                None => code,
+            }
+        }
+        Stop::ScriptDone | Stop::StepFailed => {
+            state.freeze_screenshot("the script ended");
+            if let Some(cmd) = child.as_mut() {
+                cmd.terminate();
+            }
+            match state.input.script.as_ref().and_then(|s| s.failure.as_ref()) {
+                Some(failure) => {
+                    eprintln!("planar: {failure}");
+                    EXIT_STEP_FAILED
+                }
+                None => 0,
+            }
         }
         Stop::TimedOut => {
             state.freeze_screenshot("the command timed out");

@@ -60,6 +60,10 @@ pub enum Stop {
     WindowClosed,
     /// No renderer could be created; the message is in `State::failure`.
     Failed,
+    /// Every step of `--script` ran.
+    ScriptDone,
+    /// A `--script` step failed; the message is in the script's `failure`.
+    StepFailed,
 }
 
 /// Per-client data smithay needs.
@@ -134,6 +138,8 @@ pub struct State {
     pub child_pid: Option<u32>,
     /// `--allow-capture all`.
     pub allow_capture_all: bool,
+    /// The seat's injected input, waits and script (see `inject`).
+    pub input: crate::inject::InputState,
     /// wl_callbacks to fire once the current dispatch is over.
     pub pending_callbacks: Vec<(
         smithay::reexports::wayland_server::protocol::wl_callback::WlCallback,
@@ -167,15 +173,14 @@ impl State {
             ShmState::new::<Self>(dh, SHM_FORMATS.iter().filter_map(|f| shm_format(*f)));
         let output_manager_state = OutputManagerState::new_with_xdg_output::<Self>(dh);
         let mut seat_state = SeatState::new();
-        // A seat without devices: clients that look for one find it; headless has no input
-        // (nested mode adds a pointer and a keyboard, see `input`).
+        // Its pointer, keyboard and touch are added by `add_input_devices`.
         let seat = seat_state.new_wl_seat(dh, "seat0");
         let viewporter_state = ViewporterState::new::<Self>(dh);
         let presentation_state =
             PresentationState::new::<Self>(dh, rustix::time::ClockId::Monotonic as u32);
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
         dh.create_global::<Self, wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1, _>(3, ());
-        dh.create_global::<Self, planar_protocol::test_protocol::server::planar_test_v1::PlanarTestV1, _>(1, ());
+        dh.create_global::<Self, planar_protocol::test_protocol::server::planar_test_v1::PlanarTestV1, _>(2, ());
         dh.create_global::<Self, wayland_protocols::wp::color_representation::v1::server::wp_color_representation_manager_v1::WpColorRepresentationManagerV1, _>(1, ());
         dh.create_global::<Self, wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1, _>(1, ());
         dh.create_global::<Self, wayland_protocols::ext::image_capture_source::v1::server::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1, _>(1, ());
@@ -248,6 +253,7 @@ impl State {
             linear_only: config.linear_only,
             child_pid: None,
             allow_capture_all: false,
+            input: Default::default(),
             pending_callbacks: Vec::new(),
         }
     }

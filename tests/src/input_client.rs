@@ -66,12 +66,15 @@ pub fn run(
         .globals
         .bind(&qh, 1..=7, ())
         .context("the compositor has no wl_seat")?;
-    window.show(&buffer, width as i32, None, height as i32);
-    window.wait_presented()?;
     let mut log = InputLog {
         until_key,
         ..Default::default()
     };
+    // The pointer and keyboard exist before the window is shown, so input sent once it
+    // is shown (a script's wait-window, then click) reaches them.
+    queue.roundtrip(&mut log)?;
+    window.show(&buffer, width as i32, None, height as i32);
+    window.wait_presented()?;
     log.line(format_args!("shown {width}x{height}"));
     // Two queues (the window's and the seat's) are served by one wait on the socket.
     loop {

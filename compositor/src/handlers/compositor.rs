@@ -32,6 +32,7 @@ impl CompositorHandler for State {
             return;
         };
         window.on_commit();
+        self.input.commits += 1;
         let toplevel = window.toplevel().expect("planar maps only xdg toplevels");
         if !toplevel.is_initial_configure_sent() {
             toplevel.send_configure();

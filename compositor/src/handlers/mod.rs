@@ -8,6 +8,7 @@ pub mod dmabuf;
 mod image_copy_capture;
 pub mod screencopy;
 mod test_protocol;
+pub mod virtual_input;
 mod xdg_shell;
 pub use xdg_shell::fill_output_if_asked;
 
@@ -48,6 +49,10 @@ impl SeatHandler for State {
 
     fn seat_state(&mut self) -> &mut SeatState<Self> {
         &mut self.seat_state
+    }
+
+    fn focus_changed(&mut self, _seat: &smithay::input::Seat<Self>, focused: Option<&WlSurface>) {
+        self.keyboard_focus_changed(focused);
     }
 }
 

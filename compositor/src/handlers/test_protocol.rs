@@ -1,20 +1,26 @@
 //! planar-test-v1, planar's private protocol: capture once prior commits are presented,
-//! a buffer's import record, and a frame on demand.
+//! a buffer's import record, a frame on demand; from version 2 input (pointer, keys by
+//! keysym, text through the keymap, touch) and waits (barrier, window), see `input_request`.
 
 use planar_protocol::test_protocol::server::{
     planar_test_capture_v1::{self, PlanarTestCaptureV1},
     planar_test_record_v1::{self, PlanarTestRecordV1},
     planar_test_v1::{self, PlanarTestV1},
+    planar_test_wait_v1::{self, PlanarTestWaitV1},
 };
 use smithay::{
-    reexports::wayland_server::{Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New},
-    utils::Rectangle,
+    backend::input::Axis,
+    reexports::wayland_server::{
+        Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
+    },
+    utils::{Logical, Point, Rectangle},
     wayland::dmabuf::get_dmabuf,
 };
+use std::time::Duration;
 use tracing::warn;
 
 use super::screencopy::CaptureError;
-use crate::state::State;
+use crate::{state::State, waits::Condition};
 
 impl GlobalDispatch<PlanarTestV1, ()> for State {
     fn bind(
@@ -33,7 +39,7 @@ impl Dispatch<PlanarTestV1, ()> for State {
     fn request(
         state: &mut Self,
         client: &Client,
-        _resource: &PlanarTestV1,
+        resource: &PlanarTestV1,
         request: planar_test_v1::Request,
         _data: &(),
         dh: &DisplayHandle,
@@ -94,8 +100,119 @@ impl Dispatch<PlanarTestV1, ()> for State {
                     .push((callback, state.frame_seq as u32));
             }
             planar_test_v1::Request::Destroy => {}
-            _ => {}
+            other => input_request(state, client, resource, other, dh, data_init),
         }
+    }
+}
+
+/// Version 2's requests: injected input (privileged like capture) and waits.
+fn input_request(
+    state: &mut State,
+    client: &Client,
+    resource: &PlanarTestV1,
+    request: planar_test_v1::Request,
+    dh: &DisplayHandle,
+    data_init: &mut DataInit<'_, State>,
+) {
+    use planar_test_v1::{Error, Request};
+    let timeout = |ms: u32| Duration::from_millis(u64::from(ms));
+    match request {
+        Request::Barrier { id, timeout_ms } => {
+            let wait = data_init.init(id, ());
+            let condition = state.idle_condition();
+            state.add_wait(wait, condition, timeout(timeout_ms));
+            return;
+        }
+        Request::WaitWindow {
+            id,
+            title,
+            timeout_ms,
+        } => {
+            let wait = data_init.init(id, ());
+            state.add_wait(wait, Condition::Window { title }, timeout(timeout_ms));
+            return;
+        }
+        _ => {}
+    }
+    if let Err(why) = state.may_inject(client, dh) {
+        warn!(client = ?client.id(), "planar-test input refused: {why}");
+        resource.post_error(Error::Unauthorized, why);
+        return;
+    }
+    let bad = |what: String| {
+        warn!(client = ?client.id(), "planar-test input: {what}");
+        resource.post_error(Error::InvalidArgument, what);
+    };
+    let point = |x: f64, y: f64| -> Option<Point<f64, Logical>> {
+        (x.is_finite() && y.is_finite()).then(|| (x, y).into())
+    };
+    match request {
+        Request::PointerMotion { surface, x, y } => {
+            let origin = match &surface {
+                Some(surface) => match state.surface_origin(surface) {
+                    Some(origin) => origin,
+                    None => return bad("pointer_motion: the surface is not shown".into()),
+                },
+                None => Point::default(),
+            };
+            match point(x, y) {
+                Some(p) => state.inject_motion(origin + p),
+                None => bad(format!("pointer_motion: ({x}, {y}) is not a point")),
+            }
+        }
+        Request::PointerButton { button, state: s } => match s {
+            0 | 1 => state.inject_button(button, s == 1),
+            _ => bad(format!("pointer_button: state {s} is neither 0 nor 1")),
+        },
+        Request::PointerAxis { axis, value, v120 } => {
+            let axis = match axis {
+                0 => Axis::Vertical,
+                1 => Axis::Horizontal,
+                _ => return bad(format!("pointer_axis: axis {axis} is neither 0 nor 1")),
+            };
+            if !value.is_finite() {
+                return bad("pointer_axis: the value is not finite".into());
+            }
+            state.inject_axis(axis, value, v120);
+        }
+        Request::Key { keysym, state: s } => {
+            if s > 1 {
+                return bad(format!("key: state {s} is neither 0 nor 1"));
+            }
+            if let Err(err) = state.inject_keysym(keysym.into(), s == 1) {
+                warn!(client = ?client.id(), %err, "planar-test key");
+                resource.post_error(Error::Unmappable, err.to_string());
+            }
+        }
+        Request::Text { text } => {
+            if let Err(err) = state.inject_text(&text) {
+                warn!(client = ?client.id(), %err, "planar-test text");
+                resource.post_error(Error::Unmappable, err.to_string());
+            }
+        }
+        Request::TouchDown { id, x, y } => match point(x, y) {
+            Some(p) => state.inject_touch_down(id, p),
+            None => bad(format!("touch_down: ({x}, {y}) is not a point")),
+        },
+        Request::TouchMotion { id, x, y } => match point(x, y) {
+            Some(p) => state.inject_touch_motion(id, p),
+            None => bad(format!("touch_motion: ({x}, {y}) is not a point")),
+        },
+        Request::TouchUp { id } => state.inject_touch_up(id),
+        _ => {}
+    }
+}
+
+impl Dispatch<PlanarTestWaitV1, ()> for State {
+    fn request(
+        _state: &mut Self,
+        _client: &Client,
+        _resource: &PlanarTestWaitV1,
+        _request: planar_test_wait_v1::Request,
+        _data: &(),
+        _dh: &DisplayHandle,
+        _data_init: &mut DataInit<'_, Self>,
+    ) {
     }
 }
 

@@ -12,7 +12,7 @@ use smithay::{
     },
     utils::{Logical, Serial, Size},
     wayland::shell::xdg::{
-        PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
+        PopupSurface, PositionerState, ShellClient, ToplevelSurface, XdgShellHandler, XdgShellState,
     },
 };
 
@@ -25,7 +25,9 @@ impl XdgShellHandler for State {
 
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
         let window = Window::new_wayland_window(surface);
-        self.space.map_element(window, (0, 0), true);
+        self.space.map_element(window.clone(), (0, 0), false);
+        // The newest toplevel has keyboard focus and is activated (see `input`).
+        self.focus_window(Some(window));
     }
 
     fn fullscreen_request(&mut self, surface: ToplevelSurface, _output: Option<WlOutput>) {
@@ -49,6 +51,11 @@ impl XdgShellHandler for State {
         if let Some(window) = self.window_for(surface.wl_surface()).cloned() {
             self.space.unmap_elem(&window);
         }
+        self.refocus_after(surface.wl_surface());
+    }
+
+    fn client_pong(&mut self, client: ShellClient) {
+        self.pong(&client);
     }
 
     fn new_popup(&mut self, surface: PopupSurface, _positioner: PositionerState) {
