@@ -36,6 +36,7 @@ pub mod input_client;
 pub mod memfd;
 pub mod pattern;
 pub mod shm_client;
+pub mod steps_client;
 pub mod test_client;
 pub mod window;
 pub mod x11;

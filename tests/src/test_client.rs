@@ -1,11 +1,12 @@
 //! The client side of planar-test-v1: capture after prior commits are shown, a buffer's
-//! import record, a frame on demand.
+//! import record, a frame on demand; from version 2 injected input and waits.
 
 use anyhow::{bail, Context};
 use planar_protocol::test_protocol::client::{
     planar_test_capture_v1::{self, PlanarTestCaptureV1},
     planar_test_record_v1::{self, PlanarTestRecordV1},
     planar_test_v1::PlanarTestV1,
+    planar_test_wait_v1::{self, PlanarTestWaitV1},
 };
 use planar_renderer::image::RgbaImage;
 use wayland_client::{
@@ -38,6 +39,8 @@ struct State {
     capture: Option<Result<u64, String>>,
     record: Option<Record>,
     frame: Option<u32>,
+    /// A wait's answer: the frame's sequence number, or `None` on timeout.
+    wait: Option<Option<u64>>,
 }
 
 /// A connection with planar_test_v1 bound.
@@ -55,7 +58,7 @@ impl PlanarTest {
         let (globals, mut queue) = registry_queue_init::<State>(conn)?;
         let qh = queue.handle();
         let test: PlanarTestV1 = globals
-            .bind(&qh, 1..=1, ())
+            .bind(&qh, 1..=2, ())
             .context("planar_test_v1 is not offered: is this planar?")?;
         let output: WlOutput = globals.bind(&qh, 1..=4, ()).context("wl_output")?;
         let shm: WlShm = globals.bind(&qh, 1..=1, ()).context("wl_shm")?;
@@ -109,6 +112,116 @@ impl PlanarTest {
         }
         record.destroy();
         Ok(self.state.record.take().unwrap())
+    }
+
+    /// The version of planar_test_v1 bound (input and waits need 2).
+    pub fn version(&self) -> u32 {
+        wayland_client::Proxy::version(&self.test)
+    }
+
+    fn need_input(&self) -> anyhow::Result<()> {
+        if self.version() < 2 {
+            bail!("this planar's planar_test_v1 is version 1: it takes no input");
+        }
+        Ok(())
+    }
+
+    /// Sends what was asked and waits for planar to have handled it: a protocol error
+    /// (refused, unmappable) comes back here with planar's message.
+    pub fn sync(&mut self) -> anyhow::Result<()> {
+        self.queue
+            .roundtrip(&mut self.state)
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("planar refused the input: {e}"))
+    }
+
+    /// Moves the pointer to (x, y): output coordinates, or relative to `surface`.
+    pub fn pointer_motion(
+        &mut self,
+        surface: Option<&wayland_client::protocol::wl_surface::WlSurface>,
+        x: f64,
+        y: f64,
+    ) -> anyhow::Result<()> {
+        self.need_input()?;
+        self.test.pointer_motion(surface, x, y);
+        Ok(())
+    }
+
+    /// Presses (or releases) an evdev button.
+    pub fn pointer_button(&mut self, button: u32, pressed: bool) -> anyhow::Result<()> {
+        self.need_input()?;
+        self.test.pointer_button(button, u32::from(pressed));
+        Ok(())
+    }
+
+    /// Scrolls: axis 0 vertical, 1 horizontal; non-zero v120 for a wheel.
+    pub fn pointer_axis(&mut self, axis: u32, value: f64, v120: i32) -> anyhow::Result<()> {
+        self.need_input()?;
+        self.test.pointer_axis(axis, value, v120);
+        Ok(())
+    }
+
+    /// Presses (or releases) the key producing `keysym`.
+    pub fn key(&mut self, keysym: u32, pressed: bool) -> anyhow::Result<()> {
+        self.need_input()?;
+        self.test.key(keysym, u32::from(pressed));
+        Ok(())
+    }
+
+    /// Types `text` through planar's keymap.
+    pub fn text(&mut self, text: &str) -> anyhow::Result<()> {
+        self.need_input()?;
+        self.test.text(text.to_string());
+        Ok(())
+    }
+
+    pub fn touch_down(&mut self, id: i32, x: f64, y: f64) -> anyhow::Result<()> {
+        self.need_input()?;
+        self.test.touch_down(id, x, y);
+        Ok(())
+    }
+
+    pub fn touch_motion(&mut self, id: i32, x: f64, y: f64) -> anyhow::Result<()> {
+        self.need_input()?;
+        self.test.touch_motion(id, x, y);
+        Ok(())
+    }
+
+    pub fn touch_up(&mut self, id: i32) -> anyhow::Result<()> {
+        self.need_input()?;
+        self.test.touch_up(id);
+        Ok(())
+    }
+
+    fn wait(
+        &mut self,
+        make: impl FnOnce(&Self) -> PlanarTestWaitV1,
+    ) -> anyhow::Result<Option<u64>> {
+        self.need_input()?;
+        self.state.wait = None;
+        let wait = make(self);
+        while self.state.wait.is_none() {
+            self.queue.blocking_dispatch(&mut self.state)?;
+        }
+        wait.destroy();
+        Ok(self.state.wait.take().flatten())
+    }
+
+    /// Waits until every client took the input sent so far and settled, and planar drew
+    /// a frame; `None` when `timeout` ran out first.
+    pub fn barrier(&mut self, timeout: std::time::Duration) -> anyhow::Result<Option<u64>> {
+        let ms = timeout.as_millis().min(u128::from(u32::MAX)) as u32;
+        self.wait(|s| s.test.barrier(ms, &s.qh, ()))
+    }
+
+    /// Waits for a toplevel whose title contains `title` to be shown; `None` on timeout.
+    pub fn wait_window(
+        &mut self,
+        title: &str,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Option<u64>> {
+        let ms = timeout.as_millis().min(u128::from(u32::MAX)) as u32;
+        self.wait(|s| s.test.wait_window(title.to_string(), ms, &s.qh, ()))
     }
 
     /// Makes planar draw a frame now; returns its sequence number (low 32 bits).
@@ -183,6 +296,24 @@ impl Dispatch<PlanarTestRecordV1, ()> for State {
                 json: serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
             },
             _ => Record::Unknown,
+        });
+    }
+}
+
+impl Dispatch<PlanarTestWaitV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &PlanarTestWaitV1,
+        event: planar_test_wait_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        state.wait = Some(match event {
+            planar_test_wait_v1::Event::Done { seq_hi, seq_lo } => {
+                Some((u64::from(seq_hi) << 32) | u64::from(seq_lo))
+            }
+            _ => None,
         });
     }
 }

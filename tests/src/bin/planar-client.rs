@@ -28,9 +28,30 @@ enum Command {
     /// Show a window and print every pointer and keyboard event it gets, until a key
     /// (Escape by default) is released.
     Input(InputArgs),
+    /// Run test steps against planar (as `planar run --script` lines, one per argument):
+    /// `planar-client do wait-window 'click 10 20' 'type hello' wait-idle`. Exit 123
+    /// when a step fails.
+    Do(DoArgs),
     /// Check any compositor's linux-dmabuf: every protocol error, every advertised pair,
     /// the pixels of a padded buffer. Prints a PASS/FAIL/SKIP table; exit 1 on a FAIL.
     Conformance(ConformanceArgs),
+}
+
+#[derive(clap::Args)]
+struct DoArgs {
+    /// The steps, one per argument.
+    #[arg(required = true, allow_hyphen_values = true)]
+    steps: Vec<String>,
+}
+
+fn run_steps(a: DoArgs) -> anyhow::Result<()> {
+    let conn = Connection::connect_to_env()?;
+    let mut test = planar_tests::test_client::PlanarTest::new(&conn)?;
+    if let Err(err) = planar_tests::steps_client::run(&mut test, &a.steps) {
+        eprintln!("planar-client: {err:#}");
+        std::process::exit(planar_tests::steps_client::EXIT_STEP_FAILED);
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -228,6 +249,7 @@ fn main() -> anyhow::Result<()> {
             );
         }
         Command::Conformance(a) => return conformance(a),
+        Command::Do(a) => return run_steps(a),
     };
     let single_plane_rgb = planar_protocol::format::format_info(a.format as u32)
         .is_some_and(|f| f.planes == 1 && !f.yuv);
