@@ -5,6 +5,7 @@ mod color_representation;
 mod compositor;
 pub use color_representation::apply_on_commit as apply_color_representation;
 pub mod dmabuf;
+mod guard;
 mod image_copy_capture;
 pub mod screencopy;
 mod test_protocol;
