@@ -65,11 +65,7 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for State {
                 ..
             } => {
                 let scale = state.output.current_scale().integer_scale();
-                let asked = Rectangle::new(
-                    (x * scale, y * scale).into(),
-                    (width * scale, height * scale).into(),
-                );
-                (frame, asked.intersection(full).unwrap_or_default())
+                (frame, scaled_region(x, y, width, height, scale, full))
             }
             _ => return,
         };
@@ -105,11 +101,11 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for State {
 impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
     fn request(
         state: &mut Self,
-        _client: &Client,
+        client: &Client,
         frame: &ZwlrScreencopyFrameV1,
         request: zwlr_screencopy_frame_v1::Request,
         data: &FrameData,
-        _dh: &DisplayHandle,
+        dh: &DisplayHandle,
         _data_init: &mut DataInit<'_, Self>,
     ) {
         let (buffer, with_damage) = match request {
@@ -117,6 +113,12 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
             zwlr_screencopy_frame_v1::Request::CopyWithDamage { buffer } => (buffer, true),
             _ => return,
         };
+        // Checked again here: a frame refused at creation must not be copied anyway.
+        if let Err(why) = state.may_capture(client, dh) {
+            warn!(client = ?client.id(), "screencopy refused: {why}");
+            frame.failed();
+            return;
+        }
         if data.used.swap(true, Ordering::SeqCst) {
             frame.post_error(
                 zwlr_screencopy_frame_v1::Error::AlreadyUsed,
@@ -144,6 +146,37 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
             }
         }
     }
+}
+
+/// A region asked for in logical pixels, in output pixels and clipped to `full`; empty
+/// when it is negative, outside the output, or its arithmetic would overflow (a client may
+/// send anything here, before the permission check).
+fn scaled_region(
+    x: i32,
+    y: i32,
+    width: i32,
+    height: i32,
+    scale: i32,
+    full: Rectangle<i32, smithay::utils::Physical>,
+) -> Rectangle<i32, smithay::utils::Physical> {
+    if width <= 0 || height <= 0 {
+        return Rectangle::default();
+    }
+    // In i64, where no product or sum of i32s overflows, then clipped back into i32.
+    let (x0, y0) = (
+        i64::from(x) * i64::from(scale),
+        i64::from(y) * i64::from(scale),
+    );
+    let x1 = x0 + i64::from(width) * i64::from(scale);
+    let y1 = y0 + i64::from(height) * i64::from(scale);
+    let clip = |v: i64, lo: i32, hi: i32| v.clamp(i64::from(lo), i64::from(hi)) as i32;
+    let (fx1, fy1) = (full.loc.x + full.size.w, full.loc.y + full.size.h);
+    let (cx0, cy0) = (clip(x0, full.loc.x, fx1), clip(y0, full.loc.y, fy1));
+    let (cx1, cy1) = (clip(x1, full.loc.x, fx1), clip(y1, full.loc.y, fy1));
+    if cx1 <= cx0 || cy1 <= cy0 {
+        return Rectangle::default();
+    }
+    Rectangle::new((cx0, cy0).into(), (cx1 - cx0, cy1 - cy0).into())
 }
 
 fn output_rect(output: &Output) -> Rectangle<i32, smithay::utils::Physical> {
