@@ -7,6 +7,7 @@ mod handlers;
 mod info;
 mod input;
 mod nested;
+mod panic;
 mod present;
 mod run;
 mod runtime_dir;

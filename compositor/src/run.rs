@@ -170,23 +170,30 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
 
     while state.stop.is_none() {
-        event_loop
-            .dispatch(Some(Duration::from_millis(100)), &mut state)
-            .context("error in the event loop")?;
-        if let Some(cmd) = child.as_mut() {
-            if let Ok(Some(status)) = cmd.child.try_wait() {
-                state.stop.get_or_insert(Stop::ChildExited(status));
+        let step = crate::panic::catch("handling a request", || -> anyhow::Result<()> {
+            event_loop
+                .dispatch(Some(Duration::from_millis(100)), &mut state)
+                .context("error in the event loop")?;
+            if let Some(cmd) = child.as_mut() {
+                if let Ok(Some(status)) = cmd.child.try_wait() {
+                    state.stop.get_or_insert(Stop::ChildExited(status));
+                }
             }
+            // Messages a client sent before the command exited are still handled: the last
+            // commit of an app that draws and exits belongs in the picture.
+            display
+                .dispatch_clients(&mut state)
+                .context("error dispatching clients")?;
+            for (callback, data) in state.pending_callbacks.drain(..) {
+                callback.done(data);
+            }
+            display.flush_clients().context("error flushing clients")?;
+            Ok(())
+        });
+        match step {
+            Ok(result) => result?,
+            Err(_) => state.stop = Some(Stop::Panicked),
         }
-        // Messages a client sent before the command exited are still handled: the last
-        // commit of an app that draws and exits belongs in the picture.
-        display
-            .dispatch_clients(&mut state)
-            .context("error dispatching clients")?;
-        for (callback, data) in state.pending_callbacks.drain(..) {
-            callback.done(data);
-        }
-        display.flush_clients().context("error flushing clients")?;
     }
 
     let stop = state.stop.expect("loop ends only with a reason");
@@ -214,6 +221,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             }
             anyhow::bail!(state.failure.take().unwrap_or_default());
         }
+        Stop::Panicked => {
+            let _ = crate::panic::catch("taking the screenshot", || {
+                state.freeze_screenshot("planar panicked")
+            });
+            if let Some(cmd) = child.as_mut() {
+                cmd.terminate();
+            }
+            EXIT_PLANAR_ERROR
+        }
         Stop::Signal | Stop::WindowClosed => {
             state.freeze_screenshot("planar was asked to stop");
             match child.as_mut() {
@@ -224,11 +240,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     };
 
     if let Some(path) = &args.report {
-        let records = state
-            .backend
-            .as_mut()
-            .map(|b| b.engine().import_records())
-            .unwrap_or_default();
+        let records = crate::panic::catch("writing the report", || {
+            state
+                .backend
+                .as_mut()
+                .map(|b| b.engine().import_records())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
         let json = serde_json::to_string_pretty(&records).context("error encoding the report")?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("error writing the report {}", path.display()))?;
@@ -253,8 +272,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             code = EXIT_MISMATCH;
         }
     }
-    drop(state);
-    drop(display);
+    if stop == Stop::Panicked {
+        // Their state may be inconsistent after the panic: tearing it down could panic
+        // again, and the process ends now anyway.
+        std::mem::forget(state);
+        std::mem::forget(display);
+    } else {
+        drop(state);
+        drop(display);
+    }
     Ok(code)
 }
 

@@ -60,6 +60,8 @@ pub enum Stop {
     WindowClosed,
     /// No renderer could be created; the message is in `State::failure`.
     Failed,
+    /// planar panicked handling a request (see `panic`): finish, then exit 70.
+    Panicked,
 }
 
 /// Per-client data smithay needs.

@@ -323,3 +323,94 @@ fn wlr_copy_of_a_refused_frame_gets_no_pixels() {
     );
     still_serving(&mut server);
 }
+
+/// Waits until `path` exists (planar made its socket, the command wrote its pid).
+fn wait_for(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_panic_keeps_the_screenshot_and_report_ends_the_command_and_exits_70() {
+    use planar_tests::fixture::{bin, runtime_dir, skip};
+    if !cfg!(debug_assertions) {
+        return skip(
+            "a_panic_keeps_the_screenshot_and_report_ends_the_command_and_exits_70",
+            "the deliberate panic (PLANAR_TEST_PANIC) exists in debug builds only",
+        );
+    }
+    let dir = runtime_dir();
+    let (shot, report, pidfile) = (
+        dir.path().join("shot.png"),
+        dir.path().join("report.json"),
+        dir.path().join("cmd.pid"),
+    );
+    let script = format!("echo $$ > {}; exec sleep 60", pidfile.display());
+    let mut planar = std::process::Command::new(bin("planar"))
+        .args(["run", "--renderer", "pixman", "--size", "200x100"])
+        .args(["--socket", "panic", "--screenshot"])
+        .arg(&shot)
+        .arg("--report")
+        .arg(&report)
+        .args(["--", "sh", "-c", &script])
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .env("PLANAR_TEST_PANIC", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&dir.path().join("panic"));
+    wait_for(&pidfile);
+    let cmd_pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stream = std::os::unix::net::UnixStream::connect(dir.path().join("panic")).unwrap();
+    let conn = Connection::from_socket(stream).unwrap();
+    let mut window = Window::new(&conn, "panic").unwrap();
+    let shm: WlShm = window
+        .globals
+        .bind(window.queue_handle(), 1..=1, ())
+        .unwrap();
+    let buffer = shm_buffer(
+        &shm,
+        window.queue_handle(),
+        40,
+        30,
+        160,
+        &vec![0x80; 160 * 30],
+    )
+    .unwrap();
+    window.show(&buffer, 40, None, 30);
+    window.wait_presented().unwrap();
+    let start = std::time::Instant::now();
+    window.surface().damage(-1337, 0, 1, 1);
+    window.surface().commit();
+    let _ = conn.flush();
+    let out = planar.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "planar waited for the command"
+    );
+    assert!(stderr.contains("planar panicked"), "{stderr}");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{cmd_pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{cmd_pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")),
+        "the command is still running"
+    );
+    let image = planar_renderer::image::RgbaImage::read_png(&shot).expect("the screenshot");
+    assert_eq!(image.pixel(5, 5), [0x80, 0x80, 0x80, 255]);
+    assert_eq!(image.pixel(150, 50), [32, 32, 48, 255]);
+    let report = std::fs::read_to_string(&report).expect("the report");
+    assert!(report.trim_start().starts_with('['), "{report}");
+}

@@ -120,6 +120,8 @@ fn check_surface(
             width,
             height,
         } => {
+            #[cfg(debug_assertions)]
+            crate::panic::test_trigger(x);
             let Some((x, y, width, height)) = rect(x, y, width, height) else {
                 debug!(client = ?client.id(), width, height, "wl_surface.damage with an empty or negative size ignored");
                 return None;
