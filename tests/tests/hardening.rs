@@ -353,7 +353,7 @@ fn a_panic_keeps_the_screenshot_and_report_ends_the_command_and_exits_70() {
         dir.path().join("cmd.pid"),
     );
     let script = format!("echo $$ > {}; exec sleep 60", pidfile.display());
-    let mut planar = std::process::Command::new(bin("planar"))
+    let planar = std::process::Command::new(bin("planar"))
         .args(["run", "--renderer", "pixman", "--size", "200x100"])
         .args(["--socket", "panic", "--screenshot"])
         .arg(&shot)
