@@ -1,6 +1,7 @@
 //! `planar`: a headless Wayland compositor for testing dma-buf clients.
 
 mod backend;
+mod capture;
 mod child;
 mod cli;
 mod handlers;

@@ -65,7 +65,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         virtual_clock: args.clock == "virtual",
     };
     let mut state = State::new(display.handle(), pending, &config);
-    state.allow_capture_all = args.allow_capture == "all";
+    state
+        .capture_policy
+        .set_allow_all(args.allow_capture == "all");
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
@@ -148,8 +150,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let mut child = match args.command.as_slice() {
         [] => None,
         argv => {
-            let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name)?;
-            state.child_pid = Some(cmd.child.id());
+            let token = state.capture_policy.token().to_string();
+            let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name, &token)?;
+            state.capture_policy.set_child(cmd.child.id());
             let pidfd = cmd.pidfd.try_clone().context("error cloning the pidfd")?;
             handle
                 .insert_source(

@@ -316,11 +316,7 @@ fn wlr_copy_of_a_refused_frame_gets_no_pixels() {
         image.data.chunks_exact(4).all(|p| p[..3] == [0, 0, 0]),
         "pixels reached the stranger's buffer"
     );
-    assert!(
-        server.log().contains("screencopy refused"),
-        "{}",
-        server.log()
-    );
+    assert!(server.log().contains("capture refused"), "{}", server.log());
     still_serving(&mut server);
 }
 
@@ -413,4 +409,80 @@ fn a_panic_keeps_the_screenshot_and_report_ends_the_command_and_exits_70() {
     assert_eq!(image.pixel(150, 50), [32, 32, 48, 255]);
     let report = std::fs::read_to_string(&report).expect("the report");
     assert!(report.trim_start().starts_with('['), "{report}");
+}
+
+/// Runs `planar-client capture --via VIA` as a stranger: a process this test started,
+/// connecting to a planar it did not start, with `env` added.
+fn stranger_capture(server: &Server, via: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let out = server.runtime.path().join(format!("stranger-{via}.png"));
+    let mut cmd = server.client_command(&planar_tests::fixture::bin("planar-client"));
+    cmd.args(["capture", "--via", via, "--out"]).arg(&out);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_stranger_running_planar_client_is_refused() {
+    let mut server = server(&[]);
+    let _window = shown_window(&server);
+    for via in ["planar-test", "wlr", "ext"] {
+        // planar's own tool, and a guessed secret: neither opens capture any more.
+        let out = stranger_capture(&server, via, &[("PLANAR_CAPTURE_TOKEN", "00112233")]);
+        assert!(
+            !out.status.success(),
+            "{via}: a stranger captured:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refused"),
+            "{via}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        server.log().contains("does not carry its capture secret"),
+        "{}",
+        server.log()
+    );
+    still_serving(&mut server);
+}
+
+#[test]
+fn planar_client_started_by_planar_may_capture_even_reparented() {
+    use planar_tests::fixture::{bin, planar_run, runtime_dir};
+    let dir = runtime_dir();
+    let (direct, orphan, code) = (
+        dir.path().join("direct.png"),
+        dir.path().join("orphan.png"),
+        dir.path().join("orphan.code"),
+    );
+    let client = bin("planar-client");
+    // The second capture runs in a process whose parent exited first: it is no longer a
+    // descendant of the command, and only the secret in its environment lets it capture.
+    let script = format!(
+        "{demo} --shm --size 40x30 --frames 0 & demo=$!; sleep 0.5; \
+         {client} capture --via wlr --out {direct} || exit 11; \
+         sh -c '(sleep 0.5; {client} capture --via planar-test --out {orphan}; echo $? > {code}) &'; \
+         for i in $(seq 100); do [ -s {code} ] && break; sleep 0.1; done; \
+         kill $demo; exit $(cat {code})",
+        demo = bin("planar-demo").display(),
+        client = client.display(),
+        direct = direct.display(),
+        orphan = orphan.display(),
+        code = code.display(),
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &["--renderer", "pixman", "--size", "200x100"],
+        &["sh", "-c", &script],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    for png in [direct, orphan] {
+        let image = planar_renderer::image::RgbaImage::read_png(&png).unwrap();
+        assert_eq!((image.width, image.height), (200, 100));
+        assert_eq!(image.pixel(150, 50), [32, 32, 48, 255]);
+    }
 }

@@ -6,8 +6,6 @@ mod compositor;
 pub use color_representation::apply_on_commit as apply_color_representation;
 pub mod dmabuf;
 mod guard;
-mod image_copy_capture;
-pub mod screencopy;
 mod test_protocol;
 mod xdg_shell;
 pub use xdg_shell::fill_output_if_asked;
