@@ -87,6 +87,7 @@ impl State {
         self.space.refresh();
         self.present();
         self.send_frame_callbacks();
+        self.release_paced();
     }
 
     /// Freezes the screenshot: the last frame presented, read back. Later calls keep the

@@ -234,6 +234,11 @@ impl State {
     /// socket peer's pid) and planar's own tools (planar-client next to the planar
     /// binary), unless `--allow-capture all`.
     pub fn may_capture(&self, client: &Client, dh: &DisplayHandle) -> Result<(), String> {
+        // Before anything else, `--allow-capture all` included: a sandboxed client never
+        // captures (wp_security_context_v1).
+        if crate::handlers::desktop::is_sandboxed(client) {
+            return Err("the client is sandboxed (it connected through a security context)".into());
+        }
         if self.allow_capture_all {
             return Ok(());
         }
