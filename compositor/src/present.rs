@@ -65,7 +65,7 @@ impl State {
     /// the frame number times the refresh interval.
     pub fn now(&self) -> Duration {
         if self.virtual_clock {
-            self.refresh * self.frame_seq as u32
+            self.refresh * (self.frame_seq + self.desktop.pacing.skipped_frames) as u32
         } else {
             self.clock.now().into()
         }

@@ -19,10 +19,12 @@ use std::time::Duration;
 
 use smithay::{
     delegate_commit_timing, delegate_fifo,
-    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource, Weak},
+    reexports::wayland_server::{
+        backend::ClientId, protocol::wl_surface::WlSurface, Client, Resource, Weak,
+    },
     utils::{Monotonic, Time},
     wayland::{
-        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData, Timestamp},
+        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData},
         compositor::{add_pre_commit_hook, with_states},
         fifo::FifoBarrierCachedState,
     },
@@ -42,6 +44,11 @@ const MAX_ROUNDS: usize = 64;
 pub struct Pacing {
     fifo: Vec<Weak<WlSurface>>,
     timed: Vec<Weak<WlSurface>>,
+    /// `--refresh 0 --clock virtual`: refresh intervals the virtual clock skipped to
+    /// reach commit-timing targets (added to the frame count in `State::now`).
+    pub skipped_frames: u64,
+    /// The target a wake-up timer is armed for.
+    wake_armed: Option<Duration>,
 }
 
 fn remember(list: &mut Vec<Weak<WlSurface>>, surface: &WlSurface) {
@@ -95,13 +102,7 @@ impl State {
 
     /// One release: returns whether any held update was let through.
     fn release_round(&mut self) -> bool {
-        let next_frame = self.now() + self.refresh;
-        let deadline: Time<Monotonic> = next_frame.into();
-        let far: Time<Monotonic> = (next_frame + FAR_AHEAD).into();
-        let far = Timestamp::from(far);
-        let on_demand = self.on_demand;
         let mut clients = Vec::new();
-
         for surface in std::mem::take(&mut self.desktop.pacing.fifo) {
             let Ok(surface) = surface.upgrade() else {
                 continue;
@@ -119,45 +120,9 @@ impl State {
                 clients.extend(surface.client());
             }
         }
+        self.release_timers(&mut clients);
 
-        let mut still_timed = Vec::new();
-        for weak in std::mem::take(&mut self.desktop.pacing.timed) {
-            let Ok(surface) = weak.upgrade() else {
-                continue;
-            };
-            let (released, pending) = with_states(&surface, |states| {
-                let Some(timers) = states.data_map.get::<CommitTimerBarrierStateUserData>() else {
-                    return (false, false);
-                };
-                let mut timers = timers.lock().unwrap();
-                let next = timers.next_deadline();
-                let released = match next {
-                    Some(_) if on_demand => {
-                        let mut any = false;
-                        while let Some(t) = timers.next_deadline() {
-                            any |= timers.signal_until(t);
-                        }
-                        any
-                    }
-                    Some(t) if t > far => {
-                        warn!("a commit-timing target is far past the next frame (another clock?); released now");
-                        timers.signal_until(t)
-                    }
-                    Some(_) => timers.signal_until(deadline),
-                    None => false,
-                };
-                (released, timers.next_deadline().is_some())
-            });
-            if released {
-                clients.extend(surface.client());
-            }
-            if pending {
-                still_timed.push(weak);
-            }
-        }
-        self.desktop.pacing.timed.extend(still_timed);
-
-        let mut seen = Vec::new();
+        let mut seen: Vec<ClientId> = Vec::new();
         clients.retain(|c| {
             let new = !seen.contains(&c.id());
             seen.push(c.id());
@@ -172,6 +137,106 @@ impl State {
             }
         }
         any
+    }
+
+    /// Lets through the commit-timing updates whose target is due (see the module header).
+    fn release_timers(&mut self, clients: &mut Vec<Client>) {
+        let surfaces: Vec<WlSurface> = self
+            .desktop
+            .pacing
+            .timed
+            .iter()
+            .filter_map(|w| w.upgrade().ok())
+            .collect();
+        let next_deadline = |surface: &WlSurface| {
+            with_states(surface, |states| {
+                states
+                    .data_map
+                    .get::<CommitTimerBarrierStateUserData>()
+                    .and_then(|t| t.lock().unwrap().next_deadline())
+            })
+        };
+        // With frames on demand, the next frame is now.
+        let next_frame = if self.on_demand {
+            self.now()
+        } else {
+            self.now() + self.refresh
+        };
+        let far = next_frame + FAR_AHEAD;
+        let earliest = surfaces
+            .iter()
+            .filter_map(next_deadline)
+            .map(|t| Duration::from(Time::<Monotonic>::from(t)))
+            .filter(|&t| t <= far)
+            .min();
+        let mut deadline = next_frame;
+        if let Some(t) = earliest {
+            if self.on_demand && self.virtual_clock && t > next_frame {
+                // Virtual time jumps to the target: the frame it is shown in is stamped at
+                // or after it, whatever the wall clock says.
+                let frames = t.as_nanos().div_ceil(self.refresh.as_nanos().max(1)) as u64;
+                let current = self.frame_seq + self.desktop.pacing.skipped_frames;
+                self.desktop.pacing.skipped_frames += frames.saturating_sub(current + 1);
+                deadline = t;
+            }
+        }
+        let mut waiting = None::<Duration>;
+        self.desktop.pacing.timed.clear();
+        for surface in surfaces {
+            let (released, next) = with_states(&surface, |states| {
+                let Some(timers) = states.data_map.get::<CommitTimerBarrierStateUserData>() else {
+                    return (false, None);
+                };
+                let mut timers = timers.lock().unwrap();
+                let mut released = false;
+                if let Some(t) = timers.next_deadline() {
+                    let t = Duration::from(Time::<Monotonic>::from(t));
+                    if t > far {
+                        warn!(target_s = t.as_secs_f64(), "a commit-timing target is far past the next frame (another clock?); released now");
+                        released |= timers.signal_until(Time::<Monotonic>::from(t));
+                    }
+                }
+                released |= timers.signal_until(Time::<Monotonic>::from(deadline));
+                let next = timers
+                    .next_deadline()
+                    .map(|t| Duration::from(Time::<Monotonic>::from(t)));
+                (released, next)
+            });
+            if released {
+                clients.extend(surface.client());
+            }
+            if let Some(next) = next {
+                waiting = Some(waiting.map_or(next, |w| w.min(next)));
+                self.desktop.pacing.timed.push(surface.downgrade());
+            }
+        }
+        if let Some(next) = waiting {
+            if self.on_demand && !self.virtual_clock {
+                self.wake_at(next);
+            }
+        }
+    }
+
+    /// With frames on demand and the monotonic clock nothing else wakes the loop when a
+    /// target time comes: a one-shot timer does.
+    fn wake_at(&mut self, target: Duration) {
+        if self.desktop.pacing.wake_armed.is_some_and(|t| t <= target) {
+            return;
+        }
+        let Some(handle) = self.loop_handle.clone() else {
+            return;
+        };
+        let delay = target.saturating_sub(self.now());
+        let timer = calloop::timer::Timer::from_duration(delay);
+        let armed = handle.insert_source(timer, |_, _, state| {
+            state.desktop.pacing.wake_armed = None;
+            state.release_paced();
+            calloop::timer::TimeoutAction::Drop
+        });
+        match armed {
+            Ok(_) => self.desktop.pacing.wake_armed = Some(target),
+            Err(err) => warn!(%err, "error arming the commit-timing timer"),
+        }
     }
 }
 
