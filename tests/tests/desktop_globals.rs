@@ -46,8 +46,7 @@ fn activation_gives_the_window_keyboard_focus() {
             .state
             .log
             .iter()
-            .filter(|l| l.starts_with("keyboard enter"))
-            .last(),
+            .rfind(|l| l.starts_with("keyboard enter")),
         Some(&enter(&second)),
         "{:?}",
         probe.state.log
