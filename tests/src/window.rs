@@ -148,6 +148,17 @@ impl Window {
         &self.qh
     }
 
+    /// The window's wl_surface, for extensions that take one (fifo, commit timing …).
+    pub fn surface(&self) -> &WlSurface {
+        &self.surface
+    }
+
+    /// Waits for the next events and handles them.
+    pub fn blocking_dispatch(&mut self) -> anyhow::Result<()> {
+        self.queue.blocking_dispatch(&mut self.state)?;
+        Ok(())
+    }
+
     /// Attaches `buffer`, damages `rows` (all of it when `None`), asks for a frame (and
     /// presentation feedback, when the compositor offers it) and commits.
     pub fn show(&mut self, buffer: &WlBuffer, width: i32, rows: Option<(i32, i32)>, height: i32) {
@@ -329,3 +340,7 @@ delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_po
 delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_popup::XdgPopup);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm::WlShm);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm_pool::WlShmPool);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_fifo_manager_v1::WpFifoManagerV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_fifo_v1::WpFifoV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::commit_timing::v1::client::wp_commit_timer_v1::WpCommitTimerV1);
