@@ -1,6 +1,6 @@
 //! wp_security_context_manager_v1: a sandbox engine (flatpak, …) hands planar a listening
 //! socket; every client that connects through it carries the context in its
-//! `ClientState`. Such clients never may capture (`State::may_capture`), and see neither
+//! `ClientState`. Such clients never may capture (`CapturePolicy::permits` in `capture/`), and see neither
 //! this global nor the foreign toplevel list. The listener lives until the sandbox engine
 //! closes its close_fd (smithay's listener source ends then).
 
