@@ -58,20 +58,17 @@ pub enum InjectError {
 }
 
 impl State {
-    /// Input is for clients planar started and its own tools, as capture is, unless
-    /// `--allow-input all`.
-    ///
-    /// MERGE NOTE: this reuses `may_capture` (handlers/screencopy.rs today; the
-    /// harden-compositor branch moves it to capture/mod.rs) with `--allow-capture all`
-    /// masked, so that only `--allow-input all` opens input to everyone.
-    pub fn may_inject(&mut self, client: &Client, dh: &DisplayHandle) -> Result<(), String> {
-        if self.input.allow_all {
-            return Ok(());
-        }
-        let capture_all = std::mem::replace(&mut self.allow_capture_all, false);
-        let verdict = self.may_capture(client, dh);
-        self.allow_capture_all = capture_all;
-        verdict.map_err(|why| why.replace("--allow-capture all", "--allow-input all"))
+    /// Input is for the clients capture is for (the command, its descendants, holders
+    /// of the capture secret; never a sandboxed client), unless `--allow-input all`.
+    pub fn may_inject(&self, client: &Client, dh: &DisplayHandle) -> Result<(), String> {
+        self.capture_policy
+            .permits_with(client, dh, self.input.allow_all)
+            .map_err(|why| {
+                why.replace(
+                    "--allow-capture all to let any client capture",
+                    "--allow-input all to let any client inject input",
+                )
+            })
     }
 
     /// Milliseconds for input event timestamps.

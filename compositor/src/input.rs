@@ -3,9 +3,11 @@
 //! alike take injected input (planar-test-v1, `--script`, virtual keyboard/pointer, see
 //! `inject`).
 //!
-//! Keyboard focus, deterministically: a new toplevel is raised, activated and focused
-//! when it is created (its first configure already says activated); a button press on a
-//! window raises, activates and focuses it; when the focused toplevel goes away the
+//! Keyboard focus, deterministically: a new toplevel is raised and activated when it is
+//! created (its first configure says activated) and gets keyboard focus when it is first
+//! shown (its first buffer; an enter before the first configure crashes foot 1.13); a
+//! button press on a window raises, activates and focuses it (on the background: no
+//! focus); xdg-activation moves focus too; when the focused toplevel goes away, the
 //! topmost remaining one gets focus. The activated state always follows keyboard focus.
 
 use smithay::{

@@ -1,6 +1,7 @@
 //! `planar`: a headless Wayland compositor for testing dma-buf clients.
 
 mod backend;
+mod capture;
 mod child;
 mod cli;
 mod handlers;
@@ -9,6 +10,7 @@ mod inject;
 mod input;
 mod keymap;
 mod nested;
+mod panic;
 mod present;
 mod run;
 mod runtime_dir;

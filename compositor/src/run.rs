@@ -67,7 +67,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         virtual_clock: args.clock == "virtual",
     };
     let mut state = State::new(display.handle(), pending, &config);
-    state.allow_capture_all = args.allow_capture == "all";
+    state
+        .capture_policy
+        .set_allow_all(args.allow_capture == "all");
+    state.loop_handle = Some(event_loop.handle());
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
@@ -156,8 +159,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let mut child = match args.command.as_slice() {
         [] => None,
         argv => {
-            let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name)?;
-            state.child_pid = Some(cmd.child.id());
+            let token = state.capture_policy.token().to_string();
+            let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name, &token)?;
+            state.capture_policy.set_child(cmd.child.id());
             let pidfd = cmd.pidfd.try_clone().context("error cloning the pidfd")?;
             handle
                 .insert_source(
@@ -181,24 +185,35 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         // Waits on clients (script steps, planar-test-v1 barriers) are polled every few
         // ms while any is pending.
         let wake = if state.input_busy() { 5 } else { 100 };
-        event_loop
-            .dispatch(Some(Duration::from_millis(wake)), &mut state)
-            .context("error in the event loop")?;
-        if let Some(cmd) = child.as_mut() {
-            if let Ok(Some(status)) = cmd.child.try_wait() {
-                state.stop.get_or_insert(Stop::ChildExited(status));
+        let step = crate::panic::catch("handling a request", || -> anyhow::Result<()> {
+            event_loop
+                .dispatch(Some(Duration::from_millis(wake)), &mut state)
+                .context("error in the event loop")?;
+            if let Some(cmd) = child.as_mut() {
+                if let Ok(Some(status)) = cmd.child.try_wait() {
+                    state.stop.get_or_insert(Stop::ChildExited(status));
+                }
             }
+            // Messages a client sent before the command exited are still handled: the last
+            // commit of an app that draws and exits belongs in the picture.
+            display
+                .dispatch_clients(&mut state)
+                .context("error dispatching clients")?;
+            if state.on_demand {
+                // No refresh tick: fifo and commit-timing updates go through when idle.
+                state.release_paced();
+            }
+            state.poll_input();
+            for (callback, data) in state.pending_callbacks.drain(..) {
+                callback.done(data);
+            }
+            display.flush_clients().context("error flushing clients")?;
+            Ok(())
+        });
+        match step {
+            Ok(result) => result?,
+            Err(_) => state.stop = Some(Stop::Panicked),
         }
-        // Messages a client sent before the command exited are still handled: the last
-        // commit of an app that draws and exits belongs in the picture.
-        display
-            .dispatch_clients(&mut state)
-            .context("error dispatching clients")?;
-        state.poll_input();
-        for (callback, data) in state.pending_callbacks.drain(..) {
-            callback.done(data);
-        }
-        display.flush_clients().context("error flushing clients")?;
     }
 
     let stop = state.stop.expect("loop ends only with a reason");
@@ -248,6 +263,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             }
             anyhow::bail!(state.failure.take().unwrap_or_default());
         }
+        Stop::Panicked => {
+            let _ = crate::panic::catch("taking the screenshot", || {
+                state.freeze_screenshot("planar panicked")
+            });
+            if let Some(cmd) = child.as_mut() {
+                cmd.terminate();
+            }
+            EXIT_PLANAR_ERROR
+        }
         Stop::Signal | Stop::WindowClosed => {
             state.freeze_screenshot("planar was asked to stop");
             match child.as_mut() {
@@ -258,11 +282,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     };
 
     if let Some(path) = &args.report {
-        let records = state
-            .backend
-            .as_mut()
-            .map(|b| b.engine().import_records())
-            .unwrap_or_default();
+        let records = crate::panic::catch("writing the report", || {
+            state
+                .backend
+                .as_mut()
+                .map(|b| b.engine().import_records())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
         let json = serde_json::to_string_pretty(&records).context("error encoding the report")?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("error writing the report {}", path.display()))?;
@@ -287,8 +314,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             code = EXIT_MISMATCH;
         }
     }
-    drop(state);
-    drop(display);
+    if stop == Stop::Panicked {
+        // Their state may be inconsistent after the panic: tearing it down could panic
+        // again, and the process ends now anyway.
+        std::mem::forget(state);
+        std::mem::forget(display);
+    } else {
+        drop(state);
+        drop(display);
+    }
     Ok(code)
 }
 

@@ -3,10 +3,19 @@
 
 mod color_representation;
 mod compositor;
+pub mod desktop;
+mod foreign_toplevel;
+mod fractional_scale;
+mod pacing;
+mod pointer;
+mod security_context;
+mod selection;
+mod surface_hints;
+mod xdg_activation;
+mod xdg_decoration;
 pub use color_representation::apply_on_commit as apply_color_representation;
 pub mod dmabuf;
-mod image_copy_capture;
-pub mod screencopy;
+mod guard;
 mod test_protocol;
 pub mod virtual_input;
 mod xdg_shell;
@@ -16,7 +25,7 @@ use smithay::{
     delegate_output, delegate_presentation, delegate_seat, delegate_shm,
     delegate_single_pixel_buffer, delegate_viewporter,
     input::{SeatHandler, SeatState},
-    reexports::wayland_server::protocol::wl_surface::WlSurface,
+    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     wayland::{
         buffer::BufferHandler,
         output::OutputHandler,
@@ -51,7 +60,13 @@ impl SeatHandler for State {
         &mut self.seat_state
     }
 
-    fn focus_changed(&mut self, _seat: &smithay::input::Seat<Self>, focused: Option<&WlSurface>) {
+    /// The clipboard and primary selection follow keyboard focus; so does the
+    /// activated state (see `input`).
+    fn focus_changed(&mut self, seat: &smithay::input::Seat<Self>, focused: Option<&WlSurface>) {
+        let dh = &self.display_handle;
+        let client = focused.and_then(|s| dh.get_client(s.id()).ok());
+        smithay::wayland::selection::data_device::set_data_device_focus(dh, seat, client.clone());
+        smithay::wayland::selection::primary_selection::set_primary_focus(dh, seat, client);
         self.keyboard_focus_changed(focused);
     }
 }

@@ -13,13 +13,12 @@ use smithay::{
     reexports::wayland_server::{
         Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
     },
-    utils::{Logical, Point, Rectangle},
+    utils::{Logical, Point},
     wayland::dmabuf::get_dmabuf,
 };
 use std::time::Duration;
 use tracing::warn;
 
-use super::screencopy::CaptureError;
 use crate::{state::State, waits::Condition};
 
 impl GlobalDispatch<PlanarTestV1, ()> for State {
@@ -47,29 +46,7 @@ impl Dispatch<PlanarTestV1, ()> for State {
     ) {
         match request {
             planar_test_v1::Request::Capture { id, buffer, .. } => {
-                let capture = data_init.init(id, ());
-                if let Err(why) = state.may_capture(client, dh) {
-                    warn!(client = ?client.id(), "planar-test capture refused: {why}");
-                    capture.failed(why);
-                    return;
-                }
-                // Commits are presented as they come; this draws whatever else changed.
-                state.present();
-                let size = state
-                    .output
-                    .current_mode()
-                    .map(|m| m.size)
-                    .unwrap_or_default();
-                match state.capture_into(&buffer, Rectangle::from_size(size)) {
-                    Ok(()) => {
-                        let seq = state.frame_seq;
-                        capture.done((seq >> 32) as u32, seq as u32);
-                    }
-                    Err(CaptureError::BadBuffer(why)) | Err(CaptureError::Failed(why)) => {
-                        warn!("planar-test capture failed: {why}");
-                        capture.failed(why);
-                    }
-                }
+                crate::capture::planar_test::capture(state, client, dh, id, &buffer, data_init);
             }
             planar_test_v1::Request::QueryBuffer { id, buffer } => {
                 let record = data_init.init(id, ());
