@@ -13,6 +13,7 @@ use wayland_client::{
         wl_pointer::{self, WlPointer},
         wl_seat::{self, WlSeat},
         wl_shm::WlShm,
+        wl_touch::{self, WlTouch},
     },
     Connection, Dispatch, QueueHandle, WEnum,
 };
@@ -26,6 +27,7 @@ pub const KEY_ESC: u32 = 1;
 struct InputLog {
     pointer: Option<WlPointer>,
     keyboard: Option<WlKeyboard>,
+    touch: Option<WlTouch>,
     until_key: u32,
     done: bool,
 }
@@ -126,6 +128,9 @@ impl Dispatch<WlSeat, ()> for InputLog {
             if caps.contains(wl_seat::Capability::Keyboard) && log.keyboard.is_none() {
                 log.keyboard = Some(seat.get_keyboard(qh, ()));
             }
+            if caps.contains(wl_seat::Capability::Touch) && log.touch.is_none() {
+                log.touch = Some(seat.get_touch(qh, ()));
+            }
         }
     }
 }
@@ -196,6 +201,28 @@ impl Dispatch<WlKeyboard, ()> for InputLog {
                     log.done = true;
                 }
             }
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<WlTouch, ()> for InputLog {
+    fn event(
+        log: &mut Self,
+        _: &WlTouch,
+        event: wl_touch::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            wl_touch::Event::Down { id, x, y, .. } => {
+                log.line(format_args!("touch down {id} {x:.0} {y:.0}"))
+            }
+            wl_touch::Event::Motion { id, x, y, .. } => {
+                log.line(format_args!("touch motion {id} {x:.0} {y:.0}"))
+            }
+            wl_touch::Event::Up { id, .. } => log.line(format_args!("touch up {id}")),
             _ => {}
         }
     }

@@ -25,7 +25,7 @@ enum Command {
     Show(ShowArgs),
     /// Capture the output to a PNG file.
     Capture(CaptureArgs),
-    /// Show a window and print every pointer and keyboard event it gets, until a key
+    /// Show a window and print every pointer, keyboard and touch event it gets, until a key
     /// (Escape by default) is released.
     Input(InputArgs),
     /// Run test steps against planar (as `planar run --script` lines, one per argument):

@@ -1,0 +1,482 @@
+//! Driving the app under test: `--script` steps, `planar-client do`, planar-test-v1 input
+//! and the standard virtual keyboard/pointer, checked by what real apps print (a GTK 4
+//! form, weston-eventdemo, foot, planar-client input), plus who may inject, a mismatching
+//! `expect` and byte-identical screenshots across runs.
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use planar_renderer::image::RgbaImage;
+use planar_tests::{
+    fixture::{find_program, planar_run, runtime_dir, skip, RunOutput, Server},
+    test_client::PlanarTest,
+};
+
+const LIMIT: Duration = Duration::from_secs(120);
+/// `planar run --script`'s exit status when a step fails.
+const EXIT_STEP_FAILED: i32 = 123;
+
+fn gtk_form() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/apps/gtk_form.py").to_string()
+}
+
+/// Why the GTK 4 form cannot run here, if it cannot.
+fn gtk_unavailable() -> Option<String> {
+    let ok = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import gi; gi.require_version('Gtk', '4.0'); from gi.repository import Gtk",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    (!ok).then(|| "python3-gi with gir1.2-gtk-4.0 is not installed".to_string())
+}
+
+/// Runs `planar run ARGS --script SCRIPT -- CMD` with the script written to `dir`.
+fn run_script(dir: &Path, args: &[&str], script: &str, cmd: &[&str]) -> RunOutput {
+    let path = dir.join("steps.txt");
+    std::fs::write(&path, script).unwrap();
+    let mut all = args.to_vec();
+    all.extend(["--script", path.to_str().unwrap()]);
+    planar_run(Some(dir), &all, cmd, LIMIT)
+}
+
+/// The GTK form driven by a script; `GSK_RENDERER=cairo` keeps GTK off llvmpipe's GL,
+/// which is slow on two shared cores and not what this test is about.
+fn gtk_form_run(dir: &Path, shot: &Path) -> RunOutput {
+    let script = format!(
+        "# the form: button in the top half, entry in the bottom half\n\
+         wait-window planar form\n\
+         click 200 50\n\
+         click 200 150\n\
+         type hello planar\n\
+         key Return\n\
+         wait-idle\n\
+         screenshot {}\n",
+        shot.display()
+    );
+    let app = gtk_form();
+    run_script(
+        dir,
+        &["--refresh", "0", "--clock", "virtual", "--size", "480x240"],
+        &script,
+        &["env", "GSK_RENDERER=cairo", "GTK_A11Y=none", &app],
+    )
+}
+
+#[test]
+fn gtk_form_is_driven_by_a_script() {
+    if let Some(reason) = gtk_unavailable() {
+        return skip("gtk_form_is_driven_by_a_script", &reason);
+    }
+    let dir = runtime_dir();
+    let shot = dir.path().join("form.png");
+    let out = gtk_form_run(dir.path(), &shot);
+    assert_eq!(out.code(), Some(0), "{}\n{}", out.stdout, out.stderr);
+    // The app's own output: the click on the button, then the typed text on Return.
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let clicked = lines.iter().position(|l| *l == "clicked");
+    let activated = lines.iter().position(|l| *l == "activated hello planar");
+    assert!(
+        clicked.is_some() && activated > clicked,
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    // Each step is logged.
+    for step in [
+        "click 200 150",
+        "type hello planar",
+        "wait-idle",
+        "script finished",
+    ] {
+        assert!(
+            out.stderr.contains(step),
+            "{step:?} not logged: {}",
+            out.stderr
+        );
+    }
+    // The screenshot shows the form: the entry (bottom half of 400x200) has dark text
+    // pixels on its light background, the right of the output is planar's background.
+    let img = RgbaImage::read_png(&shot).unwrap();
+    assert_eq!((img.width, img.height), (480, 240));
+    let dark = (110..190)
+        .flat_map(|y| (0..400).map(move |x| (x, y)))
+        .filter(|&(x, y)| img.pixel(x, y)[..3].iter().all(|c| *c < 100))
+        .count();
+    assert!(dark > 50, "only {dark} dark pixels in the entry");
+    assert_eq!(img.pixel(450, 100), [32, 32, 48, 255]);
+}
+
+#[test]
+fn script_runs_give_identical_screenshots() {
+    if let Some(reason) = gtk_unavailable() {
+        return skip("script_runs_give_identical_screenshots", &reason);
+    }
+    let dir = runtime_dir();
+    let shots: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            let shot = dir.path().join(format!("run{i}.png"));
+            let out = gtk_form_run(dir.path(), &shot);
+            assert_eq!(out.code(), Some(0), "run {i}: {}", out.stderr);
+            std::fs::read(&shot).unwrap()
+        })
+        .collect();
+    assert!(shots[0] == shots[1], "the two runs' screenshots differ");
+}
+
+#[test]
+fn weston_eventdemo_logs_scripted_input() {
+    if find_program("weston-eventdemo").is_none() {
+        return skip(
+            "weston_eventdemo_logs_scripted_input",
+            "weston-eventdemo is not installed (Debian package weston)",
+        );
+    }
+    let dir = runtime_dir();
+    let out = run_script(
+        dir.path(),
+        &["--refresh", "0", "--size", "640x480"],
+        "wait-window\nmove 100 80\nclick 120 90 right\nscroll 0 2\ntype a\nkey ctrl+Return\nwait-idle\n",
+        &[
+            "stdbuf",
+            "-oL",
+            "weston-eventdemo",
+            "--log-key",
+            "--log-button",
+            "--log-axis",
+            "--log-motion",
+        ],
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    // toytoolkit draws a 32-pixel shadow outside its window geometry, and planar puts the
+    // geometry at the output's top-left: surface coordinates are output + 32.
+    for expected in [
+        "motion time: ",
+        "x: 152.000000, y: 122.000000",
+        "button: 273, state: pressed, x: 152, y: 122",
+        "button: 273, state: released, x: 152, y: 122",
+        "axis discrete axis: 0 value: 2",
+        "axis: vertical, value: 30.000000",
+        "key key: 30, unicode: 97, state: pressed, modifiers: 0x0",
+        "key key: 28, unicode: 65293, state: pressed, modifiers: 0x4",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "{expected:?} missing from:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn wtype_types_a_line_into_foot() {
+    for program in ["foot", "wtype"] {
+        if find_program(program).is_none() {
+            return skip(
+                "wtype_types_a_line_into_foot",
+                &format!("{program} is not installed (Debian package {program})"),
+            );
+        }
+    }
+    let dir = runtime_dir();
+    let file = dir.path().join("typed.txt");
+    // No click: foot has keyboard focus as the newest window once it is shown.
+    let script = format!(
+        "foot sh -c 'read line; printf \"%s\\n\" \"$line\" > {}' &\n\
+         planar-client do wait-window\n\
+         wtype 'hello from wtype'\n\
+         wtype -k Return\n\
+         wait\n",
+        file.display()
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &["--refresh", "0", "--size", "640x480", "--timeout", "60"],
+        &["sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap_or_default(),
+        "hello from wtype\n",
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn planar_client_do_drives_the_session() {
+    let dir = runtime_dir();
+    let log = dir.path().join("input.log");
+    let script = format!(
+        "planar-client input > {} &\n\
+         planar-client do wait-window 'click 30 40' 'type a@B' 'key shift+Tab' 'scroll 0 -1' wait-idle || exit 9\n\
+         planar-client do 'type 日本'; echo \"unmappable=$?\"\n\
+         planar-client do 'key Escape'\n\
+         wait\n",
+        log.display()
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &["--refresh", "0"],
+        &["sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("unmappable=123"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("character '日' is not in the keymap"),
+        "{}",
+        out.stderr
+    );
+    let log = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("pointer") || l.starts_with("key "))
+        .collect();
+    // evdev codes: a 30, Shift 42, 2 with Shift for @, b 48 with Shift, Tab 15, Esc 1.
+    let expected = [
+        "pointer enter 30 40",
+        "pointer button 272 pressed",
+        "pointer button 272 released",
+        "key 30 pressed",
+        "key 30 released",
+        "key 42 pressed",
+        "key 3 pressed",
+        "key 3 released",
+        "key 42 released",
+        "key 42 pressed",
+        "key 48 pressed",
+        "key 48 released",
+        "key 42 released",
+        "key 42 pressed",
+        "key 15 pressed",
+        "key 15 released",
+        "key 42 released",
+        "pointer axis vertical -15",
+        "key 1 pressed",
+        "key 1 released",
+    ];
+    assert_eq!(events, expected, "{log}");
+}
+
+/// Shows `planar-client input` on `server` and returns it with its stdout file.
+fn input_client(server: &Server) -> (std::process::Child, std::path::PathBuf) {
+    let log = server.runtime.path().join("client.log");
+    let child = server
+        .client_command(&planar_tests::fixture::bin("planar-client"))
+        .arg("input")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (child, log)
+}
+
+/// A stranger's virtual pointer (this test process, not started by planar): returns
+/// whether the shown client saw its button press.
+fn stranger_pointer_reaches_client(allow_input: &str) -> (bool, String) {
+    use wayland_client::{globals::registry_queue_init, protocol::wl_seat::WlSeat};
+    use wayland_protocols_wlr::virtual_pointer::v1::client::{
+        zwlr_virtual_pointer_manager_v1::ZwlrVirtualPointerManagerV1,
+        zwlr_virtual_pointer_v1::ZwlrVirtualPointerV1,
+    };
+    struct S;
+    wayland_client::delegate_noop!(S: ignore ZwlrVirtualPointerManagerV1);
+    wayland_client::delegate_noop!(S: ignore ZwlrVirtualPointerV1);
+    wayland_client::delegate_noop!(S: ignore WlSeat);
+    impl
+        wayland_client::Dispatch<
+            wayland_client::protocol::wl_registry::WlRegistry,
+            wayland_client::globals::GlobalListContents,
+        > for S
+    {
+        fn event(
+            _: &mut Self,
+            _: &wayland_client::protocol::wl_registry::WlRegistry,
+            _: wayland_client::protocol::wl_registry::Event,
+            _: &wayland_client::globals::GlobalListContents,
+            _: &wayland_client::Connection,
+            _: &wayland_client::QueueHandle<Self>,
+        ) {
+        }
+    }
+
+    let server = Server::start(&[
+        "--renderer",
+        "pixman",
+        "--refresh",
+        "0",
+        "--allow-input",
+        allow_input,
+    ])
+    .unwrap();
+    let (mut client, log) = input_client(&server);
+    let conn = server.connect().unwrap();
+    let mut test = PlanarTest::new(&conn).unwrap();
+    assert!(test.wait_window("planar-client", LIMIT).unwrap().is_some());
+    let (globals, mut queue) = registry_queue_init::<S>(&conn).unwrap();
+    let qh = queue.handle();
+    let manager: ZwlrVirtualPointerManagerV1 = globals.bind(&qh, 1..=2, ()).unwrap();
+    let pointer = manager.create_virtual_pointer(None, &qh, ());
+    pointer.motion_absolute(0, 40, 50, 256, 256);
+    pointer.frame();
+    pointer.button(
+        0,
+        0x110,
+        wayland_client::protocol::wl_pointer::ButtonState::Pressed,
+    );
+    pointer.frame();
+    pointer.button(
+        0,
+        0x110,
+        wayland_client::protocol::wl_pointer::ButtonState::Released,
+    );
+    pointer.frame();
+    queue.roundtrip(&mut S).unwrap();
+    // The shown client has read everything sent before it answers the barrier's ping.
+    assert!(test.barrier(LIMIT).unwrap().is_some());
+    let _ = client.kill();
+    let _ = client.wait();
+    let seen = std::fs::read_to_string(&log).unwrap();
+    (seen.contains("pointer button 272 pressed"), server.log())
+}
+
+#[test]
+fn strangers_are_refused_virtual_input() {
+    // planar-test-v1 input from this process (a stranger): the unauthorized error.
+    let server = Server::start(&["--renderer", "pixman", "--refresh", "0"]).unwrap();
+    let conn = server.connect().unwrap();
+    let mut test = PlanarTest::new(&conn).unwrap();
+    test.text("x").unwrap();
+    let err = test.sync().unwrap_err().to_string();
+    assert!(err.contains("was not started by planar run"), "{err}");
+    assert!(err.contains("--allow-input all"), "{err}");
+
+    // The virtual pointer: dropped for a stranger, delivered with --allow-input all.
+    let (seen, log) = stranger_pointer_reaches_client("spawned");
+    assert!(!seen, "a stranger's virtual pointer reached the client");
+    assert!(log.contains("virtual pointer refused"), "{log}");
+    let (seen, log) = stranger_pointer_reaches_client("all");
+    assert!(
+        seen,
+        "with --allow-input all the virtual pointer must work\n{log}"
+    );
+
+    // The virtual keyboard: wtype, a stranger, gets the unauthorized error.
+    if find_program("wtype").is_none() {
+        return skip(
+            "strangers_are_refused_virtual_input[wtype]",
+            "wtype is not installed (Debian package wtype)",
+        );
+    }
+    for (allow, refused) in [("spawned", true), ("all", false)] {
+        let server = Server::start(&[
+            "--renderer",
+            "pixman",
+            "--refresh",
+            "0",
+            "--allow-input",
+            allow,
+        ])
+        .unwrap();
+        let out = server
+            .client_command(Path::new("wtype"))
+            .arg("x")
+            .output()
+            .unwrap();
+        // wtype prints the protocol error but exits 0 all the same.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("error 0: pid") && stderr.contains("not started by planar run"),
+            refused,
+            "--allow-input {allow}: {out:?}"
+        );
+        let log = server.log();
+        assert_eq!(
+            log.contains("virtual keyboard refused"),
+            refused,
+            "--allow-input {allow}: {log}"
+        );
+    }
+}
+
+#[test]
+fn touch_reaches_the_client() {
+    let server = Server::start(&[
+        "--renderer",
+        "pixman",
+        "--refresh",
+        "0",
+        "--allow-input",
+        "all",
+    ])
+    .unwrap();
+    let (mut client, log) = input_client(&server);
+    let conn = server.connect().unwrap();
+    let mut test = PlanarTest::new(&conn).unwrap();
+    assert!(test.wait_window("planar-client", LIMIT).unwrap().is_some());
+    test.touch_down(3, 20.0, 30.0).unwrap();
+    test.touch_motion(3, 25.0, 35.0).unwrap();
+    test.touch_up(3).unwrap();
+    test.sync().unwrap();
+    assert!(test.barrier(LIMIT).unwrap().is_some());
+    let _ = client.kill();
+    let _ = client.wait();
+    let seen = std::fs::read_to_string(&log).unwrap();
+    for expected in ["touch down 3 20 30", "touch motion 3 25 35", "touch up 3"] {
+        assert!(
+            seen.contains(expected),
+            "{expected:?} missing from:\n{seen}"
+        );
+    }
+}
+
+#[test]
+fn script_expect_mismatch_names_the_line() {
+    let dir = runtime_dir();
+    // A reference of the right size in one colour the client never draws.
+    let reference = dir.path().join("ref.png");
+    RgbaImage {
+        width: 320,
+        height: 240,
+        data: [255u8, 0, 255, 255].repeat(320 * 240),
+    }
+    .write_png(&reference)
+    .unwrap();
+    let never = dir.path().join("never.png");
+    let script = format!(
+        "wait-window\n\n# compare\nexpect {} --fuzz 2\nscreenshot {}\n",
+        reference.display(),
+        never.display()
+    );
+    let out = run_script(
+        dir.path(),
+        &[
+            "--refresh",
+            "0",
+            "--size",
+            "320x240",
+            "--renderer",
+            "pixman",
+        ],
+        &script,
+        &["planar-client", "input"],
+    );
+    assert_eq!(out.code(), Some(EXIT_STEP_FAILED), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("script line 4 (expect"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("worst at ("), "{}", out.stderr);
+    assert!(dir.path().join("ref.diff.png").exists(), "{}", out.stderr);
+    assert!(dir.path().join("ref.actual.png").exists());
+    assert!(!never.exists(), "the run went on past the failing step");
+
+    // A script that does not parse fails before the command runs, naming the line.
+    let out = run_script(dir.path(), &[], "wait-window\nclick 1\n", &["true"]);
+    assert_eq!(out.code(), Some(70), "{}", out.stderr);
+    assert!(out.stderr.contains("line 2: click takes"), "{}", out.stderr);
+}
