@@ -3,12 +3,14 @@
 //! alike take injected input (planar-test-v1, `--script`, virtual keyboard/pointer, see
 //! `inject`).
 //!
-//! Keyboard focus, deterministically: a new toplevel is raised and activated when it is
-//! created (its first configure says activated) and gets keyboard focus when it is first
-//! shown (its first buffer; an enter before the first configure crashes foot 1.13); a
-//! button press on a window raises, activates and focuses it (on the background: no
-//! focus); xdg-activation moves focus too; when the focused toplevel goes away, the
-//! topmost remaining one gets focus. The activated state always follows keyboard focus.
+//! Keyboard focus, deterministically: headless, a new toplevel is raised and activated
+//! when it is created (its first configure says activated) and gets keyboard focus when
+//! it is first shown (its first buffer; an enter before the first configure crashes foot
+//! 1.13). Nested, a new toplevel is raised only: a person at the host's keyboard focuses
+//! by clicking, so a key typed before the click does not reach it. On both, a button
+//! press on a window raises, activates and focuses it (on the background: no focus);
+//! xdg-activation moves focus too; when the focused toplevel goes away, the topmost
+//! remaining one gets focus. The activated state always follows keyboard focus.
 
 use smithay::{
     backend::input::{
@@ -50,6 +52,11 @@ impl State {
         self.seat.add_touch();
         crate::handlers::virtual_input::create_globals(&self.display_handle);
         Ok(())
+    }
+
+    /// Whether the output is a window on a host session.
+    pub fn is_nested(&self) -> bool {
+        matches!(self.backend, Some(crate::backend::Backend::Nested(_)))
     }
 
     /// Gives keyboard focus to `window` (none when `None`), raising it.

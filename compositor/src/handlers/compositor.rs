@@ -51,10 +51,10 @@ impl CompositorHandler for State {
             window.user_data().insert_if_missing(Shown::default);
             if let Some(shown) = window.user_data().get::<Shown>() {
                 let first = !shown.0.swap(true, Ordering::SeqCst);
-                // Minimal focus, so the clipboard works: a window gets the keyboard when
-                // first shown (not before: foot 1.13 crashes on an enter before its
-                // first configure).
-                if first {
+                // Focus on first show (not before: foot 1.13 crashes on an enter before
+                // its first configure), headless only: nested, a person at the host's
+                // keyboard focuses by clicking (see `input`).
+                if first && !self.is_nested() {
                     self.focus_window(Some(window.clone()));
                 }
             }

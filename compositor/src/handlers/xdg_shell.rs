@@ -25,9 +25,10 @@ impl XdgShellHandler for State {
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
         self.list_toplevel(&surface);
         let window = Window::new_wayland_window(surface);
-        // Activated from its first configure; keyboard focus follows when it is first
-        // shown (see `input`).
-        self.space.map_element(window, (0, 0), true);
+        // Headless, activated from its first configure; keyboard focus follows when it
+        // is first shown (see `input`).
+        let activate = !self.is_nested();
+        self.space.map_element(window, (0, 0), activate);
     }
 
     fn title_changed(&mut self, surface: ToplevelSurface) {
