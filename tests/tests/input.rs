@@ -480,3 +480,56 @@ fn script_expect_mismatch_names_the_line() {
     assert_eq!(out.code(), Some(70), "{}", out.stderr);
     assert!(out.stderr.contains("line 2: click takes"), "{}", out.stderr);
 }
+
+#[test]
+fn virtual_keyboard_keymap_larger_than_its_file_is_dropped() {
+    use std::os::fd::AsFd;
+    use wayland_client::{globals::registry_queue_init, protocol::wl_seat::WlSeat};
+    use wayland_protocols_misc::zwp_virtual_keyboard_v1::client::{
+        zwp_virtual_keyboard_manager_v1::ZwpVirtualKeyboardManagerV1,
+        zwp_virtual_keyboard_v1::ZwpVirtualKeyboardV1,
+    };
+    struct S;
+    wayland_client::delegate_noop!(S: ignore ZwpVirtualKeyboardManagerV1);
+    wayland_client::delegate_noop!(S: ignore ZwpVirtualKeyboardV1);
+    wayland_client::delegate_noop!(S: ignore WlSeat);
+    impl
+        wayland_client::Dispatch<
+            wayland_client::protocol::wl_registry::WlRegistry,
+            wayland_client::globals::GlobalListContents,
+        > for S
+    {
+        fn event(
+            _: &mut Self,
+            _: &wayland_client::protocol::wl_registry::WlRegistry,
+            _: wayland_client::protocol::wl_registry::Event,
+            _: &wayland_client::globals::GlobalListContents,
+            _: &wayland_client::Connection,
+            _: &wayland_client::QueueHandle<Self>,
+        ) {
+        }
+    }
+
+    let mut server = Server::start(&["--renderer", "pixman", "--allow-input", "all"]).unwrap();
+    let conn = server.connect().unwrap();
+    let (globals, mut queue) = registry_queue_init::<S>(&conn).unwrap();
+    let qh = queue.handle();
+    let seat: WlSeat = globals.bind(&qh, 1..=7, ()).unwrap();
+    let manager: ZwpVirtualKeyboardManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+    let keyboard = manager.create_virtual_keyboard(&seat, &qh, ());
+    // 16 bytes of file, 64 KiB claimed: mapped as is, reading past the end would SIGBUS.
+    let file = planar_tests::memfd::sealed("keymap", b"xkb_keymap {};\n\0").unwrap();
+    keyboard.keymap(1, file.as_fd(), 65536);
+    keyboard.key(0, 30, 1);
+    let err = queue.roundtrip(&mut S).unwrap_err().to_string();
+    assert!(err.contains("before keymap"), "{err}");
+    assert!(server.alive(), "planar died\n{}", server.log());
+    assert!(
+        server.log().contains("virtual keyboard keymap dropped"),
+        "{}",
+        server.log()
+    );
+    // Other clients carry on.
+    let other = server.connect().unwrap();
+    PlanarTest::new(&other).unwrap();
+}

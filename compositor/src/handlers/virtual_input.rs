@@ -10,7 +10,7 @@
 //! replaces the seat's for the focused client while it types (smithay's behaviour);
 //! `create_virtual_pointer_with_output` ignores the output (planar has one).
 
-use std::sync::Mutex;
+use std::{os::fd::OwnedFd, sync::Mutex};
 
 use smithay::{
     backend::input::{Axis, AxisSource},
@@ -18,11 +18,11 @@ use smithay::{
     reexports::{
         wayland_protocols_misc::zwp_virtual_keyboard_v1::server::{
             zwp_virtual_keyboard_manager_v1::{self, ZwpVirtualKeyboardManagerV1},
-            zwp_virtual_keyboard_v1::ZwpVirtualKeyboardV1,
+            zwp_virtual_keyboard_v1::{self, ZwpVirtualKeyboardV1},
         },
         wayland_server::{
-            delegate_dispatch, delegate_global_dispatch, Client, DataInit, Dispatch, DisplayHandle,
-            GlobalDispatch, New, Resource, WEnum,
+            delegate_global_dispatch, Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch,
+            New, Resource, WEnum,
         },
     },
     wayland::virtual_keyboard::{
@@ -46,7 +46,98 @@ pub fn create_globals(dh: &DisplayHandle) {
 }
 
 delegate_global_dispatch!(State: [ZwpVirtualKeyboardManagerV1: VirtualKeyboardManagerGlobalData] => VirtualKeyboardManagerState);
-delegate_dispatch!(State: [ZwpVirtualKeyboardV1: VirtualKeyboardUserData<State>] => VirtualKeyboardManagerState);
+
+/// The largest keymap a virtual keyboard may send (a full XKB keymap is about 64 KiB).
+const MAX_KEYMAP: u32 = 1 << 20;
+
+/// Virtual keyboard requests go to smithay, except that a keymap is first copied out of
+/// the client's fd: smithay maps the fd for the size the client claims, and a file
+/// shorter than that (or truncated meanwhile) would SIGBUS planar when xkbcommon reads
+/// it. A keymap that cannot be read whole is dropped with a warning (a key sent later
+/// then gets the protocol's `no_keymap` error).
+impl Dispatch<ZwpVirtualKeyboardV1, VirtualKeyboardUserData<State>> for State {
+    fn request(
+        state: &mut Self,
+        client: &Client,
+        resource: &ZwpVirtualKeyboardV1,
+        request: zwp_virtual_keyboard_v1::Request,
+        data: &VirtualKeyboardUserData<State>,
+        dh: &DisplayHandle,
+        data_init: &mut DataInit<'_, Self>,
+    ) {
+        let request = match request {
+            zwp_virtual_keyboard_v1::Request::Keymap { format, fd, size } => {
+                match copy_keymap(&fd, size) {
+                    Ok(copy) => zwp_virtual_keyboard_v1::Request::Keymap {
+                        format,
+                        fd: copy,
+                        size,
+                    },
+                    Err(why) => {
+                        warn!(client = ?client.id(), size, "virtual keyboard keymap dropped: {why}");
+                        return;
+                    }
+                }
+            }
+            other => other,
+        };
+        <VirtualKeyboardManagerState as Dispatch<
+            ZwpVirtualKeyboardV1,
+            VirtualKeyboardUserData<State>,
+            State,
+        >>::request(state, client, resource, request, data, dh, data_init);
+    }
+
+    fn destroyed(
+        state: &mut Self,
+        client: smithay::reexports::wayland_server::backend::ClientId,
+        resource: &ZwpVirtualKeyboardV1,
+        data: &VirtualKeyboardUserData<State>,
+    ) {
+        <VirtualKeyboardManagerState as Dispatch<
+            ZwpVirtualKeyboardV1,
+            VirtualKeyboardUserData<State>,
+            State,
+        >>::destroyed(state, client, resource, data);
+    }
+}
+
+/// `size` bytes of the keymap in `fd`, read into a sealed memfd of planar's own.
+fn copy_keymap(fd: &OwnedFd, size: u32) -> Result<OwnedFd, String> {
+    use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags, SealFlags};
+    if size == 0 || size > MAX_KEYMAP {
+        return Err(format!("size {size} is not from 1 to {MAX_KEYMAP} bytes"));
+    }
+    let mut text = vec![0u8; size as usize];
+    let mut done = 0;
+    while done < text.len() {
+        match rustix::io::pread(fd, &mut text[done..], done as u64) {
+            Ok(0) => return Err(format!("the file ends after {done} bytes")),
+            Ok(n) => done += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(format!("the fd cannot be read: {e}")),
+        }
+    }
+    let copy = memfd_create(
+        "planar-keymap",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )
+    .map_err(|e| format!("memfd_create: {e}"))?;
+    let mut written = 0;
+    while written < text.len() {
+        match rustix::io::write(&copy, &text[written..]) {
+            Ok(n) => written += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(format!("writing the copy: {e}")),
+        }
+    }
+    fcntl_add_seals(
+        &copy,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
+    )
+    .map_err(|e| format!("sealing the copy: {e}"))?;
+    Ok(copy)
+}
 
 impl Dispatch<ZwpVirtualKeyboardManagerV1, ()> for State {
     fn request(
