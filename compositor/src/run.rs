@@ -222,7 +222,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             state.freeze_screenshot("the command exited");
             let code = exit_code(status);
             info!(code, "command exited");
-            match state.input.script.as_ref().and_then(|s| s.unfinished()) {
+            match state.input.script.as_ref().and_then(|s| s.interrupted()) {
                 Some(line) => {
                     eprintln!(
                         "planar: script line {} ({}): the command exited (status {code}) before this step finished",

@@ -6,8 +6,9 @@
 //! condition holds. No thread touches `State`. Each step is logged with its line; the
 //! first failing step stops the run (`Stop::StepFailed`, exit `EXIT_STEP_FAILED`) with a
 //! message naming the line. When every step has run, planar stops as on SIGTERM and exits
-//! 0. Known limits: fixed timeouts per wait (`WAIT_WINDOW_TIMEOUT`, `WAIT_IDLE_TIMEOUT`);
-//! the command exiting before the last step is a failure of the step it interrupted.
+//! 0. The command exiting first fails the step it interrupts, unless only `wait-idle` and
+//! `sleep` are left: then the run ends with the command's status. Known limit: fixed
+//! timeouts per wait (`WAIT_WINDOW_TIMEOUT`, `WAIT_IDLE_TIMEOUT`).
 
 use std::{
     path::PathBuf,
@@ -70,6 +71,19 @@ impl Script {
             .as_ref()
             .map(|(line, _)| line)
             .or_else(|| self.steps.get(self.next))
+    }
+
+    /// When the command exits now: the line it interrupts, unless only `wait-idle` and
+    /// `sleep` steps are left (an app that quits on the last key it was sent is done).
+    pub fn interrupted(&self) -> Option<&ScriptLine> {
+        let mut rest = self
+            .running
+            .iter()
+            .map(|(line, _)| line)
+            .chain(self.steps.iter().skip(self.next));
+        let first = rest.clone().next()?;
+        rest.any(|l| !matches!(l.step, Step::WaitIdle | Step::Sleep { .. }))
+            .then_some(first)
     }
 }
 

@@ -533,3 +533,63 @@ fn virtual_keyboard_keymap_larger_than_its_file_is_dropped() {
     let other = server.connect().unwrap();
     PlanarTest::new(&other).unwrap();
 }
+
+#[test]
+fn keymap_option_types_through_the_layout() {
+    let dir = runtime_dir();
+    let out = run_script(
+        dir.path(),
+        &["--refresh", "0", "--keymap", "de"],
+        "wait-window\ntype z@\nkey Escape\nwait-idle\n",
+        &["planar-client", "input"],
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let keys: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("key "))
+        .collect();
+    // German layout: z is where us has y (evdev 21); @ is AltGr+q, and the keymap's
+    // first AltGr key (ISO_Level3_Shift without modifiers) is <LVL3>, evdev 84.
+    assert_eq!(
+        keys,
+        [
+            "key 21 pressed",
+            "key 21 released",
+            "key 84 pressed",
+            "key 16 pressed",
+            "key 16 released",
+            "key 84 released",
+            "key 1 pressed",
+            "key 1 released"
+        ],
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn command_exiting_mid_script_fails_the_step() {
+    let dir = runtime_dir();
+    let out = run_script(
+        dir.path(),
+        &["--renderer", "pixman"],
+        "# no window ever comes\nwait-window never\nwait-idle\n",
+        &["sh", "-c", "sleep 0.3; exit 4"],
+    );
+    assert_eq!(out.code(), Some(EXIT_STEP_FAILED), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("script line 2 (wait-window never): the command exited (status 4)"),
+        "{}",
+        out.stderr
+    );
+    // Only waits left when it exits: the run ends with the command's status.
+    let out = run_script(
+        dir.path(),
+        &["--renderer", "pixman"],
+        "sleep 5000\n",
+        &["sh", "-c", "sleep 0.3; exit 4"],
+    );
+    assert_eq!(out.code(), Some(4), "{}", out.stderr);
+}
