@@ -33,6 +33,9 @@ use crate::state::{Shown, State};
 /// The shortest quiet period an idle wait asks for.
 pub const MIN_QUIET: Duration = Duration::from_millis(100);
 
+/// Waits one client may have pending: each is polled every few ms.
+pub const MAX_WAITS_PER_CLIENT: usize = 64;
+
 /// Pongs a shell client has answered, kept in its user data.
 #[derive(Default)]
 pub struct Pongs(pub AtomicU64);
@@ -75,6 +78,17 @@ pub struct Waits {
 impl Waits {
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    /// How many waits `client` has pending.
+    pub fn count_for(
+        &self,
+        client: &smithay::reexports::wayland_server::backend::ClientId,
+    ) -> usize {
+        self.list
+            .iter()
+            .filter(|w| w.object.client().is_some_and(|c| &c.id() == client))
+            .count()
     }
 }
 

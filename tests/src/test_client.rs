@@ -207,6 +207,14 @@ impl PlanarTest {
         Ok(self.state.wait.take().flatten())
     }
 
+    /// Asks for a barrier and does not wait for it (for tests of planar's limits).
+    pub fn barrier_nowait(&mut self, timeout: std::time::Duration) -> anyhow::Result<()> {
+        self.need_input()?;
+        let ms = timeout.as_millis().min(u128::from(u32::MAX)) as u32;
+        self.test.barrier(ms, &self.qh, ());
+        Ok(())
+    }
+
     /// Waits until every client took the input sent so far and settled, and planar drew
     /// a frame; `None` when `timeout` ran out first.
     pub fn barrier(&mut self, timeout: std::time::Duration) -> anyhow::Result<Option<u64>> {

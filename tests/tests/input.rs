@@ -593,3 +593,24 @@ fn command_exiting_mid_script_fails_the_step() {
     );
     assert_eq!(out.code(), Some(4), "{}", out.stderr);
 }
+
+#[test]
+fn waits_are_bounded_per_client() {
+    let mut server = Server::start(&["--renderer", "pixman", "--refresh", "0"]).unwrap();
+    let conn = server.connect().unwrap();
+    let mut test = PlanarTest::new(&conn).unwrap();
+    for _ in 0..64 {
+        test.barrier_nowait(Duration::from_secs(60)).unwrap();
+    }
+    // No shell client to ping: the 64 are pending for their quiet period, then done.
+    test.sync().unwrap();
+    for _ in 0..70 {
+        test.barrier_nowait(Duration::from_secs(60)).unwrap();
+    }
+    let err = test.sync().unwrap_err().to_string();
+    assert!(err.contains("more than 64 waits pending"), "{err}");
+    assert!(server.alive(), "{}", server.log());
+    let other = server.connect().unwrap();
+    let mut other = PlanarTest::new(&other).unwrap();
+    assert!(other.barrier(LIMIT).unwrap().is_some());
+}

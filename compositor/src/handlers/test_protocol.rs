@@ -19,7 +19,10 @@ use smithay::{
 use std::time::Duration;
 use tracing::warn;
 
-use crate::{state::State, waits::Condition};
+use crate::{
+    state::State,
+    waits::{Condition, MAX_WAITS_PER_CLIENT},
+};
 
 impl GlobalDispatch<PlanarTestV1, ()> for State {
     fn bind(
@@ -93,6 +96,18 @@ fn input_request(
 ) {
     use planar_test_v1::{Error, Request};
     let timeout = |ms: u32| Duration::from_millis(u64::from(ms));
+    if matches!(
+        request,
+        Request::Barrier { .. } | Request::WaitWindow { .. }
+    ) && state.input.waits.count_for(&client.id()) >= MAX_WAITS_PER_CLIENT
+    {
+        warn!(client = ?client.id(), "planar-test: too many waits pending");
+        resource.post_error(
+            Error::TooManyWaits,
+            format!("more than {MAX_WAITS_PER_CLIENT} waits pending"),
+        );
+        return;
+    }
     match request {
         Request::Barrier { id, timeout_ms } => {
             let wait = data_init.init(id, ());
