@@ -614,3 +614,48 @@ fn waits_are_bounded_per_client() {
     let mut other = PlanarTest::new(&other).unwrap();
     assert!(other.barrier(LIMIT).unwrap().is_some());
 }
+
+#[test]
+fn surface_local_motion_is_relative_to_the_surface() {
+    use planar_tests::{pattern::quads_xrgb8888, shm_client::shm_buffer, window::Window};
+    use wayland_client::protocol::wl_shm::WlShm;
+    let server = Server::start(&[
+        "--renderer",
+        "pixman",
+        "--refresh",
+        "0",
+        "--allow-input",
+        "all",
+    ])
+    .unwrap();
+    let (mut client, log) = input_client(&server);
+    let conn = server.connect().unwrap();
+    let mut test = PlanarTest::new(&conn).unwrap();
+    assert!(test.wait_window("planar-client", LIMIT).unwrap().is_some());
+    // A 100x100 surface whose window geometry starts 20 px into it: planar puts the
+    // geometry at the output's origin, so the surface's origin is at (-20, -20).
+    let mut window = Window::new(&conn, "local").unwrap();
+    let shm: WlShm = window
+        .globals
+        .bind(window.queue_handle(), 1..=1, ())
+        .unwrap();
+    let pixels = quads_xrgb8888(100, 100, 400);
+    let buffer = shm_buffer(&shm, window.queue_handle(), 100, 100, 400, &pixels).unwrap();
+    window.xdg_surface().set_window_geometry(20, 20, 80, 80);
+    window.show(&buffer, 100, None, 100);
+    window.wait_presented().unwrap();
+    // (170, 150) on that surface is (150, 130) on the output: past its window, on the
+    // 256x256 planar-client input below.
+    test.pointer_motion(Some(window.surface()), 170.0, 150.0)
+        .unwrap();
+    test.sync().unwrap();
+    let start = std::time::Instant::now();
+    let mut seen = String::new();
+    while start.elapsed() < Duration::from_secs(20) && !seen.contains("pointer enter") {
+        std::thread::sleep(Duration::from_millis(20));
+        seen = std::fs::read_to_string(&log).unwrap_or_default();
+    }
+    let _ = client.kill();
+    let _ = client.wait();
+    assert!(seen.contains("pointer enter 150 130"), "{seen}");
+}
