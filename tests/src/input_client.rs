@@ -48,8 +48,8 @@ pub fn run(
     height: u32,
     fullscreen: bool,
     until_key: u32,
+    title: &str,
 ) -> anyhow::Result<()> {
-    let title = "planar-client input";
     let mut window = if fullscreen {
         Window::new_fullscreen(&conn, title)?
     } else {

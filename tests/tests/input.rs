@@ -659,3 +659,74 @@ fn surface_local_motion_is_relative_to_the_surface() {
     let _ = client.wait();
     assert!(seen.contains("pointer enter 150 130"), "{seen}");
 }
+
+#[test]
+fn newest_window_has_focus_and_a_click_moves_it() {
+    let dir = runtime_dir();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    // A (256x256) first; B (100x100, newer, on top) takes focus when shown; a click at
+    // (200, 200), on A only, gives A focus back.
+    let script = format!(
+        "planar-client input > {a} &\n\
+         planar-client do 'wait-window planar-client input' || exit 9\n\
+         planar-client input --size 100x100 --title second > {b} &\n\
+         planar-client do 'wait-window second' 'type b' 'click 200 200' 'type a' 'key Escape' wait-idle || exit 9\n\
+         planar-client do 'type c' 'key Escape' wait-idle || exit 9\n\
+         wait\n",
+        a = a.display(),
+        b = b.display()
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &["--refresh", "0", "--timeout", "60"],
+        &["sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let lines = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                l.starts_with("keyboard enter")
+                    || l.starts_with("keyboard leave")
+                    || l.starts_with("key ")
+                    || l.starts_with("pointer button")
+            })
+            .map(String::from)
+            .collect()
+    };
+    // evdev: b 48, a 30, c 46, Escape 1. After A quits on Escape, B (the topmost left)
+    // gets focus again and takes c.
+    assert_eq!(
+        lines(&a),
+        [
+            "keyboard enter",
+            "keyboard leave",
+            // The press gives focus first, then is delivered.
+            "keyboard enter",
+            "pointer button 272 pressed",
+            "pointer button 272 released",
+            "key 30 pressed",
+            "key 30 released",
+            "key 1 pressed",
+            "key 1 released"
+        ],
+        "A"
+    );
+    assert_eq!(
+        lines(&b),
+        [
+            "keyboard enter",
+            "key 48 pressed",
+            "key 48 released",
+            "keyboard leave",
+            "keyboard enter",
+            "key 46 pressed",
+            "key 46 released",
+            "key 1 pressed",
+            "key 1 released"
+        ],
+        "B"
+    );
+}

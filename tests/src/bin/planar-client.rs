@@ -78,6 +78,9 @@ struct InputArgs {
     /// Ask to be fullscreen (configures are printed as `configure WxH fullscreen`).
     #[arg(long)]
     fullscreen: bool,
+    /// The window's title.
+    #[arg(long, default_value = "planar-client input")]
+    title: String,
     /// The evdev key code whose release ends the client (1: Escape).
     #[arg(long, default_value_t = planar_tests::input_client::KEY_ESC)]
     until_key: u32,
@@ -246,6 +249,7 @@ fn main() -> anyhow::Result<()> {
                 a.size.1,
                 a.fullscreen,
                 a.until_key,
+                &a.title,
             );
         }
         Command::Conformance(a) => return conformance(a),
