@@ -7,9 +7,10 @@
 //! | `buffers` | dma-buf wl_buffers | 256 |
 //! | `captures` | capture frames alive (wlr-screencopy, ext-image-copy-capture) | 16 |
 //!
-//! With the defaults a client holds at most 128 + 256 x 4 planes fds; RLIMIT_NOFILE's soft
-//! limit is raised to the hard limit at start (often 2^20, 20000 on the machines planar is
-//! tested on), so dozens of clients at their limits still leave planar fds to accept more.
+//! With the defaults a client holds at most 128 + 256 x 4 planes fds (a real client holds
+//! a handful); RLIMIT_NOFILE's soft limit is raised to the hard limit at start (20000 on
+//! the machines planar is tested on), so a dozen clients at their limits still leave
+//! planar fds to accept more, and `listen` survives running out.
 
 use planar_protocol::dmabuf::DmabufLimits;
 use rustix::process::{getrlimit, setrlimit, Resource};
