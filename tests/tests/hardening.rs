@@ -161,6 +161,7 @@ fn negative_min_or_max_size_is_invalid_size() {
 
 #[test]
 fn huge_positions_and_sizes_elsewhere_do_not_panic() {
+    const LIMIT: i32 = 1 << 20;
     use wayland_client::protocol::wl_compositor::WlCompositor;
     use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
     let mut server = server(&[]);
@@ -182,6 +183,16 @@ fn huge_positions_and_sizes_elsewhere_do_not_panic() {
     window.surface().offset(i32::MAX, i32::MIN);
     window.surface().commit();
     assert_eq!(protocol_error(&window.conn), None);
+    // A huge buffer scale, then damage that smithay multiplies by it.
+    let buffer3 = shm_buffer(&shm, window.queue_handle(), 4, 4, 16, &[0xff; 64]).unwrap();
+    sub.set_buffer_scale(i32::MAX);
+    sub.attach(Some(&buffer3), 0, 0);
+    sub.damage(0, 0, LIMIT, LIMIT);
+    sub.damage_buffer(0, 0, LIMIT, LIMIT);
+    sub.commit();
+    window.surface().commit();
+    assert_eq!(protocol_error(&window.conn), None);
+    assert!(server.alive(), "planar died:\n{}", server.log());
     // A popup positioned at the far end of i32, with a negative parent size.
     let qh = window.queue_handle();
     let compositor: WlCompositor = window.globals.bind(qh, 1..=6, ()).unwrap();
