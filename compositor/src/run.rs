@@ -223,16 +223,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         }
     };
 
+    if let Some(backend) = state.backend.as_mut() {
+        let (live, streamed) = backend.engine().import_records_held();
+        info!(
+            held = live,
+            streamed, "import records: held in memory for live buffers, streamed to the report"
+        );
+    }
     if let Some(path) = &args.report {
-        let records = state
-            .backend
-            .as_mut()
-            .map(|b| b.engine().import_records())
-            .unwrap_or_default();
-        let json = serde_json::to_string_pretty(&records).context("error encoding the report")?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("error writing the report {}", path.display()))?;
-        info!(path = %path.display(), buffers = records.len(), "import report written");
+        let written = match state.backend.as_mut() {
+            Some(b) => b.engine().write_report(path),
+            None => std::fs::write(path, "[]\n").map(|()| 0),
+        }
+        .with_context(|| format!("error writing the report {}", path.display()))?;
+        info!(path = %path.display(), buffers = written, "import report written");
     }
     if let (Some(path), Some(image)) = (&state.screenshot.path, &state.screenshot.frozen) {
         image

@@ -1,6 +1,11 @@
 //! Mapping a client's buffer for reading, and the dma-buf rules around every read: wait
 //! for the implicit write fence (bounded), and bracket the read with
-//! DMA_BUF_IOCTL_SYNC START|READ … END|READ.
+//! DMA_BUF_IOCTL_SYNC START|READ … END|READ, every START paired with its END by
+//! [`SyncGuard`].
+//!
+//! Known limit: SYNC START waits on the same write fences as the poll, without a
+//! timeout. It is only called once the poll has seen them signalled, so it does not block
+//! unless a new fence is attached between the two calls (a client racing its own reads).
 //!
 //! The ioctl goes through `libc` rather than rustix: rustix's typed ioctl wants the opcode
 //! as a const generic, and this one call is clearer written out.
@@ -112,6 +117,61 @@ pub fn sync_read(fd: BorrowedFd<'_>, point: SyncPoint) -> std::io::Result<()> {
     }
 }
 
+/// The files of one read, each between its SYNC START and END: dropping the guard ENDs
+/// every file that was STARTed, in reverse order, on every path out of the read (an
+/// error on a later file, a failed conversion, a panic). `sync` is the ioctl; tests pass
+/// a recorder.
+pub struct SyncGuard<'a, F: FnMut(BorrowedFd<'a>, SyncPoint) -> std::io::Result<()>> {
+    started: Vec<BorrowedFd<'a>>,
+    sync: F,
+    /// Successful SYNC calls so far (STARTs and ENDs).
+    calls: u64,
+}
+
+impl<'a, F: FnMut(BorrowedFd<'a>, SyncPoint) -> std::io::Result<()>> SyncGuard<'a, F> {
+    /// STARTs every file in order. When one fails, the files already STARTed get their
+    /// END before the error is returned, with the number of successful calls made.
+    pub fn start(
+        fds: impl IntoIterator<Item = BorrowedFd<'a>>,
+        sync: F,
+    ) -> Result<Self, (std::io::Error, u64)> {
+        let mut guard = SyncGuard {
+            started: Vec::new(),
+            sync,
+            calls: 0,
+        };
+        for fd in fds {
+            if let Err(e) = (guard.sync)(fd, SyncPoint::Start) {
+                return Err((e, guard.end()));
+            }
+            guard.calls += 1;
+            guard.started.push(fd);
+        }
+        Ok(guard)
+    }
+
+    /// ENDs every STARTed file; the successful SYNC calls made over the guard's life.
+    pub fn finish(mut self) -> u64 {
+        self.end()
+    }
+
+    fn end(&mut self) -> u64 {
+        while let Some(fd) = self.started.pop() {
+            match (self.sync)(fd, SyncPoint::End) {
+                Ok(()) => self.calls += 1,
+                Err(e) => tracing::warn!(%e, "DMA_BUF_IOCTL_SYNC end failed"),
+            }
+        }
+        self.calls
+    }
+}
+
+impl<'a, F: FnMut(BorrowedFd<'a>, SyncPoint) -> std::io::Result<()>> Drop for SyncGuard<'a, F> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +188,82 @@ mod tests {
         assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
         // A memfd is always "readable": no fence to wait for.
         assert!(wait_for_writers(fd.as_fd(), Duration::from_millis(10)));
+    }
+
+    /// Three files, the second refusing START: the first gets its END, the third is never
+    /// touched.
+    #[test]
+    fn failed_start_ends_the_files_already_started() {
+        let fds: Vec<_> = (0..3)
+            .map(|_| rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::empty()).unwrap())
+            .collect();
+        let bad = fds[1].as_raw_fd();
+        let mut log = Vec::new();
+        let result = SyncGuard::start(fds.iter().map(|f| f.as_fd()), |fd, point| {
+            log.push((fd.as_raw_fd(), point));
+            if fd.as_raw_fd() == bad && point == SyncPoint::Start {
+                Err(std::io::Error::from_raw_os_error(libc::EIO))
+            } else {
+                Ok(())
+            }
+        });
+        let (err, calls) = result.err().expect("the second START fails");
+        assert_eq!(err.raw_os_error(), Some(libc::EIO));
+        assert_eq!(calls, 2, "one START and its END succeeded");
+        let first = fds[0].as_raw_fd();
+        assert_eq!(
+            log,
+            vec![
+                (first, SyncPoint::Start),
+                (bad, SyncPoint::Start),
+                (first, SyncPoint::End)
+            ]
+        );
+    }
+
+    /// Every START gets its END, in reverse order, whether the read finishes or the guard
+    /// is dropped (an error or a panic in the conversion).
+    #[test]
+    fn every_start_is_ended_once() {
+        let fds: Vec<_> = (0..2)
+            .map(|_| rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::empty()).unwrap())
+            .collect();
+        let (a, b) = (fds[0].as_raw_fd(), fds[1].as_raw_fd());
+        let expected = vec![
+            (a, SyncPoint::Start),
+            (b, SyncPoint::Start),
+            (b, SyncPoint::End),
+            (a, SyncPoint::End),
+        ];
+        let mut log = Vec::new();
+        let guard = SyncGuard::start(fds.iter().map(|f| f.as_fd()), |fd, point| {
+            log.push((fd.as_raw_fd(), point));
+            Ok(())
+        })
+        .ok()
+        .unwrap();
+        assert_eq!(guard.finish(), 4);
+        assert_eq!(log, expected);
+
+        let log = std::cell::RefCell::new(Vec::new());
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _guard = SyncGuard::start(fds.iter().map(|f| f.as_fd()), |fd, point| {
+                log.borrow_mut().push((fd.as_raw_fd(), point));
+                Ok(())
+            });
+            panic!("a conversion panicked");
+        }));
+        assert!(dropped.is_err());
+        assert_eq!(log.into_inner(), expected);
+    }
+
+    /// On a memfd (no sync ioctl) the real ioctl fails with ENOTTY at the first START,
+    /// and nothing is ENDed.
+    #[test]
+    fn memfd_start_fails_without_end() {
+        let fd = rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::empty()).unwrap();
+        let (err, calls) = SyncGuard::start([fd.as_fd()], sync_read).err().unwrap();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
+        assert_eq!(calls, 0);
     }
 }
