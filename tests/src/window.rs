@@ -131,6 +131,11 @@ impl Window {
         Ok(())
     }
 
+    /// The window's surface, for requests the helpers here do not make (scale, transform).
+    pub fn surface(&self) -> &WlSurface {
+        &self.surface
+    }
+
     pub fn queue_handle(&self) -> &QueueHandle<WindowState> {
         &self.qh
     }
