@@ -5,11 +5,7 @@
 //! (pixman); with GLES the texture is the one converted copy, and rows reach it through a
 //! scratch chunk of at most [`CHUNK_BYTES`] shared by all buffers.
 
-use std::{
-    ops::Range,
-    os::fd::{AsFd, BorrowedFd},
-    time::Duration,
-};
+use std::{ops::Range, os::fd::BorrowedFd, time::Duration};
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{fd::FdKind, format::FormatInfo};
@@ -18,7 +14,7 @@ use tracing::warn;
 
 use super::{
     convert::{conversion, convert_rows, Conversion, Planes, YuvEncoding},
-    map::{sync_read, wait_for_writers, Mapping, SyncGuard},
+    map::{sync_read, wait_for_all_writers, Mapping, SyncGuard},
 };
 
 /// How long a read waits for a client's GPU to finish writing.
@@ -233,11 +229,9 @@ impl CpuBuffer {
             .filter(|f| f.dmabuf)
             .map(|f| handles[f.plane])
             .collect();
-        // Poll first, with the bound: SYNC START would wait on the same fences unbounded.
-        if !synced
-            .iter()
-            .all(|fd| wait_for_writers(fd.as_fd(), FENCE_WAIT))
-        {
+        // Poll first, with one bound for all files: SYNC START would wait on the same
+        // fences with none.
+        if !wait_for_all_writers(&synced, FENCE_WAIT) {
             self.stats.fence_timeouts += 1;
             if !self.fence_warned {
                 self.fence_warned = true;

@@ -68,17 +68,47 @@ impl Drop for Mapping {
 }
 
 /// Waits until the buffer's implicit write fence has signalled (POLLIN on a dma-buf), at
-/// most `limit`. Returns false on timeout: the read goes ahead, a warning says so.
+/// most `limit`. Returns false on timeout.
 pub fn wait_for_writers(fd: BorrowedFd<'_>, limit: Duration) -> bool {
-    let mut fds = [rustix::event::PollFd::new(
-        &fd,
-        rustix::event::PollFlags::IN,
-    )];
-    let timeout = rustix::time::Timespec {
-        tv_sec: limit.as_secs() as i64,
-        tv_nsec: i64::from(limit.subsec_nanos()),
-    };
-    matches!(rustix::event::poll(&mut fds, Some(&timeout)), Ok(n) if n > 0)
+    wait_for_all_writers(&[fd], limit)
+}
+
+/// Waits until the write fences of all `fds` have signalled, at most `limit` in all
+/// (however many files there are). Returns false on timeout or a poll error.
+pub fn wait_for_all_writers(fds: &[BorrowedFd<'_>], limit: Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    let mut waiting: Vec<BorrowedFd<'_>> = fds.to_vec();
+    while !waiting.is_empty() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let mut polled: Vec<rustix::event::PollFd<'_>> = waiting
+            .iter()
+            .map(|fd| rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN))
+            .collect();
+        let timeout = rustix::time::Timespec {
+            tv_sec: left.as_secs() as i64,
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        match rustix::event::poll(&mut polled, Some(&timeout)) {
+            Ok(0) => return false,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return false,
+        }
+        let ready: Vec<bool> = polled
+            .iter()
+            .map(|p| p.revents().contains(rustix::event::PollFlags::IN))
+            .collect();
+        drop(polled);
+        let mut i = 0;
+        waiting.retain(|_| {
+            i += 1;
+            !ready[i - 1]
+        });
+        if !waiting.is_empty() && left.is_zero() {
+            return false;
+        }
+    }
+    true
 }
 
 const DMA_BUF_SYNC_READ: u64 = 1;
@@ -188,6 +218,28 @@ mod tests {
         assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
         // A memfd is always "readable": no fence to wait for.
         assert!(wait_for_writers(fd.as_fd(), Duration::from_millis(10)));
+    }
+
+    /// The bound is one bound for all files: a pipe with nothing to read stands in for a
+    /// fence that never signals, next to a memfd that is ready.
+    #[test]
+    fn the_fence_wait_is_bounded_over_all_files() {
+        let fd = rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::empty()).unwrap();
+        let (r1, _w1) = rustix::pipe::pipe().unwrap();
+        let (r2, _w2) = rustix::pipe::pipe().unwrap();
+        let start = std::time::Instant::now();
+        let fds = [fd.as_fd(), r1.as_fd(), r2.as_fd()];
+        assert!(!wait_for_all_writers(&fds, Duration::from_millis(50)));
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(50), "{took:?}");
+        assert!(
+            took < Duration::from_millis(95),
+            "two waits in a row: {took:?}"
+        );
+        assert!(wait_for_all_writers(
+            &[fd.as_fd()],
+            Duration::from_millis(50)
+        ));
     }
 
     /// Three files, the second refusing START: the first gets its END, the third is never
