@@ -483,8 +483,8 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         }
         let mib = |b: u64| b.div_ceil(1 << 20);
         let why = format!(
-            "the CPU path needs {} MiB for this buffer (mapped and converted), past the \
-             CPU-path budget: {} of {} MiB in use (--cpu-budget)",
+            "{} MiB (mapped and converted) is past the CPU-path budget: {} of {} MiB in \
+             use (--cpu-budget)",
             mib(cost),
             mib(self.cpu_bytes),
             mib(budget)
