@@ -131,13 +131,28 @@ impl Window {
         Ok(())
     }
 
-    /// The window's surface, for requests the helpers here do not make (scale, transform).
+    /// The window's objects, for tests that send raw requests on them, and for
+    /// extensions that take the wl_surface (fifo, commit timing …).
     pub fn surface(&self) -> &WlSurface {
         &self.surface
     }
 
+    pub fn xdg_surface(&self) -> &xdg_surface::XdgSurface {
+        &self.xdg_surface
+    }
+
+    pub fn toplevel(&self) -> &xdg_toplevel::XdgToplevel {
+        &self.toplevel
+    }
+
     pub fn queue_handle(&self) -> &QueueHandle<WindowState> {
         &self.qh
+    }
+
+    /// Waits for the next events and handles them.
+    pub fn blocking_dispatch(&mut self) -> anyhow::Result<()> {
+        self.queue.blocking_dispatch(&mut self.state)?;
+        Ok(())
     }
 
     /// Attaches `buffer`, damages `rows` (all of it when `None`), asks for a frame (and
@@ -313,8 +328,15 @@ delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::
 delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::v1::client::wp_color_representation_surface_v1::WpColorRepresentationSurfaceV1);
 delegate_noop!(WindowState: ignore WlCompositor);
 delegate_noop!(WindowState: ignore WlSurface);
+delegate_noop!(WindowState: ignore wayland_client::protocol::wl_region::WlRegion);
 delegate_noop!(WindowState: ignore WlBuffer);
 delegate_noop!(WindowState: ignore WlSubcompositor);
 delegate_noop!(WindowState: ignore WlSubsurface);
+delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_positioner::XdgPositioner);
+delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_popup::XdgPopup);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm::WlShm);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm_pool::WlShmPool);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_fifo_manager_v1::WpFifoManagerV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_fifo_v1::WpFifoV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::commit_timing::v1::client::wp_commit_timer_v1::WpCommitTimerV1);

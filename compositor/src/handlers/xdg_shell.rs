@@ -4,7 +4,6 @@
 //! output is resized. Popups are configured where they ask and not drawn yet.
 
 use smithay::{
-    delegate_xdg_shell,
     desktop::Window,
     reexports::{
         wayland_protocols::xdg::shell::server::xdg_toplevel,
@@ -24,8 +23,17 @@ impl XdgShellHandler for State {
     }
 
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
+        self.list_toplevel(&surface);
         let window = Window::new_wayland_window(surface);
         self.space.map_element(window, (0, 0), true);
+    }
+
+    fn title_changed(&mut self, surface: ToplevelSurface) {
+        self.relist_toplevel(&surface);
+    }
+
+    fn app_id_changed(&mut self, surface: ToplevelSurface) {
+        self.relist_toplevel(&surface);
     }
 
     fn fullscreen_request(&mut self, surface: ToplevelSurface, _output: Option<WlOutput>) {
@@ -45,6 +53,7 @@ impl XdgShellHandler for State {
     }
 
     fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
+        self.unlist_toplevel(&surface);
         self.window_going(surface.wl_surface());
         if let Some(window) = self.window_for(surface.wl_surface()).cloned() {
             self.space.unmap_elem(&window);
@@ -111,4 +120,14 @@ pub fn fill_output_if_asked(surface: &ToplevelSurface, size: Size<i32, Logical>)
     }
 }
 
-delegate_xdg_shell!(State);
+// smithay's delegate_xdg_shell! minus xdg_surface, xdg_toplevel and xdg_positioner, which
+// `guard` dispatches first (client sizes checked before smithay sees them).
+smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_wm_base::XdgWmBase: ()
+] => XdgShellState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_wm_base::XdgWmBase: smithay::wayland::shell::xdg::XdgWmBaseUserData
+] => XdgShellState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_popup::XdgPopup: smithay::wayland::shell::xdg::XdgShellSurfaceUserData
+] => XdgShellState);
