@@ -156,6 +156,10 @@ pub struct RunArgs {
     /// buffer past it gets `failed` at creation.
     #[arg(long, default_value = "512M", value_parser = parse_bytes)]
     pub cpu_budget: u64,
+    /// The same for the buffers of one client process (default: half the total, so one
+    /// client alone cannot take the CPU path from the others).
+    #[arg(long, default_value = "256M", value_parser = parse_bytes)]
+    pub cpu_budget_per_client: u64,
     /// The client command to run; without it planar runs until SIGINT/SIGTERM.
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -176,6 +180,7 @@ impl RunArgs {
                 full_range: self.yuv_range == "full",
             },
             cpu_budget: self.cpu_budget,
+            cpu_budget_per_client: self.cpu_budget_per_client,
             report: self.report.clone(),
         }
     }

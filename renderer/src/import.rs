@@ -47,6 +47,10 @@ use crate::{
 /// The default `--cpu-budget`: what all CPU-path buffers together may map and convert.
 pub const DEFAULT_CPU_BUDGET: u64 = 512 << 20;
 
+/// The default `--cpu-budget-per-client`: half the total, so that one client alone
+/// cannot take the CPU path from every other.
+pub const DEFAULT_CPU_BUDGET_PER_CLIENT: u64 = DEFAULT_CPU_BUDGET / 2;
+
 /// The largest CPU-path buffer side for pixman, which has no texture limit of its own:
 /// the largest output planar makes.
 pub const PIXMAN_MAX_SIZE: i32 = 16384;
@@ -81,6 +85,8 @@ pub struct ImportPolicy {
     pub encoding: YuvEncoding,
     /// `--cpu-budget`: bytes all CPU-path buffers together may map and convert.
     pub cpu_budget: u64,
+    /// `--cpu-budget-per-client`: the same, for the buffers of one client (process).
+    pub cpu_budget_per_client: u64,
     /// `--report`: where finished records are streamed (none kept without it).
     pub report: Option<PathBuf>,
 }
@@ -92,6 +98,7 @@ impl Default for ImportPolicy {
             fail_import: Vec::new(),
             encoding: YuvEncoding::default(),
             cpu_budget: DEFAULT_CPU_BUDGET,
+            cpu_budget_per_client: DEFAULT_CPU_BUDGET_PER_CLIENT,
             report: None,
         }
     }
@@ -209,6 +216,8 @@ pub(crate) struct Imports<Tex: Texture> {
     next_id: u64,
     /// What the live CPU-path buffers cost ([`CpuBuffer::cost`]).
     cpu_bytes: u64,
+    /// The same per client (its record's name: the process); no entry at 0.
+    cpu_bytes_by_client: HashMap<String, u64>,
     /// Finished records, with `--report`.
     log: Option<RecordLog>,
     /// The conversion chunk all CPU-path reads share.
@@ -221,6 +230,7 @@ impl<Tex: Texture> Default for Imports<Tex> {
             entries: HashMap::new(),
             next_id: 0,
             cpu_bytes: 0,
+            cpu_bytes_by_client: HashMap::new(),
             log: None,
             scratch: Vec::new(),
         }
@@ -380,7 +390,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
                     policy.encoding,
                     limits.keep_frame,
                 )
-                .and_then(|b| self.within_budget(b, policy.cpu_budget));
+                .and_then(|b| self.within_budget(b, policy, &req.client));
                 match buffer {
                     Ok(buffer) => {
                         let why = if notes.is_empty() {
@@ -460,6 +470,10 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
                         record: r, buffer, ..
                     } => {
                         self.cpu_bytes += buffer.cost();
+                        *self
+                            .cpu_bytes_by_client
+                            .entry(record.client.clone())
+                            .or_default() += buffer.cost();
                         *r = record;
                     }
                 }
@@ -475,26 +489,42 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         }
     }
 
-    /// `buffer`, when its cost fits in what is left of `budget`.
-    fn within_budget(&self, buffer: CpuBuffer, budget: u64) -> Result<CpuBuffer, String> {
+    /// `buffer`, when its cost fits in what is left of the total budget and of its
+    /// client's.
+    fn within_budget(
+        &self,
+        buffer: CpuBuffer,
+        policy: &ImportPolicy,
+        client: &str,
+    ) -> Result<CpuBuffer, String> {
         let cost = buffer.cost();
-        if self.cpu_bytes.saturating_add(cost) <= budget {
-            return Ok(buffer);
-        }
+        let mine = self.cpu_bytes_by_client.get(client).copied().unwrap_or(0);
+        let (in_use, budget, what, flag) =
+            if self.cpu_bytes.saturating_add(cost) > policy.cpu_budget {
+                (
+                    self.cpu_bytes,
+                    policy.cpu_budget,
+                    "CPU-path budget",
+                    "--cpu-budget",
+                )
+            } else if mine.saturating_add(cost) > policy.cpu_budget_per_client {
+                (
+                    mine,
+                    policy.cpu_budget_per_client,
+                    "client's CPU-path budget",
+                    "--cpu-budget-per-client",
+                )
+            } else {
+                return Ok(buffer);
+            };
         let mib = |b: u64| b.div_ceil(1 << 20);
         let why = format!(
-            "{} MiB (mapped and converted) is past the CPU-path budget: {} of {} MiB in \
-             use (--cpu-budget)",
+            "{} MiB (mapped and converted) is past the {what}: {} of {} MiB in use ({flag})",
             mib(cost),
-            mib(self.cpu_bytes),
+            mib(in_use),
             mib(budget)
         );
-        warn!(
-            cost,
-            in_use = self.cpu_bytes,
-            budget,
-            "a dma-buf is past the CPU-path budget"
-        );
+        warn!(client, cost, in_use, budget, "a dma-buf is past the {what}");
         Err(why)
     }
 
@@ -506,6 +536,12 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
                 mut record, buffer, ..
             }) => {
                 self.cpu_bytes -= buffer.cost();
+                if let Some(mine) = self.cpu_bytes_by_client.get_mut(&record.client) {
+                    *mine -= buffer.cost();
+                    if *mine == 0 {
+                        self.cpu_bytes_by_client.remove(&record.client);
+                    }
+                }
                 sync_stats(&mut record, &buffer);
                 record
             }

@@ -13,7 +13,7 @@ use planar_protocol::validate::FLAG_Y_INVERT;
 use planar_renderer::image::RgbaImage;
 use planar_tests::{
     dmabuf_client::{AddPlane, DmabufConn, Outcome},
-    fixture::{planar_run, runtime_dir, Server},
+    fixture::{bin, planar_run, runtime_dir, Server},
     proc::{peer_pid, status_kib},
     test_client::PlanarTest,
     window::Window,
@@ -197,6 +197,57 @@ fn cpu_budget_follows_live_buffers() {
             assert!(server.log().contains("largest texture"), "{}", server.log());
         }
     }
+}
+
+/// One client (process) may take only its share of the CPU path: past it its buffer is
+/// refused while another process's buffer still fits in the total.
+#[test]
+fn cpu_budget_per_client() {
+    let server = Server::start(&[
+        "--import",
+        "cpu",
+        "--cpu-budget",
+        "300M",
+        "--cpu-budget-per-client",
+        "160M",
+        "--allow-capture",
+        "all",
+    ])
+    .unwrap();
+    let conn = server.connect().unwrap();
+    let mut dmabuf = DmabufConn::new(conn.clone(), 5).unwrap();
+    let side = 4096u32;
+    let len = u64::from(side) * u64::from(side) * 4;
+    let first = sparse(len);
+    let Outcome::Created(_first) = create(&mut dmabuf, &first, side, side, 0) else {
+        panic!("{}", server.log());
+    };
+    // A second connection of the same process is the same client.
+    let mut again = DmabufConn::new(server.connect().unwrap(), 5).unwrap();
+    let second = sparse(len);
+    let outcome = create(&mut again, &second, side, side, 0);
+    assert!(matches!(outcome, Outcome::Failed), "{outcome:?}");
+    assert!(
+        server
+            .log()
+            .contains("past the client's CPU-path budget: 128 of 160 MiB in use"),
+        "{}",
+        server.log()
+    );
+    let other = server
+        .client_command(&bin("planar-client"))
+        .args([
+            "show",
+            "--size",
+            "1024x1024",
+            "--alloc",
+            "memfd",
+            "--verify",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&other.stdout);
+    assert_eq!(other.status.code(), Some(0), "{stdout}\n{}", server.log());
 }
 
 /// Partial damage of a y-inverted CPU-path buffer: the damaged rows are image rows (top
