@@ -14,8 +14,14 @@ use tracing::warn;
 
 use super::{
     convert::{conversion, convert_rows, Conversion, Planes, YuvEncoding},
-    map::{sync_read, wait_for_all_writers, Mapping, SyncGuard},
+    map::{sync_read, wait_for_all_writers, Mapping, SyncGuard, SyncPoint},
 };
+
+/// The fence wait: all files, one bound. A field so unit tests can stand in a fence that
+/// never signals (the host has no dma-bufs).
+type FenceWait = fn(&[BorrowedFd<'_>], Duration) -> bool;
+/// DMA_BUF_IOCTL_SYNC, for the same reason.
+type Sync = for<'a> fn(BorrowedFd<'a>, SyncPoint) -> std::io::Result<()>;
 
 /// How long a read waits for a client's GPU to finish writing.
 const FENCE_WAIT: Duration = Duration::from_millis(100);
@@ -76,6 +82,8 @@ pub struct CpuBuffer {
     frame: Option<Vec<u32>>,
     /// Whether a fence timeout was logged for this buffer (once per buffer).
     fence_warned: bool,
+    fence_wait: FenceWait,
+    sync: Sync,
     pub stats: CpuStats,
 }
 
@@ -157,6 +165,8 @@ impl CpuBuffer {
             encoding,
             frame: keep_frame.then(|| vec![0; width * height * out_bpp / 4]),
             fence_warned: false,
+            fence_wait: wait_for_all_writers,
+            sync: sync_read,
             stats,
         })
     }
@@ -231,7 +241,7 @@ impl CpuBuffer {
             .collect();
         // Poll first, with one bound for all files: SYNC START would wait on the same
         // fences with none.
-        if !wait_for_all_writers(&synced, FENCE_WAIT) {
+        if !(self.fence_wait)(&synced, FENCE_WAIT) {
             self.stats.fence_timeouts += 1;
             if !self.fence_warned {
                 self.fence_warned = true;
@@ -243,7 +253,7 @@ impl CpuBuffer {
             }
             return Err(ReadError::FenceTimeout);
         }
-        let guard = match SyncGuard::start(synced.iter().copied(), sync_read) {
+        let guard = match SyncGuard::start(synced.iter().copied(), self.sync) {
             Ok(guard) => guard,
             Err((e, calls)) => {
                 self.stats.syncs += calls;
@@ -317,4 +327,167 @@ impl CpuBuffer {
 fn bytes_mut(words: &mut [u32]) -> &mut [u8] {
     // SAFETY: plain integers reinterpreted as bytes, within the same exclusive borrow.
     unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 4) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smithay::backend::allocator::{dmabuf::DmabufFlags, Modifier};
+    use std::cell::RefCell;
+
+    thread_local! {
+        static SYNCS: RefCell<Vec<SyncPoint>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn record_sync(_: BorrowedFd<'_>, point: SyncPoint) -> std::io::Result<()> {
+        SYNCS.with(|s| s.borrow_mut().push(point));
+        Ok(())
+    }
+
+    fn refuse_start(_: BorrowedFd<'_>, point: SyncPoint) -> std::io::Result<()> {
+        SYNCS.with(|s| s.borrow_mut().push(point));
+        match point {
+            SyncPoint::Start => Err(std::io::Error::from_raw_os_error(libc::EBUSY)),
+            SyncPoint::End => Ok(()),
+        }
+    }
+
+    fn never_signals(_: &[BorrowedFd<'_>], _: Duration) -> bool {
+        false
+    }
+
+    fn signalled(_: &[BorrowedFd<'_>], _: Duration) -> bool {
+        true
+    }
+
+    /// A 4x4 XRGB8888 memfd "dma-buf", every pixel `px`, taken for a real dma-buf (so
+    /// reads wait for fences and sync), with the pixman layout (frame kept).
+    fn buffer(px: [u8; 4]) -> (CpuBuffer, std::os::fd::OwnedFd) {
+        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
+        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
+        ftruncate(&fd, 64).unwrap();
+        rustix::io::pwrite(&fd, &px.repeat(16), 0).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        let mut b = Dmabuf::builder(
+            (4, 4),
+            Fourcc::Xrgb8888,
+            Modifier::Linear,
+            DmabufFlags::empty(),
+        );
+        b.add_plane(fd.try_clone().unwrap(), 0, 0, 16);
+        let dmabuf = b.build().unwrap();
+        let info = planar_protocol::format::format_info(Fourcc::Xrgb8888 as u32).unwrap();
+        let kinds = [FdKind::DmaBuf { exporter: None }];
+        let cpu = CpuBuffer::new(&dmabuf, info, &kinds, &[], YuvEncoding::default(), true).unwrap();
+        (cpu, fd)
+    }
+
+    /// A fence that does not signal: nothing is read, synced or handed to the renderer,
+    /// the frame keeps the previous contents, the timeout is counted; once it signals,
+    /// the next read brackets itself with one START and one END.
+    #[test]
+    fn fence_timeout_keeps_the_previous_contents() {
+        let (mut cpu, fd) = buffer([0, 0, 255, 255]);
+        cpu.sync = record_sync;
+        let mut scratch = Vec::new();
+        assert_eq!(cpu.read(0..4, &mut scratch, |_, _| Ok(())).unwrap(), 0..4);
+        let red = cpu.frame.clone().unwrap();
+        SYNCS.with(|s| s.borrow_mut().clear());
+
+        rustix::io::pwrite(&fd, &[255, 0, 0, 255].repeat(16), 0).unwrap();
+        cpu.fence_wait = never_signals;
+        let mut handed = 0;
+        for _ in 0..2 {
+            let r = cpu.read(0..4, &mut scratch, |_, _| {
+                handed += 1;
+                Ok(())
+            });
+            assert!(matches!(r, Err(ReadError::FenceTimeout)), "{r:?}");
+        }
+        assert_eq!(handed, 0);
+        assert_eq!(cpu.frame.as_ref(), Some(&red), "the previous contents stay");
+        assert_eq!(cpu.stats.fence_timeouts, 2);
+        assert_eq!(cpu.stats.reads, 1);
+        assert!(
+            SYNCS.with(|s| s.borrow().is_empty()),
+            "no SYNC without a signalled fence"
+        );
+
+        cpu.fence_wait = signalled;
+        assert_eq!(cpu.read(0..4, &mut scratch, |_, _| Ok(())).unwrap(), 0..4);
+        assert_ne!(cpu.frame.as_ref(), Some(&red));
+        assert_eq!(
+            SYNCS.with(|s| s.take()),
+            vec![SyncPoint::Start, SyncPoint::End]
+        );
+        assert_eq!(cpu.stats.syncs, 4);
+    }
+
+    /// A refused START is an error, with nothing to END and nothing converted.
+    #[test]
+    fn refused_sync_start_reads_nothing() {
+        let (mut cpu, _fd) = buffer([0, 0, 255, 255]);
+        cpu.fence_wait = signalled;
+        cpu.sync = refuse_start;
+        let mut handed = 0;
+        let r = cpu.read(0..4, &mut Vec::new(), |_, _| {
+            handed += 1;
+            Ok(())
+        });
+        assert!(matches!(r, Err(ReadError::Sync(_))), "{r:?}");
+        assert_eq!(handed, 0);
+        assert_eq!(SYNCS.with(|s| s.take()), vec![SyncPoint::Start]);
+        assert_eq!((cpu.stats.syncs, cpu.stats.reads), (0, 0));
+    }
+
+    /// Image rows of a y-inverted buffer are read from the mirrored memory rows, and the
+    /// chunk handed on is in image order.
+    #[test]
+    fn y_inverted_rows_come_from_the_mirrored_memory_rows() {
+        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
+        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
+        ftruncate(&fd, 64).unwrap();
+        // Memory row m holds blue m*10 (XRGB8888 little-endian: B first).
+        let bytes: Vec<u8> = (0..4u8)
+            .flat_map(|m| [m * 10, 0, 0, 255].repeat(4))
+            .collect();
+        rustix::io::pwrite(&fd, &bytes, 0).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        let mut b = Dmabuf::builder(
+            (4, 4),
+            Fourcc::Xrgb8888,
+            Modifier::Linear,
+            DmabufFlags::Y_INVERT,
+        );
+        b.add_plane(fd, 0, 0, 16);
+        let dmabuf = b.build().unwrap();
+        let info = planar_protocol::format::format_info(Fourcc::Xrgb8888 as u32).unwrap();
+        let mut cpu = CpuBuffer::new(
+            &dmabuf,
+            info,
+            &[FdKind::SealedFile],
+            &[],
+            YuvEncoding::default(),
+            false,
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let changed = cpu
+            .read(0..1, &mut Vec::new(), |rows, bytes| {
+                seen.push((rows, bytes[2]));
+                Ok(())
+            })
+            .unwrap();
+        // Image row 0 is memory row 3; converted to RGBA, blue is byte 2.
+        assert_eq!(changed, 0..1);
+        assert_eq!(seen, vec![(0..1, 30)]);
+        seen.clear();
+        cpu.read(1..3, &mut Vec::new(), |rows, bytes| {
+            seen.push((rows, bytes[2]));
+            seen.push((usize::MAX..usize::MAX, bytes[16 + 2]));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![(1..3, 20), (usize::MAX..usize::MAX, 10)]);
+    }
 }
