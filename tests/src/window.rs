@@ -131,8 +131,8 @@ impl Window {
         Ok(())
     }
 
-    /// The window's objects, for tests that send raw requests on them, and for
-    /// extensions that take the wl_surface (fifo, commit timing …).
+    /// The window's objects, for tests that send raw requests on them (and the surface for
+    /// extensions that take one: fifo, commit timing …).
     pub fn surface(&self) -> &WlSurface {
         &self.surface
     }
