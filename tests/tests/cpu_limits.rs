@@ -86,7 +86,17 @@ const WHITE: [u8; 3] = [255, 255, 255];
 /// 4 GiB, and still showing another client's buffer right.
 #[test]
 fn huge_sparse_cpu_buffers_are_refused_at_creation() {
-    let server = Server::start(&["--import", "cpu", "--allow-capture", "all"]).unwrap();
+    let dir = runtime_dir();
+    let report = dir.path().join("huge.json");
+    let server = Server::start(&[
+        "--import",
+        "cpu",
+        "--allow-capture",
+        "all",
+        "--report",
+        report.to_str().unwrap(),
+    ])
+    .unwrap();
     let conn = server.connect().unwrap();
     let pid = peer_pid(&conn).expect("planar's pid");
     let mut dmabuf = DmabufConn::new(conn.clone(), 5).unwrap();
@@ -129,6 +139,21 @@ fn huge_sparse_cpu_buffers_are_refused_at_creation() {
     drop(six);
     let mut server = server;
     assert!(server.alive());
+    assert!(server.stop().success());
+
+    // The report says why, for each of the seven.
+    let records: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let refused: Vec<&serde_json::Value> = records.iter().filter(|r| r["width"] == 16384).collect();
+    assert_eq!(refused.len(), 7, "{records:?}");
+    for r in refused {
+        assert_eq!(r["path"], "rejected", "{r}");
+        let reason = r["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("2048 MiB (mapped and converted) is past the CPU-path budget"),
+            "{reason}"
+        );
+    }
 }
 
 /// The budget counts live buffers only: a buffer that fits is shown, a second one past
