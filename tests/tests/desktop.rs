@@ -205,6 +205,57 @@ fn weston_simple_egl_keeps_running_with_fifo_offered() {
 }
 
 #[test]
+fn vkcube_paces_with_fifo_and_keeps_running() {
+    let name = "vkcube_paces_with_fifo_and_keeps_running";
+    if find_program("vkcube-wayland").is_none() {
+        return skip(
+            name,
+            "vkcube-wayland is not installed (Debian package vulkan-tools)",
+        );
+    }
+    if !std::path::Path::new("/usr/share/vulkan/icd.d/lvp_icd.json").exists() {
+        return skip(name, "no lavapipe (Debian package mesa-vulkan-drivers)");
+    }
+    // Mesa 25's Vulkan WSI uses wp_fifo_v1 for FIFO presentation, vkcube's default: each
+    // frame waits on the barrier the last one set, so the cube keeps turning only if
+    // planar clears barriers (one a refresh).
+    let dir = runtime_dir();
+    let trace = dir.path().join("vkcube.trace");
+    let png = dir.path().join("shot.png");
+    let script = format!(
+        "WAYLAND_DEBUG=1 vkcube-wayland 2> {} & pid=$!; sleep 4; kill -0 $pid || exit 3; kill $pid; wait $pid; exit 0",
+        trace.display()
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &[
+            "--renderer",
+            "pixman",
+            "--screenshot",
+            png.to_str().unwrap(),
+        ],
+        &["sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "vkcube exited early or planar failed:\n{}",
+        out.stderr
+    );
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let count = |needle: &str| trace.lines().filter(|l| l.contains(needle)).count();
+    let (set, wait) = (count(".set_barrier()"), count(".wait_barrier()"));
+    // lavapipe draws a few dozen frames a second here; 10 in 4 s is a cube that turns.
+    assert!(
+        set >= 10 && wait >= 10,
+        "vkcube set {set} and waited on {wait} fifo barriers in 4 s"
+    );
+    let img = RgbaImage::read_png(&png).unwrap();
+    assert!(colours(&img, 500, 500) > 10, "vkcube drew nothing");
+}
+
+#[test]
 fn gtk4_widget_factory_starts() {
     let name = "gtk4_widget_factory_starts";
     if find_program("gtk4-widget-factory").is_none() {
