@@ -392,6 +392,8 @@ fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
             .collect::<Vec<_>>()
     };
     let run = || {
+        let dir = runtime_dir();
+        let png = dir.path().join("paced.png");
         let server = Server::start(&[
             "--renderer",
             "pixman",
@@ -399,14 +401,18 @@ fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
             "0",
             "--clock",
             "virtual",
+            "--screenshot",
+            png.to_str().unwrap(),
         ])
         .unwrap();
         let conn = server.connect().unwrap();
         let timed = paced_burst(&conn, 3, true, Some(&targets));
         let fifo_only = paced_burst(&conn, 4, true, None);
-        (timed, fifo_only)
+        assert!(server.stop().success());
+        let bytes = std::fs::read(&png).expect("the screenshot");
+        (timed, fifo_only, bytes)
     };
-    let (timed, fifo_only) = run();
+    let (timed, fifo_only, png) = run();
     let refresh = Duration::from_nanos(1_000_000_000 / 60);
     for (p, t) in timed.iter().zip(targets(Duration::ZERO)) {
         let shown = as_duration(p);
@@ -416,7 +422,13 @@ fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
         );
     }
     assert_eq!(fifo_only.len(), 4);
-    assert_eq!(run(), (timed, fifo_only), "a second run differs");
+    let again = run();
+    assert_eq!(
+        (&again.0, &again.1),
+        (&timed, &fifo_only),
+        "timestamps differ"
+    );
+    assert!(again.2 == png, "the screenshots differ");
 }
 
 struct Sandbox {
