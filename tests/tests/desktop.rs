@@ -504,3 +504,44 @@ fn sandboxed_clients_never_capture() {
     // The unsandboxed connection still captures.
     assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Image(_)));
 }
+
+#[test]
+fn broken_security_context_fds_do_not_stop_planar() {
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    let conn = server.connect().unwrap();
+    let (globals, mut queue) = registry_queue_init::<Sandbox>(&conn).unwrap();
+    let qh = queue.handle();
+    let manager: WpSecurityContextManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+    // A pipe with data in it "listens": planar's accept() fails (ENOTSOCK). A memfd cannot
+    // be polled at all. A socket that does not listen fails accept() too.
+    let (pipe_read, pipe_write) = rustix::pipe::pipe().unwrap();
+    rustix::io::write(&pipe_write, b"x").unwrap();
+    let memfd = rustix::fs::memfd_create("not-a-socket", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+    let (unlistening, _peer) = UnixStream::pair().unwrap();
+    let mut keep = Vec::new();
+    for listen in [
+        std::os::fd::AsFd::as_fd(&pipe_read),
+        std::os::fd::AsFd::as_fd(&memfd),
+        std::os::fd::AsFd::as_fd(&unlistening),
+    ] {
+        let (close_read, close_write) = rustix::pipe::pipe().unwrap();
+        let context =
+            manager.create_listener(listen, std::os::fd::AsFd::as_fd(&close_read), &qh, ());
+        context.commit();
+        keep.push(close_write);
+    }
+    queue.roundtrip(&mut Sandbox { names: Vec::new() }).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // planar still serves clients.
+    let names = global_names(&server.connect().unwrap());
+    assert!(
+        names.iter().any(|n| n == "wl_compositor"),
+        "{}",
+        server.log()
+    );
+    assert!(
+        server.log().contains("no longer listening on it"),
+        "{}",
+        server.log()
+    );
+}
