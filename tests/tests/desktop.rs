@@ -545,3 +545,42 @@ fn broken_security_context_fds_do_not_stop_planar() {
         server.log()
     );
 }
+
+#[test]
+fn hostile_commit_timing_targets_are_released() {
+    // Negative seconds, nanoseconds past a second, the end of time: each update is shown
+    // (past ones at once, far ones released with a warning), and planar stays up, in debug
+    // builds too (smithay's own conversion debug-asserts non-negative times).
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    let conn = server.connect().unwrap();
+    let mut window = Window::new(&conn, "hostile").unwrap();
+    let qh = window.queue_handle().clone();
+    let shm: WlShm = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let manager: WpCommitTimingManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let timer = manager.get_timer(window.surface(), &qh, ());
+    let buffer = shm_buffer(&shm, &qh, 8, 8, 32, &[0x40; 8 * 8 * 4]).unwrap();
+    let targets = [
+        (u32::MAX, u32::MAX, u32::MAX),
+        (0x8000_0000, 0, 0),
+        (0, 5, 2_999_999_999),
+        (0x7fff_ffff, u32::MAX, 999_999_999),
+        (0, 0, 0),
+    ];
+    for (hi, lo, nsec) in targets {
+        timer.set_timestamp(hi, lo, nsec);
+        window.show(&buffer, 8, None, 8);
+    }
+    conn.flush().unwrap();
+    let start = Instant::now();
+    while window.presented().len() < targets.len() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} of {} shown\n{}",
+            window.presented().len(),
+            targets.len(),
+            server.log()
+        );
+        window.blocking_dispatch().unwrap();
+    }
+    assert!(global_names(&server.connect().unwrap()).len() > 10);
+}

@@ -17,6 +17,8 @@
 
 use std::time::Duration;
 
+use rustix::fs::Timespec;
+
 use smithay::{
     delegate_commit_timing, delegate_fifo,
     reexports::wayland_server::{
@@ -24,7 +26,7 @@ use smithay::{
     },
     utils::{Monotonic, Time},
     wayland::{
-        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData},
+        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData, Timestamp},
         compositor::{add_pre_commit_hook, with_states},
         fifo::FifoBarrierCachedState,
     },
@@ -49,6 +51,19 @@ pub struct Pacing {
     pub skipped_frames: u64,
     /// The target a wake-up timer is armed for.
     wake_armed: Option<Duration>,
+}
+
+/// A client's target time as a Duration on the clock. smithay's own conversion
+/// debug-asserts a non-negative time and panics on a carry overflow, and the seconds and
+/// nanoseconds are the client's: negative seconds are the distant past, and nanoseconds
+/// past a second carry, saturating.
+fn target_of(t: Timestamp) -> Duration {
+    let t = Timespec::from(Time::<Monotonic>::from(t));
+    let Ok(secs) = u64::try_from(t.tv_sec) else {
+        return Duration::ZERO;
+    };
+    let nanos = u64::try_from(t.tv_nsec).unwrap_or(0);
+    Duration::from_secs(secs).saturating_add(Duration::from_nanos(nanos))
 }
 
 fn remember(list: &mut Vec<Weak<WlSurface>>, surface: &WlSurface) {
@@ -166,7 +181,7 @@ impl State {
         let earliest = surfaces
             .iter()
             .filter_map(next_deadline)
-            .map(|t| Duration::from(Time::<Monotonic>::from(t)))
+            .map(target_of)
             .filter(|&t| t <= far)
             .min();
         let mut deadline = next_frame;
@@ -189,17 +204,18 @@ impl State {
                 };
                 let mut timers = timers.lock().unwrap();
                 let mut released = false;
-                if let Some(t) = timers.next_deadline() {
-                    let t = Duration::from(Time::<Monotonic>::from(t));
-                    if t > far {
-                        warn!(target_s = t.as_secs_f64(), "a commit-timing target is far past the next frame (another clock?); released now");
-                        released |= timers.signal_until(Time::<Monotonic>::from(t));
+                // Compared as the client sent them (the heap's order), so that no
+                // conversion of a client's numbers can leave one behind.
+                while let Some(next) = timers.next_deadline() {
+                    let t = target_of(next);
+                    if t <= far {
+                        break;
                     }
+                    warn!(target_s = t.as_secs_f64(), "a commit-timing target is far past the next frame (another clock?); released now");
+                    released |= timers.signal_until(next);
                 }
                 released |= timers.signal_until(Time::<Monotonic>::from(deadline));
-                let next = timers
-                    .next_deadline()
-                    .map(|t| Duration::from(Time::<Monotonic>::from(t)));
+                let next = timers.next_deadline().map(target_of);
                 (released, next)
             });
             if released {
