@@ -275,13 +275,14 @@ fn gtk4_widget_factory_starts() {
 
 /// A toplevel that submits `n` updates in one burst, each with a fifo barrier and/or a
 /// commit-timing target (`targets[i]`, in the presentation clock), and waits until all
-/// were presented. Returns the presented (seconds, nanoseconds, sequence) of each.
+/// were presented. Returns the presented (seconds, nanoseconds, sequence) of each, and the
+/// targets.
 fn paced_burst(
     conn: &Connection,
     n: usize,
     fifo: bool,
     targets: Option<&dyn Fn(Duration) -> Vec<Duration>>,
-) -> Vec<(u64, u32, u64)> {
+) -> (Vec<(u64, u32, u64)>, Vec<Duration>) {
     let mut window = Window::new(conn, "paced").unwrap();
     let qh = window.queue_handle().clone();
     let shm: WlShm = window.globals.bind(&qh, 1..=1, ()).unwrap();
@@ -336,7 +337,7 @@ fn paced_burst(
         );
         window.blocking_dispatch().unwrap();
     }
-    window.presented().to_vec()
+    (window.presented().to_vec(), targets.unwrap_or_default())
 }
 
 fn as_duration(p: &(u64, u32, u64)) -> Duration {
@@ -348,8 +349,10 @@ fn fifo_shows_one_update_per_refresh() {
     // 20 Hz: updates queued in one burst go out one per 50 ms refresh.
     let server = Server::start(&["--renderer", "pixman", "--refresh", "20"]).unwrap();
     let conn = server.connect().unwrap();
-    let presented = paced_burst(&conn, 5, true, None);
-    for pair in presented.windows(2) {
+    let (presented, _) = paced_burst(&conn, 5, true, None);
+    // The first update is shown at its commit, between two ticks, and its barrier is
+    // cleared at the next tick: only the later gaps are whole refreshes.
+    for pair in presented.windows(2).skip(1) {
         let gap = as_duration(&pair[1]).saturating_sub(as_duration(&pair[0]));
         assert!(
             gap >= Duration::from_millis(35),
@@ -367,7 +370,13 @@ fn commit_timing_holds_updates_until_their_target() {
     let started = Instant::now();
     let step = Duration::from_millis(150);
     let targets = move |now: Duration| (1..=3).map(|i| now + step * i).collect::<Vec<_>>();
-    let presented = paced_burst(&conn, 3, false, Some(&targets));
+    let (presented, targets) = paced_burst(&conn, 3, false, Some(&targets));
+    for (p, t) in presented.iter().zip(&targets) {
+        assert!(
+            as_duration(p) >= *t,
+            "shown at {p:?}, before its target {t:?}"
+        );
+    }
     let first = presented[0];
     assert!(
         started.elapsed() >= Duration::from_millis(400),
@@ -406,8 +415,8 @@ fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
         ])
         .unwrap();
         let conn = server.connect().unwrap();
-        let timed = paced_burst(&conn, 3, true, Some(&targets));
-        let fifo_only = paced_burst(&conn, 4, true, None);
+        let (timed, _) = paced_burst(&conn, 3, true, Some(&targets));
+        let (fifo_only, _) = paced_burst(&conn, 4, true, None);
         assert!(server.stop().success());
         let bytes = std::fs::read(&png).expect("the screenshot");
         (timed, fifo_only, bytes)

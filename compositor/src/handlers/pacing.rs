@@ -171,11 +171,13 @@ impl State {
                     .and_then(|t| t.lock().unwrap().next_deadline())
             })
         };
-        // With frames on demand, the next frame is now.
-        let next_frame = if self.on_demand {
-            self.now()
-        } else {
+        // The time the frame showing a released update is stamped with: it is drawn at
+        // once (present-on-commit), so on the real clock now, and on the virtual clock one
+        // refresh after the last frame. "Not before the target" holds either way.
+        let next_frame = if self.virtual_clock {
             self.now() + self.refresh
+        } else {
+            self.now()
         };
         let far = next_frame + FAR_AHEAD;
         let earliest = surfaces
