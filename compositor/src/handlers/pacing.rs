@@ -1,19 +1,24 @@
 //! wp_fifo_manager_v1 and wp_commit_timing_manager_v1 (smithay's, managed mode): smithay
 //! holds back a content update that waits on a fifo barrier or has a target time; planar
-//! decides when to let it through.
+//! decides when to let it through. A released update is drawn at once (present-on-commit).
 //!
 //! - With a refresh rate, on each refresh tick: fifo barriers of content already shown are
-//!   cleared (at most one fifo update per surface per refresh), and updates whose target
-//!   time falls before the next frame are released.
-//! - With `--refresh 0` (frames on demand) there is no tick: held updates are released as
-//!   soon as the loop is idle, each one presented in turn. Nothing then depends on wall
-//!   time, so `--refresh 0 --clock virtual` runs stay deterministic with fifo and
+//!   cleared (at most one fifo update per surface per refresh), and updates whose target is
+//!   at or before the time the frame will be stamped with are released (never early).
+//! - With `--refresh 0` (frames on demand) there is no tick: held fifo updates go through
+//!   as soon as the loop is idle, each presented in turn. Commit-timing updates: with
+//!   `--clock virtual` the virtual clock jumps to the earliest target; with the real clock
+//!   a one-shot timer wakes the loop at it. Nothing then depends on wall time with the
+//!   virtual clock, so `--refresh 0 --clock virtual` runs stay byte-identical with fifo and
 //!   commit-timing in use.
 //!
 //! Target times are read in the output's clock (`State::now`: monotonic, or virtual with
 //! `--clock virtual`). A target more than `FAR_AHEAD` past the next frame is released at
 //! once, with a warning: it is in another clock (a client using the real monotonic clock
 //! under `--clock virtual`), and waiting for it would freeze the client.
+//!
+//! Known limit: a surface that is not drawn (an unmapped popup) still has its barriers
+//! cleared, as if shown; the protocol allows that for surfaces that are not visible.
 
 use std::time::Duration;
 
