@@ -20,14 +20,16 @@
 //! Known limit: a surface that is not drawn (an unmapped popup) still has its barriers
 //! cleared, as if shown; the protocol allows that for surfaces that are not visible.
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use rustix::fs::Timespec;
 
 use smithay::{
     delegate_commit_timing, delegate_fifo,
     reexports::wayland_server::{
-        backend::ClientId, protocol::wl_surface::WlSurface, Client, Resource, Weak,
+        backend::{ClientId, ObjectId},
+        protocol::wl_surface::WlSurface,
+        Client, Resource, Weak,
     },
     utils::{Monotonic, Time},
     wayland::{
@@ -49,8 +51,8 @@ const MAX_ROUNDS: usize = 64;
 /// Surfaces that may have a fifo barrier or commit timers to release.
 #[derive(Default)]
 pub struct Pacing {
-    fifo: Vec<Weak<WlSurface>>,
-    timed: Vec<Weak<WlSurface>>,
+    fifo: SurfaceSet,
+    timed: SurfaceSet,
     /// `--refresh 0 --clock virtual`: refresh intervals the virtual clock skipped to
     /// reach commit-timing targets (added to the frame count in `State::now`).
     pub skipped_frames: u64,
@@ -71,9 +73,24 @@ fn target_of(t: Timestamp) -> Duration {
     Duration::from_secs(secs).saturating_add(Duration::from_nanos(nanos))
 }
 
-fn remember(list: &mut Vec<Weak<WlSurface>>, surface: &WlSurface) {
-    if !list.iter().any(|w| w.id() == surface.id()) {
-        list.push(surface.downgrade());
+/// Surfaces in the order they were first noted (so releases happen in the same order run
+/// after run), each once.
+#[derive(Default)]
+struct SurfaceSet {
+    order: Vec<Weak<WlSurface>>,
+    ids: HashSet<ObjectId>,
+}
+
+impl SurfaceSet {
+    fn insert(&mut self, surface: &WlSurface) {
+        if self.ids.insert(surface.id()) {
+            self.order.push(surface.downgrade());
+        }
+    }
+
+    fn take(&mut self) -> Vec<Weak<WlSurface>> {
+        self.ids.clear();
+        std::mem::take(&mut self.order)
     }
 }
 
@@ -89,7 +106,7 @@ impl State {
                     .is_some_and(|t| t.borrow().timestamp.is_some())
             });
             if timed {
-                remember(&mut state.desktop.pacing.timed, surface);
+                state.desktop.pacing.timed.insert(surface);
             }
         });
     }
@@ -106,7 +123,7 @@ impl State {
                 .is_some()
         });
         if has_barrier {
-            remember(&mut self.desktop.pacing.fifo, surface);
+            self.desktop.pacing.fifo.insert(surface);
         }
     }
 
@@ -123,7 +140,7 @@ impl State {
     /// One release: returns whether any held update was let through.
     fn release_round(&mut self) -> bool {
         let mut clients = Vec::new();
-        for surface in std::mem::take(&mut self.desktop.pacing.fifo) {
+        for surface in self.desktop.pacing.fifo.take() {
             let Ok(surface) = surface.upgrade() else {
                 continue;
             };
@@ -165,7 +182,8 @@ impl State {
             .desktop
             .pacing
             .timed
-            .iter()
+            .take()
+            .into_iter()
             .filter_map(|w| w.upgrade().ok())
             .collect();
         let next_deadline = |surface: &WlSurface| {
@@ -203,7 +221,6 @@ impl State {
             }
         }
         let mut waiting = None::<Duration>;
-        self.desktop.pacing.timed.clear();
         for surface in surfaces {
             let (released, next) = with_states(&surface, |states| {
                 let Some(timers) = states.data_map.get::<CommitTimerBarrierStateUserData>() else {
@@ -230,7 +247,7 @@ impl State {
             }
             if let Some(next) = next {
                 waiting = Some(waiting.map_or(next, |w| w.min(next)));
-                self.desktop.pacing.timed.push(surface.downgrade());
+                self.desktop.pacing.timed.insert(&surface);
             }
         }
         if let Some(next) = waiting {
