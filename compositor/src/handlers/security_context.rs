@@ -2,9 +2,10 @@
 //! socket; every client that connects through it carries the context in its
 //! `ClientState`. Such clients never may capture (`State::may_capture`), and see neither
 //! this global nor the foreign toplevel list. The listener lives until the sandbox engine
-//! closes its close_fd (smithay's listener source ends then).
+//! closes its close_fd (smithay's listener source ends then). At most `MAX_LISTENERS`
+//! listen at once: each holds two of the client's fds.
 
-use std::{os::unix::net::UnixStream, sync::Arc};
+use std::{cell::Cell, os::unix::net::UnixStream, rc::Rc, sync::Arc};
 
 use calloop::{EventSource, Poll, PostAction, Readiness, Token, TokenFactory};
 
@@ -18,18 +19,36 @@ use tracing::{info, warn};
 
 use crate::state::{ClientState, State};
 
+/// Security-context listeners alive at once, all clients together (a sandbox engine
+/// makes one per sandboxed app).
+const MAX_LISTENERS: usize = 64;
+
+thread_local! {
+    /// Listeners alive now (the event loop and its sources live on one thread).
+    static LISTENERS: Rc<Cell<usize>> = Rc::new(Cell::new(0));
+}
+
 impl SecurityContextHandler for State {
     fn context_created(&mut self, source: SecurityContextListenerSource, context: SecurityContext) {
         let Some(handle) = self.loop_handle.clone() else {
             warn!("a security context was created without an event loop to listen in; ignored");
             return;
         };
+        let live = LISTENERS.with(Rc::clone);
+        if live.get() >= MAX_LISTENERS {
+            warn!(
+                creator = ?context.creator_client_id,
+                "security context refused: {MAX_LISTENERS} listeners already"
+            );
+            return;
+        }
+        live.set(live.get() + 1);
         info!(
             engine = ?context.sandbox_engine,
             app_id = ?context.app_id,
             "security context created"
         );
-        let inserted = handle.insert_source(Guarded(source), move |stream, _, state| {
+        let inserted = handle.insert_source(Guarded(source, live), move |stream, _, state| {
             let data = ClientState {
                 security_context: Some(context.clone()),
                 ..ClientState::default()
@@ -47,7 +66,14 @@ impl SecurityContextHandler for State {
 /// smithay's listener source returns accept()'s errors, and an error from a source ends
 /// calloop's dispatch, i.e. planar. The listening fd is the client's (a pipe, a socket
 /// that does not listen …): a broken one ends only its own listener, with a warning.
-struct Guarded(SecurityContextListenerSource);
+/// Also counts itself in `LISTENERS` until dropped.
+struct Guarded(SecurityContextListenerSource, Rc<Cell<usize>>);
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        self.1.set(self.1.get().saturating_sub(1));
+    }
+}
 
 impl EventSource for Guarded {
     type Event = UnixStream;
