@@ -125,8 +125,8 @@ pub struct RunArgs {
     /// End CMD and fail when it runs longer than this many seconds.
     #[arg(long, value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
-    /// Highest zwp_linux_dmabuf_v1 version advertised (1 to 5), to test clients' older paths.
-    #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=5))]
+    /// Highest zwp_linux_dmabuf_v1 version advertised (1 to 6), to test clients' older paths.
+    #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=6))]
     pub dmabuf_version: u32,
     /// Which path dma-bufs take: auto (EGL zero-copy, else CPU), egl only, or cpu only.
     #[arg(long = "import", default_value = "auto", value_parser = ImportChoice::from_str)]

@@ -29,6 +29,7 @@ pub mod alloc;
 pub mod capture;
 pub mod client;
 pub mod conformance;
+pub mod conformance_v6;
 pub mod desktop_client;
 pub mod dmabuf_client;
 pub mod encode;

@@ -79,7 +79,7 @@ fn soak(a: SoakArgs) -> anyhow::Result<()> {
 #[derive(clap::Args)]
 struct ConformanceArgs {
     /// Highest zwp_linux_dmabuf_v1 version to bind.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 6)]
     dmabuf_version: u32,
 }
 
