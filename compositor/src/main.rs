@@ -9,6 +9,8 @@ mod info;
 mod inject;
 mod input;
 mod keymap;
+mod limits;
+mod listen;
 mod nested;
 mod panic;
 mod present;

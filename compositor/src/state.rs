@@ -74,6 +74,8 @@ pub struct ClientState {
     pub compositor_state: CompositorClientState,
     /// Set for clients that connected through a wp_security_context_v1 (sandboxed).
     pub security_context: Option<smithay::wayland::security_context::SecurityContext>,
+    /// Capture frames this client holds (see `capture::CaptureSlot`).
+    pub pending_captures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ClientData for ClientState {
