@@ -345,10 +345,19 @@ mod tests {
 
     #[test]
     fn the_secret_is_read_from_the_process_environment() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
+        use std::io::BufRead;
+        // Between fork and exec the child still has this process's environment: wait
+        // until it runs its own program (it says so, then waits on stdin) before reading.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "echo ready; read x"])
             .env(TOKEN_ENV, "0123abcd")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
             .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
             .unwrap();
         let pid = child.id();
         // Under load the child's environ has been seen unreadable for a moment after
