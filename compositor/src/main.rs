@@ -10,6 +10,7 @@ mod input;
 mod limits;
 mod listen;
 mod nested;
+mod outputs;
 mod panic;
 mod present;
 mod run;

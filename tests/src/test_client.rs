@@ -55,7 +55,7 @@ impl PlanarTest {
         let (globals, mut queue) = registry_queue_init::<State>(conn)?;
         let qh = queue.handle();
         let test: PlanarTestV1 = globals
-            .bind(&qh, 1..=1, ())
+            .bind(&qh, 1..=2, ())
             .context("planar_test_v1 is not offered: is this planar?")?;
         let output: WlOutput = globals.bind(&qh, 1..=4, ()).context("wl_output")?;
         let shm: WlShm = globals.bind(&qh, 1..=1, ()).context("wl_shm")?;

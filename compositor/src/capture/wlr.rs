@@ -31,6 +31,7 @@ use crate::state::State;
 /// A pending capture: the region in output pixels, whether it was copied already, and
 /// the permission filter it came with.
 pub struct FrameData {
+    output: Option<smithay::output::Output>,
     region: Rectangle<i32, Physical>,
     used: AtomicBool,
     policy: Arc<CapturePolicy>,
@@ -53,7 +54,7 @@ impl GlobalDispatch<ZwlrScreencopyManagerV1, CaptureGlobal> for State {
 
 impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
     fn request(
-        state: &mut Self,
+        _state: &mut Self,
         client: &Client,
         _manager: &ZwlrScreencopyManagerV1,
         request: zwlr_screencopy_manager_v1::Request,
@@ -61,19 +62,32 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
         dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
-        let full = output_rect(state);
-        let (frame, region) = match request {
-            zwlr_screencopy_manager_v1::Request::CaptureOutput { frame, .. } => (frame, full),
+        let (frame, output, region) = match request {
+            zwlr_screencopy_manager_v1::Request::CaptureOutput { frame, output, .. } => {
+                let output = smithay::output::Output::from_resource(&output);
+                let full = output.as_ref().map(output_rect).unwrap_or_default();
+                (frame, output, full)
+            }
             zwlr_screencopy_manager_v1::Request::CaptureOutputRegion {
                 frame,
+                output,
                 x,
                 y,
                 width,
                 height,
                 ..
             } => {
-                let scale = state.output.current_scale().integer_scale();
-                (frame, scaled_region(x, y, width, height, scale, full))
+                let output = smithay::output::Output::from_resource(&output);
+                let full = output.as_ref().map(output_rect).unwrap_or_default();
+                let scale = output
+                    .as_ref()
+                    .map(|o| o.current_scale().integer_scale())
+                    .unwrap_or(1);
+                (
+                    frame,
+                    output,
+                    scaled_region(x, y, width, height, scale, full),
+                )
             }
             _ => return,
         };
@@ -82,6 +96,7 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
         let frame = data_init.init(
             frame,
             FrameData {
+                output: output.clone(),
                 region,
                 used: AtomicBool::new(false),
                 policy: policy.clone(),
@@ -89,6 +104,11 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
             },
         );
         if limited || !policy.check(client, dh, "wlr-screencopy") {
+            frame.failed();
+            return;
+        }
+        if output.is_none() {
+            warn!(client = ?client.id(), "screencopy refused: the output was removed");
             frame.failed();
             return;
         }
@@ -136,7 +156,11 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
             );
             return;
         }
-        match state.capture_into(&buffer, data.region) {
+        let Some(output) = data.output.clone() else {
+            frame.failed();
+            return;
+        };
+        match state.capture_into(&output, &buffer, data.region) {
             Ok(()) => {
                 frame.flags(zwlr_screencopy_frame_v1::Flags::empty());
                 if with_damage {

@@ -12,6 +12,8 @@ use smithay::{
 };
 
 use crate::state::State;
+use smithay::reexports::wayland_server::Resource;
+use tracing::warn;
 
 impl GlobalDispatch<PlanarTestV1, ()> for State {
     fn bind(
@@ -30,15 +32,17 @@ impl Dispatch<PlanarTestV1, ()> for State {
     fn request(
         state: &mut Self,
         client: &Client,
-        _resource: &PlanarTestV1,
+        resource: &PlanarTestV1,
         request: planar_test_v1::Request,
         _data: &(),
         dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
         match request {
-            planar_test_v1::Request::Capture { id, buffer, .. } => {
-                crate::capture::planar_test::capture(state, client, dh, id, &buffer, data_init);
+            planar_test_v1::Request::Capture { id, output, buffer } => {
+                crate::capture::planar_test::capture(
+                    state, client, dh, id, &output, &buffer, data_init,
+                );
             }
             planar_test_v1::Request::QueryBuffer { id, buffer } => {
                 let record = data_init.init(id, ());
@@ -67,6 +71,29 @@ impl Dispatch<PlanarTestV1, ()> for State {
                 state
                     .pending_callbacks
                     .push((callback, state.frame_seq as u32));
+            }
+            planar_test_v1::Request::SetOutput { name, spec } => {
+                let result = crate::outputs::parse_output_spec(&spec).and_then(|mut spec| {
+                    spec.name = Some(name.clone());
+                    if state.output_named(&name).is_some() {
+                        state.configure_output(&name, &spec)
+                    } else {
+                        let refresh = state.refresh_hz;
+                        state
+                            .add_output(&spec, refresh)
+                            .map(|_| state.outputs_changed())
+                    }
+                });
+                if let Err(why) = result {
+                    warn!(client = ?client.id(), output = %name, "set_output refused: {why}");
+                    resource.post_error(planar_test_v1::Error::InvalidOutput, why);
+                }
+            }
+            planar_test_v1::Request::RemoveOutput { name } => {
+                if let Err(why) = state.remove_output(&name) {
+                    warn!(client = ?client.id(), output = %name, "remove_output refused: {why}");
+                    resource.post_error(planar_test_v1::Error::InvalidOutput, why);
+                }
             }
             planar_test_v1::Request::Destroy => {}
             _ => {}
