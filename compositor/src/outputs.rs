@@ -248,6 +248,21 @@ impl State {
         if output == self.output {
             return Err("the first output cannot be removed".into());
         }
+        // Windows on it go back to the first output's top-left, where new ones go.
+        let geometry = self.space.output_geometry(&output);
+        let stranded: Vec<_> = self
+            .space
+            .elements()
+            .filter(|w| {
+                let loc = self.space.element_location(w).unwrap_or_default();
+                geometry.is_some_and(|g| g.contains(loc))
+            })
+            .cloned()
+            .collect();
+        let origin = self.output.current_location();
+        for window in stranded {
+            self.space.map_element(window, origin, false);
+        }
         self.space.unmap_output(&output);
         self.outputs.retain(|o| *o != output);
         if let Some(i) = self.output_globals.iter().position(|(n, _)| n == name) {
@@ -262,12 +277,19 @@ impl State {
         Ok(())
     }
 
-    /// The logical size of `output` (its mode, transformed, divided by its scale).
+    /// The logical size of `output`: its mode, transformed, divided by its scale and
+    /// rounded as xdg-output says it (smithay's space geometry rounds up, which would
+    /// make a fullscreen window at 1.5 a pixel larger than the output).
     pub fn logical_size_of(&self, output: &Output) -> Size<i32, Logical> {
-        self.space
-            .output_geometry(output)
-            .map(|g| g.size)
-            .unwrap_or_else(|| (1, 1).into())
+        let Some(mode) = output.current_mode() else {
+            return (1, 1).into();
+        };
+        let size = output.current_transform().transform_size(mode.size);
+        let logical = size
+            .to_f64()
+            .to_logical(output.current_scale().fractional_scale())
+            .to_i32_round::<i32>();
+        (logical.w.max(1), logical.h.max(1)).into()
     }
 
     /// After outputs changed: surfaces enter and leave them, get their output's scale,

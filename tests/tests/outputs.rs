@@ -315,9 +315,26 @@ fn outputs_added_changed_and_removed_at_run_time_are_announced() {
         watcher.seen
     );
 
+    // A window fullscreen on the new output hears its scale, and its size when it changes.
+    let mut window = Window::new(&conn, "hotplug").unwrap();
+    window.watch_fractional_scale().unwrap();
+    window.fullscreen_on(1).unwrap();
+    let fullscreen_size = |window: &mut Window| loop {
+        window.blocking_dispatch().unwrap();
+        if let Some(&(w, h, true)) = window.take_configures().last() {
+            break (w, h);
+        }
+    };
+    // 320x240 at 1.5: 213x160 logical.
+    assert_eq!(fullscreen_size(&mut window), (213, 160));
+    assert_eq!(window.state().preferred_scale, Some(180));
+
     test.set_output("HOTPLUG", "400x300,scale=3,transform=90")
         .unwrap();
     queue.roundtrip(&mut watcher).unwrap();
+    // Turned by 90 degrees: 300x400 / 3.
+    assert_eq!(fullscreen_size(&mut window), (100, 133));
+    assert_eq!(window.state().preferred_scale, Some(360));
     assert!(
         watcher
             .seen
@@ -329,6 +346,9 @@ fn outputs_added_changed_and_removed_at_run_time_are_announced() {
     test.remove_output("HOTPLUG").unwrap();
     queue.roundtrip(&mut watcher).unwrap();
     assert_eq!(watcher.removed, vec![hot], "the global was not removed");
+    // The window went back to the first output and fills it.
+    assert_eq!(fullscreen_size(&mut window), (640, 480));
+    assert_eq!(window.state().preferred_scale, Some(120));
 
     // The first output cannot be removed, and a bad spec is a protocol error: the
     // test client's connection ends, planar carries on.
