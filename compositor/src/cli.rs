@@ -84,14 +84,14 @@ pub struct InfoArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Output size in pixels.
-    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    #[arg(long, default_value = "1280x720", value_parser = parse_size, conflicts_with = "outputs")]
     pub size: (i32, i32),
     /// An output, WxH[@HZ][,scale=S][,transform=T][,name=N][,pos=X,Y] (repeatable; the
     /// first is the first output). Without it: one output of --size and --scale.
     #[arg(long = "output", value_name = "SPEC", value_parser = crate::outputs::parse_output_spec)]
     pub outputs: Vec<crate::outputs::OutputSpec>,
     /// Output scale (integer).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=8))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=8), conflicts_with = "outputs")]
     pub scale: i32,
     /// Output refresh rate in Hz; 0 repaints only on damage or a capture request, with no
     /// timers (frame callbacks go out with every frame).

@@ -24,6 +24,9 @@ use tracing::{info, warn};
 use crate::state::State;
 use planar_renderer::image::RgbaImage;
 
+/// Outputs at most: each has an offscreen target of its size.
+const MAX_OUTPUTS: usize = 16;
+
 /// One `--output` (or a planar-test-v1 `set_output` spec).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputSpec {
@@ -165,6 +168,11 @@ impl State {
         };
         if self.output_named(&name).is_some() {
             return Err(format!("there already is an output named {name}"));
+        }
+        if self.outputs.len() >= MAX_OUTPUTS {
+            return Err(format!(
+                "planar has {MAX_OUTPUTS} outputs, the most it takes"
+            ));
         }
         let output = Output::new(
             name.clone(),
@@ -361,7 +369,7 @@ impl State {
         let y1 = geos.iter().map(|g| g.loc.y + g.size.h).max()?;
         let to_px = |v: i32| (f64::from(v) * max_scale).round() as i64;
         let (cw, ch) = (to_px(x1 - x0), to_px(y1 - y0));
-        if cw <= 0 || ch <= 0 || cw * ch > 1 << 28 {
+        if cw <= 0 || ch <= 0 || cw * ch > 1 << 27 {
             warn!(
                 width = cw,
                 height = ch,

@@ -128,6 +128,7 @@ fn a_bad_output_spec_or_duplicate_name_is_refused() {
     for args in [
         &["--output", "640x480,scale=0"][..],
         &["--output", "640x480,name=A", "--output", "320x200,name=A"][..],
+        &["--output", "640x480", "--size", "800x600"][..],
     ] {
         let out = planar_run(None, args, &["true"], LIMIT);
         assert_ne!(out.code(), Some(0), "{args:?} was accepted");
@@ -421,4 +422,26 @@ fn widget_factory_run(
         &["sh", "-c", script],
         LIMIT,
     )
+}
+
+#[test]
+fn set_output_is_privileged_and_bounded() {
+    // Not started by planar run and no --allow-capture all: making outputs is refused.
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    let mut test = PlanarTest::new(&server.connect().unwrap()).unwrap();
+    assert!(test.set_output("MINE", "64x64").is_err());
+    assert!(
+        server.log().contains("set_output refused"),
+        "{}",
+        server.log()
+    );
+    // At most 16 outputs: the 17th is refused, planar carries on.
+    let server = Server::start(&["--allow-capture", "all", "--renderer", "pixman"]).unwrap();
+    let mut test = PlanarTest::new(&server.connect().unwrap()).unwrap();
+    for i in 2..=16 {
+        test.set_output(&format!("O{i}"), "16x16").unwrap();
+    }
+    assert!(test.set_output("O17", "16x16").is_err());
+    let mut fine = PlanarTest::new(&server.connect().unwrap()).unwrap();
+    assert!(fine.capture().unwrap().is_ok(), "{}", server.log());
 }

@@ -73,6 +73,13 @@ impl Dispatch<PlanarTestV1, ()> for State {
                     .push((callback, state.frame_seq as u32));
             }
             planar_test_v1::Request::SetOutput { name, spec } => {
+                // Outputs cost memory (a target each) and show every client's pixels:
+                // only clients that may capture may make them.
+                if let Err(why) = state.capture_policy.permits(client, dh) {
+                    warn!(client = ?client.id(), output = %name, "set_output refused: {why}");
+                    resource.post_error(planar_test_v1::Error::InvalidOutput, why);
+                    return;
+                }
                 let result = crate::outputs::parse_output_spec(&spec).and_then(|mut spec| {
                     spec.name = Some(name.clone());
                     if state.output_named(&name).is_some() {
@@ -90,7 +97,8 @@ impl Dispatch<PlanarTestV1, ()> for State {
                 }
             }
             planar_test_v1::Request::RemoveOutput { name } => {
-                if let Err(why) = state.remove_output(&name) {
+                let allowed = state.capture_policy.permits(client, dh);
+                if let Err(why) = allowed.and_then(|()| state.remove_output(&name)) {
                     warn!(client = ?client.id(), output = %name, "remove_output refused: {why}");
                     resource.post_error(planar_test_v1::Error::InvalidOutput, why);
                 }
