@@ -338,6 +338,15 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id();
+        // Until the child has exec'd, /proc/PID/environ is still this process's: wait
+        // for the exec (seen as sleep's command line) so the test does not race it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map_or(true, |c| !c.starts_with(b"sleep"))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         assert!(carries_token(pid, "0123abcd"));
         assert!(!carries_token(pid, "0123abc"));
         assert!(!carries_token(pid, ""));
