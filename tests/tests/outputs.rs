@@ -445,3 +445,42 @@ fn set_output_is_privileged_and_bounded() {
     let mut fine = PlanarTest::new(&server.connect().unwrap()).unwrap();
     assert!(fine.capture().unwrap().is_ok(), "{}", server.log());
 }
+
+#[test]
+fn grim_captures_each_output_through_wlr_screencopy() {
+    let name = "grim_captures_each_output_through_wlr_screencopy";
+    if find_program("grim").is_none() {
+        return skip(name, "grim is not installed (Debian package grim)");
+    }
+    let dir = runtime_dir();
+    let (g1, g2) = (dir.path().join("g1.png"), dir.path().join("g2.png"));
+    // planar-demo shows its window on the first output; grim picks outputs by their
+    // xdg-output names.
+    let script = format!(
+        "planar-demo --frames 0 & pid=$!; sleep 2; grim -o HEADLESS-1 {} && grim -o HEADLESS-2 {}; st=$?; kill $pid; exit $st",
+        g1.display(),
+        g2.display()
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &[
+            "--renderer",
+            "pixman",
+            "--output",
+            "640x480",
+            "--output",
+            "800x600,scale=2",
+        ],
+        &["sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let (a, b) = (
+        RgbaImage::read_png(&g1).unwrap(),
+        RgbaImage::read_png(&g2).unwrap(),
+    );
+    assert_eq!((a.width, a.height), (640, 480));
+    assert_eq!((b.width, b.height), (800, 600));
+    assert_eq!(a.pixel(10, 10), RED);
+    assert_eq!(b.pixel(10, 10), BACKGROUND);
+}
