@@ -484,3 +484,28 @@ fn grim_captures_each_output_through_wlr_screencopy() {
     assert_eq!(a.pixel(10, 10), RED);
     assert_eq!(b.pixel(10, 10), BACKGROUND);
 }
+
+#[test]
+fn ext_image_copy_captures_the_output_it_is_given() {
+    let server = Server::start(&[
+        "--allow-capture",
+        "all",
+        "--renderer",
+        "pixman",
+        "--output",
+        "640x480",
+        "--output",
+        "320x200,scale=1.5",
+    ])
+    .unwrap();
+    let conn = server.connect().unwrap();
+    for (index, size) in [(0, (640, 480)), (1, (320, 200))] {
+        match planar_tests::capture::ext_image_copy_output(&conn, index).unwrap() {
+            planar_tests::capture::Captured::Image(img) => {
+                assert_eq!((img.width, img.height), size);
+                assert_eq!(img.pixel(5, 5), BACKGROUND);
+            }
+            planar_tests::capture::Captured::Refused => panic!("refused: {}", server.log()),
+        }
+    }
+}
