@@ -83,12 +83,7 @@ pub fn parse_output_spec(s: &str) -> Result<OutputSpec, String> {
             "scale" => spec.scale = parse_scale(value)?,
             "transform" => spec.transform = parse_transform(value)?,
             "name" => {
-                let ok = !value.is_empty()
-                    && value.len() <= 64
-                    && value
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                if !ok {
+                if !valid_name(value) {
                     return Err(format!(
                         "output {s:?}: name {value:?} must be 1-64 of A-Z a-z 0-9 - _"
                     ));
@@ -112,6 +107,16 @@ pub fn parse_output_spec(s: &str) -> Result<OutputSpec, String> {
         }
     }
     Ok(spec)
+}
+
+/// Output names: 1 to 64 of A-Z a-z 0-9 - _ (so `--screenshot NAME=FILE` can tell a
+/// name from a path).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A scale from 0.25 to 8, rounded to the 1/120 steps wp_fractional_scale_v1 can say.

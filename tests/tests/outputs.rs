@@ -356,6 +356,9 @@ fn outputs_added_changed_and_removed_at_run_time_are_announced() {
     let other = server.connect().unwrap();
     let mut bad = PlanarTest::new(&other).unwrap();
     assert!(bad.set_output("X", "nonsense").is_err());
+    let other = server.connect().unwrap();
+    let mut bad = PlanarTest::new(&other).unwrap();
+    assert!(bad.set_output("A,scale=2", "64x64").is_err());
     let again = server.connect().unwrap();
     let mut bad = PlanarTest::new(&again).unwrap();
     assert!(bad.remove_output("HEADLESS-1").is_err());

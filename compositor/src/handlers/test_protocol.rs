@@ -80,7 +80,12 @@ impl Dispatch<PlanarTestV1, ()> for State {
                     resource.post_error(planar_test_v1::Error::InvalidOutput, why);
                     return;
                 }
-                let result = crate::outputs::parse_output_spec(&spec).and_then(|mut spec| {
+                let spec = if crate::outputs::valid_name(&name) {
+                    crate::outputs::parse_output_spec(&spec)
+                } else {
+                    Err(format!("{name:?} is not an output name (A-Z a-z 0-9 - _)"))
+                };
+                let result = spec.and_then(|mut spec| {
                     spec.name = Some(name.clone());
                     if state.output_named(&name).is_some() {
                         state.configure_output(&name, &spec)
