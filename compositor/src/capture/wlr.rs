@@ -81,8 +81,8 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
                 let full = output.as_ref().map(output_rect).unwrap_or_default();
                 let scale = output
                     .as_ref()
-                    .map(|o| o.current_scale().integer_scale())
-                    .unwrap_or(1);
+                    .map(|o| o.current_scale().fractional_scale())
+                    .unwrap_or(1.0);
                 (
                     frame,
                     output,
@@ -190,19 +190,18 @@ fn scaled_region(
     y: i32,
     width: i32,
     height: i32,
-    scale: i32,
+    scale: f64,
     full: Rectangle<i32, Physical>,
 ) -> Rectangle<i32, Physical> {
     if width <= 0 || height <= 0 {
         return Rectangle::default();
     }
-    // In i64, where no product or sum of i32s overflows, then clipped back into i32.
-    let (x0, y0) = (
-        i64::from(x) * i64::from(scale),
-        i64::from(y) * i64::from(scale),
-    );
-    let x1 = x0 + i64::from(width) * i64::from(scale);
-    let y1 = y0 + i64::from(height) * i64::from(scale);
+    // In f64 (scales are fractional), where i32 times a scale of at most 8 is exact
+    // enough and cannot overflow, then clipped back into i32.
+    let px = |v: i64| (v as f64 * scale).round() as i64;
+    let (x0, y0) = (px(i64::from(x)), px(i64::from(y)));
+    let x1 = px(i64::from(x) + i64::from(width));
+    let y1 = px(i64::from(y) + i64::from(height));
     let clip = |v: i64, lo: i32, hi: i32| v.clamp(i64::from(lo), i64::from(hi)) as i32;
     let (fx1, fy1) = (full.loc.x + full.size.w, full.loc.y + full.size.h);
     let (cx0, cy0) = (clip(x0, full.loc.x, fx1), clip(y0, full.loc.y, fy1));
@@ -221,13 +220,18 @@ mod tests {
     fn regions_are_clipped_without_overflow() {
         let full = Rectangle::from_size((200, 100).into());
         let m = i32::MAX - 1;
-        assert!(scaled_region(m, m, m, m, 2, full).is_empty());
-        assert_eq!(scaled_region(0, 0, m, m, 2, full), full);
-        assert!(scaled_region(-m, -m, m, m, 2, full).is_empty());
-        assert!(scaled_region(5, 5, -3, 4, 2, full).is_empty());
+        assert!(scaled_region(m, m, m, m, 2.0, full).is_empty());
+        assert_eq!(scaled_region(0, 0, m, m, 2.0, full), full);
+        assert!(scaled_region(-m, -m, m, m, 2.0, full).is_empty());
+        assert!(scaled_region(5, 5, -3, 4, 2.0, full).is_empty());
         assert_eq!(
-            scaled_region(10, 10, 20, 5, 2, full),
+            scaled_region(10, 10, 20, 5, 2.0, full),
             Rectangle::new((20, 20).into(), (40, 10).into())
+        );
+        // A fractional output scale: logical 10..30 is 15..45 at 1.5.
+        assert_eq!(
+            scaled_region(10, 10, 20, 20, 1.5, full),
+            Rectangle::new((15, 15).into(), (30, 30).into())
         );
     }
 }
