@@ -84,10 +84,14 @@ pub struct InfoArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Output size in pixels.
-    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    #[arg(long, default_value = "1280x720", value_parser = parse_size, conflicts_with = "outputs")]
     pub size: (i32, i32),
+    /// An output, WxH[@HZ][,scale=S][,transform=T][,name=N][,pos=X,Y] (repeatable; the
+    /// first is the first output). Without it: one output of --size and --scale.
+    #[arg(long = "output", value_name = "SPEC", value_parser = crate::outputs::parse_output_spec)]
+    pub outputs: Vec<crate::outputs::OutputSpec>,
     /// Output scale (integer).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=8))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=8), conflicts_with = "outputs")]
     pub scale: i32,
     /// Output refresh rate in Hz; 0 repaints only on damage or a capture request, with no
     /// timers (frame callbacks go out with every frame).
@@ -108,9 +112,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub socket: Option<String>,
     /// Write the last frame shown before CMD exited (or before the first client that had
-    /// shown a surface disconnected) to this PNG file.
-    #[arg(long)]
-    pub screenshot: Option<PathBuf>,
+    /// shown a surface disconnected) to this PNG file: FILE for the whole layout, NAME=FILE
+    /// for one output (repeatable).
+    #[arg(long = "screenshot", value_name = "[NAME=]FILE", value_parser = parse_screenshot)]
+    pub screenshots: Vec<(Option<String>, PathBuf)>,
     /// Take the screenshot after this many frames instead of at exit.
     #[arg(long, conflicts_with = "on_exit")]
     pub after_frames: Option<u64>,
@@ -202,6 +207,24 @@ impl RunArgs {
     }
 }
 
+/// `FILE` or `NAME=FILE`: NAME is an output name (letters, digits, - and _ only), so a
+/// path with '=' in it but a '/' or '.' before it stays a path.
+fn parse_screenshot(s: &str) -> Result<(Option<String>, PathBuf), String> {
+    if let Some((name, file)) = s.split_once('=') {
+        let is_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if is_name {
+            if file.is_empty() {
+                return Err(format!("screenshot {s:?}: no file after {name}="));
+            }
+            return Ok((Some(name.to_string()), file.into()));
+        }
+    }
+    Ok((None, s.into()))
+}
+
 fn parse_size(s: &str) -> Result<(i32, i32), String> {
     let (w, h) = s
         .split_once('x')
@@ -257,6 +280,20 @@ mod tests {
         assert!(parse_size("1920").is_err());
         assert!(parse_size("0x10").is_err());
         assert!(parse_size("10x99999").is_err());
+    }
+
+    #[test]
+    fn screenshots_name_an_output_or_not() {
+        assert_eq!(parse_screenshot("a.png"), Ok((None, "a.png".into())));
+        assert_eq!(
+            parse_screenshot("HEADLESS-2=b.png"),
+            Ok((Some("HEADLESS-2".into()), "b.png".into()))
+        );
+        assert_eq!(
+            parse_screenshot("./x=y.png"),
+            Ok((None, "./x=y.png".into()))
+        );
+        assert!(parse_screenshot("LEFT=").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod keymap;
 mod limits;
 mod listen;
 mod nested;
+mod outputs;
 mod panic;
 mod present;
 mod run;

@@ -22,7 +22,7 @@ impl State {
         let Some(backend) = self.backend.as_mut() else {
             return;
         };
-        let rendered = backend.render(&self.space, &self.output);
+        let rendered = backend.render(&self.space, &self.outputs);
         if crate::backend::host_gone() {
             self.host_went_away();
         }
@@ -112,15 +112,22 @@ impl State {
         if !self.presented_any {
             self.present();
         }
-        let Some(backend) = self.backend.as_mut() else {
-            return;
-        };
-        match backend.read_rgba() {
-            Ok(image) => {
+        for (name, _) in self.screenshot.per_output.clone() {
+            match self.output_named(&name) {
+                Some(output) => {
+                    if let Some(image) = self.read_output(&output) {
+                        self.screenshot.frozen_outputs.push((name, image));
+                    }
+                }
+                None => warn!(output = %name, "no output of that name to take a screenshot of"),
+            }
+        }
+        match self.layout_image() {
+            Some(image) => {
                 info!(why, "screenshot taken");
                 self.screenshot.frozen = Some(image);
             }
-            Err(err) => warn!(%err, "reading the output back for the screenshot failed"),
+            None => warn!("reading the outputs back for the screenshot failed"),
         }
     }
 }

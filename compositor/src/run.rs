@@ -66,7 +66,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         scale: args.scale,
         refresh_hz: args.refresh,
         virtual_clock: args.clock == "virtual",
+        outputs: args.outputs.clone(),
     };
+    let mut names: Vec<_> = args.outputs.iter().filter_map(|o| o.name.clone()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        anyhow::bail!("two outputs are named {}", w[0]);
+    }
     let mut state = State::new(display.handle(), pending, &config);
     state
         .capture_policy
@@ -75,9 +81,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let limits = crate::limits::Limits::from_args(&args.limit);
     state.dmabuf_state.set_limits(limits.dmabuf);
     state.capture_policy.set_pending_limit(limits.captures);
-    state.screenshot.path = args.screenshot.clone();
+    for (name, path) in &args.screenshots {
+        match name {
+            Some(name) => state
+                .screenshot
+                .per_output
+                .push((name.clone(), path.clone())),
+            None => state.screenshot.path = Some(path.clone()),
+        }
+    }
     state.screenshot.after_frames = args.after_frames;
-    state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
+    state.screenshot.wanted = !args.screenshots.is_empty() || args.expect.is_some();
     state.add_input_devices(&args.keymap)?;
     state.input.allow_all = args.allow_input == "all";
     if let Some(path) = &args.script {
@@ -297,6 +311,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             .write_png(path)
             .with_context(|| format!("error writing the screenshot {}", path.display()))?;
         info!(path = %path.display(), "screenshot written");
+    }
+    for (name, path) in &state.screenshot.per_output {
+        let image = state
+            .screenshot
+            .frozen_outputs
+            .iter()
+            .find(|(n, _)| n == name);
+        match image {
+            Some((_, image)) => {
+                image
+                    .write_png(path)
+                    .with_context(|| format!("error writing the screenshot {}", path.display()))?;
+                info!(path = %path.display(), output = %name, "screenshot written");
+            }
+            None => anyhow::bail!("error taking the screenshot of output {name}: no such output"),
+        }
     }
     if state.screenshot.wanted && state.screenshot.frozen.is_none() {
         anyhow::bail!("error taking the screenshot: no frame could be read back");

@@ -12,7 +12,7 @@ use planar_renderer::image::RgbaImage;
 use smithay::{
     desktop::{Space, Window},
     input::{Seat, SeatState},
-    output::{Mode, Output, PhysicalProperties, Scale, Subpixel},
+    output::{Mode, Output, PhysicalProperties, Subpixel},
     reexports::wayland_server::{
         backend::{ClientData, ClientId, DisconnectReason},
         protocol::wl_surface::WlSurface,
@@ -97,6 +97,10 @@ pub struct Screenshot {
     /// `--after-frames N`: taken once N frames have been presented.
     pub after_frames: Option<u64>,
     pub frozen: Option<RgbaImage>,
+    /// `--screenshot NAME=FILE`: one output's frame each.
+    pub per_output: Vec<(String, PathBuf)>,
+    /// Their frames, frozen with `frozen`.
+    pub frozen_outputs: Vec<(String, RgbaImage)>,
 }
 
 pub struct State {
@@ -123,7 +127,16 @@ pub struct State {
     pub loop_handle: Option<calloop::LoopHandle<'static, State>>,
 
     pub space: Space<Window>,
+    /// The first output: the nested window's, and the one frames are reported on.
     pub output: Output,
+    /// Every output, the first one first (see `outputs`).
+    pub outputs: Vec<Output>,
+    pub output_globals: Vec<(
+        String,
+        smithay::reexports::wayland_server::backend::GlobalId,
+    )>,
+    /// `--refresh`, for outputs added at run time.
+    pub refresh_hz: u32,
     /// `None` while the renderer is still being chosen on its worker thread.
     pub backend: Option<Backend>,
     pending_renderer: Option<PendingRenderer>,
@@ -164,6 +177,8 @@ pub struct OutputConfig {
     pub scale: i32,
     pub refresh_hz: u32,
     pub virtual_clock: bool,
+    /// `--output`s; empty: one output of `size` and `scale`.
+    pub outputs: Vec<crate::outputs::OutputSpec>,
 }
 
 impl State {
@@ -189,42 +204,13 @@ impl State {
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
         let capture_policy = std::sync::Arc::new(crate::capture::CapturePolicy::new());
         crate::capture::register(dh, &capture_policy);
-        dh.create_global::<Self, planar_protocol::test_protocol::server::planar_test_v1::PlanarTestV1, _>(2, ());
+        dh.create_global::<Self, planar_protocol::test_protocol::server::planar_test_v1::PlanarTestV1, _>(3, ());
         dh.create_global::<Self, wayland_protocols::wp::color_representation::v1::server::wp_color_representation_manager_v1::WpColorRepresentationManagerV1, _>(1, ());
         let dmabuf_state =
             planar_protocol::dmabuf::DmabufState::new::<Self>(dh, config.dmabuf_version);
         let desktop = crate::handlers::desktop::DesktopStates::new(dh);
 
-        let output = Output::new(
-            "HEADLESS-1".into(),
-            PhysicalProperties {
-                size: (0, 0).into(),
-                subpixel: Subpixel::Unknown,
-                make: "planar".into(),
-                model: "headless".into(),
-            },
-        );
-        let _global = output.create_global::<Self>(dh);
-        let mode = Mode {
-            size: config.size.into(),
-            // wl_output wants a rate: on-demand output reports 60 Hz.
-            refresh: if config.refresh_hz == 0 {
-                60_000
-            } else {
-                config.refresh_hz as i32 * 1000
-            },
-        };
-        output.change_current_state(
-            Some(mode),
-            Some(Transform::Normal),
-            Some(Scale::Integer(config.scale)),
-            Some((0, 0).into()),
-        );
-        output.set_preferred(mode);
-        let mut space = Space::default();
-        space.map_output(&output, (0, 0));
-
-        State {
+        let mut state = State {
             display_handle,
             compositor_state,
             xdg_shell_state,
@@ -238,8 +224,20 @@ impl State {
             dmabuf_state,
             desktop,
             loop_handle: None,
-            space,
-            output,
+            space: Space::default(),
+            // Replaced by the first output below.
+            output: Output::new(
+                "none".into(),
+                PhysicalProperties {
+                    size: (0, 0).into(),
+                    subpixel: Subpixel::Unknown,
+                    make: "planar".into(),
+                    model: "headless".into(),
+                },
+            ),
+            outputs: Vec::new(),
+            output_globals: Vec::new(),
+            refresh_hz: config.refresh_hz,
             backend: None,
             pending_renderer,
             renderer_info: None,
@@ -264,7 +262,29 @@ impl State {
             capture_policy,
             input: Default::default(),
             pending_callbacks: Vec::new(),
+        };
+        let specs = if config.outputs.is_empty() {
+            vec![crate::outputs::OutputSpec {
+                size: config.size,
+                refresh_hz: None,
+                scale: f64::from(config.scale),
+                transform: Transform::Normal,
+                name: None,
+                pos: Some((0, 0)),
+            }]
+        } else {
+            config.outputs.clone()
+        };
+        for spec in &specs {
+            if let Err(err) = state.add_output(spec, config.refresh_hz) {
+                // Names are checked when the command line is read; this is a duplicate.
+                warn!(%err, "output not added");
+            }
         }
+        if let Some(first) = state.outputs.first() {
+            state.output = first.clone();
+        }
+        state
     }
 
     /// Draws a frame and tells every client it was shown: frame callbacks and
@@ -335,9 +355,7 @@ impl State {
 
     /// The output's size in logical pixels (what clients are configured with).
     pub fn output_logical_size(&self) -> Size<i32, Logical> {
-        let mode = self.output.current_mode().map(|m| m.size);
-        let scale = self.output.current_scale().integer_scale();
-        mode.unwrap_or_else(|| (1, 1).into()).to_logical(scale)
+        self.logical_size_of(&self.output)
     }
 
     /// Gives the output a new size (the nested window was resized): clients hear the new

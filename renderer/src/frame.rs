@@ -53,6 +53,10 @@ pub struct Target<R: Renderer, T> {
     egl_refused: Vec<(u32, u64)>,
     /// What the CPU path may take on this renderer.
     cpu_limits: CpuLimits,
+    /// The output `target` belongs to ("" for the first one drawn).
+    current: String,
+    /// The other outputs' targets (name, target, size, age), swapped in by `select`.
+    stash: Vec<(String, T, Size<i32, Physical>, usize)>,
 }
 
 /// The renderer planar runs on.
@@ -197,6 +201,44 @@ where
         direct,
         egl_refused: Vec::new(),
         cpu_limits,
+        current: String::new(),
+        stash: Vec::new(),
+    }
+}
+
+impl<R: Renderer + Offscreen<T>, T> Target<R, T> {
+    /// Makes `name`'s target the current one (creating it at `size` the first time), so
+    /// `render_space` and `read_rgba` work on it. One offscreen target per output, all
+    /// drawn by the one renderer: swapping keeps every other function single-target.
+    fn select(&mut self, name: &str, size: Size<i32, Physical>) -> Result<(), R::Error> {
+        if self.current.is_empty() {
+            self.current = name.to_string();
+        }
+        if self.current != name {
+            let entry = match self.stash.iter().position(|(n, ..)| n == name) {
+                Some(i) => self.stash.swap_remove(i),
+                None => (
+                    name.to_string(),
+                    output_buffer(&mut self.renderer, size)?,
+                    size,
+                    0,
+                ),
+            };
+            let (n, target, s, age) = entry;
+            let old_target = std::mem::replace(&mut self.target, target);
+            let old_name = std::mem::replace(&mut self.current, n);
+            self.stash.push((old_name, old_target, self.size, self.age));
+            self.size = s;
+            self.age = age;
+        }
+        if size != self.size {
+            self.resize(size)?;
+        }
+        Ok(())
+    }
+
+    fn forget_output(&mut self, name: &str) {
+        self.stash.retain(|(n, ..)| n != name);
     }
 }
 
@@ -377,6 +419,29 @@ impl Engine {
             Engine::Pixman(t) => t.resize(size)?,
         }
         Ok(())
+    }
+
+    /// Makes the target of the output `name` current, at `size` (made, or remade when
+    /// the output's mode changed, as needed): `render`, `read_rgba` and `size` then work
+    /// on it. The first output selected owns the target the engine was made with.
+    pub fn select_output(
+        &mut self,
+        name: &str,
+        size: Size<i32, Physical>,
+    ) -> Result<(), RendererError> {
+        match self {
+            Engine::Gles(t) => t.select(name, size)?,
+            Engine::Pixman(t) => t.select(name, size)?,
+        }
+        Ok(())
+    }
+
+    /// Frees the target of a removed output (not the current one's).
+    pub fn forget_output(&mut self, name: &str) {
+        match self {
+            Engine::Gles(t) => t.forget_output(name),
+            Engine::Pixman(t) => t.forget_output(name),
+        }
     }
 
     /// The size of the offscreen target in pixels.

@@ -55,13 +55,18 @@ where
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let scale = Scale::from(output.current_scale().fractional_scale());
+    // Windows are placed in the layout; each output draws them relative to its own origin.
+    let origin = space
+        .output_geometry(output)
+        .map(|g| g.loc)
+        .unwrap_or_default();
     let mut out = Vec::new();
     for window in space.elements().rev() {
         let (Some(location), Some(surface)) = (space.element_location(window), window.wl_surface())
         else {
             continue;
         };
-        let location = (location - window.geometry().loc).to_physical_precise_round(scale);
+        let location = (location - window.geometry().loc - origin).to_physical_precise_round(scale);
         tree_elements(renderer, imports, &surface, location, scale, &mut out);
     }
     out

@@ -207,6 +207,11 @@ mod ext {
 
     /// Captures the first output with ext-image-copy-capture-v1.
     pub fn ext_image_copy(conn: &Connection) -> anyhow::Result<Captured> {
+        ext_image_copy_output(conn, 0)
+    }
+
+    /// Captures the `index`-th wl_output (registry order) with ext-image-copy-capture-v1.
+    pub fn ext_image_copy_output(conn: &Connection, index: usize) -> anyhow::Result<Captured> {
         let (globals, mut queue) = registry_queue_init::<Ext>(conn)?;
         let qh = queue.handle();
         let sources: ExtOutputImageCaptureSourceManagerV1 = globals
@@ -215,7 +220,15 @@ mod ext {
         let manager: ExtImageCopyCaptureManagerV1 = globals
             .bind(&qh, 1..=1, ())
             .context("ext_image_copy_capture_manager_v1")?;
-        let output: WlOutput = globals.bind(&qh, 1..=4, ()).context("wl_output")?;
+        let output: WlOutput = globals
+            .contents()
+            .with_list(|list| {
+                list.iter()
+                    .filter(|g| g.interface == "wl_output")
+                    .nth(index)
+                    .map(|g| globals.registry().bind(g.name, g.version.min(4), &qh, ()))
+            })
+            .context("wl_output")?;
         let shm: WlShm = globals.bind(&qh, 1..=1, ()).context("wl_shm")?;
         let source = sources.create_source(&output, &qh, ());
         let session = manager.create_session(&source, Options::empty(), &qh, ());
@@ -300,4 +313,4 @@ mod ext {
     delegate_noop!(Ext: ignore WlBuffer);
 }
 
-pub use ext::ext_image_copy;
+pub use ext::{ext_image_copy, ext_image_copy_output};

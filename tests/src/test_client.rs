@@ -36,6 +36,8 @@ pub enum Record {
 #[derive(Default)]
 struct State {
     mode: Option<(i32, i32)>,
+    /// Per wl_output bound (registry order): its current mode.
+    modes: Vec<Option<(i32, i32)>>,
     capture: Option<Result<u64, String>>,
     record: Option<Record>,
     frame: Option<u32>,
@@ -49,6 +51,8 @@ pub struct PlanarTest {
     qh: QueueHandle<State>,
     test: PlanarTestV1,
     output: WlOutput,
+    /// Every wl_output at connection time, in registry order (the first is `output`).
+    outputs: Vec<WlOutput>,
     shm: WlShm,
     state: State,
 }
@@ -58,20 +62,70 @@ impl PlanarTest {
         let (globals, mut queue) = registry_queue_init::<State>(conn)?;
         let qh = queue.handle();
         let test: PlanarTestV1 = globals
-            .bind(&qh, 1..=2, ())
+            .bind(&qh, 1..=3, ())
             .context("planar_test_v1 is not offered: is this planar?")?;
-        let output: WlOutput = globals.bind(&qh, 1..=4, ()).context("wl_output")?;
+        let outputs: Vec<WlOutput> = globals.contents().with_list(|list| {
+            list.iter()
+                .filter(|g| g.interface == "wl_output")
+                .enumerate()
+                .map(|(i, g)| globals.registry().bind(g.name, g.version.min(4), &qh, i))
+                .collect()
+        });
+        let output = outputs.first().cloned().context("wl_output")?;
         let shm: WlShm = globals.bind(&qh, 1..=1, ()).context("wl_shm")?;
-        let mut state = State::default();
+        let mut state = State {
+            modes: vec![None; outputs.len()],
+            ..State::default()
+        };
         queue.roundtrip(&mut state)?;
         Ok(PlanarTest {
             queue,
             qh,
             test,
             output,
+            outputs,
             shm,
             state,
         })
+    }
+
+    /// Adds the output `name` (planar-test-v1 v2 `set_output`, spec as `--output`), or
+    /// changes it; returns once planar has handled it.
+    pub fn set_output(&mut self, name: &str, spec: &str) -> anyhow::Result<()> {
+        self.test.set_output(name.into(), spec.into());
+        self.queue.roundtrip(&mut self.state)?;
+        Ok(())
+    }
+
+    /// Removes the output `name`; returns once planar has handled it.
+    pub fn remove_output(&mut self, name: &str) -> anyhow::Result<()> {
+        self.test.remove_output(name.into());
+        self.queue.roundtrip(&mut self.state)?;
+        Ok(())
+    }
+
+    /// Captures the `index`-th output (registry order at connection time).
+    pub fn capture_output(
+        &mut self,
+        index: usize,
+    ) -> anyhow::Result<Result<(RgbaImage, u64), String>> {
+        let output = self.outputs.get(index).cloned().context("no such output")?;
+        let (w, h) = self.state.modes[index].context("no output mode")?;
+        let target =
+            crate::capture::ShmTarget::new(&self.shm, &self.qh, w as u32, h as u32, w as u32 * 4)?;
+        self.state.capture = None;
+        let capture = self.test.capture(&output, &target.buffer, &self.qh, ());
+        while self.state.capture.is_none() {
+            self.queue.blocking_dispatch(&mut self.state)?;
+        }
+        capture.destroy();
+        match self.state.capture.take().unwrap() {
+            Ok(seq) => Ok(Ok((target.image()?, seq))),
+            Err(why) => {
+                target.destroy();
+                Ok(Err(why))
+            }
+        }
     }
 
     /// The output's size in pixels.
@@ -246,12 +300,12 @@ impl PlanarTest {
     }
 }
 
-impl Dispatch<WlOutput, ()> for State {
+impl Dispatch<WlOutput, usize> for State {
     fn event(
         state: &mut Self,
         _: &WlOutput,
         event: wl_output::Event,
-        _: &(),
+        index: &usize,
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
@@ -263,7 +317,12 @@ impl Dispatch<WlOutput, ()> for State {
         } = event
         {
             if flags.contains(wl_output::Mode::Current) {
-                state.mode = Some((width, height));
+                if *index == 0 {
+                    state.mode = Some((width, height));
+                }
+                if let Some(m) = state.modes.get_mut(*index) {
+                    *m = Some((width, height));
+                }
             }
         }
     }

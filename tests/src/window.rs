@@ -29,6 +29,8 @@ pub struct WindowState {
     frames_done: u32,
     frame_pending: bool,
     closed: bool,
+    /// The last wp_fractional_scale_v1.preferred_scale (in 120ths), once watched.
+    pub preferred_scale: Option<u32>,
 }
 
 /// One toplevel on its own event queue.
@@ -213,6 +215,43 @@ impl Window {
         &self.state.presented
     }
 
+    /// Asks to be fullscreen on the `index`-th wl_output global (in registry order).
+    pub fn fullscreen_on(&mut self, index: usize) -> anyhow::Result<()> {
+        let (name, version) = self
+            .globals
+            .contents()
+            .with_list(|list| {
+                list.iter()
+                    .filter(|g| g.interface == "wl_output")
+                    .nth(index)
+                    .map(|g| (g.name, g.version))
+            })
+            .context("no such wl_output")?;
+        let output: wayland_client::protocol::wl_output::WlOutput =
+            self.globals
+                .registry()
+                .bind(name, version.min(4), &self.qh, ());
+        self.toplevel.set_fullscreen(Some(&output));
+        self.conn.flush()?;
+        Ok(())
+    }
+
+    /// Binds wp_fractional_scale_v1 for the surface; its events land in
+    /// `state().preferred_scale`.
+    pub fn watch_fractional_scale(&mut self) -> anyhow::Result<()> {
+        use wayland_protocols::wp::fractional_scale::v1::client::wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1;
+        let manager: WpFractionalScaleManagerV1 = self
+            .globals
+            .bind(&self.qh, 1..=1, ())
+            .context("wp_fractional_scale_manager_v1")?;
+        manager.get_fractional_scale(&self.surface, &self.qh, ());
+        Ok(())
+    }
+
+    pub fn state(&self) -> &WindowState {
+        &self.state
+    }
+
     /// Destroys the window, as a well-behaved client does before it exits.
     pub fn close(self) -> anyhow::Result<()> {
         self.toplevel.destroy();
@@ -324,6 +363,24 @@ impl Dispatch<WpPresentationFeedback, ()> for WindowState {
 }
 
 delegate_noop!(WindowState: ignore WpPresentation);
+delegate_noop!(WindowState: ignore wayland_client::protocol::wl_output::WlOutput);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::fractional_scale::v1::client::wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1);
+
+impl Dispatch<wayland_protocols::wp::fractional_scale::v1::client::wp_fractional_scale_v1::WpFractionalScaleV1, ()> for WindowState {
+    fn event(
+        state: &mut Self,
+        _: &wayland_protocols::wp::fractional_scale::v1::client::wp_fractional_scale_v1::WpFractionalScaleV1,
+        event: wayland_protocols::wp::fractional_scale::v1::client::wp_fractional_scale_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        use wayland_protocols::wp::fractional_scale::v1::client::wp_fractional_scale_v1::Event;
+        if let Event::PreferredScale { scale } = event {
+            state.preferred_scale = Some(scale);
+        }
+    }
+}
 delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::v1::client::wp_color_representation_manager_v1::WpColorRepresentationManagerV1);
 delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::v1::client::wp_color_representation_surface_v1::WpColorRepresentationSurfaceV1);
 delegate_noop!(WindowState: ignore WlCompositor);

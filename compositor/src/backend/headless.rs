@@ -1,4 +1,5 @@
-//! The headless backend: one virtual output drawn into an offscreen target.
+//! The headless backend: every virtual output drawn into its own offscreen target (the
+//! engine swaps them in; each output has its own damage tracker).
 
 use planar_renderer::{Engine, RendererError};
 use smithay::{
@@ -13,25 +14,45 @@ pub const BACKGROUND: [f32; 4] = [0.125, 0.125, 0.1875, 1.0];
 
 pub struct Headless {
     pub engine: Engine,
-    tracker: OutputDamageTracker,
+    /// Per output: its damage tracker (follows the output's mode, scale and transform).
+    trackers: Vec<(Output, OutputDamageTracker)>,
 }
 
 impl Headless {
     pub fn new(engine: Engine, output: &Output) -> Self {
         Headless {
             engine,
-            tracker: OutputDamageTracker::from_output(output),
+            trackers: vec![(output.clone(), OutputDamageTracker::from_output(output))],
         }
     }
 
-    /// Returns whether anything changed.
+    /// Draws every output in `outputs` (the first one last, so it stays the current
+    /// target); returns whether anything changed on any.
     pub fn render(
         &mut self,
         space: &Space<Window>,
-        output: &Output,
+        outputs: &[Output],
     ) -> Result<bool, RendererError> {
-        self.engine
-            .render(&mut self.tracker, space, output, BACKGROUND)
-            .map(|damage| !damage.is_empty())
+        self.trackers.retain(|(o, _)| outputs.contains(o));
+        let mut changed = false;
+        for output in outputs.iter().rev() {
+            let Some(size) = output.current_mode().map(|m| m.size) else {
+                continue;
+            };
+            self.engine.select_output(&output.name(), size)?;
+            let i = match self.trackers.iter().position(|(o, _)| o == output) {
+                Some(i) => i,
+                None => {
+                    let tracker = OutputDamageTracker::from_output(output);
+                    self.trackers.push((output.clone(), tracker));
+                    self.trackers.len() - 1
+                }
+            };
+            let damage = self
+                .engine
+                .render(&mut self.trackers[i].1, space, output, BACKGROUND)?;
+            changed |= !damage.is_empty();
+        }
+        Ok(changed)
     }
 }

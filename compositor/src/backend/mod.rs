@@ -23,15 +23,19 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Draws a frame; returns whether anything on the output changed.
+    /// Draws a frame; returns whether anything on the outputs changed. `outputs[0]` is
+    /// the first output, the only one nested mode draws.
     pub fn render(
         &mut self,
         space: &Space<Window>,
-        output: &Output,
+        outputs: &[Output],
     ) -> Result<bool, RendererError> {
         match self {
-            Backend::Headless(h) => h.render(space, output),
-            Backend::Nested(n) => n.render(space, output),
+            Backend::Headless(h) => h.render(space, outputs),
+            Backend::Nested(n) => match outputs.first() {
+                Some(output) => n.render(space, output),
+                None => Ok(false),
+            },
         }
     }
 

@@ -37,6 +37,8 @@ use crate::state::State;
 pub struct FrameData {
     inner: Mutex<(Option<WlBuffer>, bool)>,
     policy: Arc<CapturePolicy>,
+    /// The output the session captures (`None`: not an output source).
+    output: Option<Output>,
     /// `None`: past the client's capture limit; `capture` only fails.
     slot: Option<CaptureSlot>,
 }
@@ -102,7 +104,7 @@ impl GlobalDispatch<ExtImageCopyCaptureManagerV1, CaptureGlobal> for State {
 
 impl Dispatch<ExtImageCopyCaptureManagerV1, Arc<CapturePolicy>> for State {
     fn request(
-        state: &mut Self,
+        _state: &mut Self,
         client: &Client,
         _resource: &ExtImageCopyCaptureManagerV1,
         request: ext_image_copy_capture_manager_v1::Request,
@@ -114,8 +116,9 @@ impl Dispatch<ExtImageCopyCaptureManagerV1, Arc<CapturePolicy>> for State {
             ext_image_copy_capture_manager_v1::Request::CreateSession {
                 session, source, ..
             } => {
-                let has_output = source.data::<Option<Output>>().is_some_and(|o| o.is_some());
-                let session = data_init.init(session, policy.clone());
+                let output = source.data::<Option<Output>>().cloned().flatten();
+                let has_output = output.is_some();
+                let session = data_init.init(session, (policy.clone(), output.clone()));
                 if !policy.check(client, dh, "ext-image-copy-capture") {
                     session.stopped();
                     return;
@@ -124,11 +127,7 @@ impl Dispatch<ExtImageCopyCaptureManagerV1, Arc<CapturePolicy>> for State {
                     session.stopped();
                     return;
                 }
-                let size = state
-                    .output
-                    .current_mode()
-                    .map(|m| m.size)
-                    .unwrap_or_default();
+                let size = output.as_ref().map(output_rect).unwrap_or_default().size;
                 session.buffer_size(size.w as u32, size.h as u32);
                 session.shm_format(wl_shm::Format::Xrgb8888);
                 session.done();
@@ -158,18 +157,18 @@ impl Dispatch<ExtImageCopyCaptureCursorSessionV1, Arc<CapturePolicy>> for State 
         if let ext_image_copy_capture_cursor_session_v1::Request::GetCaptureSession { session } =
             request
         {
-            data_init.init(session, policy.clone()).stopped();
+            data_init.init(session, (policy.clone(), None)).stopped();
         }
     }
 }
 
-impl Dispatch<ExtImageCopyCaptureSessionV1, Arc<CapturePolicy>> for State {
+impl Dispatch<ExtImageCopyCaptureSessionV1, (Arc<CapturePolicy>, Option<Output>)> for State {
     fn request(
         _state: &mut Self,
         client: &Client,
         _resource: &ExtImageCopyCaptureSessionV1,
         request: ext_image_copy_capture_session_v1::Request,
-        policy: &Arc<CapturePolicy>,
+        (policy, output): &(Arc<CapturePolicy>, Option<Output>),
         _dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
@@ -179,6 +178,7 @@ impl Dispatch<ExtImageCopyCaptureSessionV1, Arc<CapturePolicy>> for State {
                 FrameData {
                     inner: Mutex::new((None, false)),
                     policy: policy.clone(),
+                    output: output.clone(),
                     slot: policy.take_slot(client, "ext-image-copy-capture"),
                 },
             );
@@ -231,9 +231,13 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
                     return;
                 }
                 state.present();
-                let full = output_rect(state);
+                let Some(output) = data.output.clone() else {
+                    frame.failed(FailureReason::Stopped);
+                    return;
+                };
+                let full = output_rect(&output);
                 let size = full.size;
-                match state.capture_into(&buffer, full) {
+                match state.capture_into(&output, &buffer, full) {
                     Ok(()) => {
                         frame.transform(smithay::utils::Transform::Normal.into());
                         frame.damage(0, 0, size.w, size.h);

@@ -30,6 +30,7 @@ pub mod ext;
 pub mod planar_test;
 pub mod wlr;
 
+use smithay::output::Output;
 use std::{
     io::Read,
     sync::{
@@ -246,22 +247,19 @@ pub enum CaptureError {
     Failed(String),
 }
 
-/// The output's current rectangle in output pixels.
-pub fn output_rect(state: &State) -> Rectangle<i32, Physical> {
-    let size = state
-        .output
-        .current_mode()
-        .map(|m| m.size)
-        .unwrap_or_default();
+/// The output's current rectangle in output pixels (empty once it was removed).
+pub fn output_rect(output: &Output) -> Rectangle<i32, Physical> {
+    let size = output.current_mode().map(|m| m.size).unwrap_or_default();
     Rectangle::from_size(size)
 }
 
 impl State {
-    /// Copies `region` of the last presented frame into a wl_shm buffer as XRGB8888.
-    /// The region is clipped against the frame as it is now: a region made before the
-    /// output shrank fails instead of reading past the frame.
+    /// Copies `region` of `output`'s last presented frame into a wl_shm buffer as
+    /// XRGB8888. The region is clipped against the frame as it is now: a region made
+    /// before the output shrank fails instead of reading past the frame.
     pub fn capture_into(
         &mut self,
+        output: &Output,
         buffer: &WlBuffer,
         region: Rectangle<i32, Physical>,
     ) -> Result<(), CaptureError> {
@@ -271,12 +269,12 @@ impl State {
         if !self.presented_any {
             self.present();
         }
+        if !self.outputs.contains(output) {
+            return Err(CaptureError::Failed("the output was removed".into()));
+        }
         let image = self
-            .backend
-            .as_mut()
-            .ok_or_else(|| CaptureError::Failed("no renderer".into()))?
-            .read_rgba()
-            .map_err(|e| CaptureError::Failed(e.to_string()))?;
+            .read_output(output)
+            .ok_or_else(|| CaptureError::Failed("the output could not be read back".into()))?;
         let frame =
             Rectangle::<i32, Physical>::from_size((image.width as i32, image.height as i32).into());
         if region.is_empty() || frame.intersection(region) != Some(region) {
@@ -360,6 +358,15 @@ mod tests {
             .read_line(&mut line)
             .unwrap();
         let pid = child.id();
+        // Until the child has exec'd, /proc/PID/environ is still this process's: wait
+        // for the exec (seen as sleep's command line) so the test does not race it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map_or(true, |c| !c.starts_with(b"sleep"))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         assert!(carries_token(pid, "0123abcd"));
         assert!(!carries_token(pid, "0123abc"));
         assert!(!carries_token(pid, ""));

@@ -20,6 +20,7 @@ pub fn capture(
     client: &Client,
     dh: &DisplayHandle,
     id: New<PlanarTestCaptureV1>,
+    output: &smithay::reexports::wayland_server::protocol::wl_output::WlOutput,
     buffer: &WlBuffer,
     data_init: &mut DataInit<'_, State>,
 ) {
@@ -31,8 +32,12 @@ pub fn capture(
     }
     // Commits are presented as they come; this draws whatever else changed.
     state.present();
-    let full = output_rect(state);
-    match state.capture_into(buffer, full) {
+    let Some(output) = smithay::output::Output::from_resource(output) else {
+        capture.failed("the output was removed".into());
+        return;
+    };
+    let full = output_rect(&output);
+    match state.capture_into(&output, buffer, full) {
         Ok(()) => {
             let seq = state.frame_seq;
             capture.done((seq >> 32) as u32, seq as u32);

@@ -31,6 +31,7 @@ use crate::state::State;
 /// A pending capture: the region in output pixels, whether it was copied already, and
 /// the permission filter it came with.
 pub struct FrameData {
+    output: Option<smithay::output::Output>,
     region: Rectangle<i32, Physical>,
     used: AtomicBool,
     policy: Arc<CapturePolicy>,
@@ -53,7 +54,7 @@ impl GlobalDispatch<ZwlrScreencopyManagerV1, CaptureGlobal> for State {
 
 impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
     fn request(
-        state: &mut Self,
+        _state: &mut Self,
         client: &Client,
         _manager: &ZwlrScreencopyManagerV1,
         request: zwlr_screencopy_manager_v1::Request,
@@ -61,19 +62,32 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
         dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
-        let full = output_rect(state);
-        let (frame, region) = match request {
-            zwlr_screencopy_manager_v1::Request::CaptureOutput { frame, .. } => (frame, full),
+        let (frame, output, region) = match request {
+            zwlr_screencopy_manager_v1::Request::CaptureOutput { frame, output, .. } => {
+                let output = smithay::output::Output::from_resource(&output);
+                let full = output.as_ref().map(output_rect).unwrap_or_default();
+                (frame, output, full)
+            }
             zwlr_screencopy_manager_v1::Request::CaptureOutputRegion {
                 frame,
+                output,
                 x,
                 y,
                 width,
                 height,
                 ..
             } => {
-                let scale = state.output.current_scale().integer_scale();
-                (frame, scaled_region(x, y, width, height, scale, full))
+                let output = smithay::output::Output::from_resource(&output);
+                let full = output.as_ref().map(output_rect).unwrap_or_default();
+                let scale = output
+                    .as_ref()
+                    .map(|o| o.current_scale().fractional_scale())
+                    .unwrap_or(1.0);
+                (
+                    frame,
+                    output,
+                    scaled_region(x, y, width, height, scale, full),
+                )
             }
             _ => return,
         };
@@ -82,6 +96,7 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
         let frame = data_init.init(
             frame,
             FrameData {
+                output: output.clone(),
                 region,
                 used: AtomicBool::new(false),
                 policy: policy.clone(),
@@ -89,6 +104,11 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
             },
         );
         if limited || !policy.check(client, dh, "wlr-screencopy") {
+            frame.failed();
+            return;
+        }
+        if output.is_none() {
+            warn!(client = ?client.id(), "screencopy refused: the output was removed");
             frame.failed();
             return;
         }
@@ -136,7 +156,11 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
             );
             return;
         }
-        match state.capture_into(&buffer, data.region) {
+        let Some(output) = data.output.clone() else {
+            frame.failed();
+            return;
+        };
+        match state.capture_into(&output, &buffer, data.region) {
             Ok(()) => {
                 frame.flags(zwlr_screencopy_frame_v1::Flags::empty());
                 if with_damage {
@@ -166,19 +190,18 @@ fn scaled_region(
     y: i32,
     width: i32,
     height: i32,
-    scale: i32,
+    scale: f64,
     full: Rectangle<i32, Physical>,
 ) -> Rectangle<i32, Physical> {
     if width <= 0 || height <= 0 {
         return Rectangle::default();
     }
-    // In i64, where no product or sum of i32s overflows, then clipped back into i32.
-    let (x0, y0) = (
-        i64::from(x) * i64::from(scale),
-        i64::from(y) * i64::from(scale),
-    );
-    let x1 = x0 + i64::from(width) * i64::from(scale);
-    let y1 = y0 + i64::from(height) * i64::from(scale);
+    // In f64 (scales are fractional), where i32 times a scale of at most 8 is exact
+    // enough and cannot overflow, then clipped back into i32.
+    let px = |v: i64| (v as f64 * scale).round() as i64;
+    let (x0, y0) = (px(i64::from(x)), px(i64::from(y)));
+    let x1 = px(i64::from(x) + i64::from(width));
+    let y1 = px(i64::from(y) + i64::from(height));
     let clip = |v: i64, lo: i32, hi: i32| v.clamp(i64::from(lo), i64::from(hi)) as i32;
     let (fx1, fy1) = (full.loc.x + full.size.w, full.loc.y + full.size.h);
     let (cx0, cy0) = (clip(x0, full.loc.x, fx1), clip(y0, full.loc.y, fy1));
@@ -197,13 +220,18 @@ mod tests {
     fn regions_are_clipped_without_overflow() {
         let full = Rectangle::from_size((200, 100).into());
         let m = i32::MAX - 1;
-        assert!(scaled_region(m, m, m, m, 2, full).is_empty());
-        assert_eq!(scaled_region(0, 0, m, m, 2, full), full);
-        assert!(scaled_region(-m, -m, m, m, 2, full).is_empty());
-        assert!(scaled_region(5, 5, -3, 4, 2, full).is_empty());
+        assert!(scaled_region(m, m, m, m, 2.0, full).is_empty());
+        assert_eq!(scaled_region(0, 0, m, m, 2.0, full), full);
+        assert!(scaled_region(-m, -m, m, m, 2.0, full).is_empty());
+        assert!(scaled_region(5, 5, -3, 4, 2.0, full).is_empty());
         assert_eq!(
-            scaled_region(10, 10, 20, 5, 2, full),
+            scaled_region(10, 10, 20, 5, 2.0, full),
             Rectangle::new((20, 20).into(), (40, 10).into())
+        );
+        // A fractional output scale: logical 10..30 is 15..45 at 1.5.
+        assert_eq!(
+            scaled_region(10, 10, 20, 20, 1.5, full),
+            Rectangle::new((15, 15).into(), (30, 30).into())
         );
     }
 }

@@ -1,5 +1,5 @@
-//! wp_fractional_scale_manager_v1: a surface's preferred scale is the output's scale
-//! (planar has one output, so every surface is on it).
+//! wp_fractional_scale_manager_v1: a surface's preferred scale is its output's scale
+//! (the first output's until its window is on another; see `outputs`).
 
 use smithay::{
     delegate_fractional_scale,
@@ -14,7 +14,12 @@ use crate::state::State;
 
 impl FractionalScaleHandler for State {
     fn new_fractional_scale(&mut self, surface: WlSurface) {
-        let scale = self.output.current_scale().fractional_scale();
+        let scale = match self.window_for(&surface) {
+            Some(window) => self.output_of(window),
+            None => self.output.clone(),
+        }
+        .current_scale()
+        .fractional_scale();
         with_states(&surface, |states| {
             with_fractional_scale(states, |fs| fs.set_preferred_scale(scale));
         });

@@ -48,8 +48,10 @@ impl Dispatch<PlanarTestV1, ()> for State {
         data_init: &mut DataInit<'_, Self>,
     ) {
         match request {
-            planar_test_v1::Request::Capture { id, buffer, .. } => {
-                crate::capture::planar_test::capture(state, client, dh, id, &buffer, data_init);
+            planar_test_v1::Request::Capture { id, output, buffer } => {
+                crate::capture::planar_test::capture(
+                    state, client, dh, id, &output, &buffer, data_init,
+                );
             }
             planar_test_v1::Request::QueryBuffer { id, buffer } => {
                 let record = data_init.init(id, ());
@@ -78,6 +80,42 @@ impl Dispatch<PlanarTestV1, ()> for State {
                 state
                     .pending_callbacks
                     .push((callback, state.frame_seq as u32));
+            }
+            planar_test_v1::Request::SetOutput { name, spec } => {
+                // Outputs cost memory (a target each) and show every client's pixels:
+                // only clients that may capture may make them.
+                if let Err(why) = state.capture_policy.permits(client, dh) {
+                    warn!(client = ?client.id(), output = %name, "set_output refused: {why}");
+                    resource.post_error(planar_test_v1::Error::InvalidOutput, why);
+                    return;
+                }
+                let spec = if crate::outputs::valid_name(&name) {
+                    crate::outputs::parse_output_spec(&spec)
+                } else {
+                    Err(format!("{name:?} is not an output name (A-Z a-z 0-9 - _)"))
+                };
+                let result = spec.and_then(|mut spec| {
+                    spec.name = Some(name.clone());
+                    if state.output_named(&name).is_some() {
+                        state.configure_output(&name, &spec)
+                    } else {
+                        let refresh = state.refresh_hz;
+                        state
+                            .add_output(&spec, refresh)
+                            .map(|_| state.outputs_changed())
+                    }
+                });
+                if let Err(why) = result {
+                    warn!(client = ?client.id(), output = %name, "set_output refused: {why}");
+                    resource.post_error(planar_test_v1::Error::InvalidOutput, why);
+                }
+            }
+            planar_test_v1::Request::RemoveOutput { name } => {
+                let allowed = state.capture_policy.permits(client, dh);
+                if let Err(why) = allowed.and_then(|()| state.remove_output(&name)) {
+                    warn!(client = ?client.id(), output = %name, "remove_output refused: {why}");
+                    resource.post_error(planar_test_v1::Error::InvalidOutput, why);
+                }
             }
             planar_test_v1::Request::Destroy => {}
             other => input_request(state, client, resource, other, dh, data_init),

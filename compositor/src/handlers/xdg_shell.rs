@@ -1,7 +1,9 @@
-//! xdg_wm_base: deterministic placement. Every toplevel goes to the output's top-left at
-//! the size it chose (its window geometry's origin at 0,0), the newest on top; one that
-//! asks for fullscreen or maximized is configured to the output's size, again whenever the
-//! output is resized. Popups are configured where they ask and not drawn yet.
+//! xdg_wm_base: deterministic placement. Every toplevel goes to the first output's
+//! top-left at the size it chose (its window geometry's origin there), the newest on top;
+//! one that asks for fullscreen or maximized is configured to its output's size, again
+//! whenever the output is resized. Fullscreen on a given output moves the window to that
+//! output's top-left (it stays there when it leaves fullscreen). Popups are configured
+//! where they ask and not drawn yet.
 
 use smithay::{
     desktop::Window,
@@ -26,9 +28,10 @@ impl XdgShellHandler for State {
         self.list_toplevel(&surface);
         let window = Window::new_wayland_window(surface);
         // Headless, activated from its first configure; keyboard focus follows when it
-        // is first shown (see `input`).
+        // is first shown (see `input`). New toplevels go to the first output's top-left.
         let activate = !self.is_nested();
-        self.space.map_element(window, (0, 0), activate);
+        let origin = self.output.current_location();
+        self.space.map_element(window, origin, activate);
     }
 
     fn title_changed(&mut self, surface: ToplevelSurface) {
@@ -39,7 +42,19 @@ impl XdgShellHandler for State {
         self.relist_toplevel(&surface);
     }
 
-    fn fullscreen_request(&mut self, surface: ToplevelSurface, _output: Option<WlOutput>) {
+    fn fullscreen_request(&mut self, surface: ToplevelSurface, output: Option<WlOutput>) {
+        let target = output
+            .as_ref()
+            .and_then(smithay::output::Output::from_resource)
+            .filter(|o| self.outputs.contains(o));
+        if let (Some(target), Some(window)) =
+            (target, self.window_for(surface.wl_surface()).cloned())
+        {
+            self.space
+                .map_element(window, target.current_location(), true);
+            crate::outputs::set_preferred_scale(surface.wl_surface(), &target);
+            self.space.refresh();
+        }
         self.set_fill(surface, xdg_toplevel::State::Fullscreen, true);
     }
 
@@ -93,7 +108,10 @@ impl State {
     /// sized to it, one that no longer does chooses its size again. The protocol asks for
     /// a configure in answer, changed or not.
     fn set_fill(&mut self, surface: ToplevelSurface, state: xdg_toplevel::State, on: bool) {
-        let output = self.output_logical_size();
+        let output = match self.window_for(surface.wl_surface()) {
+            Some(window) => self.logical_size_of(&self.output_of(window)),
+            None => self.output_logical_size(),
+        };
         surface.with_pending_state(|s| {
             if on {
                 s.states.set(state);

@@ -1,5 +1,9 @@
 //! The feedback format table (a sealed memfd clients map read-only) and the feedback
 //! events: main device, tranches, done.
+//!
+//! Per-surface feedback is the same whichever output the surface is on: planar draws
+//! every output with one renderer on one device, so moving to another output changes
+//! nothing a client could act on, and no new feedback is sent then.
 
 use std::{
     collections::HashMap,
