@@ -245,7 +245,7 @@ impl State {
                 result
             }
             Step::Screenshot { path } => {
-                let image = self.read_output()?;
+                let image = self.read_layout()?;
                 image
                     .write_png(path)
                     .map_err(|e| format!("error writing {}: {e}", path.display()))?;
@@ -257,7 +257,7 @@ impl State {
                 fuzz,
                 clip,
             } => {
-                let image = self.read_output()?;
+                let image = self.read_layout()?;
                 let options = CheckOptions {
                     fuzz: *fuzz,
                     clip: *clip,
@@ -277,14 +277,12 @@ impl State {
         }
     }
 
-    /// The output as it is now: a frame is drawn first, so every commit so far is in it.
-    fn read_output(&mut self) -> Result<planar_renderer::image::RgbaImage, String> {
+    /// The layout as it is now (what `--screenshot FILE` writes): a frame is drawn first,
+    /// so every commit so far is in it.
+    fn read_layout(&mut self) -> Result<planar_renderer::image::RgbaImage, String> {
         self.present();
-        self.backend
-            .as_mut()
-            .ok_or_else(|| "no renderer".to_string())?
-            .read_rgba()
-            .map_err(|e| format!("error reading the output back: {e}"))
+        self.layout_image()
+            .ok_or_else(|| "the output could not be read back (see the log)".to_string())
     }
 }
 
