@@ -32,6 +32,7 @@ pub mod conformance;
 pub mod dmabuf_client;
 pub mod encode;
 pub mod fixture;
+pub mod fuzz;
 pub mod input_client;
 pub mod memfd;
 pub mod pattern;
