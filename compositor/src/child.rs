@@ -19,8 +19,14 @@ pub struct ClientCommand {
 }
 
 impl ClientCommand {
-    /// Starts `argv` with WAYLAND_DISPLAY and XDG_RUNTIME_DIR set for it alone.
-    pub fn spawn(argv: &[String], runtime_dir: &Path, socket: &str) -> anyhow::Result<Self> {
+    /// Starts `argv` with WAYLAND_DISPLAY, XDG_RUNTIME_DIR and the capture secret
+    /// (`capture_token`, see `capture`) set for it alone.
+    pub fn spawn(
+        argv: &[String],
+        runtime_dir: &Path,
+        socket: &str,
+        capture_token: &str,
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(&argv[0]);
         // SAFETY: only async-signal-safe calls between fork and exec. planar blocks
         // SIGINT/SIGTERM to receive them on a signalfd; the command must not inherit that
@@ -40,6 +46,7 @@ impl ClientCommand {
             // A nested session's X display must not capture the client.
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_SOCKET")
+            .env(crate::capture::TOKEN_ENV, capture_token)
             .spawn()
             .with_context(|| format!("error starting {:?}", argv[0]))?;
         let pid = Pid::from_child(&child);

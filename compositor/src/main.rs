@@ -1,12 +1,14 @@
 //! `planar`: a headless Wayland compositor for testing dma-buf clients.
 
 mod backend;
+mod capture;
 mod child;
 mod cli;
 mod handlers;
 mod info;
 mod input;
 mod nested;
+mod panic;
 mod present;
 mod run;
 mod runtime_dir;

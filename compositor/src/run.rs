@@ -65,7 +65,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         virtual_clock: args.clock == "virtual",
     };
     let mut state = State::new(display.handle(), pending, &config);
-    state.allow_capture_all = args.allow_capture == "all";
+    state
+        .capture_policy
+        .set_allow_all(args.allow_capture == "all");
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
@@ -148,8 +150,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let mut child = match args.command.as_slice() {
         [] => None,
         argv => {
-            let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name)?;
-            state.child_pid = Some(cmd.child.id());
+            let token = state.capture_policy.token().to_string();
+            let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name, &token)?;
+            state.capture_policy.set_child(cmd.child.id());
             let pidfd = cmd.pidfd.try_clone().context("error cloning the pidfd")?;
             handle
                 .insert_source(
@@ -170,23 +173,30 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
 
     while state.stop.is_none() {
-        event_loop
-            .dispatch(Some(Duration::from_millis(100)), &mut state)
-            .context("error in the event loop")?;
-        if let Some(cmd) = child.as_mut() {
-            if let Ok(Some(status)) = cmd.child.try_wait() {
-                state.stop.get_or_insert(Stop::ChildExited(status));
+        let step = crate::panic::catch("handling a request", || -> anyhow::Result<()> {
+            event_loop
+                .dispatch(Some(Duration::from_millis(100)), &mut state)
+                .context("error in the event loop")?;
+            if let Some(cmd) = child.as_mut() {
+                if let Ok(Some(status)) = cmd.child.try_wait() {
+                    state.stop.get_or_insert(Stop::ChildExited(status));
+                }
             }
+            // Messages a client sent before the command exited are still handled: the last
+            // commit of an app that draws and exits belongs in the picture.
+            display
+                .dispatch_clients(&mut state)
+                .context("error dispatching clients")?;
+            for (callback, data) in state.pending_callbacks.drain(..) {
+                callback.done(data);
+            }
+            display.flush_clients().context("error flushing clients")?;
+            Ok(())
+        });
+        match step {
+            Ok(result) => result?,
+            Err(_) => state.stop = Some(Stop::Panicked),
         }
-        // Messages a client sent before the command exited are still handled: the last
-        // commit of an app that draws and exits belongs in the picture.
-        display
-            .dispatch_clients(&mut state)
-            .context("error dispatching clients")?;
-        for (callback, data) in state.pending_callbacks.drain(..) {
-            callback.done(data);
-        }
-        display.flush_clients().context("error flushing clients")?;
     }
 
     let stop = state.stop.expect("loop ends only with a reason");
@@ -214,6 +224,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             }
             anyhow::bail!(state.failure.take().unwrap_or_default());
         }
+        Stop::Panicked => {
+            let _ = crate::panic::catch("taking the screenshot", || {
+                state.freeze_screenshot("planar panicked")
+            });
+            if let Some(cmd) = child.as_mut() {
+                cmd.terminate();
+            }
+            EXIT_PLANAR_ERROR
+        }
         Stop::Signal | Stop::WindowClosed => {
             state.freeze_screenshot("planar was asked to stop");
             match child.as_mut() {
@@ -224,11 +243,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     };
 
     if let Some(path) = &args.report {
-        let records = state
-            .backend
-            .as_mut()
-            .map(|b| b.engine().import_records())
-            .unwrap_or_default();
+        let records = crate::panic::catch("writing the report", || {
+            state
+                .backend
+                .as_mut()
+                .map(|b| b.engine().import_records())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
         let json = serde_json::to_string_pretty(&records).context("error encoding the report")?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("error writing the report {}", path.display()))?;
@@ -253,8 +275,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             code = EXIT_MISMATCH;
         }
     }
-    drop(state);
-    drop(display);
+    if stop == Stop::Panicked {
+        // Their state may be inconsistent after the panic: tearing it down could panic
+        // again, and the process ends now anyway.
+        std::mem::forget(state);
+        std::mem::forget(display);
+    } else {
+        drop(state);
+        drop(display);
+    }
     Ok(code)
 }
 

@@ -60,6 +60,8 @@ pub enum Stop {
     WindowClosed,
     /// No renderer could be created; the message is in `State::failure`.
     Failed,
+    /// planar panicked handling a request (see `panic`): finish, then exit 70.
+    Panicked,
 }
 
 /// Per-client data smithay needs.
@@ -130,10 +132,8 @@ pub struct State {
     pub stop: Option<Stop>,
     pub import_policy: planar_renderer::import::ImportPolicy,
     pub linear_only: bool,
-    /// The command `planar run` started: it and its descendants may capture.
-    pub child_pid: Option<u32>,
-    /// `--allow-capture all`.
-    pub allow_capture_all: bool,
+    /// Who may capture: the filter the capture globals were created with.
+    pub capture_policy: std::sync::Arc<crate::capture::CapturePolicy>,
     /// wl_callbacks to fire once the current dispatch is over.
     pub pending_callbacks: Vec<(
         smithay::reexports::wayland_server::protocol::wl_callback::WlCallback,
@@ -174,11 +174,10 @@ impl State {
         let presentation_state =
             PresentationState::new::<Self>(dh, rustix::time::ClockId::Monotonic as u32);
         let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(dh);
-        dh.create_global::<Self, wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1, _>(3, ());
+        let capture_policy = std::sync::Arc::new(crate::capture::CapturePolicy::new());
+        crate::capture::register(dh, &capture_policy);
         dh.create_global::<Self, planar_protocol::test_protocol::server::planar_test_v1::PlanarTestV1, _>(1, ());
         dh.create_global::<Self, wayland_protocols::wp::color_representation::v1::server::wp_color_representation_manager_v1::WpColorRepresentationManagerV1, _>(1, ());
-        dh.create_global::<Self, wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1, _>(1, ());
-        dh.create_global::<Self, wayland_protocols::ext::image_capture_source::v1::server::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1, _>(1, ());
         let dmabuf_state =
             planar_protocol::dmabuf::DmabufState::new::<Self>(dh, config.dmabuf_version);
 
@@ -246,8 +245,7 @@ impl State {
             stop: None,
             import_policy: config.import_policy.clone(),
             linear_only: config.linear_only,
-            child_pid: None,
-            allow_capture_all: false,
+            capture_policy,
             pending_callbacks: Vec::new(),
         }
     }

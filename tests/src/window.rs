@@ -131,6 +131,19 @@ impl Window {
         Ok(())
     }
 
+    /// The window's objects, for tests that send raw requests on them.
+    pub fn surface(&self) -> &WlSurface {
+        &self.surface
+    }
+
+    pub fn xdg_surface(&self) -> &xdg_surface::XdgSurface {
+        &self.xdg_surface
+    }
+
+    pub fn toplevel(&self) -> &xdg_toplevel::XdgToplevel {
+        &self.toplevel
+    }
+
     pub fn queue_handle(&self) -> &QueueHandle<WindowState> {
         &self.qh
     }
@@ -308,8 +321,11 @@ delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::
 delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::v1::client::wp_color_representation_surface_v1::WpColorRepresentationSurfaceV1);
 delegate_noop!(WindowState: ignore WlCompositor);
 delegate_noop!(WindowState: ignore WlSurface);
+delegate_noop!(WindowState: ignore wayland_client::protocol::wl_region::WlRegion);
 delegate_noop!(WindowState: ignore WlBuffer);
 delegate_noop!(WindowState: ignore WlSubcompositor);
 delegate_noop!(WindowState: ignore WlSubsurface);
+delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_positioner::XdgPositioner);
+delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_popup::XdgPopup);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm::WlShm);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm_pool::WlShmPool);

@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 
 use smithay::{
     backend::renderer::utils::{on_commit_buffer_handler, with_renderer_surface_state},
-    delegate_compositor,
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Client},
     wayland::compositor::{get_parent, CompositorClientState, CompositorHandler, CompositorState},
 };
@@ -57,4 +56,20 @@ impl CompositorHandler for State {
     }
 }
 
-delegate_compositor!(State);
+// smithay's delegate_compositor! minus wl_surface, wl_region and wl_subsurface, which
+// `guard` dispatches first (client sizes checked before smithay sees them).
+smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
+    smithay::reexports::wayland_server::protocol::wl_compositor::WlCompositor: ()
+] => CompositorState);
+smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
+    smithay::reexports::wayland_server::protocol::wl_subcompositor::WlSubcompositor: ()
+] => CompositorState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_server::protocol::wl_compositor::WlCompositor: ()
+] => CompositorState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_server::protocol::wl_callback::WlCallback: ()
+] => CompositorState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_server::protocol::wl_subcompositor::WlSubcompositor: ()
+] => CompositorState);

@@ -8,12 +8,9 @@ use planar_protocol::test_protocol::server::{
 };
 use smithay::{
     reexports::wayland_server::{Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New},
-    utils::Rectangle,
     wayland::dmabuf::get_dmabuf,
 };
-use tracing::warn;
 
-use super::screencopy::CaptureError;
 use crate::state::State;
 
 impl GlobalDispatch<PlanarTestV1, ()> for State {
@@ -41,29 +38,7 @@ impl Dispatch<PlanarTestV1, ()> for State {
     ) {
         match request {
             planar_test_v1::Request::Capture { id, buffer, .. } => {
-                let capture = data_init.init(id, ());
-                if let Err(why) = state.may_capture(client, dh) {
-                    warn!(client = ?client.id(), "planar-test capture refused: {why}");
-                    capture.failed(why);
-                    return;
-                }
-                // Commits are presented as they come; this draws whatever else changed.
-                state.present();
-                let size = state
-                    .output
-                    .current_mode()
-                    .map(|m| m.size)
-                    .unwrap_or_default();
-                match state.capture_into(&buffer, Rectangle::from_size(size)) {
-                    Ok(()) => {
-                        let seq = state.frame_seq;
-                        capture.done((seq >> 32) as u32, seq as u32);
-                    }
-                    Err(CaptureError::BadBuffer(why)) | Err(CaptureError::Failed(why)) => {
-                        warn!("planar-test capture failed: {why}");
-                        capture.failed(why);
-                    }
-                }
+                crate::capture::planar_test::capture(state, client, dh, id, &buffer, data_init);
             }
             planar_test_v1::Request::QueryBuffer { id, buffer } => {
                 let record = data_init.init(id, ());

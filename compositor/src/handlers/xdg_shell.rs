@@ -4,7 +4,6 @@
 //! output is resized. Popups are configured where they ask and not drawn yet.
 
 use smithay::{
-    delegate_xdg_shell,
     desktop::Window,
     reexports::{
         wayland_protocols::xdg::shell::server::xdg_toplevel,
@@ -111,4 +110,14 @@ pub fn fill_output_if_asked(surface: &ToplevelSurface, size: Size<i32, Logical>)
     }
 }
 
-delegate_xdg_shell!(State);
+// smithay's delegate_xdg_shell! minus xdg_surface, xdg_toplevel and xdg_positioner, which
+// `guard` dispatches first (client sizes checked before smithay sees them).
+smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_wm_base::XdgWmBase: ()
+] => XdgShellState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_wm_base::XdgWmBase: smithay::wayland::shell::xdg::XdgWmBaseUserData
+] => XdgShellState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_popup::XdgPopup: smithay::wayland::shell::xdg::XdgShellSurfaceUserData
+] => XdgShellState);

@@ -1,10 +1,12 @@
 //! ext-image-copy-capture-v1 with ext-output-image-capture-source-manager-v1: the
 //! standard capture protocols, into wl_shm buffers (XRGB8888). smithay 0.7 has neither.
 //!
-//! A client that may not capture (see `State::may_capture`) gets its session `stopped` at
-//! once, and a log line. There is no cursor, so a pointer cursor session is stopped too.
+//! The permission filter (see `capture`) comes with the global and goes to each session
+//! and frame: a client that may not capture gets its session `stopped` at once and a log
+//! line, and a frame's `capture` is checked again (`failed`, reason stopped). There is no
+//! cursor, so a pointer cursor session is stopped too.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use smithay::{
     output::Output,
@@ -12,7 +14,6 @@ use smithay::{
         protocol::{wl_buffer::WlBuffer, wl_shm},
         Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
     },
-    utils::Rectangle,
 };
 use tracing::warn;
 use wayland_protocols::ext::{
@@ -28,20 +29,23 @@ use wayland_protocols::ext::{
     },
 };
 
-use super::screencopy::CaptureError;
+use super::{output_rect, CaptureError, CaptureGlobal, CapturePolicy};
 use crate::state::State;
 
-/// A frame: the buffer attached to it, and whether capture was asked already.
-#[derive(Default)]
-pub struct FrameData(Mutex<(Option<WlBuffer>, bool)>);
+/// A frame: the buffer attached to it, whether capture was asked already, and the
+/// permission filter it came with.
+pub struct FrameData {
+    inner: Mutex<(Option<WlBuffer>, bool)>,
+    policy: Arc<CapturePolicy>,
+}
 
-impl GlobalDispatch<ExtOutputImageCaptureSourceManagerV1, ()> for State {
+impl GlobalDispatch<ExtOutputImageCaptureSourceManagerV1, CaptureGlobal> for State {
     fn bind(
         _: &mut Self,
         _: &DisplayHandle,
         _: &Client,
         resource: New<ExtOutputImageCaptureSourceManagerV1>,
-        _: &(),
+        _: &CaptureGlobal,
         data_init: &mut DataInit<'_, Self>,
     ) {
         data_init.init(resource, ());
@@ -81,26 +85,26 @@ impl Dispatch<ExtImageCaptureSourceV1, Option<Output>> for State {
     }
 }
 
-impl GlobalDispatch<ExtImageCopyCaptureManagerV1, ()> for State {
+impl GlobalDispatch<ExtImageCopyCaptureManagerV1, CaptureGlobal> for State {
     fn bind(
         _: &mut Self,
         _: &DisplayHandle,
         _: &Client,
         resource: New<ExtImageCopyCaptureManagerV1>,
-        _: &(),
+        global: &CaptureGlobal,
         data_init: &mut DataInit<'_, Self>,
     ) {
-        data_init.init(resource, ());
+        data_init.init(resource, global.policy.clone());
     }
 }
 
-impl Dispatch<ExtImageCopyCaptureManagerV1, ()> for State {
+impl Dispatch<ExtImageCopyCaptureManagerV1, Arc<CapturePolicy>> for State {
     fn request(
         state: &mut Self,
         client: &Client,
         _resource: &ExtImageCopyCaptureManagerV1,
         request: ext_image_copy_capture_manager_v1::Request,
-        _data: &(),
+        policy: &Arc<CapturePolicy>,
         dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
@@ -109,9 +113,8 @@ impl Dispatch<ExtImageCopyCaptureManagerV1, ()> for State {
                 session, source, ..
             } => {
                 let has_output = source.data::<Option<Output>>().is_some_and(|o| o.is_some());
-                let session = data_init.init(session, ());
-                if let Err(why) = state.may_capture(client, dh) {
-                    warn!(client = ?client.id(), "image-copy-capture refused: {why}");
+                let session = data_init.init(session, policy.clone());
+                if !policy.check(client, dh, "ext-image-copy-capture") {
                     session.stopped();
                     return;
                 }
@@ -133,44 +136,49 @@ impl Dispatch<ExtImageCopyCaptureManagerV1, ()> for State {
                 ..
             } => {
                 // planar has no pointer, so there is no cursor to capture.
-                let session = data_init.init(session, ());
-                let _ = session;
+                data_init.init(session, policy.clone());
             }
             _ => {}
         }
     }
 }
 
-impl Dispatch<ExtImageCopyCaptureCursorSessionV1, ()> for State {
+impl Dispatch<ExtImageCopyCaptureCursorSessionV1, Arc<CapturePolicy>> for State {
     fn request(
         _state: &mut Self,
         _client: &Client,
         _resource: &ExtImageCopyCaptureCursorSessionV1,
         request: ext_image_copy_capture_cursor_session_v1::Request,
-        _data: &(),
+        policy: &Arc<CapturePolicy>,
         _dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
         if let ext_image_copy_capture_cursor_session_v1::Request::GetCaptureSession { session } =
             request
         {
-            data_init.init(session, ()).stopped();
+            data_init.init(session, policy.clone()).stopped();
         }
     }
 }
 
-impl Dispatch<ExtImageCopyCaptureSessionV1, ()> for State {
+impl Dispatch<ExtImageCopyCaptureSessionV1, Arc<CapturePolicy>> for State {
     fn request(
         _state: &mut Self,
         _client: &Client,
         _resource: &ExtImageCopyCaptureSessionV1,
         request: ext_image_copy_capture_session_v1::Request,
-        _data: &(),
+        policy: &Arc<CapturePolicy>,
         _dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
         if let ext_image_copy_capture_session_v1::Request::CreateFrame { frame } = request {
-            data_init.init(frame, FrameData::default());
+            data_init.init(
+                frame,
+                FrameData {
+                    inner: Mutex::new((None, false)),
+                    policy: policy.clone(),
+                },
+            );
         }
     }
 }
@@ -187,11 +195,11 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
     ) {
         match request {
             ext_image_copy_capture_frame_v1::Request::AttachBuffer { buffer } => {
-                data.0.lock().unwrap().0 = Some(buffer);
+                data.inner.lock().unwrap_or_else(|e| e.into_inner()).0 = Some(buffer);
             }
             ext_image_copy_capture_frame_v1::Request::Capture => {
                 let buffer = {
-                    let mut d = data.0.lock().unwrap();
+                    let mut d = data.inner.lock().unwrap_or_else(|e| e.into_inner());
                     if d.1 {
                         frame.post_error(
                             ext_image_copy_capture_frame_v1::Error::AlreadyCaptured,
@@ -211,18 +219,14 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
                         }
                     }
                 };
-                if let Err(why) = state.may_capture(client, dh) {
-                    warn!(client = ?client.id(), "image-copy-capture refused: {why}");
+                if !data.policy.check(client, dh, "ext-image-copy-capture") {
                     frame.failed(FailureReason::Stopped);
                     return;
                 }
                 state.present();
-                let size = state
-                    .output
-                    .current_mode()
-                    .map(|m| m.size)
-                    .unwrap_or_default();
-                match state.capture_into(&buffer, Rectangle::from_size(size)) {
+                let full = output_rect(state);
+                let size = full.size;
+                match state.capture_into(&buffer, full) {
                     Ok(()) => {
                         frame.transform(smithay::utils::Transform::Normal.into());
                         frame.damage(0, 0, size.w, size.h);

@@ -1,0 +1,289 @@
+//! Capture: the output copied into a client's wl_shm buffer, through three protocols
+//! (`wlr`: wlr-screencopy v3, `ext`: ext-image-copy-capture v1 with its output source,
+//! `planar_test`: planar-test-v1's capture request). This module holds what they share:
+//! who may capture (`CapturePolicy`), the registration of the capture globals, region
+//! clipping against the output as it is now, and the copy.
+//!
+//! Permission is a filter given to each global when it is created (its global data, as
+//! niri's screencopy does with `can_view`), handed down to every object made from it, and
+//! checked again at every step that hands out pixels — session creation, frame creation
+//! and the copy itself — so a refused client cannot reach pixels by any later request.
+//! The globals stay visible to everyone: a refused client gets the protocol's failure
+//! (`failed`, `stopped`) and a log line saying why, which tells a user more than a
+//! missing global.
+//!
+//! Who may capture, unless `--allow-capture all`:
+//! - the command `planar run` started and its descendants (by the socket peer's pid,
+//!   walking /proc parents);
+//! - any process that carries planar's capture secret in its environment
+//!   (`PLANAR_CAPTURE_TOKEN`, 128 random bits made at start and given only to the
+//!   command). Descendants inherit it, so planar's own tools (planar-client capture) run
+//!   by the command work even when they were reparented. A stranger cannot present it: it
+//!   is read from the peer's own /proc/PID/environ, which a process cannot change after
+//!   exec, and reading another process's environment needs ptrace rights over it.
+//!
+//! Known limits: wl_shm XRGB8888 targets only; no cursor; a process with ptrace rights
+//! over the command (same user, yama ptrace_scope 0) can read the secret — but it could
+//! make the command capture for it anyway.
+
+pub mod ext;
+pub mod planar_test;
+pub mod wlr;
+
+use std::{
+    io::Read,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+};
+
+use smithay::{
+    reexports::wayland_server::{
+        protocol::{wl_buffer::WlBuffer, wl_shm},
+        Client, DisplayHandle,
+    },
+    utils::{Physical, Rectangle},
+    wayland::shm::with_buffer_contents_mut,
+};
+use tracing::{info, warn};
+use wayland_protocols::ext::{
+    image_capture_source::v1::server::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1,
+    image_copy_capture::v1::server::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1,
+};
+use wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1;
+
+use crate::state::State;
+
+/// The environment variable that carries the capture secret to the command.
+pub const TOKEN_ENV: &str = "PLANAR_CAPTURE_TOKEN";
+
+/// Who may capture: the filter every capture global is created with.
+pub struct CapturePolicy {
+    allow_all: AtomicBool,
+    /// The command's pid, once it is started.
+    child: Mutex<Option<u32>>,
+    /// The secret given to the command in `TOKEN_ENV`, as hex.
+    token: String,
+}
+
+impl CapturePolicy {
+    pub fn new() -> Self {
+        CapturePolicy {
+            allow_all: AtomicBool::new(false),
+            child: Mutex::new(None),
+            token: random_token(),
+        }
+    }
+
+    /// `--allow-capture all`.
+    pub fn set_allow_all(&self, all: bool) {
+        self.allow_all.store(all, Ordering::SeqCst);
+    }
+
+    /// The command planar started: it and its descendants may capture.
+    pub fn set_child(&self, pid: u32) {
+        *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(pid);
+    }
+
+    /// The secret to put in the command's environment as `TOKEN_ENV`.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Whether `client` may capture; the error says why not.
+    pub fn permits(&self, client: &Client, dh: &DisplayHandle) -> Result<(), String> {
+        if self.allow_all.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let pid = client
+            .get_credentials(dh)
+            .map_err(|_| "the client's credentials cannot be read".to_string())?
+            .pid as u32;
+        let child = *self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if child.is_some_and(|child| descends_from(pid, child)) {
+            return Ok(());
+        }
+        if carries_token(pid, &self.token) {
+            return Ok(());
+        }
+        Err(format!(
+            "pid {pid} was not started by planar run and does not carry its capture secret \
+             (use --allow-capture all to let any client capture)"
+        ))
+    }
+
+    /// `permits`, logging a refusal for `protocol` at warn.
+    pub fn check(&self, client: &Client, dh: &DisplayHandle, protocol: &str) -> bool {
+        match self.permits(client, dh) {
+            Ok(()) => true,
+            Err(why) => {
+                warn!(client = ?client.id(), protocol, "capture refused: {why}");
+                false
+            }
+        }
+    }
+}
+
+/// The global data of every capture global: the permission filter.
+#[derive(Clone)]
+pub struct CaptureGlobal {
+    pub policy: Arc<CapturePolicy>,
+}
+
+/// Creates the capture globals (wlr-screencopy v3, ext-image-copy-capture v1 and its
+/// output source manager), each with `policy` as its filter.
+pub fn register(dh: &DisplayHandle, policy: &Arc<CapturePolicy>) {
+    let data = CaptureGlobal {
+        policy: policy.clone(),
+    };
+    dh.create_global::<State, ZwlrScreencopyManagerV1, _>(3, data.clone());
+    dh.create_global::<State, ExtImageCopyCaptureManagerV1, _>(1, data.clone());
+    dh.create_global::<State, ExtOutputImageCaptureSourceManagerV1, _>(1, data);
+}
+
+/// 128 bits from the kernel's random source, as hex. Without one (no /dev/urandom), no
+/// process can present the secret: only descendants and `--allow-capture all` remain.
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if let Err(err) = read {
+        warn!(%err, "no random source: the capture secret is disabled");
+        return String::new();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `pid` is `ancestor` or one of its descendants, by /proc parents.
+fn descends_from(pid: u32, ancestor: u32) -> bool {
+    let mut p = pid;
+    for _ in 0..64 {
+        if p == ancestor {
+            return true;
+        }
+        match parent_pid(p) {
+            Some(pp) if pp > 1 => p = pp,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The parent of `pid`, from /proc/PID/stat (the field after the parenthesised name).
+fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether the environment `pid` was started with holds `TOKEN_ENV=token`.
+fn carries_token(pid: u32, token: &str) -> bool {
+    if token.is_empty() {
+        return false;
+    }
+    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    let wanted = format!("{TOKEN_ENV}={token}");
+    environ.split(|b| *b == 0).any(|e| e == wanted.as_bytes())
+}
+
+/// Why a capture did not happen.
+pub enum CaptureError {
+    /// The client's buffer is not what was announced (a protocol error).
+    BadBuffer(String),
+    Failed(String),
+}
+
+/// The output's current rectangle in output pixels.
+pub fn output_rect(state: &State) -> Rectangle<i32, Physical> {
+    let size = state
+        .output
+        .current_mode()
+        .map(|m| m.size)
+        .unwrap_or_default();
+    Rectangle::from_size(size)
+}
+
+impl State {
+    /// Copies `region` of the last presented frame into a wl_shm buffer as XRGB8888.
+    /// The region is clipped against the frame as it is now: a region made before the
+    /// output shrank fails instead of reading past the frame.
+    pub fn capture_into(
+        &mut self,
+        buffer: &WlBuffer,
+        region: Rectangle<i32, Physical>,
+    ) -> Result<(), CaptureError> {
+        if !self.ensure_backend() {
+            return Err(CaptureError::Failed("no renderer".into()));
+        }
+        if !self.presented_any {
+            self.present();
+        }
+        let image = self
+            .backend
+            .as_mut()
+            .ok_or_else(|| CaptureError::Failed("no renderer".into()))?
+            .read_rgba()
+            .map_err(|e| CaptureError::Failed(e.to_string()))?;
+        let frame =
+            Rectangle::<i32, Physical>::from_size((image.width as i32, image.height as i32).into());
+        if region.is_empty() || frame.intersection(region) != Some(region) {
+            return Err(CaptureError::Failed(format!(
+                "the region {region:?} is no longer inside the {}x{} output",
+                image.width, image.height
+            )));
+        }
+        let (w, h) = (region.size.w as usize, region.size.h as usize);
+        let result = with_buffer_contents_mut(buffer, |ptr, len, data| {
+            if data.format != wl_shm::Format::Xrgb8888 && data.format != wl_shm::Format::Argb8888 {
+                return Err(format!(
+                    "buffer format {:?}, XRGB8888 was announced",
+                    data.format
+                ));
+            }
+            if (data.width as usize, data.height as usize) != (w, h)
+                || (data.stride as usize) < w * 4
+            {
+                return Err(format!(
+                    "buffer is {}x{} with stride {}, {w}x{h} with stride {} was announced",
+                    data.width,
+                    data.height,
+                    data.stride,
+                    w * 4
+                ));
+            }
+            let start = data.offset as usize;
+            let need = start + data.stride as usize * h;
+            if need > len {
+                return Err(format!("buffer needs {need} bytes, the pool has {len}"));
+            }
+            // SAFETY: the pool is mapped for `len` bytes and the range is checked above.
+            let dst = unsafe { std::slice::from_raw_parts_mut(ptr.add(start), need - start) };
+            for y in 0..h {
+                let src_row =
+                    (region.loc.y as usize + y) * image.width as usize + region.loc.x as usize;
+                let src = &image.data[src_row * 4..(src_row + w) * 4];
+                let row = &mut dst[y * data.stride as usize..][..w * 4];
+                for (d, s) in row.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+                    d.copy_from_slice(&[s[2], s[1], s[0], 255]);
+                }
+            }
+            Ok(())
+        });
+        match result {
+            Ok(Ok(())) => {
+                info!(
+                    width = w,
+                    height = h,
+                    "output captured into a client buffer"
+                );
+                Ok(())
+            }
+            Ok(Err(why)) => Err(CaptureError::BadBuffer(why)),
+            Err(e) => Err(CaptureError::BadBuffer(format!(
+                "not a wl_shm buffer: {e:?}"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! wlr-screencopy-unstable-v1 (v3), so that grim works: the output (or a region of it)
+//! copied into a client's wl_shm buffer. smithay 0.7 has no implementation.
+//!
+//! The permission filter (see `capture`) comes with the global, goes to each manager and
+//! frame, and is checked at `capture_output*` and again at `copy`. The region is clipped
+//! with 64-bit arithmetic when the frame is made and against the output again at copy.
+//! Known limits: wl_shm targets only (XRGB8888), no cursor (there is none),
+//! `copy_with_damage` answers at once with full damage.
+
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
+
+use smithay::{
+    reexports::wayland_server::{
+        protocol::wl_shm, Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
+    },
+    utils::{Physical, Rectangle},
+};
+use tracing::warn;
+use wayland_protocols_wlr::screencopy::v1::server::{
+    zwlr_screencopy_frame_v1::{self, ZwlrScreencopyFrameV1},
+    zwlr_screencopy_manager_v1::{self, ZwlrScreencopyManagerV1},
+};
+
+use super::{output_rect, CaptureError, CaptureGlobal, CapturePolicy};
+use crate::state::State;
+
+/// A pending capture: the region in output pixels, whether it was copied already, and
+/// the permission filter it came with.
+pub struct FrameData {
+    region: Rectangle<i32, Physical>,
+    used: AtomicBool,
+    policy: Arc<CapturePolicy>,
+}
+
+impl GlobalDispatch<ZwlrScreencopyManagerV1, CaptureGlobal> for State {
+    fn bind(
+        _state: &mut Self,
+        _dh: &DisplayHandle,
+        _client: &Client,
+        resource: New<ZwlrScreencopyManagerV1>,
+        global: &CaptureGlobal,
+        data_init: &mut DataInit<'_, Self>,
+    ) {
+        data_init.init(resource, global.policy.clone());
+    }
+}
+
+impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
+    fn request(
+        state: &mut Self,
+        client: &Client,
+        _manager: &ZwlrScreencopyManagerV1,
+        request: zwlr_screencopy_manager_v1::Request,
+        policy: &Arc<CapturePolicy>,
+        dh: &DisplayHandle,
+        data_init: &mut DataInit<'_, Self>,
+    ) {
+        let full = output_rect(state);
+        let (frame, region) = match request {
+            zwlr_screencopy_manager_v1::Request::CaptureOutput { frame, .. } => (frame, full),
+            zwlr_screencopy_manager_v1::Request::CaptureOutputRegion {
+                frame,
+                x,
+                y,
+                width,
+                height,
+                ..
+            } => {
+                let scale = state.output.current_scale().integer_scale();
+                (frame, scaled_region(x, y, width, height, scale, full))
+            }
+            _ => return,
+        };
+        let frame = data_init.init(
+            frame,
+            FrameData {
+                region,
+                used: AtomicBool::new(false),
+                policy: policy.clone(),
+            },
+        );
+        if !policy.check(client, dh, "wlr-screencopy") {
+            frame.failed();
+            return;
+        }
+        if region.is_empty() {
+            warn!(client = ?client.id(), "screencopy refused: the region is empty");
+            frame.failed();
+            return;
+        }
+        frame.buffer(
+            wl_shm::Format::Xrgb8888,
+            region.size.w as u32,
+            region.size.h as u32,
+            region.size.w as u32 * 4,
+        );
+        if frame.version() >= 3 {
+            frame.buffer_done();
+        }
+    }
+}
+
+impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
+    fn request(
+        state: &mut Self,
+        client: &Client,
+        frame: &ZwlrScreencopyFrameV1,
+        request: zwlr_screencopy_frame_v1::Request,
+        data: &FrameData,
+        dh: &DisplayHandle,
+        _data_init: &mut DataInit<'_, Self>,
+    ) {
+        let (buffer, with_damage) = match request {
+            zwlr_screencopy_frame_v1::Request::Copy { buffer } => (buffer, false),
+            zwlr_screencopy_frame_v1::Request::CopyWithDamage { buffer } => (buffer, true),
+            _ => return,
+        };
+        // Checked again here: a frame refused at creation must not be copied anyway.
+        if !data.policy.check(client, dh, "wlr-screencopy") {
+            frame.failed();
+            return;
+        }
+        if data.used.swap(true, Ordering::SeqCst) {
+            frame.post_error(
+                zwlr_screencopy_frame_v1::Error::AlreadyUsed,
+                "copy was already requested",
+            );
+            return;
+        }
+        match state.capture_into(&buffer, data.region) {
+            Ok(()) => {
+                frame.flags(zwlr_screencopy_frame_v1::Flags::empty());
+                if with_damage {
+                    frame.damage(0, 0, data.region.size.w as u32, data.region.size.h as u32);
+                }
+                let t = state.now();
+                let secs = t.as_secs();
+                frame.ready((secs >> 32) as u32, secs as u32, t.subsec_nanos());
+            }
+            Err(CaptureError::BadBuffer(why)) => {
+                warn!("screencopy: {why}");
+                frame.post_error(zwlr_screencopy_frame_v1::Error::InvalidBuffer, why);
+            }
+            Err(CaptureError::Failed(why)) => {
+                warn!("screencopy failed: {why}");
+                frame.failed();
+            }
+        }
+    }
+}
+
+/// A region asked for in logical pixels, in output pixels and clipped to `full`; empty
+/// when it is negative, outside the output, or its arithmetic would overflow (a client may
+/// send anything here, before the permission check).
+fn scaled_region(
+    x: i32,
+    y: i32,
+    width: i32,
+    height: i32,
+    scale: i32,
+    full: Rectangle<i32, Physical>,
+) -> Rectangle<i32, Physical> {
+    if width <= 0 || height <= 0 {
+        return Rectangle::default();
+    }
+    // In i64, where no product or sum of i32s overflows, then clipped back into i32.
+    let (x0, y0) = (
+        i64::from(x) * i64::from(scale),
+        i64::from(y) * i64::from(scale),
+    );
+    let x1 = x0 + i64::from(width) * i64::from(scale);
+    let y1 = y0 + i64::from(height) * i64::from(scale);
+    let clip = |v: i64, lo: i32, hi: i32| v.clamp(i64::from(lo), i64::from(hi)) as i32;
+    let (fx1, fy1) = (full.loc.x + full.size.w, full.loc.y + full.size.h);
+    let (cx0, cy0) = (clip(x0, full.loc.x, fx1), clip(y0, full.loc.y, fy1));
+    let (cx1, cy1) = (clip(x1, full.loc.x, fx1), clip(y1, full.loc.y, fy1));
+    if cx1 <= cx0 || cy1 <= cy0 {
+        return Rectangle::default();
+    }
+    Rectangle::new((cx0, cy0).into(), (cx1 - cx0, cy1 - cy0).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_clipped_without_overflow() {
+        let full = Rectangle::from_size((200, 100).into());
+        let m = i32::MAX - 1;
+        assert!(scaled_region(m, m, m, m, 2, full).is_empty());
+        assert_eq!(scaled_region(0, 0, m, m, 2, full), full);
+        assert!(scaled_region(-m, -m, m, m, 2, full).is_empty());
+        assert!(scaled_region(5, 5, -3, 4, 2, full).is_empty());
+        assert_eq!(
+            scaled_region(10, 10, 20, 5, 2, full),
+            Rectangle::new((20, 20).into(), (40, 10).into())
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! Client-supplied sizes and coordinates, checked before smithay sees them.
+//!
+//! smithay 0.7 builds `Size`/`Rectangle` straight from request arguments in its request
+//! handlers; `Size::new` has a `debug_assert!` on negative values (and dev profiles assert
+//! in dependencies too), and later geometry arithmetic (`loc + size`) overflows on values
+//! near `i32::MAX`. Each interface below is dispatched here first, then handed on to
+//! smithay's own `Dispatch` with values that cannot hurt it:
+//!
+//! - `wl_surface.damage` / `damage_buffer`, `wl_region.add` / `subtract`: an empty or
+//!   negative rectangle is ignored (the protocol defines no error) with a debug line;
+//!   the rest is clamped to ±`LIMIT`.
+//! - `xdg_surface.set_window_geometry` with a zero or negative size: `invalid_size`.
+//! - `xdg_toplevel.set_min_size` / `set_max_size` negative: `invalid_size` (the
+//!   toplevel's error, as xdg-shell says); values clamped to `LIMIT`.
+//! - `wl_subsurface.set_position`, `xdg_positioner.set_offset` / `set_anchor_rect` /
+//!   `set_size` / `set_parent_size`: clamped to ±`LIMIT`, a negative parent size to 0
+//!   (smithay already refuses non-positive positioner sizes with `invalid_input`).
+//!
+//! Already safe in smithay and not wrapped: `wp_viewport` (checks every value and wl_fixed
+//! is bounded), `damage_buffer` negatives (smithay returns early, clamped here anyway),
+//! attach/offset (the buffer delta is stored and never used in arithmetic by smithay's
+//! renderer or desktop code).
+//!
+//! Known limit: a clamped value changes the request's meaning only for rectangles or
+//! positions more than `LIMIT` pixels away, which no output of planar's can show.
+
+use smithay::{
+    reexports::{
+        wayland_protocols::xdg::shell::server::{
+            xdg_positioner::{self, XdgPositioner},
+            xdg_surface::{self, XdgSurface},
+            xdg_toplevel::{self, XdgToplevel},
+        },
+        wayland_server::{
+            backend::ClientId,
+            protocol::{
+                wl_region::{self, WlRegion},
+                wl_subsurface::{self, WlSubsurface},
+                wl_surface::{self, WlSurface},
+            },
+            Client, DataInit, Dispatch, DisplayHandle, Resource,
+        },
+    },
+    wayland::{
+        compositor::{CompositorState, RegionUserData, SubsurfaceUserData, SurfaceUserData},
+        shell::xdg::{
+            XdgPositionerUserData, XdgShellState, XdgShellSurfaceUserData, XdgSurfaceUserData,
+        },
+    },
+};
+use tracing::{debug, warn};
+
+use crate::state::State;
+
+/// The largest coordinate or size passed on to smithay: 2^20 pixels, far past any output,
+/// and small enough that sums and products by any sane scale stay inside i32.
+pub const LIMIT: i32 = 1 << 20;
+
+fn coord(v: i32) -> i32 {
+    v.clamp(-LIMIT, LIMIT)
+}
+
+fn size(v: i32) -> i32 {
+    v.clamp(0, LIMIT)
+}
+
+/// Implements `Dispatch<$iface, $udata>` for `State`: `$check` sees each request first
+/// and returns the one to hand to `$smithay` (or `None` when it answered it itself).
+macro_rules! guarded {
+    ($iface:ty, $udata:ty => $smithay:ty, $check:expr) => {
+        impl Dispatch<$iface, $udata> for State {
+            fn request(
+                state: &mut Self,
+                client: &Client,
+                resource: &$iface,
+                request: <$iface as Resource>::Request,
+                data: &$udata,
+                dh: &DisplayHandle,
+                data_init: &mut DataInit<'_, Self>,
+            ) {
+                let Some(request) = $check(client, resource, request) else {
+                    return;
+                };
+                <$smithay as Dispatch<$iface, $udata, State>>::request(
+                    state, client, resource, request, data, dh, data_init,
+                )
+            }
+
+            fn destroyed(state: &mut Self, client: ClientId, resource: &$iface, data: &$udata) {
+                <$smithay as Dispatch<$iface, $udata, State>>::destroyed(
+                    state, client, resource, data,
+                )
+            }
+        }
+    };
+}
+
+guarded!(WlSurface, SurfaceUserData => CompositorState, check_surface);
+guarded!(WlRegion, RegionUserData => CompositorState, check_region);
+guarded!(WlSubsurface, SubsurfaceUserData => CompositorState, check_subsurface);
+guarded!(XdgSurface, XdgSurfaceUserData => XdgShellState, check_xdg_surface);
+guarded!(XdgToplevel, XdgShellSurfaceUserData => XdgShellState, check_toplevel);
+guarded!(XdgPositioner, XdgPositionerUserData => XdgShellState, check_positioner);
+
+/// A damage or region rectangle, clamped; `None` when it is empty or negative.
+fn rect(x: i32, y: i32, w: i32, h: i32) -> Option<(i32, i32, i32, i32)> {
+    (w > 0 && h > 0).then(|| (coord(x), coord(y), size(w), size(h)))
+}
+
+fn check_surface(
+    client: &Client,
+    _: &WlSurface,
+    request: wl_surface::Request,
+) -> Option<wl_surface::Request> {
+    use wl_surface::Request::{Damage, DamageBuffer};
+    match request {
+        Damage {
+            x,
+            y,
+            width,
+            height,
+        } => {
+            #[cfg(debug_assertions)]
+            crate::panic::test_trigger(x);
+            let Some((x, y, width, height)) = rect(x, y, width, height) else {
+                debug!(client = ?client.id(), width, height, "wl_surface.damage with an empty or negative size ignored");
+                return None;
+            };
+            Some(Damage {
+                x,
+                y,
+                width,
+                height,
+            })
+        }
+        DamageBuffer {
+            x,
+            y,
+            width,
+            height,
+        } => {
+            let Some((x, y, width, height)) = rect(x, y, width, height) else {
+                debug!(client = ?client.id(), width, height, "wl_surface.damage_buffer with an empty or negative size ignored");
+                return None;
+            };
+            Some(DamageBuffer {
+                x,
+                y,
+                width,
+                height,
+            })
+        }
+        other => Some(other),
+    }
+}
+
+fn check_region(
+    client: &Client,
+    _: &WlRegion,
+    request: wl_region::Request,
+) -> Option<wl_region::Request> {
+    use wl_region::Request::{Add, Subtract};
+    let (add, x, y, width, height) = match request {
+        Add {
+            x,
+            y,
+            width,
+            height,
+        } => (true, x, y, width, height),
+        Subtract {
+            x,
+            y,
+            width,
+            height,
+        } => (false, x, y, width, height),
+        other => return Some(other),
+    };
+    let Some((x, y, width, height)) = rect(x, y, width, height) else {
+        debug!(client = ?client.id(), width, height, "wl_region rectangle with an empty or negative size ignored");
+        return None;
+    };
+    Some(if add {
+        Add {
+            x,
+            y,
+            width,
+            height,
+        }
+    } else {
+        Subtract {
+            x,
+            y,
+            width,
+            height,
+        }
+    })
+}
+
+fn check_subsurface(
+    _: &Client,
+    _: &WlSubsurface,
+    request: wl_subsurface::Request,
+) -> Option<wl_subsurface::Request> {
+    match request {
+        wl_subsurface::Request::SetPosition { x, y } => Some(wl_subsurface::Request::SetPosition {
+            x: coord(x),
+            y: coord(y),
+        }),
+        other => Some(other),
+    }
+}
+
+fn check_xdg_surface(
+    client: &Client,
+    resource: &XdgSurface,
+    request: xdg_surface::Request,
+) -> Option<xdg_surface::Request> {
+    match request {
+        xdg_surface::Request::SetWindowGeometry {
+            x,
+            y,
+            width,
+            height,
+        } => {
+            if width <= 0 || height <= 0 {
+                warn!(client = ?client.id(), width, height, "xdg_surface.set_window_geometry with a zero or negative size: invalid_size");
+                resource.post_error(
+                    xdg_surface::Error::InvalidSize,
+                    format!("window geometry {width}x{height}: width and height must be positive"),
+                );
+                return None;
+            }
+            Some(xdg_surface::Request::SetWindowGeometry {
+                x: coord(x),
+                y: coord(y),
+                width: size(width),
+                height: size(height),
+            })
+        }
+        other => Some(other),
+    }
+}
+
+fn check_toplevel(
+    client: &Client,
+    resource: &XdgToplevel,
+    request: xdg_toplevel::Request,
+) -> Option<xdg_toplevel::Request> {
+    let (min, width, height) = match request {
+        xdg_toplevel::Request::SetMinSize { width, height } => (true, width, height),
+        xdg_toplevel::Request::SetMaxSize { width, height } => (false, width, height),
+        other => return Some(other),
+    };
+    let which = if min { "min" } else { "max" };
+    if width < 0 || height < 0 {
+        warn!(client = ?client.id(), width, height, "xdg_toplevel.set_{which}_size with a negative size: invalid_size");
+        resource.post_error(
+            xdg_toplevel::Error::InvalidSize,
+            format!("{which} size {width}x{height}: width and height must not be negative"),
+        );
+        return None;
+    }
+    let (width, height) = (size(width), size(height));
+    Some(if min {
+        xdg_toplevel::Request::SetMinSize { width, height }
+    } else {
+        xdg_toplevel::Request::SetMaxSize { width, height }
+    })
+}
+
+fn check_positioner(
+    _: &Client,
+    _: &XdgPositioner,
+    request: xdg_positioner::Request,
+) -> Option<xdg_positioner::Request> {
+    use xdg_positioner::Request::*;
+    // Non-positive sizes go through: smithay answers them with invalid_input.
+    let keep = |v: i32| if v > 0 { size(v) } else { v };
+    Some(match request {
+        SetSize { width, height } => SetSize {
+            width: keep(width),
+            height: keep(height),
+        },
+        SetAnchorRect {
+            x,
+            y,
+            width,
+            height,
+        } => SetAnchorRect {
+            x: coord(x),
+            y: coord(y),
+            width: keep(width),
+            height: keep(height),
+        },
+        SetOffset { x, y } => SetOffset {
+            x: coord(x),
+            y: coord(y),
+        },
+        SetParentSize {
+            parent_width,
+            parent_height,
+        } => SetParentSize {
+            // smithay makes a `Size` of it; xdg-shell defines no error for a negative one.
+            parent_width: size(parent_width),
+            parent_height: size(parent_height),
+        },
+        other => other,
+    })
+}
