@@ -16,6 +16,9 @@
 //!   `set_size` / `set_parent_size`: clamped to ±`LIMIT`, a negative parent size to 0
 //!   (smithay already refuses non-positive positioner sizes with `invalid_input`).
 //!
+//! - `wl_subsurface.place_above` / `place_below` relative to the sub-surface itself:
+//!   `bad_surface` (smithay would panic).
+//!
 //! Already safe in smithay and not wrapped: `wp_viewport` (checks every value and wl_fixed
 //! is bounded), `damage_buffer` negatives (smithay returns early, clamped here anyway),
 //! attach/offset (the buffer delta is stored and never used in arithmetic by smithay's
@@ -198,7 +201,7 @@ fn check_region(
 
 fn check_subsurface(
     _: &Client,
-    _: &WlSubsurface,
+    resource: &WlSubsurface,
     request: wl_subsurface::Request,
 ) -> Option<wl_subsurface::Request> {
     match request {
@@ -206,6 +209,22 @@ fn check_subsurface(
             x: coord(x),
             y: coord(y),
         }),
+        // smithay 0.7's reorder removes the sub-surface from its siblings, then inserts it
+        // past the end when the reference is the sub-surface itself (a Vec::insert panic).
+        // The protocol says the reference must be a sibling or the parent.
+        wl_subsurface::Request::PlaceAbove { ref sibling }
+        | wl_subsurface::Request::PlaceBelow { ref sibling }
+            if resource
+                .data::<SubsurfaceUserData>()
+                .is_some_and(|d| d.surface() == sibling) =>
+        {
+            warn!(subsurface = %resource.id(), "sub-surface placed relative to itself: bad_surface");
+            resource.post_error(
+                wl_subsurface::Error::BadSurface,
+                "a sub-surface cannot be placed above or below itself",
+            );
+            None
+        }
         other => Some(other),
     }
 }
