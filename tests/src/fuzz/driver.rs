@@ -254,7 +254,7 @@ pub fn run(cfg: &Config) -> anyhow::Result<Report> {
                 report.rounds
             );
             print_round(cfg, &outcomes);
-            println!("--- planar log (tail) ---\n{}", planar.log_tail(40));
+            save_log(&planar, cfg);
             return Ok(finish(report, cfg, start));
         }
         if outcomes.iter().any(|o| o.end == End::Hang) {
@@ -297,6 +297,24 @@ pub fn run(cfg: &Config) -> anyhow::Result<Report> {
         other => println!("fuzz-protocol: note: planar's exit at SIGTERM: {other:?}"),
     }
     Ok(finish(report, cfg, start))
+}
+
+/// Copies planar's log out of its runtime directory (removed at exit) and prints where the
+/// panic is.
+fn save_log(planar: &Planar, cfg: &Config) {
+    let _ = std::fs::create_dir_all(&cfg.out);
+    let path = cfg.out.join("fuzz-protocol.planar.log");
+    let _ = std::fs::copy(planar.runtime.path().join("planar.log"), &path);
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("panicked at"))
+        .unwrap_or(lines.len().saturating_sub(20));
+    println!("--- planar log (whole log in {}) ---", path.display());
+    for l in lines.iter().skip(at.saturating_sub(5)).take(60) {
+        println!("{l}");
+    }
 }
 
 fn wait_exit(planar: &mut Planar, limit: Duration) {
