@@ -7,8 +7,8 @@ use wayland_client::{
     delegate_noop,
     globals::registry_queue_init,
     protocol::{
-        wl_compositor::WlCompositor, wl_subcompositor::WlSubcompositor,
-        wl_subsurface::WlSubsurface, wl_surface::WlSurface,
+        wl_compositor::WlCompositor, wl_shm::WlShm, wl_shm_pool::WlShmPool,
+        wl_subcompositor::WlSubcompositor, wl_subsurface::WlSubsurface, wl_surface::WlSurface,
     },
     Connection,
 };
@@ -19,6 +19,22 @@ delegate_noop!(State: ignore WlCompositor);
 delegate_noop!(State: ignore WlSurface);
 delegate_noop!(State: ignore WlSubcompositor);
 delegate_noop!(State: ignore WlSubsurface);
+delegate_noop!(State: ignore WlShm);
+delegate_noop!(State: ignore WlShmPool);
+
+fn server() -> Server {
+    Server::start(&["--renderer", "pixman", "--size", "200x100"]).unwrap()
+}
+
+/// The (interface, code) of the protocol error the next roundtrip ends with.
+fn protocol_error(queue: &mut wayland_client::EventQueue<State>) -> (String, u32) {
+    match queue.roundtrip(&mut State) {
+        Err(wayland_client::DispatchError::Backend(WaylandError::Protocol(e))) => {
+            (e.object_interface, e.code)
+        }
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+}
 
 /// planar is alive and answers a new client's roundtrip.
 fn still_serving(server: &mut Server) {
@@ -32,7 +48,7 @@ fn still_serving(server: &mut Server) {
 /// end) when a sub-surface was placed relative to itself.
 #[test]
 fn subsurface_placed_relative_to_itself_is_bad_surface() {
-    let mut server = Server::start(&["--renderer", "pixman", "--size", "200x100"]).unwrap();
+    let mut server = server();
     for above in [true, false] {
         let conn: Connection = server.connect().unwrap();
         let (globals, mut queue) = registry_queue_init::<State>(&conn).unwrap();
@@ -47,15 +63,36 @@ fn subsurface_placed_relative_to_itself_is_bad_surface() {
         } else {
             sub.place_below(&child);
         }
-        match queue.roundtrip(&mut State) {
-            Err(wayland_client::DispatchError::Backend(WaylandError::Protocol(e))) => {
-                assert_eq!((e.object_interface.as_str(), e.code), ("wl_subsurface", 0));
-            }
-            other => panic!("expected wl_subsurface bad_surface, got {other:?}"),
-        }
+        assert_eq!(protocol_error(&mut queue), ("wl_subsurface".into(), 0));
         still_serving(&mut server);
     }
     assert!(server
         .log()
         .contains("sub-surface placed relative to itself"));
+}
+
+/// Found with seed 0x38ba59b74fc1ca16: smithay posted invalid_fd for wl_shm_pool.resize(0),
+/// then unwrapped a NonZeroUsize of 0 and panicked.
+#[test]
+fn shm_pool_resized_to_zero_is_invalid_fd() {
+    let mut server = server();
+    for size in [0, -1, i32::MIN] {
+        let conn: Connection = server.connect().unwrap();
+        let (globals, mut queue) = registry_queue_init::<State>(&conn).unwrap();
+        let qh = queue.handle();
+        let shm: WlShm = globals.bind(&qh, 1..=1, ()).unwrap();
+        let fd = planar_tests::memfd::sealed("fuzz-found", &[0; 4096]).unwrap();
+        let pool = shm.create_pool(std::os::fd::AsFd::as_fd(&fd), 4096, &qh, ());
+        pool.resize(size);
+        // wl_shm's invalid_fd, posted on the pool.
+        assert_eq!(
+            protocol_error(&mut queue),
+            ("wl_shm_pool".into(), 2),
+            "size {size}"
+        );
+        still_serving(&mut server);
+    }
+    assert!(server
+        .log()
+        .contains("wl_shm_pool resized to a non-positive size"));
 }
