@@ -1,7 +1,8 @@
 //! planar-fuzz-protocol: starts debug planar with a well-behaved client and fuzzes every
 //! global it offers with random requests for a while; exits 1 on a compositor death, a
-//! hang, a leaked fd, a wrong screenshot or a global it cannot fuzz, printing the seed and
-//! the last requests of the clients involved. `scripts/fuzz-protocol` runs it.
+//! hang, a leaked fd, a wrong screenshot, a global it cannot fuzz or fewer than
+//! `--min-interfaces` interfaces exercised, printing the seed and the last requests of the
+//! clients involved. `scripts/fuzz-protocol` runs it.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -35,6 +36,9 @@ struct Args {
     /// The planar binary (default: the one next to this binary).
     #[arg(long)]
     planar: Option<PathBuf>,
+    /// Fail when fewer interfaces than this got requests (not checked with --replay).
+    #[arg(long, default_value_t = 20)]
+    min_interfaces: usize,
     /// Where a wrong capture and its diff are written.
     #[arg(long, default_value = "target/fuzz-protocol")]
     out: PathBuf,
@@ -75,10 +79,15 @@ fn main() -> anyhow::Result<()> {
         verify_every: Duration::from_secs_f64(args.verify_every),
         replay: args.replay,
         out: args.out,
+        min_interfaces: if args.replay.is_some() {
+            0
+        } else {
+            args.min_interfaces
+        },
     };
     println!("fuzz-protocol: seed {seed:#x}");
     let report = driver::run(&cfg)?;
-    if report.failed() {
+    if report.failed(&cfg) {
         println!("fuzz-protocol: FAILED (seed {seed:#x})");
         std::process::exit(1);
     }

@@ -41,6 +41,8 @@ pub struct Config {
     pub replay: Option<u64>,
     /// Where a wrong capture is written.
     pub out: PathBuf,
+    /// Fewer interfaces exercised than this fails the run.
+    pub min_interfaces: usize,
 }
 
 /// The counts a run ends with.
@@ -68,9 +70,10 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn failed(&self) -> bool {
+    pub fn failed(&self, cfg: &Config) -> bool {
         self.deaths + self.leaks + self.hangs + self.wrong_captures > 0
             || !self.unknown_globals.is_empty()
+            || self.per_interface.len() < cfg.min_interfaces
     }
 
     fn add(
@@ -119,11 +122,20 @@ impl Report {
             elapsed.as_secs_f64(),
             self.rounds
         );
-        println!("fuzz-protocol: globals offered: {}", self.globals.len());
+        let globals: Vec<String> = self
+            .globals
+            .iter()
+            .map(|(g, v)| format!("{g} v{v}"))
+            .collect();
+        println!(
+            "fuzz-protocol: globals offered: {} ({})",
+            self.globals.len(),
+            globals.join(", ")
+        );
         let mut errors: Vec<_> = self.errors.iter().collect();
         errors.sort_by_key(|(_, (n, _))| std::cmp::Reverse(*n));
         for ((iface, code), (n, msg)) in errors.iter().take(12) {
-            println!("fuzz-protocol:   {n:>7} x {iface} error {code}: {msg}");
+            println!("fuzz-protocol:   {n:>7} x {iface} error {code}, e.g. {msg}");
         }
         for (why, n) in &self.closed_reasons {
             println!("fuzz-protocol:   {n:>7} x closed without a protocol error: {why}");
@@ -134,7 +146,12 @@ impl Report {
             .map(|(i, n)| format!("{i} {n}"))
             .collect();
         println!("fuzz-protocol: per interface: {}", ifaces.join(", "));
-        println!("fuzz-protocol: requests sent: {}", self.requests);
+        println!(
+            "fuzz-protocol: requests sent: {} ({:.0} per second, {:.0} per fuzz client)",
+            self.requests,
+            self.requests as f64 / elapsed.as_secs_f64().max(0.001),
+            self.requests as f64 / self.sessions.max(1) as f64
+        );
         println!(
             "fuzz-protocol: fuzz clients: {} (ended by a protocol error {}, by their budget {}, connection closed {})",
             self.sessions, self.ended_by_error, self.ended_by_budget, self.closed
@@ -244,8 +261,8 @@ pub fn run(cfg: &Config) -> anyhow::Result<Report> {
         let suspicious = outcomes
             .iter()
             .any(|o| matches!(o.end, End::Closed(_) | End::ConnectFailed(_) | End::Hang));
-        if suspicious {
-            wait_exit(&mut planar, Duration::from_secs(2));
+        if suspicious && !answers(&planar.socket, Duration::from_secs(10)) {
+            wait_exit(&mut planar, Duration::from_secs(5));
         }
         if let Some(status) = planar.exited() {
             report.deaths += 1;
@@ -315,6 +332,20 @@ fn save_log(planar: &Planar, cfg: &Config) {
     for l in lines.iter().skip(at.saturating_sub(5)).take(60) {
         println!("{l}");
     }
+}
+
+/// Whether a new client connects and gets a roundtrip answered within `limit`.
+fn answers(socket: &std::path::Path, limit: Duration) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let socket = socket.to_path_buf();
+    std::thread::spawn(move || {
+        let ok = std::os::unix::net::UnixStream::connect(&socket)
+            .ok()
+            .and_then(|s| wayland_client::Connection::from_socket(s).ok())
+            .is_some_and(|c| c.roundtrip().is_ok());
+        let _ = tx.send(ok);
+    });
+    rx.recv_timeout(limit).unwrap_or(false)
 }
 
 fn wait_exit(planar: &mut Planar, limit: Duration) {

@@ -84,6 +84,9 @@ struct Shared {
     globals: Vec<(u32, String, u32)>,
     sync: Option<ObjectId>,
     sync_done: bool,
+    /// The first uint of recent events (mostly serials: configure, enter …), for requests
+    /// that must echo one (ack_configure, set_cursor …).
+    serials: VecDeque<u32>,
 }
 
 /// The object data of every object the fuzz client holds: it records new objects and
@@ -107,6 +110,12 @@ impl ObjectData for Data {
                 (1, [Argument::Uint(name)]) => s.globals.retain(|g| g.0 != *name),
                 _ => {}
             }
+        }
+        if let Some(Argument::Uint(u)) = msg.args.iter().find(|a| matches!(a, Argument::Uint(_))) {
+            if s.serials.len() == 16 {
+                s.serials.pop_front();
+            }
+            s.serials.push_back(*u);
         }
         if iface == "wl_callback" && s.sync.as_ref() == Some(&msg.sender_id) {
             s.sync_done = true;
@@ -144,6 +153,8 @@ struct Session<'a> {
     fds_sent: u32,
     /// The kinds of the fds in the request being built, for its description.
     fd_kinds: Vec<FdKind>,
+    /// The scaffold's buffer fds, kept open for the session.
+    extra_fds: Vec<std::os::fd::OwnedFd>,
     requests: u64,
     per_interface: HashMap<&'static str, u64>,
     recent: VecDeque<String>,
@@ -189,6 +200,7 @@ pub fn run(
         fds,
         fds_sent: 0,
         fd_kinds: Vec::new(),
+        extra_fds: Vec::new(),
         requests: 0,
         per_interface: HashMap::new(),
         recent: VecDeque::new(),
@@ -222,6 +234,13 @@ impl Session<'_> {
         if let Err(end) = self.roundtrip() {
             return end;
         }
+        // Half the clients start from a shown window, so random requests also reach what
+        // only a mapped toplevel with a buffer exercises (composition, capture, feedback).
+        if self.rng.bool() {
+            if let Err(end) = self.scaffold() {
+                return end;
+            }
+        }
         while self.requests < self.cfg.max_requests {
             let r = self.rng.u8(..100);
             if r < 8 {
@@ -246,6 +265,139 @@ impl Session<'_> {
             Ok(()) => End::Budget,
             Err(end) => end,
         }
+    }
+
+    /// Binds the global `name` at the highest version both sides know.
+    fn bind_named(&mut self, name: &str) -> Option<ObjectId> {
+        let (global, advertised, registry) = {
+            let s = self.data.0.lock().unwrap();
+            let g = s.globals.iter().find(|g| g.1 == name)?;
+            let r = s
+                .live
+                .iter()
+                .find(|o| o.id.interface().name == "wl_registry")?;
+            (g.0, g.2, r.id.clone())
+        };
+        let iface = *self.table.get(name)?;
+        let version = advertised.min(iface.version);
+        let args = vec![
+            Argument::Uint(global),
+            Argument::Str(Some(Box::new(CString::new(name).ok()?))),
+            Argument::Uint(version),
+            Argument::NewId(ObjectId::null()),
+        ];
+        let id = self.send(&registry, 0, args, Some((iface, version)))?;
+        self.data.0.lock().unwrap().live.push(Obj {
+            id: id.clone(),
+            version,
+        });
+        Some(id)
+    }
+
+    /// Sends the request named `request` on `obj` with `args`; returns the new object.
+    fn req(
+        &mut self,
+        obj: &ObjectId,
+        request: &str,
+        args: Vec<Argument<ObjectId, std::os::fd::RawFd>>,
+    ) -> Option<ObjectId> {
+        let opcode = obj
+            .interface()
+            .requests
+            .iter()
+            .position(|r| r.name == request)?;
+        let version = self.backend.info(obj.clone()).ok()?.version;
+        let id = self.send(obj, opcode as u16, args, None)?;
+        self.data.0.lock().unwrap().live.push(Obj {
+            id: id.clone(),
+            version,
+        });
+        Some(id)
+    }
+
+    /// A toplevel, configured and acked, showing a wl_shm or linux-dmabuf XRGB8888 buffer,
+    /// built from well-formed requests (missing globals just leave it unfinished).
+    fn scaffold(&mut self) -> Result<(), End> {
+        use Argument::{Int, NewId, Object, Uint};
+        let null = ObjectId::null;
+        let (Some(comp), Some(wm)) = (
+            self.bind_named("wl_compositor"),
+            self.bind_named("xdg_wm_base"),
+        ) else {
+            return Ok(());
+        };
+        let Some(surface) = self.req(&comp, "create_surface", vec![NewId(null())]) else {
+            return Ok(());
+        };
+        let xs = self.req(
+            &wm,
+            "get_xdg_surface",
+            vec![NewId(null()), Object(surface.clone())],
+        );
+        let Some(xs) = xs else { return Ok(()) };
+        self.req(&xs, "get_toplevel", vec![NewId(null())]);
+        self.req(&surface, "commit", vec![]);
+        self.roundtrip()?;
+        let serial = self
+            .data
+            .0
+            .lock()
+            .unwrap()
+            .serials
+            .back()
+            .copied()
+            .unwrap_or(0);
+        self.req(&xs, "ack_configure", vec![Uint(serial)]);
+        let (w, h) = (self.rng.i32(1..=256), self.rng.i32(1..=256));
+        let stride = w * 4;
+        let fd = crate::memfd::sealed("planar-fuzz-buffer", &vec![0x6b; (stride * h) as usize])
+            .map_err(|e| End::ConnectFailed(format!("memfd: {e}")))?;
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        let buffer = if self.rng.bool() {
+            let shm = self.bind_named("wl_shm");
+            let pool = shm.and_then(|shm| {
+                self.req(
+                    &shm,
+                    "create_pool",
+                    vec![NewId(null()), Argument::Fd(raw), Int(stride * h)],
+                )
+            });
+            pool.and_then(|pool| {
+                let args = vec![NewId(null()), Int(0), Int(w), Int(h), Int(stride), Uint(1)];
+                self.req(&pool, "create_buffer", args)
+            })
+        } else {
+            let dmabuf = self.bind_named("zwp_linux_dmabuf_v1");
+            let params = dmabuf.and_then(|d| self.req(&d, "create_params", vec![NewId(null())]));
+            params.and_then(|p| {
+                let add = vec![
+                    Argument::Fd(raw),
+                    Uint(0),
+                    Uint(0),
+                    Uint(stride as u32),
+                    Uint(0),
+                    Uint(0),
+                ];
+                self.req(&p, "add", add);
+                let xr24 = u32::from_le_bytes(*b"XR24");
+                self.req(
+                    &p,
+                    "create_immed",
+                    vec![NewId(null()), Int(w), Int(h), Uint(xr24), Uint(0)],
+                )
+            })
+        };
+        self.extra_fds.push(fd);
+        if let Some(buffer) = buffer {
+            self.req(&surface, "attach", vec![Object(buffer), Int(0), Int(0)]);
+            self.req(
+                &surface,
+                "damage_buffer",
+                vec![Int(0), Int(0), Int(w), Int(h)],
+            );
+            self.req(&surface, "commit", vec![]);
+        }
+        Ok(())
     }
 
     fn pick_global(&mut self) -> Option<(u32, &'static Interface, u32)> {
@@ -273,12 +425,12 @@ impl Session<'_> {
         };
         let Some(registry) = registry else { return };
         let top = advertised.min(iface.version).max(1);
-        let version = match self.rng.u8(..40) {
+        let version = match self.rng.u16(..1000) {
             0 => 0,
             1 => advertised + 1,
             _ => self.rng.u32(1..=top),
         };
-        let name = if self.rng.u8(..50) == 0 {
+        let name = if self.rng.u16(..1000) == 0 {
             self.rng.u32(..)
         } else {
             name
@@ -303,7 +455,11 @@ impl Session<'_> {
                 s.live.iter().map(|o| o.id.interface().name).collect();
             names.sort_unstable();
             names.dedup();
-            let name = names[self.rng.usize(..names.len())];
+            let mut name = names[self.rng.usize(..names.len())];
+            // wl_display and wl_registry are always there: pick them less often.
+            if matches!(name, "wl_display" | "wl_registry") && self.rng.u8(..4) != 0 {
+                name = names[self.rng.usize(..names.len())];
+            }
             let of: Vec<&Obj> = s
                 .live
                 .iter()
@@ -315,17 +471,17 @@ impl Session<'_> {
         if iface.requests.is_empty() {
             return;
         }
-        let mut opcode = self.rng.usize(..iface.requests.len());
-        // Mostly requests the bound version has; destructors less often, so objects live
-        // long enough to be used.
-        for _ in 0..4 {
-            let d = &iface.requests[opcode];
-            let too_new = d.since > obj.version && self.rng.u8(..20) != 0;
-            let destructor = d.is_destructor && self.rng.u8(..4) != 0;
-            if !too_new && !destructor {
-                break;
-            }
-            opcode = self.rng.usize(..iface.requests.len());
+        // Mostly requests the bound version has (rarely a newer one: the compositor must
+        // refuse it); destructors less often, so objects live long enough to be used.
+        let valid: Vec<usize> = (0..iface.requests.len())
+            .filter(|&i| iface.requests[i].since <= obj.version || self.rng.u16(..1000) == 0)
+            .collect();
+        if valid.is_empty() {
+            return;
+        }
+        let mut opcode = valid[self.rng.usize(..valid.len())];
+        if iface.requests[opcode].is_destructor && self.rng.u8(..4) != 0 {
+            opcode = valid[self.rng.usize(..valid.len())];
         }
         let desc = &iface.requests[opcode];
         if desc.signature.contains(&ArgumentType::NewId) && desc.child_interface.is_none() {
@@ -354,11 +510,23 @@ impl Session<'_> {
     ) -> Option<Vec<Argument<ObjectId, std::os::fd::RawFd>>> {
         let mut object_args = desc.arg_interfaces.iter();
         self.fd_kinds.clear();
+        let serials: Vec<u32> = self
+            .data
+            .0
+            .lock()
+            .unwrap()
+            .serials
+            .iter()
+            .copied()
+            .collect();
         let mut args = Vec::with_capacity(desc.signature.len());
         for t in desc.signature {
             let rng = &mut self.rng;
             args.push(match t {
                 ArgumentType::Int => Argument::Int(gen::int(rng)),
+                ArgumentType::Uint if !serials.is_empty() && rng.u8(..8) == 0 => {
+                    Argument::Uint(serials[rng.usize(..serials.len())])
+                }
                 ArgumentType::Uint => Argument::Uint(gen::uint(rng)),
                 ArgumentType::Fixed => Argument::Fixed(gen::fixed(rng)),
                 ArgumentType::Str(null) => {
@@ -500,16 +668,73 @@ impl Session<'_> {
     /// After a failed write: reads what is left, to find the protocol error that ended the
     /// connection (the compositor sends it, then closes).
     fn connection_end(&mut self) -> End {
-        for _ in 0..50 {
-            if let Err(end) = self.wait_readable(Duration::from_millis(20)) {
-                return end;
+        if let Some(WaylandError::Protocol(p)) = self.backend.last_error() {
+            return end_of(WaylandError::Protocol(p));
+        }
+        // The compositor may still be writing its error: wait until the socket is readable
+        // (the error, or the end of the stream), up to a second.
+        {
+            use rustix::event::{poll, PollFd, PollFlags};
+            let fd = self.backend.poll_fd();
+            let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+            let ts = rustix::event::Timespec::try_from(Duration::from_secs(1)).unwrap();
+            let _ = poll(&mut fds, Some(&ts));
+        }
+        if let Some(mut end) = unread_error(&self.backend) {
+            if let End::ProtocolError { interface, .. } = &mut end {
+                let id: Option<u32> = interface
+                    .strip_prefix("object ")
+                    .and_then(|n| n.parse().ok());
+                let s = self.data.0.lock().unwrap();
+                if let Some(o) = s.live.iter().find(|o| Some(o.id.protocol_id()) == id) {
+                    *interface = o.id.interface().name.to_string();
+                }
             }
+            return end;
         }
         match self.backend.last_error() {
             Some(e) => end_of(e),
             None => End::Closed("write failed, no error received".into()),
         }
     }
+}
+
+/// The wl_display.error event still unread in the socket. The backend stops reading once
+/// a write has failed (it keeps the write error), but the compositor sent its error before
+/// closing: it is in the socket, after any events the backend had not read yet.
+fn unread_error(backend: &Backend) -> Option<End> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(backend.poll_fd(), &mut buf[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_ne_bytes(buf.get(at..at + 4)?.try_into().ok()?))
+    };
+    let mut at = 0;
+    while at + 8 <= len {
+        let (sender, size_op) = (word(at)?, word(at + 4)?);
+        let size = (size_op >> 16) as usize;
+        if size < 8 {
+            return None;
+        }
+        // wl_display@1.error(object, code, message)
+        if sender == 1 && size_op & 0xffff == 0 {
+            let code = word(at + 12)?;
+            let slen = word(at + 16)? as usize;
+            let msg = buf.get(at + 20..at + 20 + slen.saturating_sub(1))?;
+            return Some(End::ProtocolError {
+                interface: format!("object {}", word(at + 8)?),
+                code,
+                message: String::from_utf8_lossy(msg).into_owned(),
+            });
+        }
+        at += size;
+    }
+    None
 }
 
 fn end_of(e: WaylandError) -> End {
