@@ -144,10 +144,14 @@ pub struct RunArgs {
     /// YUV range of the CPU path: limited or full.
     #[arg(long, default_value = "limited", value_parser = ["limited", "full"])]
     pub yuv_range: String,
-    /// Who may capture the output: spawned (the command, its descendants and planar's own
-    /// tools) or all.
+    /// Who may capture the output: spawned (the command, its descendants and processes
+    /// carrying the capture secret planar gave the command) or all.
     #[arg(long, default_value = "spawned", value_parser = ["spawned", "all"])]
     pub allow_capture: String,
+    /// A per-client limit, NAME=N (repeatable): params, fds, buffers or captures (see
+    /// README "Security and limits").
+    #[arg(long = "limit", value_name = "NAME=N", value_parser = crate::limits::parse_limit)]
+    pub limit: Vec<(String, usize)>,
     /// Write every buffer's import record to this JSON file at exit.
     #[arg(long)]
     pub report: Option<PathBuf>,

@@ -7,6 +7,8 @@ mod cli;
 mod handlers;
 mod info;
 mod input;
+mod limits;
+mod listen;
 mod nested;
 mod panic;
 mod present;

@@ -1,7 +1,7 @@
 //! `planar run`: the headless compositor, the client command under it, and the exit
 //! status that CI reads.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use calloop::{
@@ -12,14 +12,14 @@ use calloop::{
 };
 use planar_renderer::{compare::check_against, PendingRenderer, RendererChoice};
 use smithay::reexports::wayland_server::{Display, ListeningSocket};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::{
     backend::Backend,
     child::{exit_code, ClientCommand},
     cli::RunArgs,
     runtime_dir::RuntimeDir,
-    state::{ClientState, OutputConfig, State, Stop},
+    state::{OutputConfig, State, Stop},
 };
 
 /// Exit status when planar itself failed (could not start, could not write the screenshot).
@@ -31,6 +31,7 @@ pub const EXIT_MISMATCH: i32 = 125;
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let runtime_dir = RuntimeDir::from_env()?;
+    crate::limits::raise_nofile();
     let mut event_loop: EventLoop<State> =
         EventLoop::try_new().context("error creating the event loop")?;
     // The renderer is chosen on a worker while the socket is opened and clients are
@@ -68,6 +69,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     state
         .capture_policy
         .set_allow_all(args.allow_capture == "all");
+    let limits = crate::limits::Limits::from_args(&args.limit);
+    state.dmabuf_state.set_limits(limits.dmabuf);
+    state.capture_policy.set_pending_limit(limits.captures);
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
@@ -89,20 +93,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         nested.set_title(&socket_name);
     }
     let handle = event_loop.handle();
-    let mut dh = display.handle();
-    handle
-        .insert_source(
-            Generic::new(socket, Interest::READ, Mode::Level),
-            move |_, socket, _| {
-                while let Some(stream) = socket.accept()? {
-                    if let Err(err) = dh.insert_client(stream, Arc::new(ClientState::default())) {
-                        warn!(?err, "error adding a client");
-                    }
-                }
-                Ok(PostAction::Continue)
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("error listening on the socket: {e}"))?;
+    crate::listen::watch(&handle, socket, display.handle())?;
     // Wakes the loop when clients write; the dispatch itself happens in the loop below,
     // where the display is at hand.
     let poll_fd = display

@@ -68,6 +68,8 @@ pub enum Stop {
 #[derive(Default)]
 pub struct ClientState {
     pub compositor_state: CompositorClientState,
+    /// Capture frames this client holds (see `capture::CaptureSlot`).
+    pub pending_captures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ClientData for ClientState {

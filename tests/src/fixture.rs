@@ -228,6 +228,11 @@ impl Server {
         cmd
     }
 
+    /// planar's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the planar process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

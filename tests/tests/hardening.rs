@@ -161,6 +161,7 @@ fn negative_min_or_max_size_is_invalid_size() {
 
 #[test]
 fn huge_positions_and_sizes_elsewhere_do_not_panic() {
+    const LIMIT: i32 = 1 << 20;
     use wayland_client::protocol::wl_compositor::WlCompositor;
     use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
     let mut server = server(&[]);
@@ -182,6 +183,16 @@ fn huge_positions_and_sizes_elsewhere_do_not_panic() {
     window.surface().offset(i32::MAX, i32::MIN);
     window.surface().commit();
     assert_eq!(protocol_error(&window.conn), None);
+    // A huge buffer scale, then damage that smithay multiplies by it.
+    let buffer3 = shm_buffer(&shm, window.queue_handle(), 4, 4, 16, &[0xff; 64]).unwrap();
+    sub.set_buffer_scale(i32::MAX);
+    sub.attach(Some(&buffer3), 0, 0);
+    sub.damage(0, 0, LIMIT, LIMIT);
+    sub.damage_buffer(0, 0, LIMIT, LIMIT);
+    sub.commit();
+    window.surface().commit();
+    assert_eq!(protocol_error(&window.conn), None);
+    assert!(server.alive(), "planar died:\n{}", server.log());
     // A popup positioned at the far end of i32, with a negative parent size.
     let qh = window.queue_handle();
     let compositor: WlCompositor = window.globals.bind(qh, 1..=6, ()).unwrap();
@@ -336,7 +347,8 @@ fn wait_for(path: &std::path::Path) {
 #[test]
 fn a_panic_keeps_the_screenshot_and_report_ends_the_command_and_exits_70() {
     use planar_tests::fixture::{bin, runtime_dir, skip};
-    if !cfg!(debug_assertions) {
+    // The trigger is compiled into debug builds of planar only.
+    if !cfg!(debug_assertions) || planar_tests::fixture::bin_dir().ends_with("release") {
         return skip(
             "a_panic_keeps_the_screenshot_and_report_ends_the_command_and_exits_70",
             "the deliberate panic (PLANAR_TEST_PANIC) exists in debug builds only",
@@ -485,4 +497,301 @@ fn planar_client_started_by_planar_may_capture_even_reparented() {
         assert_eq!((image.width, image.height), (200, 100));
         assert_eq!(image.pixel(150, 50), [32, 32, 48, 255]);
     }
+}
+
+/// How many fds the process `pid` has open.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Waits up to 5 s for planar's fd count to come back to `baseline`.
+fn fds_back_to(server: &Server, baseline: usize) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = open_fds(server.pid());
+        if now <= baseline || std::time::Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Creates params objects, each `add`ing one fd (dup'ed by libwayland at marshal time) and
+/// never `create`d, until planar ends the connection; returns the error and how many.
+fn hoard_params(conn: Connection, max: usize) -> (usize, Option<(String, u32, String)>) {
+    use planar_tests::dmabuf_client::{AddPlane, DmabufConn};
+    use std::os::fd::AsFd;
+    let fd = planar_tests::memfd::sealed("hoard", &[0u8; 4096]).unwrap();
+    let mut c = DmabufConn::new(conn, 5).unwrap();
+    for i in 0..max {
+        c.params(&[AddPlane {
+            fd: fd.as_fd(),
+            plane_idx: 0,
+            offset: 0,
+            stride: 64,
+            modifier: 0,
+        }]);
+        if i % 16 == 15 {
+            if let Err(outcome) = c.roundtrip() {
+                return match outcome {
+                    planar_tests::dmabuf_client::Outcome::ProtocolError {
+                        interface,
+                        code,
+                        message,
+                    } => (i + 1, Some((interface, code, message))),
+                    other => panic!("unexpected {other:?}"),
+                };
+            }
+        }
+    }
+    (max, None)
+}
+
+/// A new client is served and may capture (the server runs with --allow-capture all).
+fn new_client_gets_a_capture(server: &mut Server) {
+    let _window = shown_window(server);
+    let conn = server.connect().unwrap();
+    match planar_tests::capture::wlr_screencopy(&conn).unwrap() {
+        planar_tests::capture::Captured::Image(img) => {
+            assert_eq!(img.pixel(5, 5), [0x80, 0x80, 0x80, 255]);
+            assert_eq!(img.pixel(150, 50), [32, 32, 48, 255]);
+        }
+        planar_tests::capture::Captured::Refused => panic!("refused:\n{}", server.log()),
+    }
+}
+
+#[test]
+fn unused_params_hoarding_fds_is_cut_off_at_the_params_limit() {
+    let mut server = server(&["--allow-capture", "all"]);
+    let baseline = open_fds(server.pid());
+    let (made, error) = hoard_params(server.connect().unwrap(), 20_000);
+    let (interface, code, message) = error.expect("the hoarding client was stopped");
+    assert_eq!((interface.as_str(), code), ("wl_display", 2), "{message}");
+    assert!(message.contains("--limit params=N"), "{message}");
+    assert!(made <= 64 + 16, "{made} params objects were allowed");
+    assert!(server.alive(), "planar died:\n{}", server.log());
+    let after = fds_back_to(&server, baseline);
+    assert!(
+        after <= baseline,
+        "planar holds {after} fds, {baseline} before"
+    );
+    new_client_gets_a_capture(&mut server);
+}
+
+#[test]
+fn fds_in_unused_params_are_cut_off_at_the_fd_limit() {
+    let mut server = server(&[
+        "--allow-capture",
+        "all",
+        "--limit",
+        "params=100000",
+        "--limit",
+        "fds=40",
+    ]);
+    let baseline = open_fds(server.pid());
+    let (made, error) = hoard_params(server.connect().unwrap(), 20_000);
+    let (interface, code, message) = error.expect("the hoarding client was stopped");
+    assert_eq!((interface.as_str(), code), ("wl_display", 2), "{message}");
+    assert!(message.contains("--limit fds=N"), "{message}");
+    assert!(made <= 40 + 16, "{made} fds were taken");
+    assert!(
+        server.log().contains("more than 40 fds"),
+        "{}",
+        server.log()
+    );
+    let after = fds_back_to(&server, baseline);
+    assert!(
+        after <= baseline,
+        "planar holds {after} fds, {baseline} before"
+    );
+    new_client_gets_a_capture(&mut server);
+}
+
+/// How many of the fd numbers below `limit` the process `pid` has open (RLIMIT_NOFILE
+/// bounds fd numbers: an inherited fd above it does not count against it).
+fn low_fds(pid: u32, limit: u64) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+                .filter(|n| *n < limit)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn accept_failing_with_emfile_does_not_end_planar() {
+    use planar_tests::dmabuf_client::{AddPlane, DmabufConn};
+    use std::os::{fd::AsFd, unix::process::CommandExt};
+    const NOFILE: u64 = 64;
+    let dir = planar_tests::fixture::runtime_dir();
+    let log_path = dir.path().join("planar.log");
+    let mut command = std::process::Command::new(planar_tests::fixture::bin("planar"));
+    command
+        .args(["run", "--renderer", "pixman", "--size", "200x100"])
+        .args(["--socket", "emfile", "--allow-capture", "all"])
+        .args(["--limit", "params=100000", "--limit", "fds=100000"])
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    // SAFETY: only setrlimit between fork and exec. Soft = hard, so planar cannot raise it.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = rustix::process::Rlimit {
+                current: Some(NOFILE),
+                maximum: Some(NOFILE),
+            };
+            rustix::process::setrlimit(rustix::process::Resource::Nofile, limit)?;
+            Ok(())
+        });
+    }
+    let mut planar = command.spawn().unwrap();
+    let socket = dir.path().join("emfile");
+    wait_for(&socket);
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let connect = move || {
+        Connection::from_socket(std::os::unix::net::UnixStream::connect(&socket).unwrap()).unwrap()
+    };
+
+    // One client makes planar hold fds until it has none left.
+    let fd = planar_tests::memfd::sealed("hoard", &[0u8; 4096]).unwrap();
+    let mut hoarder = DmabufConn::new(connect(), 5).unwrap();
+    let mut held = Vec::new();
+    // Until the count stays there: fds planar sends (the format table) are closed only
+    // once they are flushed.
+    loop {
+        while low_fds(planar.id(), NOFILE) < NOFILE as usize {
+            held.push(hoarder.params(&[AddPlane {
+                fd: fd.as_fd(),
+                plane_idx: 0,
+                offset: 0,
+                stride: 64,
+                modifier: 0,
+            }]));
+            hoarder
+                .roundtrip()
+                .expect("the hoarder is under its limits");
+            assert!(
+                held.len() < NOFILE as usize,
+                "planar's fds do not grow:\n{}",
+                log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        if low_fds(planar.id(), NOFILE) >= NOFILE as usize {
+            break;
+        }
+    }
+    // The next client cannot be accepted now; it waits in the backlog.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let late = std::thread::spawn(move || {
+        let conn = connect.clone()();
+        let served = conn.roundtrip().is_ok();
+        let _ = tx.send(served);
+        conn
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        matches!(planar.try_wait(), Ok(None)),
+        "planar ended:\n{}",
+        log()
+    );
+    assert!(log().contains("accepting a client failed"), "{}", log());
+    let early = rx.try_recv();
+    assert!(
+        early.is_err(),
+        "served with no fd free? {early:?}\n{}",
+        log()
+    );
+    // The hoarder leaves; its fds are closed and the waiting client is accepted.
+    drop(held);
+    drop(hoarder);
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)),
+        Ok(true),
+        "the waiting client was never served:\n{}",
+        log()
+    );
+    let conn = late.join().unwrap();
+    drop(conn);
+    assert!(matches!(planar.try_wait(), Ok(None)), "{}", log());
+    let _ = planar.kill();
+    let _ = planar.wait();
+}
+
+#[test]
+fn dmabuf_buffers_past_the_limit_fail() {
+    use planar_tests::dmabuf_client::{AddPlane, DmabufConn, Outcome};
+    use std::os::fd::AsFd;
+    let mut server = server(&["--limit", "buffers=3"]);
+    let fd = planar_tests::memfd::sealed("xr24", &[0x80; 64 * 64 * 4]).unwrap();
+    let mut c = DmabufConn::new(server.connect().unwrap(), 5).unwrap();
+    let xr24 = drm_fourcc::DrmFourcc::Xrgb8888 as u32;
+    let plane = AddPlane {
+        fd: fd.as_fd(),
+        plane_idx: 0,
+        offset: 0,
+        stride: 256,
+        modifier: 0,
+    };
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        match c.create(&[plane], 64, 64, xr24, 0) {
+            Outcome::Created(b) => made.push(b),
+            other => panic!("{other:?}:\n{}", server.log()),
+        }
+    }
+    assert!(matches!(
+        c.create(&[plane], 64, 64, xr24, 0),
+        Outcome::Failed
+    ));
+    assert!(
+        server.log().contains("--limit buffers=N"),
+        "{}",
+        server.log()
+    );
+    // A buffer destroyed frees its place.
+    made.pop().unwrap().destroy();
+    assert!(matches!(
+        c.create(&[plane], 64, 64, xr24, 0),
+        Outcome::Created(_)
+    ));
+    still_serving(&mut server);
+}
+
+#[test]
+fn capture_frames_past_the_limit_fail() {
+    let mut server = server(&["--allow-capture", "all", "--limit", "captures=2"]);
+    let _window = shown_window(&server);
+    let conn = server.connect().unwrap();
+    let mut wlr = WlrConn::new(&conn);
+    let mut state = Wlr::default();
+    let first = wlr.manager.capture_output(0, &wlr.output, &wlr.qh, ());
+    let _second = wlr.manager.capture_output(0, &wlr.output, &wlr.qh, ());
+    wlr.roundtrip(&mut state);
+    assert_eq!(state.failed, 0);
+    let _third = wlr.manager.capture_output(0, &wlr.output, &wlr.qh, ());
+    wlr.roundtrip(&mut state);
+    assert_eq!(state.failed, 1, "the third pending frame is refused");
+    assert!(
+        server.log().contains("--limit captures=N"),
+        "{}",
+        server.log()
+    );
+    // Destroying a frame frees its place: a new one is copied.
+    first.destroy();
+    state = Wlr::default();
+    let frame = wlr.manager.capture_output(0, &wlr.output, &wlr.qh, ());
+    wlr.roundtrip(&mut state);
+    assert_eq!(state.failed, 0);
+    let target = ShmTarget::new(&wlr.shm, &wlr.qh, 200, 100, 800).unwrap();
+    frame.copy(&target.buffer);
+    while !state.ready && state.failed == 0 {
+        wlr.queue.blocking_dispatch(&mut state).unwrap();
+    }
+    assert!(state.ready);
+    assert_eq!(target.image().unwrap().pixel(5, 5), [0x80, 0x80, 0x80, 255]);
+    still_serving(&mut server);
 }

@@ -29,7 +29,7 @@ use wayland_protocols::ext::{
     },
 };
 
-use super::{output_rect, CaptureError, CaptureGlobal, CapturePolicy};
+use super::{output_rect, CaptureError, CaptureGlobal, CapturePolicy, CaptureSlot};
 use crate::state::State;
 
 /// A frame: the buffer attached to it, whether capture was asked already, and the
@@ -37,6 +37,8 @@ use crate::state::State;
 pub struct FrameData {
     inner: Mutex<(Option<WlBuffer>, bool)>,
     policy: Arc<CapturePolicy>,
+    /// `None`: past the client's capture limit; `capture` only fails.
+    slot: Option<CaptureSlot>,
 }
 
 impl GlobalDispatch<ExtOutputImageCaptureSourceManagerV1, CaptureGlobal> for State {
@@ -164,7 +166,7 @@ impl Dispatch<ExtImageCopyCaptureCursorSessionV1, Arc<CapturePolicy>> for State 
 impl Dispatch<ExtImageCopyCaptureSessionV1, Arc<CapturePolicy>> for State {
     fn request(
         _state: &mut Self,
-        _client: &Client,
+        client: &Client,
         _resource: &ExtImageCopyCaptureSessionV1,
         request: ext_image_copy_capture_session_v1::Request,
         policy: &Arc<CapturePolicy>,
@@ -177,6 +179,7 @@ impl Dispatch<ExtImageCopyCaptureSessionV1, Arc<CapturePolicy>> for State {
                 FrameData {
                     inner: Mutex::new((None, false)),
                     policy: policy.clone(),
+                    slot: policy.take_slot(client, "ext-image-copy-capture"),
                 },
             );
         }
@@ -221,6 +224,10 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
                 };
                 if !data.policy.check(client, dh, "ext-image-copy-capture") {
                     frame.failed(FailureReason::Stopped);
+                    return;
+                }
+                if data.slot.is_none() {
+                    frame.failed(FailureReason::Unknown);
                     return;
                 }
                 state.present();

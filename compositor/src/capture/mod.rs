@@ -33,7 +33,7 @@ pub mod wlr;
 use std::{
     io::Read,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
     },
 };
@@ -53,7 +53,7 @@ use wayland_protocols::ext::{
 };
 use wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1;
 
-use crate::state::State;
+use crate::state::{ClientState, State};
 
 /// The environment variable that carries the capture secret to the command.
 pub const TOKEN_ENV: &str = "PLANAR_CAPTURE_TOKEN";
@@ -61,6 +61,8 @@ pub const TOKEN_ENV: &str = "PLANAR_CAPTURE_TOKEN";
 /// Who may capture: the filter every capture global is created with.
 pub struct CapturePolicy {
     allow_all: AtomicBool,
+    /// `--limit captures=N`: capture frames one client may hold.
+    pending_limit: AtomicUsize,
     /// The command's pid, once it is started.
     child: Mutex<Option<u32>>,
     /// The secret given to the command in `TOKEN_ENV`, as hex.
@@ -71,6 +73,7 @@ impl CapturePolicy {
     pub fn new() -> Self {
         CapturePolicy {
             allow_all: AtomicBool::new(false),
+            pending_limit: AtomicUsize::new(crate::limits::Limits::default().captures),
             child: Mutex::new(None),
             token: random_token(),
         }
@@ -79,6 +82,28 @@ impl CapturePolicy {
     /// `--allow-capture all`.
     pub fn set_allow_all(&self, all: bool) {
         self.allow_all.store(all, Ordering::SeqCst);
+    }
+
+    /// `--limit captures=N`.
+    pub fn set_pending_limit(&self, n: usize) {
+        self.pending_limit.store(n, Ordering::SeqCst);
+    }
+
+    /// A slot for one more capture frame of `client`, or `None` (and a warn line) when it
+    /// holds as many as the limit allows.
+    pub fn take_slot(&self, client: &Client, protocol: &str) -> Option<CaptureSlot> {
+        let count = client.get_data::<ClientState>()?.pending_captures.clone();
+        let limit = self.pending_limit.load(Ordering::SeqCst);
+        let taken = count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok();
+        if !taken {
+            warn!(client = ?client.id(), protocol, limit, "capture refused: the client holds {limit} capture frames already (planar's limit; raise it with --limit captures=N)");
+            return None;
+        }
+        Some(CaptureSlot(count))
     }
 
     /// The command planar started: it and its descendants may capture.
@@ -122,6 +147,16 @@ impl CapturePolicy {
                 false
             }
         }
+    }
+}
+
+/// One capture frame counted against its client's limit until it is dropped (with the
+/// frame's user data, when the frame is destroyed).
+pub struct CaptureSlot(Arc<AtomicUsize>);
+
+impl Drop for CaptureSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -2,7 +2,8 @@
 //! copied into a client's wl_shm buffer. smithay 0.7 has no implementation.
 //!
 //! The permission filter (see `capture`) comes with the global, goes to each manager and
-//! frame, and is checked at `capture_output*` and again at `copy`. The region is clipped
+//! frame, and is checked at `capture_output*` and again at `copy`. Frames count against
+//! the client's capture limit until destroyed; one past it gets `failed`. The region is clipped
 //! with 64-bit arithmetic when the frame is made and against the output again at copy.
 //! Known limits: wl_shm targets only (XRGB8888), no cursor (there is none),
 //! `copy_with_damage` answers at once with full damage.
@@ -24,7 +25,7 @@ use wayland_protocols_wlr::screencopy::v1::server::{
     zwlr_screencopy_manager_v1::{self, ZwlrScreencopyManagerV1},
 };
 
-use super::{output_rect, CaptureError, CaptureGlobal, CapturePolicy};
+use super::{output_rect, CaptureError, CaptureGlobal, CapturePolicy, CaptureSlot};
 use crate::state::State;
 
 /// A pending capture: the region in output pixels, whether it was copied already, and
@@ -33,6 +34,8 @@ pub struct FrameData {
     region: Rectangle<i32, Physical>,
     used: AtomicBool,
     policy: Arc<CapturePolicy>,
+    /// `None`: past the client's capture limit; the frame only fails.
+    slot: Option<CaptureSlot>,
 }
 
 impl GlobalDispatch<ZwlrScreencopyManagerV1, CaptureGlobal> for State {
@@ -74,15 +77,18 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
             }
             _ => return,
         };
+        let slot = policy.take_slot(client, "wlr-screencopy");
+        let limited = slot.is_none();
         let frame = data_init.init(
             frame,
             FrameData {
                 region,
                 used: AtomicBool::new(false),
                 policy: policy.clone(),
+                slot,
             },
         );
-        if !policy.check(client, dh, "wlr-screencopy") {
+        if limited || !policy.check(client, dh, "wlr-screencopy") {
             frame.failed();
             return;
         }
@@ -119,7 +125,7 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
             _ => return,
         };
         // Checked again here: a frame refused at creation must not be copied anyway.
-        if !data.policy.check(client, dh, "wlr-screencopy") {
+        if data.slot.is_none() || !data.policy.check(client, dh, "wlr-screencopy") {
             frame.failed();
             return;
         }

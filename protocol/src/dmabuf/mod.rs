@@ -10,6 +10,7 @@
 //! a dead client at commit.
 
 mod feedback;
+mod limits;
 mod params;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use wayland_server::{
 };
 
 pub use feedback::FormatTable;
+pub use limits::DmabufLimits;
 pub use params::ParamsData;
 
 use crate::{advertise::Advertised, fd::FdKind, format::FormatInfo};
@@ -68,10 +70,12 @@ pub struct DmabufGlobalData {
 /// can be sent its error.
 pub struct FailedBuffer;
 
-/// State of the global: the advertised set, once it is known.
+/// State of the global: the advertised set, once it is known, and what each client holds.
 pub struct DmabufState {
     table: Option<Arc<FormatTable>>,
     global: GlobalId,
+    limits: DmabufLimits,
+    usage: limits::Usages,
 }
 
 impl DmabufState {
@@ -86,7 +90,14 @@ impl DmabufState {
         DmabufState {
             table: None,
             global,
+            limits: DmabufLimits::default(),
+            usage: limits::Usages::default(),
         }
+    }
+
+    /// Sets the per-client limits (see [`DmabufLimits`]).
+    pub fn set_limits(&mut self, limits: DmabufLimits) {
+        self.limits = limits;
     }
 
     /// Sets what is advertised from now on.
@@ -159,15 +170,26 @@ where
 {
     fn request(
         state: &mut D,
-        _client: &Client,
+        client: &Client,
         _resource: &ZwpLinuxDmabufV1,
         request: zwp_linux_dmabuf_v1::Request,
         _data: &(),
-        _dh: &DisplayHandle,
+        dh: &DisplayHandle,
         data_init: &mut DataInit<'_, D>,
     ) {
         match request {
             zwp_linux_dmabuf_v1::Request::CreateParams { params_id } => {
+                let dmabuf = state.dmabuf_state();
+                let id = client.id();
+                if dmabuf.usage.get(&id).params >= dmabuf.limits.params {
+                    let limit = dmabuf.limits.params;
+                    // The new id must be given an object even though the client is
+                    // disconnected; this one is not counted.
+                    data_init.init(params_id, ParamsData::refused());
+                    limits::refuse(client, dh, "params objects", "params", limit);
+                    return;
+                }
+                dmabuf.usage.update(&id, |u| u.params += 1);
                 data_init.init(params_id, ParamsData::default());
             }
             zwp_linux_dmabuf_v1::Request::GetDefaultFeedback { id }
@@ -221,7 +243,11 @@ where
         }
     }
 
-    fn destroyed(state: &mut D, _client: ClientId, resource: &WlBuffer, _data: &Dmabuf) {
+    fn destroyed(state: &mut D, client: ClientId, resource: &WlBuffer, _data: &Dmabuf) {
+        state
+            .dmabuf_state()
+            .usage
+            .update(&client, |u| u.buffers = u.buffers.saturating_sub(1));
         state.dmabuf_buffer_destroyed(resource);
     }
 }

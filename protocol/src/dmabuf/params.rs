@@ -14,10 +14,11 @@ use wayland_protocols::wp::linux_dmabuf::zv1::server::zwp_linux_buffer_params_v1
     self, ZwpLinuxBufferParamsV1,
 };
 use wayland_server::{
-    protocol::wl_buffer::WlBuffer, Client, DataInit, Dispatch, DisplayHandle, Resource,
+    backend::ClientId, protocol::wl_buffer::WlBuffer, Client, DataInit, Dispatch, DisplayHandle,
+    Resource,
 };
 
-use super::{DmabufHandler, DmabufState, FailedBuffer, ImportRequest};
+use super::{limits, DmabufHandler, DmabufState, FailedBuffer, ImportRequest};
 use crate::{
     fd::{self, FdKind},
     format::MAX_PLANES,
@@ -37,12 +38,30 @@ struct AddedPlane {
 #[derive(Default)]
 struct Inner {
     used: bool,
+    /// Made past the client's params limit: not counted, holds nothing.
+    refused: bool,
     planes: [Option<AddedPlane>; MAX_PLANES],
+}
+
+impl Inner {
+    fn fds(&self) -> usize {
+        self.planes.iter().filter(|p| p.is_some()).count()
+    }
 }
 
 /// User data of a params object.
 #[derive(Default)]
 pub struct ParamsData(Mutex<Inner>);
+
+impl ParamsData {
+    /// A params object past the client's limit (the client is being disconnected).
+    pub(super) fn refused() -> Self {
+        ParamsData(Mutex::new(Inner {
+            refused: true,
+            ..Inner::default()
+        }))
+    }
+}
 
 impl<D> Dispatch<ZwpLinuxBufferParamsV1, ParamsData, D> for DmabufState
 where
@@ -72,7 +91,10 @@ where
                 modifier_lo,
             } => {
                 let modifier = (u64::from(modifier_hi) << 32) | u64::from(modifier_lo);
-                let mut inner = data.0.lock().unwrap();
+                let mut inner = data.0.lock().unwrap_or_else(|e| e.into_inner());
+                if inner.refused {
+                    return;
+                }
                 let planes = inner.planes.each_ref().map(|p| p.as_ref().map(|p| p.plane));
                 if let Err((code, msg)) =
                     check_add(&planes, inner.used, plane_idx, modifier, params.version())
@@ -80,6 +102,14 @@ where
                     post(params, client, code, msg);
                     return;
                 }
+                let dmabuf = state.dmabuf_state();
+                let limit = dmabuf.limits.fds;
+                if dmabuf.usage.get(&client.id()).fds >= limit {
+                    // `fd` is closed here, not held.
+                    limits::refuse(client, dh, "fds in unused params objects", "fds", limit);
+                    return;
+                }
+                dmabuf.usage.update(&client.id(), |u| u.fds += 1);
                 let kind = fd::classify(fd.as_fd());
                 let size = kind.as_ref().ok().and_then(|k| fd::size(fd.as_fd(), k));
                 inner.planes[plane_idx as usize] = Some(AddedPlane {
@@ -103,7 +133,10 @@ where
                 match create(state, client, dh, data, &req) {
                     Ok(dmabuf) => {
                         match client.create_resource::<WlBuffer, Dmabuf, D>(dh, 1, dmabuf) {
-                            Ok(buffer) => params.created(&buffer),
+                            Ok(buffer) => {
+                                count_buffer(state, client);
+                                params.created(&buffer);
+                            }
                             Err(err) => warn!(?err, "linux-dmabuf: creating the wl_buffer failed"),
                         }
                     }
@@ -125,6 +158,7 @@ where
                 match create(state, client, dh, data, &req) {
                     Ok(dmabuf) => {
                         data_init.init(buffer_id, dmabuf);
+                        count_buffer(state, client);
                     }
                     Err(rejection) => {
                         // The new id must be given an object before the client is sent its
@@ -142,6 +176,22 @@ where
             _ => {}
         }
     }
+
+    fn destroyed(state: &mut D, client: ClientId, _: &ZwpLinuxBufferParamsV1, data: &ParamsData) {
+        let inner = data.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (fds, counted) = (inner.fds(), !inner.refused);
+        state.dmabuf_state().usage.update(&client, |u| {
+            u.fds = u.fds.saturating_sub(fds);
+            u.params = u.params.saturating_sub(usize::from(counted));
+        });
+    }
+}
+
+fn count_buffer<D: DmabufHandler>(state: &mut D, client: &Client) {
+    state
+        .dmabuf_state()
+        .usage
+        .update(&client.id(), |u| u.buffers += 1);
 }
 
 fn request_of(
@@ -178,7 +228,12 @@ fn create<D: DmabufHandler>(
     req: &CreateRequest,
 ) -> Result<Dmabuf, Rejection> {
     state.dmabuf_advertise();
-    let mut inner = data.0.lock().unwrap();
+    let mut inner = data.0.lock().unwrap_or_else(|e| e.into_inner());
+    if inner.refused {
+        return Err(Rejection::Failed(
+            "the client is past its params limit".into(),
+        ));
+    }
     let planes = inner.planes.each_ref().map(|p| p.as_ref().map(|p| p.plane));
     let advertised = state
         .dmabuf_state()
@@ -189,6 +244,17 @@ fn create<D: DmabufHandler>(
     inner.used = true;
     let format = result?;
     let added: Vec<AddedPlane> = inner.planes.iter_mut().filter_map(Option::take).collect();
+    let dmabuf_state = state.dmabuf_state();
+    dmabuf_state
+        .usage
+        .update(&client.id(), |u| u.fds = u.fds.saturating_sub(added.len()));
+    let limit = dmabuf_state.limits.buffers;
+    if dmabuf_state.usage.get(&client.id()).buffers >= limit {
+        return Err(Rejection::Failed(format!(
+            "the client has {limit} dma-buf wl_buffers already (planar's limit; raise it with \
+             --limit buffers=N)"
+        )));
+    }
     let mut kinds = Vec::with_capacity(added.len());
     for (i, p) in added.iter().enumerate() {
         match &p.kind {
