@@ -24,8 +24,9 @@ struct Args {
     /// Each fuzz client sends up to this many requests, then leaves.
     #[arg(long, default_value_t = 3000)]
     max_requests: u64,
-    /// At most this many fds sent per fuzz client.
-    #[arg(long, default_value_t = 64)]
+    /// At most this many fds sent per fuzz client (past planar's per-client fd limit, 128,
+    /// so the limit is exercised too).
+    #[arg(long, default_value_t = 256)]
     fd_budget: u32,
     /// Capture through the well-behaved client at most this often (seconds).
     #[arg(long, default_value_t = 2.0)]

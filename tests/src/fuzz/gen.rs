@@ -23,8 +23,12 @@ const FOURCCS: &[&[u8; 4]] = &[
     b"YUYV", b"UYVY", b"XR30", b"AR30", b"R8  ", b"GR88", b"Y410", b"XR48",
 ];
 
-/// An i32 argument.
-pub fn int(rng: &mut Rng) -> i32 {
+/// An i32 argument. `tame`: mostly small non-negative values, which pass validation and
+/// let a client go deeper before a protocol error ends it.
+pub fn int(rng: &mut Rng, tame: bool) -> i32 {
+    if tame && rng.u8(..10) != 0 {
+        return rng.i32(0..=256);
+    }
     match rng.u8(..100) {
         0..=34 => rng.i32(0..=16),
         35..=49 => rng.i32(0..=4096),
@@ -51,8 +55,11 @@ pub fn int(rng: &mut Rng) -> i32 {
     }
 }
 
-/// A u32 argument.
-pub fn uint(rng: &mut Rng) -> u32 {
+/// A u32 argument (`tame` as for [`int`]).
+pub fn uint(rng: &mut Rng, tame: bool) -> u32 {
+    if tame && rng.u8(..10) != 0 {
+        return rng.u32(0..=8);
+    }
     match rng.u8(..100) {
         0..=34 => rng.u32(0..=16),
         35..=44 => u32::from_le_bytes(**pick(rng, FOURCCS)),
@@ -76,10 +83,10 @@ pub fn uint(rng: &mut Rng) -> u32 {
 }
 
 /// A wl_fixed argument (24.8 fixed point, raw).
-pub fn fixed(rng: &mut Rng) -> i32 {
+pub fn fixed(rng: &mut Rng, tame: bool) -> i32 {
     match rng.u8(..4) {
-        0 => int(rng) << 8,
-        1 => int(rng),
+        0 => int(rng, tame) << 8,
+        1 => int(rng, tame),
         _ => rng.i32(-256 * 4096..=256 * 4096),
     }
 }
@@ -167,12 +174,13 @@ impl Fds {
         Ok(Fds { fds })
     }
 
-    /// A random fd, mostly a memfd (what most fd arguments want).
-    pub fn pick(&self, rng: &mut Rng) -> (FdKind, RawFd) {
-        let i = if rng.bool() {
-            rng.usize(..2)
-        } else {
-            rng.usize(..self.fds.len())
+    /// A random fd, mostly a memfd (what most fd arguments want); `tame`: mostly the
+    /// sealed one.
+    pub fn pick(&self, rng: &mut Rng, tame: bool) -> (FdKind, RawFd) {
+        let i = match rng.u8(..10) {
+            0..=7 if tame => 0,
+            0..=4 => rng.usize(..2),
+            _ => rng.usize(..self.fds.len()),
         };
         let (kind, fd) = &self.fds[i];
         (*kind, fd.as_raw_fd())

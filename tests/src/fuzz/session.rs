@@ -153,6 +153,9 @@ struct Session<'a> {
     fds_sent: u32,
     /// The kinds of the fds in the request being built, for its description.
     fd_kinds: Vec<FdKind>,
+    /// Small, mostly valid numbers and the sealed memfd: this client gets deeper before
+    /// a protocol error ends it. Half the clients are tame.
+    tame: bool,
     /// The scaffold's buffer fds, kept open for the session.
     extra_fds: Vec<std::os::fd::OwnedFd>,
     requests: u64,
@@ -192,6 +195,7 @@ pub fn run(
         id: backend.display_id(),
         version: 1,
     });
+    let tame = rng.bool();
     let mut s = Session {
         cfg,
         rng,
@@ -200,6 +204,7 @@ pub fn run(
         fds,
         fds_sent: 0,
         fd_kinds: Vec::new(),
+        tame,
         extra_fds: Vec::new(),
         requests: 0,
         per_interface: HashMap::new(),
@@ -510,6 +515,7 @@ impl Session<'_> {
     ) -> Option<Vec<Argument<ObjectId, std::os::fd::RawFd>>> {
         let mut object_args = desc.arg_interfaces.iter();
         self.fd_kinds.clear();
+        let tame = self.tame;
         let serials: Vec<u32> = self
             .data
             .0
@@ -523,12 +529,12 @@ impl Session<'_> {
         for t in desc.signature {
             let rng = &mut self.rng;
             args.push(match t {
-                ArgumentType::Int => Argument::Int(gen::int(rng)),
+                ArgumentType::Int => Argument::Int(gen::int(rng, tame)),
                 ArgumentType::Uint if !serials.is_empty() && rng.u8(..8) == 0 => {
                     Argument::Uint(serials[rng.usize(..serials.len())])
                 }
-                ArgumentType::Uint => Argument::Uint(gen::uint(rng)),
-                ArgumentType::Fixed => Argument::Fixed(gen::fixed(rng)),
+                ArgumentType::Uint => Argument::Uint(gen::uint(rng, tame)),
+                ArgumentType::Fixed => Argument::Fixed(gen::fixed(rng, tame)),
                 ArgumentType::Str(null) => {
                     if *null == AllowNull::Yes && rng.u8(..8) == 0 {
                         Argument::Str(None)
@@ -560,7 +566,7 @@ impl Session<'_> {
                         return None;
                     }
                     self.fds_sent += 1;
-                    let (kind, fd) = self.fds.pick(rng);
+                    let (kind, fd) = self.fds.pick(rng, tame);
                     self.fd_kinds.push(kind);
                     Argument::Fd(fd)
                 }
