@@ -40,6 +40,11 @@ struct Args {
     /// Fail when fewer interfaces than this got requests (not checked with --replay).
     #[arg(long, default_value_t = 20)]
     min_interfaces: usize,
+    /// Never send INTERFACE's requests whose name contains WORD (repeatable; `none` for
+    /// none). The default keeps planar_test_v1's output reconfiguration away: it changes
+    /// what the well-behaved client's screenshot must show.
+    #[arg(long, value_name = "INTERFACE.WORD", default_values_t = ["planar_test_v1.output".to_string()])]
+    skip: Vec<String>,
     /// Where a wrong capture and its diff are written.
     #[arg(long, default_value = "target/fuzz-protocol")]
     out: PathBuf,
@@ -80,6 +85,12 @@ fn main() -> anyhow::Result<()> {
         verify_every: Duration::from_secs_f64(args.verify_every),
         replay: args.replay,
         out: args.out,
+        skip: args
+            .skip
+            .iter()
+            .filter_map(|s| s.split_once('.'))
+            .map(|(i, w)| (i.to_string(), w.to_string()))
+            .collect(),
         min_interfaces: if args.replay.is_some() {
             0
         } else {

@@ -43,6 +43,8 @@ pub struct Config {
     pub out: PathBuf,
     /// Fewer interfaces exercised than this fails the run.
     pub min_interfaces: usize,
+    /// (interface, word): requests never sent (see `SessionConfig::skip`).
+    pub skip: Vec<(String, String)>,
 }
 
 /// The counts a run ends with.
@@ -56,6 +58,7 @@ pub struct Report {
     /// Why connections closed without a protocol error, with counts.
     pub closed_reasons: BTreeMap<String, u64>,
     pub per_interface: BTreeMap<&'static str, u64>,
+    pub per_request: BTreeMap<(&'static str, &'static str), u64>,
     /// (interface, code) → (count, an example message).
     pub errors: BTreeMap<(String, u32), (u64, String)>,
     pub deaths: u64,
@@ -85,6 +88,9 @@ impl Report {
         self.requests += o.requests;
         for (i, n) in &o.per_interface {
             *self.per_interface.entry(i).or_default() += n;
+        }
+        for (r, n) in &o.per_request {
+            *self.per_request.entry(*r).or_default() += n;
         }
         for (g, v) in &o.globals {
             self.globals.insert(g.clone(), *v);
@@ -155,6 +161,32 @@ impl Report {
         println!(
             "fuzz-protocol: fuzz clients: {} (ended by a protocol error {}, by their budget {}, connection closed {})",
             self.sessions, self.ended_by_error, self.ended_by_budget, self.closed
+        );
+        // What the offered globals lead to (through new_id) and what got no request.
+        let table = globals::table();
+        let roots: Vec<_> = self
+            .globals
+            .keys()
+            .filter_map(|g| table.get(g.as_str()).copied())
+            .collect();
+        let reachable = globals::reachable_requests(&roots);
+        let missed: Vec<String> = reachable
+            .iter()
+            .filter(|r| !self.per_request.contains_key(r))
+            .map(|(i, r)| format!("{i}.{r}"))
+            .collect();
+        println!(
+            "fuzz-protocol: requests never sent: {}",
+            if missed.is_empty() {
+                "none".into()
+            } else {
+                missed.join(", ")
+            }
+        );
+        println!(
+            "fuzz-protocol: distinct requests exercised: {} of {} reachable",
+            reachable.len() - missed.len(),
+            reachable.len()
         );
         println!(
             "fuzz-protocol: interfaces exercised: {}",
@@ -236,6 +268,7 @@ pub fn run(cfg: &Config) -> anyhow::Result<Report> {
                     max_requests: fastrand::Rng::with_seed(seed).u64(1..=cfg.max_requests),
                     fd_budget: cfg.fd_budget,
                     timeout: TIMEOUT,
+                    skip: cfg.skip.clone(),
                 }
             })
             .collect();

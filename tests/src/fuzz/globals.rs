@@ -111,3 +111,23 @@ pub fn reachable(roots: &[&'static Interface]) -> BTreeSet<&'static str> {
     }
     seen
 }
+
+/// Every (interface, request) reachable from `roots` (and wl_display's and wl_registry's).
+pub fn reachable_requests(roots: &[&'static Interface]) -> BTreeSet<(&'static str, &'static str)> {
+    let mut todo = roots.to_vec();
+    todo.push(<wayland_client::protocol::wl_display::WlDisplay as Proxy>::interface());
+    let mut seen = BTreeSet::new();
+    let mut out = BTreeSet::new();
+    while let Some(i) = todo.pop() {
+        if !seen.insert(i.name) {
+            continue;
+        }
+        for m in i.requests {
+            out.insert((i.name, m.name));
+        }
+        for m in i.requests.iter().chain(i.events.iter()) {
+            todo.extend(m.child_interface);
+        }
+    }
+    out
+}

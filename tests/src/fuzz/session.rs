@@ -42,6 +42,9 @@ pub struct SessionConfig {
     pub fd_budget: u32,
     /// How long a roundtrip may take before the compositor counts as hung.
     pub timeout: Duration,
+    /// (interface, word): requests of that interface whose name contains the word are
+    /// never sent.
+    pub skip: Vec<(String, String)>,
 }
 
 /// How a session ended.
@@ -66,6 +69,8 @@ pub struct Outcome {
     pub seed: u64,
     pub requests: u64,
     pub per_interface: HashMap<&'static str, u64>,
+    /// (interface, request) pairs sent.
+    pub per_request: HashMap<(&'static str, &'static str), u64>,
     pub globals: Vec<(String, u32)>,
     pub end: End,
     pub recent: Vec<String>,
@@ -160,6 +165,7 @@ struct Session<'a> {
     extra_fds: Vec<std::os::fd::OwnedFd>,
     requests: u64,
     per_interface: HashMap<&'static str, u64>,
+    per_request: HashMap<(&'static str, &'static str), u64>,
     recent: VecDeque<String>,
     table: &'a HashMap<&'static str, &'static Interface>,
 }
@@ -177,6 +183,7 @@ pub fn run(
         seed: cfg.seed,
         requests: 0,
         per_interface: HashMap::new(),
+        per_request: HashMap::new(),
         globals: Vec::new(),
         end,
         recent: Vec::new(),
@@ -208,6 +215,7 @@ pub fn run(
         extra_fds: Vec::new(),
         requests: 0,
         per_interface: HashMap::new(),
+        per_request: HashMap::new(),
         recent: VecDeque::new(),
         table,
     };
@@ -225,6 +233,7 @@ pub fn run(
         seed: cfg.seed,
         requests: s.requests,
         per_interface: s.per_interface,
+        per_request: s.per_request,
         globals,
         end,
         recent: s.recent.into_iter().collect(),
@@ -478,8 +487,14 @@ impl Session<'_> {
         }
         // Mostly requests the bound version has (rarely a newer one: the compositor must
         // refuse it); destructors less often, so objects live long enough to be used.
+        let skip = &self.cfg.skip;
         let valid: Vec<usize> = (0..iface.requests.len())
             .filter(|&i| iface.requests[i].since <= obj.version || self.rng.u16(..1000) == 0)
+            .filter(|&i| {
+                !skip
+                    .iter()
+                    .any(|(f, w)| f == iface.name && iface.requests[i].name.contains(w.as_str()))
+            })
             .collect();
         if valid.is_empty() {
             return;
@@ -596,6 +611,7 @@ impl Session<'_> {
         let res = self.backend.send_request(msg, data, child);
         self.requests += 1;
         *self.per_interface.entry(iface.name).or_default() += 1;
+        *self.per_request.entry((iface.name, desc.name)).or_default() += 1;
         if self.recent.len() == RING {
             self.recent.pop_front();
         }
