@@ -65,7 +65,7 @@ impl State {
     /// the frame number times the refresh interval.
     pub fn now(&self) -> Duration {
         if self.virtual_clock {
-            self.refresh * self.frame_seq as u32
+            self.refresh * (self.frame_seq + self.desktop.pacing.skipped_frames) as u32
         } else {
             self.clock.now().into()
         }
@@ -87,6 +87,7 @@ impl State {
         self.space.refresh();
         self.present();
         self.send_frame_callbacks();
+        self.release_paced();
     }
 
     /// Freezes the screenshot: the last frame presented, read back. Later calls keep the

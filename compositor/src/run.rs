@@ -72,11 +72,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let limits = crate::limits::Limits::from_args(&args.limit);
     state.dmabuf_state.set_limits(limits.dmabuf);
     state.capture_policy.set_pending_limit(limits.captures);
+    state.loop_handle = Some(event_loop.handle());
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
     if nested {
         crate::nested::start(&mut state, &event_loop.handle())?;
+    } else {
+        // A keyboard (and pointer) headless too: clipboard clients wait for keyboard focus.
+        state.add_input_devices();
     }
 
     // The socket is made in the runtime directory, whatever this process's environment
@@ -178,6 +182,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             display
                 .dispatch_clients(&mut state)
                 .context("error dispatching clients")?;
+            if state.on_demand {
+                // No refresh tick: fifo and commit-timing updates go through when idle.
+                state.release_paced();
+            }
             for (callback, data) in state.pending_callbacks.drain(..) {
                 callback.done(data);
             }

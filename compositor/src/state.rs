@@ -70,6 +70,8 @@ pub struct ClientState {
     pub compositor_state: CompositorClientState,
     /// Capture frames this client holds (see `capture::CaptureSlot`).
     pub pending_captures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Set for clients that connected through a wp_security_context_v1 (sandboxed).
+    pub security_context: Option<smithay::wayland::security_context::SecurityContext>,
 }
 
 impl ClientData for ClientState {
@@ -111,6 +113,10 @@ pub struct State {
     #[allow(dead_code)] // owns a global: kept for the compositor's lifetime
     pub seat: Seat<State>,
     pub dmabuf_state: planar_protocol::dmabuf::DmabufState,
+    /// The desktop globals (clipboard, decorations, fifo …): see `handlers::desktop`.
+    pub desktop: crate::handlers::desktop::DesktopStates,
+    /// The event loop, for sources made at run time (security-context listeners).
+    pub loop_handle: Option<calloop::LoopHandle<'static, State>>,
 
     pub space: Space<Window>,
     pub output: Output,
@@ -182,6 +188,7 @@ impl State {
         dh.create_global::<Self, wayland_protocols::wp::color_representation::v1::server::wp_color_representation_manager_v1::WpColorRepresentationManagerV1, _>(1, ());
         let dmabuf_state =
             planar_protocol::dmabuf::DmabufState::new::<Self>(dh, config.dmabuf_version);
+        let desktop = crate::handlers::desktop::DesktopStates::new(dh);
 
         let output = Output::new(
             "HEADLESS-1".into(),
@@ -224,6 +231,8 @@ impl State {
             single_pixel_buffer_state,
             seat,
             dmabuf_state,
+            desktop,
+            loop_handle: None,
             space,
             output,
             backend: None,

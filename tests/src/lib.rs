@@ -29,6 +29,7 @@ pub mod alloc;
 pub mod capture;
 pub mod client;
 pub mod conformance;
+pub mod desktop_client;
 pub mod dmabuf_client;
 pub mod encode;
 pub mod fixture;

@@ -131,7 +131,8 @@ impl Window {
         Ok(())
     }
 
-    /// The window's objects, for tests that send raw requests on them.
+    /// The window's objects, for tests that send raw requests on them (and the surface for
+    /// extensions that take one: fifo, commit timing …).
     pub fn surface(&self) -> &WlSurface {
         &self.surface
     }
@@ -146,6 +147,12 @@ impl Window {
 
     pub fn queue_handle(&self) -> &QueueHandle<WindowState> {
         &self.qh
+    }
+
+    /// Waits for the next events and handles them.
+    pub fn blocking_dispatch(&mut self) -> anyhow::Result<()> {
+        self.queue.blocking_dispatch(&mut self.state)?;
+        Ok(())
     }
 
     /// Attaches `buffer`, damages `rows` (all of it when `None`), asks for a frame (and
@@ -329,3 +336,7 @@ delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_po
 delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_popup::XdgPopup);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm::WlShm);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm_pool::WlShmPool);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_fifo_manager_v1::WpFifoManagerV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_fifo_v1::WpFifoV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::commit_timing::v1::client::wp_commit_timer_v1::WpCommitTimerV1);

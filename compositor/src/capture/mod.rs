@@ -118,6 +118,11 @@ impl CapturePolicy {
 
     /// Whether `client` may capture; the error says why not.
     pub fn permits(&self, client: &Client, dh: &DisplayHandle) -> Result<(), String> {
+        // Before anything else, `--allow-capture all` included: a sandboxed client never
+        // captures (wp_security_context_v1).
+        if crate::handlers::desktop::is_sandboxed(client) {
+            return Err("the client is sandboxed (it connected through a security context)".into());
+        }
         if self.allow_all.load(Ordering::SeqCst) {
             return Ok(());
         }

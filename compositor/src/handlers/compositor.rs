@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use smithay::{
     backend::renderer::utils::{on_commit_buffer_handler, with_renderer_surface_state},
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Client},
+    utils::SERIAL_COUNTER,
     wayland::compositor::{get_parent, CompositorClientState, CompositorHandler, CompositorState},
 };
 
@@ -20,8 +21,13 @@ impl CompositorHandler for State {
         &client.get_data::<ClientState>().unwrap().compositor_state
     }
 
+    fn new_surface(&mut self, surface: &WlSurface) {
+        self.watch_pacing(surface);
+    }
+
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
+        self.note_fifo_barrier(surface);
         super::apply_color_representation(surface);
         let mut root = surface.clone();
         while let Some(parent) = get_parent(&root) {
@@ -44,7 +50,15 @@ impl CompositorHandler for State {
         if has_buffer {
             window.user_data().insert_if_missing(Shown::default);
             if let Some(shown) = window.user_data().get::<Shown>() {
-                shown.0.store(true, Ordering::SeqCst);
+                let first = !shown.0.swap(true, Ordering::SeqCst);
+                // Minimal focus, so the clipboard works: a window gets the keyboard when
+                // first shown (not before: foot 1.13 crashes on an enter before its
+                // first configure).
+                if first {
+                    if let Some(keyboard) = self.seat.get_keyboard() {
+                        keyboard.set_focus(self, Some(root.clone()), SERIAL_COUNTER.next_serial());
+                    }
+                }
             }
         }
     }

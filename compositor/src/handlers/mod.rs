@@ -3,6 +3,16 @@
 
 mod color_representation;
 mod compositor;
+pub mod desktop;
+mod foreign_toplevel;
+mod fractional_scale;
+mod pacing;
+mod pointer;
+mod security_context;
+mod selection;
+mod surface_hints;
+mod xdg_activation;
+mod xdg_decoration;
 pub use color_representation::apply_on_commit as apply_color_representation;
 pub mod dmabuf;
 mod guard;
@@ -14,7 +24,7 @@ use smithay::{
     delegate_output, delegate_presentation, delegate_seat, delegate_single_pixel_buffer,
     delegate_viewporter,
     input::{SeatHandler, SeatState},
-    reexports::wayland_server::protocol::wl_surface::WlSurface,
+    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     wayland::{
         buffer::BufferHandler,
         output::OutputHandler,
@@ -47,6 +57,14 @@ impl SeatHandler for State {
 
     fn seat_state(&mut self) -> &mut SeatState<Self> {
         &mut self.seat_state
+    }
+
+    /// The clipboard and primary selection follow keyboard focus.
+    fn focus_changed(&mut self, seat: &smithay::input::Seat<Self>, focused: Option<&WlSurface>) {
+        let dh = &self.display_handle;
+        let client = focused.and_then(|s| dh.get_client(s.id()).ok());
+        smithay::wayland::selection::data_device::set_data_device_focus(dh, seat, client.clone());
+        smithay::wayland::selection::primary_selection::set_primary_focus(dh, seat, client);
     }
 }
 

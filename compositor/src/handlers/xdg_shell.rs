@@ -23,8 +23,17 @@ impl XdgShellHandler for State {
     }
 
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
+        self.list_toplevel(&surface);
         let window = Window::new_wayland_window(surface);
         self.space.map_element(window, (0, 0), true);
+    }
+
+    fn title_changed(&mut self, surface: ToplevelSurface) {
+        self.relist_toplevel(&surface);
+    }
+
+    fn app_id_changed(&mut self, surface: ToplevelSurface) {
+        self.relist_toplevel(&surface);
     }
 
     fn fullscreen_request(&mut self, surface: ToplevelSurface, _output: Option<WlOutput>) {
@@ -44,6 +53,7 @@ impl XdgShellHandler for State {
     }
 
     fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
+        self.unlist_toplevel(&surface);
         self.window_going(surface.wl_surface());
         if let Some(window) = self.window_for(surface.wl_surface()).cloned() {
             self.space.unmap_elem(&window);

@@ -1,0 +1,443 @@
+//! Desktop parity: real apps that need a desktop's globals start and work under planar
+//! (foot, wl-clipboard, weston-simple-egl, gtk4-widget-factory, wayland-info), and the
+//! globals behave as their protocols say (fifo and commit-timing pacing, deterministic
+//! under the virtual clock; sandboxed clients never capture).
+
+use std::{
+    os::unix::net::{UnixListener, UnixStream},
+    time::{Duration, Instant},
+};
+
+use planar_renderer::image::RgbaImage;
+use planar_tests::{
+    capture::{wlr_screencopy, Captured},
+    fixture::{find_program, gles_unavailable, planar_run, runtime_dir, skip, Server},
+    shm_client::shm_buffer,
+    window::Window,
+};
+use wayland_client::{
+    delegate_noop,
+    globals::{registry_queue_init, GlobalListContents},
+    protocol::{wl_registry::WlRegistry, wl_shm::WlShm},
+    Connection, Dispatch, QueueHandle,
+};
+use wayland_protocols::wp::{
+    commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1,
+    fifo::v1::client::wp_fifo_manager_v1::WpFifoManagerV1,
+    security_context::v1::client::{
+        wp_security_context_manager_v1::WpSecurityContextManagerV1,
+        wp_security_context_v1::WpSecurityContextV1,
+    },
+};
+
+const LIMIT: Duration = Duration::from_secs(90);
+const BACKGROUND: [u8; 4] = [32, 32, 48, 255];
+
+/// Every desktop global planar offers (besides the ones third_party.rs checks).
+const DESKTOP_GLOBALS: &[&str] = &[
+    "wl_data_device_manager",
+    "zwp_primary_selection_device_manager_v1",
+    "zxdg_decoration_manager_v1",
+    "wp_fractional_scale_manager_v1",
+    "xdg_activation_v1",
+    "wp_cursor_shape_manager_v1",
+    "zwp_pointer_constraints_v1",
+    "zwp_relative_pointer_manager_v1",
+    "wp_fifo_manager_v1",
+    "wp_commit_timing_manager_v1",
+    "wp_content_type_manager_v1",
+    "wp_alpha_modifier_v1",
+    "xdg_wm_dialog_v1",
+    "xdg_toplevel_icon_manager_v1",
+    "ext_foreign_toplevel_list_v1",
+    "wp_security_context_manager_v1",
+];
+
+#[test]
+fn foot_runs_its_command() {
+    if find_program("foot").is_none() {
+        return skip(
+            "foot_runs_its_command",
+            "foot is not installed (Debian package foot)",
+        );
+    }
+    let dir = runtime_dir();
+    let marker = dir.path().join("foot-ran");
+    let script = format!("echo ok > {}", marker.display());
+    // foot exits with its command's status; before the clipboard globals it exited at
+    // once ("no clipboard available").
+    let out = planar_run(
+        Some(dir.path()),
+        &["--renderer", "pixman", "--timeout", "60"],
+        &["foot", "sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap_or_default(),
+        "ok\n",
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn wl_copy_then_wl_paste_round_trip() {
+    if find_program("wl-copy").is_none() || find_program("wl-paste").is_none() {
+        return skip(
+            "wl_copy_then_wl_paste_round_trip",
+            "wl-copy/wl-paste are not installed (Debian package wl-clipboard)",
+        );
+    }
+    let dir = runtime_dir();
+    let clip = dir.path().join("clipboard.txt");
+    let primary = dir.path().join("primary.txt");
+    // wl-copy stays in the background serving the selection; wl-paste is another client.
+    // Both show a small surface to get keyboard focus (planar gives it to a window when
+    // it is first shown), as wl-clipboard does without a data-control protocol.
+    let script = format!(
+        "wl-copy 'planar clipboard 1'; wl-paste --no-newline > {clip}; \
+         wl-copy --primary 'planar primary 2'; wl-paste --primary --no-newline > {primary}",
+        clip = clip.display(),
+        primary = primary.display()
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &["--renderer", "pixman", "--timeout", "60"],
+        &["sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&clip).unwrap_or_default(),
+        "planar clipboard 1",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&primary).unwrap_or_default(),
+        "planar primary 2",
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn wayland_info_lists_the_desktop_globals() {
+    if find_program("wayland-info").is_none() {
+        return skip(
+            "wayland_info_lists_the_desktop_globals",
+            "wayland-info is not installed (Debian package wayland-utils)",
+        );
+    }
+    let out = planar_run(None, &["--renderer", "pixman"], &["wayland-info"], LIMIT);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let listed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split("interface: '").nth(1)?.split('\'').next())
+        .collect();
+    for global in DESKTOP_GLOBALS {
+        assert!(
+            listed.contains(global),
+            "wayland-info does not list {global}: {listed:?}"
+        );
+    }
+}
+
+/// Runs `program` for a few seconds under planar, then ends it: it must still be
+/// running then (it did not exit on a missing or broken global), and must have drawn.
+fn keeps_running(test: &str, program: &str, renderer: &str, seconds: u32) -> RgbaImage {
+    let dir = runtime_dir();
+    let png = dir.path().join("shot.png");
+    let script = format!(
+        "{program} & pid=$!; sleep {seconds}; kill -0 $pid || exit 3; kill $pid; wait $pid; exit 0"
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &[
+            "--renderer",
+            renderer,
+            "--screenshot",
+            png.to_str().unwrap(),
+        ],
+        &["sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "{test}: {program} exited early (3) or planar failed:\n{}",
+        out.stderr
+    );
+    RgbaImage::read_png(&png).unwrap()
+}
+
+fn colours(img: &RgbaImage, w: u32, h: u32) -> usize {
+    let mut set = std::collections::HashSet::new();
+    for y in (0..h).step_by(7) {
+        for x in (0..w).step_by(7) {
+            set.insert(img.pixel(x, y));
+        }
+    }
+    set.len()
+}
+
+#[test]
+fn weston_simple_egl_keeps_running_with_fifo_offered() {
+    let name = "weston_simple_egl_keeps_running_with_fifo_offered";
+    if find_program("weston-simple-egl").is_none() {
+        return skip(
+            name,
+            "weston-simple-egl is not installed (Debian package weston)",
+        );
+    }
+    if let Some(reason) = gles_unavailable() {
+        return skip(name, &reason);
+    }
+    let img = keeps_running(name, "weston-simple-egl", "gles", 3);
+    // Its 250x250 window: a spinning triangle over black, drawn at the top-left.
+    assert!(
+        colours(&img, 250, 250) > 10,
+        "weston-simple-egl drew nothing"
+    );
+    assert_eq!(img.pixel(600, 500), BACKGROUND);
+}
+
+#[test]
+fn gtk4_widget_factory_starts() {
+    let name = "gtk4_widget_factory_starts";
+    if find_program("gtk4-widget-factory").is_none() {
+        return skip(
+            name,
+            "gtk4-widget-factory is not installed (Debian package gtk-4-examples)",
+        );
+    }
+    let img = keeps_running(name, "gtk4-widget-factory", "auto", 8);
+    // Its window covers the whole 1280x720 output with widgets.
+    assert!(
+        colours(&img, 1280, 720) > 50,
+        "gtk4-widget-factory drew little"
+    );
+    assert_ne!(img.pixel(1270, 710), BACKGROUND);
+}
+
+/// A toplevel that submits `n` updates in one burst, each with a fifo barrier and/or a
+/// commit-timing target (`targets[i]`, in the presentation clock), and waits until all
+/// were presented. Returns the presented (seconds, nanoseconds, sequence) of each.
+fn paced_burst(
+    conn: &Connection,
+    n: usize,
+    fifo: bool,
+    targets: Option<&dyn Fn(Duration) -> Vec<Duration>>,
+) -> Vec<(u64, u32, u64)> {
+    let mut window = Window::new(conn, "paced").unwrap();
+    let qh = window.queue_handle().clone();
+    let shm: WlShm = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let fifo_obj = fifo.then(|| {
+        let manager: WpFifoManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
+        manager.get_fifo(window.surface(), &qh, ())
+    });
+    let timer = targets.map(|_| {
+        let manager: WpCommitTimingManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
+        manager.get_timer(window.surface(), &qh, ())
+    });
+    let (w, h) = (32u32, 32u32);
+    let buffers: Vec<_> = (0..n)
+        .map(|i| {
+            let px = [i as u8 * 40, 0x80, 0xff - i as u8 * 40, 0xff];
+            let bytes: Vec<u8> = px
+                .iter()
+                .copied()
+                .cycle()
+                .take((w * h * 4) as usize)
+                .collect();
+            shm_buffer(&shm, &qh, w, h, w * 4, &bytes).unwrap()
+        })
+        .collect();
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let now = Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+    let targets = targets.map(|t| t(now));
+    for (i, buffer) in buffers.iter().enumerate() {
+        if let Some(fifo) = &fifo_obj {
+            if i > 0 {
+                fifo.wait_barrier();
+            }
+            fifo.set_barrier();
+        }
+        if let (Some(timer), Some(targets)) = (&timer, &targets) {
+            let t = targets[i];
+            timer.set_timestamp(
+                (t.as_secs() >> 32) as u32,
+                t.as_secs() as u32,
+                t.subsec_nanos(),
+            );
+        }
+        window.show(buffer, w as i32, None, h as i32);
+    }
+    conn.flush().unwrap();
+    let start = Instant::now();
+    while window.presented().len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "only {} of {n} updates presented",
+            window.presented().len()
+        );
+        window.blocking_dispatch().unwrap();
+    }
+    window.presented().to_vec()
+}
+
+fn as_duration(p: &(u64, u32, u64)) -> Duration {
+    Duration::new(p.0, p.1)
+}
+
+#[test]
+fn fifo_shows_one_update_per_refresh() {
+    // 20 Hz: updates queued in one burst go out one per 50 ms refresh.
+    let server = Server::start(&["--renderer", "pixman", "--refresh", "20"]).unwrap();
+    let conn = server.connect().unwrap();
+    let presented = paced_burst(&conn, 5, true, None);
+    for pair in presented.windows(2) {
+        let gap = as_duration(&pair[1]).saturating_sub(as_duration(&pair[0]));
+        assert!(
+            gap >= Duration::from_millis(35),
+            "two fifo updates {gap:?} apart at 20 Hz: {presented:?}\n{}",
+            server.log()
+        );
+        assert!(pair[1].2 > pair[0].2, "sequence numbers: {presented:?}");
+    }
+}
+
+#[test]
+fn commit_timing_holds_updates_until_their_target() {
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    let conn = server.connect().unwrap();
+    let started = Instant::now();
+    let step = Duration::from_millis(150);
+    let targets = move |now: Duration| (1..=3).map(|i| now + step * i).collect::<Vec<_>>();
+    let presented = paced_burst(&conn, 3, false, Some(&targets));
+    let first = presented[0];
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "3 updates 150 ms apart took {:?}",
+        started.elapsed()
+    );
+    for pair in presented.windows(2) {
+        let gap = as_duration(&pair[1]).saturating_sub(as_duration(&pair[0]));
+        assert!(
+            gap >= Duration::from_millis(120),
+            "updates with targets 150 ms apart shown {gap:?} apart: {presented:?} (first {first:?})"
+        );
+    }
+}
+
+#[test]
+fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
+    // Targets in virtual time: 1 s, 1.5 s, 2 s after the clock's start.
+    let targets = |_now: Duration| {
+        (0..3)
+            .map(|i| Duration::from_millis(1000 + 500 * i))
+            .collect::<Vec<_>>()
+    };
+    let run = || {
+        let server = Server::start(&[
+            "--renderer",
+            "pixman",
+            "--refresh",
+            "0",
+            "--clock",
+            "virtual",
+        ])
+        .unwrap();
+        let conn = server.connect().unwrap();
+        let timed = paced_burst(&conn, 3, true, Some(&targets));
+        let fifo_only = paced_burst(&conn, 4, true, None);
+        (timed, fifo_only)
+    };
+    let (timed, fifo_only) = run();
+    let refresh = Duration::from_nanos(1_000_000_000 / 60);
+    for (p, t) in timed.iter().zip(targets(Duration::ZERO)) {
+        let shown = as_duration(p);
+        assert!(
+            shown >= t && shown < t + refresh,
+            "virtual target {t:?} shown at {shown:?}: {timed:?}"
+        );
+    }
+    assert_eq!(fifo_only.len(), 4);
+    assert_eq!(run(), (timed, fifo_only), "a second run differs");
+}
+
+struct Sandbox {
+    names: Vec<String>,
+}
+
+impl Dispatch<WlRegistry, GlobalListContents> for Sandbox {
+    fn event(
+        _: &mut Self,
+        _: &WlRegistry,
+        _: wayland_client::protocol::wl_registry::Event,
+        _: &GlobalListContents,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+    }
+}
+delegate_noop!(Sandbox: ignore WpSecurityContextManagerV1);
+delegate_noop!(Sandbox: ignore WpSecurityContextV1);
+
+fn global_names(conn: &Connection) -> Vec<String> {
+    let (globals, _queue) = registry_queue_init::<Sandbox>(conn).unwrap();
+    let mut state = Sandbox { names: Vec::new() };
+    globals.contents().with_list(|list| {
+        state.names = list.iter().map(|g| g.interface.clone()).collect();
+    });
+    state.names
+}
+
+#[test]
+fn sandboxed_clients_never_capture() {
+    // Even with --allow-capture all, which lets this test process capture directly.
+    let server = Server::start(&["--renderer", "pixman", "--allow-capture", "all"]).unwrap();
+    let conn = server.connect().unwrap();
+    assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Image(_)));
+
+    let (globals, mut queue) = registry_queue_init::<Sandbox>(&conn).unwrap();
+    let qh = queue.handle();
+    let manager: WpSecurityContextManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+    let dir = runtime_dir();
+    let path = dir.path().join("sandbox.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    let context = manager.create_listener(
+        std::os::fd::AsFd::as_fd(&listener),
+        std::os::fd::AsFd::as_fd(&close_read),
+        &qh,
+        (),
+    );
+    context.set_sandbox_engine("org.planar.test".into());
+    context.set_app_id("sandboxed".into());
+    context.commit();
+    queue.roundtrip(&mut Sandbox { names: Vec::new() }).unwrap();
+
+    let sandboxed = Connection::from_socket(UnixStream::connect(&path).unwrap()).unwrap();
+    let names = global_names(&sandboxed);
+    assert!(names.iter().any(|n| n == "wl_compositor"), "{names:?}");
+    for hidden in [
+        "wp_security_context_manager_v1",
+        "ext_foreign_toplevel_list_v1",
+    ] {
+        assert!(
+            !names.iter().any(|n| n == hidden),
+            "a sandboxed client sees {hidden}"
+        );
+    }
+    assert!(
+        matches!(wlr_screencopy(&sandboxed).unwrap(), Captured::Refused),
+        "{}",
+        server.log()
+    );
+    assert!(server.log().contains("sandboxed"), "{}", server.log());
+    // The unsandboxed connection still captures.
+    assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Image(_)));
+}
