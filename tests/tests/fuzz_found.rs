@@ -12,6 +12,10 @@ use wayland_client::{
     },
     Connection,
 };
+use wayland_protocols::wp::security_context::v1::client::{
+    wp_security_context_manager_v1::WpSecurityContextManagerV1,
+    wp_security_context_v1::WpSecurityContextV1,
+};
 
 struct State;
 planar_tests::ignore_registry_events!(State);
@@ -21,6 +25,8 @@ delegate_noop!(State: ignore WlSubcompositor);
 delegate_noop!(State: ignore WlSubsurface);
 delegate_noop!(State: ignore WlShm);
 delegate_noop!(State: ignore WlShmPool);
+delegate_noop!(State: ignore WpSecurityContextManagerV1);
+delegate_noop!(State: ignore WpSecurityContextV1);
 
 fn server() -> Server {
     Server::start(&["--renderer", "pixman", "--size", "200x100"]).unwrap()
@@ -95,4 +101,53 @@ fn shm_pool_resized_to_zero_is_invalid_fd() {
     assert!(server
         .log()
         .contains("wl_shm_pool resized to a non-positive size"));
+}
+
+/// Found with seed 0xd1 (a leak, not a crash): smithay took any fd as the listening
+/// socket, so a client passing both ends of one pipe (listen_fd the write end, close_fd
+/// the read end) left both in planar after it disconnected. A listen_fd that is not a
+/// listening unix socket now gets invalid_listen_fd; a real one still works.
+#[test]
+fn security_context_listen_fd_must_be_a_listening_socket() {
+    use std::os::fd::AsFd;
+    let mut server = server();
+    let connect = |server: &Server| {
+        let conn: Connection = server.connect().unwrap();
+        let (globals, queue) = registry_queue_init::<State>(&conn).unwrap();
+        let manager: WpSecurityContextManagerV1 = globals
+            .bind(&queue.handle(), 1..=1, ())
+            .expect("the global");
+        (conn, queue, manager)
+    };
+    let (r, w) = rustix::pipe::pipe().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let unbound = std::os::unix::net::UnixStream::pair().unwrap().0;
+    for listen in [w.as_fd(), r.as_fd(), unbound.as_fd()] {
+        let (_conn, mut queue, manager) = connect(&server);
+        let ctx = manager.create_listener(listen, r.as_fd(), &queue.handle(), ());
+        ctx.commit();
+        assert_eq!(
+            protocol_error(&mut queue),
+            ("wp_security_context_manager_v1".into(), 1)
+        );
+        still_serving(&mut server);
+    }
+    // A real listening socket is taken, and a client connecting through it is served.
+    let path = dir.path().join("sandbox.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let (_conn, mut queue, manager) = connect(&server);
+    let ctx = manager.create_listener(listener.as_fd(), r.as_fd(), &queue.handle(), ());
+    ctx.set_sandbox_engine("planar.test".into());
+    ctx.commit();
+    queue
+        .roundtrip(&mut State)
+        .expect("a listening socket is accepted");
+    let sandboxed =
+        Connection::from_socket(std::os::unix::net::UnixStream::connect(&path).unwrap()).unwrap();
+    sandboxed
+        .roundtrip()
+        .expect("a client of the context is served");
+    assert!(server
+        .log()
+        .contains("listen_fd is not a listening unix socket"));
 }
