@@ -342,10 +342,14 @@ pub fn run(cfg: &Config) -> anyhow::Result<Report> {
         println!("fuzz-protocol: DEATH: planar exited with {status} at the end");
     }
     drop(witness);
+    let log = planar.runtime.path().join("planar.log");
     match planar.stop() {
         Some(s) if s.success() => {}
         other => println!("fuzz-protocol: note: planar's exit at SIGTERM: {other:?}"),
     }
+    // The log stays readable after the run (the runtime directory goes with `planar`).
+    let _ = std::fs::create_dir_all(&cfg.out);
+    let _ = std::fs::copy(&log, cfg.out.join("fuzz-protocol.planar.log"));
     Ok(finish(report, cfg, start))
 }
 

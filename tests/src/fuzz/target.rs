@@ -119,7 +119,7 @@ impl Planar {
     }
 
     /// Sends SIGTERM and waits (up to 10 s, then SIGKILL) for the exit status.
-    pub fn stop(mut self) -> Option<ExitStatus> {
+    pub fn stop(&mut self) -> Option<ExitStatus> {
         let _ = rustix::process::kill_process(
             rustix::process::Pid::from_child(&self.child),
             rustix::process::Signal::TERM,
