@@ -125,8 +125,8 @@ pub struct RunArgs {
     /// End CMD and fail when it runs longer than this many seconds.
     #[arg(long, value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
-    /// Highest zwp_linux_dmabuf_v1 version advertised (1 to 5), to test clients' older paths.
-    #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=5))]
+    /// Highest zwp_linux_dmabuf_v1 version advertised (1 to 6), to test clients' older paths.
+    #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=6))]
     pub dmabuf_version: u32,
     /// Which path dma-bufs take: auto (EGL zero-copy, else CPU), egl only, or cpu only.
     #[arg(long = "import", default_value = "auto", value_parser = ImportChoice::from_str)]
@@ -152,9 +152,18 @@ pub struct RunArgs {
     /// README "Security and limits").
     #[arg(long = "limit", value_name = "NAME=N", value_parser = crate::limits::parse_limit)]
     pub limit: Vec<(String, usize)>,
-    /// Write every buffer's import record to this JSON file at exit.
+    /// Write every buffer's import record to this JSON file (records of destroyed
+    /// buffers are streamed to it as they go; the live ones are added at exit).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Bytes all CPU-path buffers together may map and convert (suffix K, M or G); a
+    /// buffer past it gets `failed` at creation.
+    #[arg(long, default_value = "512M", value_parser = parse_bytes)]
+    pub cpu_budget: u64,
+    /// The same for the buffers of one client process (default: half the total, so one
+    /// client alone cannot take the CPU path from the others).
+    #[arg(long, default_value = "256M", value_parser = parse_bytes)]
+    pub cpu_budget_per_client: u64,
     /// The client command to run; without it planar runs until SIGINT/SIGTERM.
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -174,6 +183,9 @@ impl RunArgs {
                 },
                 full_range: self.yuv_range == "full",
             },
+            cpu_budget: self.cpu_budget,
+            cpu_budget_per_client: self.cpu_budget_per_client,
+            report: self.report.clone(),
         }
     }
 }
@@ -189,6 +201,21 @@ fn parse_size(s: &str) -> Result<(i32, i32), String> {
             .ok_or_else(|| format!("size {s:?}: {v:?} is not a number from 1 to 16384"))
     };
     Ok((parse(w)?, parse(h)?))
+}
+
+/// `N`, `NK`, `NM` or `NG` (binary units).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.as_bytes().last() {
+        Some(b'K' | b'k') => (&s[..s.len() - 1], 10),
+        Some(b'M' | b'm') => (&s[..s.len() - 1], 20),
+        Some(b'G' | b'g') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{s:?} is not a size (a number, optionally with K, M or G)"))
 }
 
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -211,6 +238,16 @@ mod tests {
         assert!(parse_size("1920").is_err());
         assert!(parse_size("0x10").is_err());
         assert!(parse_size("10x99999").is_err());
+    }
+
+    #[test]
+    fn byte_sizes_parse_and_reject() {
+        assert_eq!(parse_bytes("512M"), Ok(512 << 20));
+        assert_eq!(parse_bytes("4g"), Ok(4 << 30));
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert!(parse_bytes("M").is_err());
+        assert!(parse_bytes("-1K").is_err());
+        assert!(parse_bytes("99999999999999G").is_err());
     }
 
     #[test]

@@ -69,10 +69,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     state
         .capture_policy
         .set_allow_all(args.allow_capture == "all");
+    state.loop_handle = Some(event_loop.handle());
     let limits = crate::limits::Limits::from_args(&args.limit);
     state.dmabuf_state.set_limits(limits.dmabuf);
     state.capture_policy.set_pending_limit(limits.captures);
-    state.loop_handle = Some(event_loop.handle());
     state.screenshot.path = args.screenshot.clone();
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
@@ -241,19 +241,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         }
     };
 
+    if let Some(backend) = state.backend.as_mut() {
+        let (live, streamed) = backend.engine().import_records_held();
+        info!(
+            held = live,
+            streamed, "import records: held in memory for live buffers, streamed to the report"
+        );
+    }
     if let Some(path) = &args.report {
-        let records = crate::panic::catch("writing the report", || {
-            state
-                .backend
-                .as_mut()
-                .map(|b| b.engine().import_records())
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-        let json = serde_json::to_string_pretty(&records).context("error encoding the report")?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("error writing the report {}", path.display()))?;
-        info!(path = %path.display(), buffers = records.len(), "import report written");
+        // After a panic the engine may be half-updated: a second panic here leaves the
+        // records streamed so far in the file (catch logs it) and the run goes on.
+        let written = crate::panic::catch("writing the report", || match state.backend.as_mut() {
+            Some(b) => b.engine().write_report(path),
+            None => std::fs::write(path, "[]\n").map(|()| 0),
+        });
+        if let Ok(written) = written {
+            let written =
+                written.with_context(|| format!("error writing the report {}", path.display()))?;
+            info!(path = %path.display(), buffers = written, "import report written");
+        }
     }
     if let (Some(path), Some(image)) = (&state.screenshot.path, &state.screenshot.frozen) {
         image

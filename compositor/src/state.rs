@@ -68,10 +68,10 @@ pub enum Stop {
 #[derive(Default)]
 pub struct ClientState {
     pub compositor_state: CompositorClientState,
-    /// Capture frames this client holds (see `capture::CaptureSlot`).
-    pub pending_captures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Set for clients that connected through a wp_security_context_v1 (sandboxed).
     pub security_context: Option<smithay::wayland::security_context::SecurityContext>,
+    /// Capture frames this client holds (see `capture::CaptureSlot`).
+    pub pending_captures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ClientData for ClientState {

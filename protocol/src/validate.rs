@@ -21,6 +21,8 @@ pub enum ParamsError {
     InvalidDimensions = 5,
     OutOfBounds = 6,
     InvalidWlBuffer = 7,
+    /// v6: `set_sampling_device` with an array that is not one dev_t.
+    InvalidDevTSize = 8,
 }
 
 /// Buffer flags from the protocol.
@@ -56,6 +58,21 @@ pub enum Rejection {
     /// Not the client's obvious fault: the `failed` event (INVALID_WL_BUFFER for
     /// create_immed).
     Failed(String),
+}
+
+/// Checks a v6 `set_sampling_device` array: exactly one native-endian dev_t.
+pub fn check_sampling_device(device: &[u8]) -> Result<u64, (ParamsError, String)> {
+    let bytes: [u8; 8] = device.try_into().map_err(|_| {
+        (
+            ParamsError::InvalidDevTSize,
+            format!(
+                "set_sampling_device: the device array has {} bytes; a dev_t has {}",
+                device.len(),
+                std::mem::size_of::<rustix::fs::Dev>()
+            ),
+        )
+    })?;
+    Ok(u64::from_ne_bytes(bytes))
 }
 
 /// Checks an `add` request against the planes already added.

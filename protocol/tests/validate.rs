@@ -5,8 +5,8 @@ use planar_protocol::{
     advertise::{Advertised, Tranche, MOD_INVALID, MOD_LINEAR},
     format::MAX_PLANES,
     validate::{
-        check_add, check_create, CreateRequest, ParamsError::*, Plane, Rejection,
-        FLAG_BOTTOM_FIRST, FLAG_INTERLACED, FLAG_Y_INVERT,
+        check_add, check_create, check_sampling_device, CreateRequest, ParamsError::*, Plane,
+        Rejection, FLAG_BOTTOM_FIRST, FLAG_INTERLACED, FLAG_Y_INVERT,
     },
 };
 
@@ -351,4 +351,15 @@ fn yuyv_rows_are_blocks_of_two_pixels() {
         )),
         Some(OutOfBounds as u32)
     );
+}
+
+#[test]
+fn sampling_device_is_one_dev_t() {
+    let dev: u64 = 0xe200;
+    assert_eq!(check_sampling_device(&dev.to_ne_bytes()), Ok(dev));
+    for len in [0, 4, 7, 9, 16] {
+        let err = check_sampling_device(&vec![0; len]).unwrap_err();
+        assert_eq!(err.0, InvalidDevTSize, "{len} bytes");
+        assert_eq!(InvalidDevTSize as u32, 8);
+    }
 }

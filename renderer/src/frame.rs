@@ -6,7 +6,6 @@
 //! drawn with buffer age 1 and only damaged regions are repainted.
 
 use drm_fourcc::DrmFourcc as Fourcc;
-use smithay::backend::renderer::element::texture::TextureRenderBuffer;
 use smithay::{
     backend::{
         allocator::dmabuf::Dmabuf,
@@ -21,13 +20,16 @@ use smithay::{
     desktop::{Space, Window},
     output::Output,
     reexports::{pixman::Image, wayland_server::protocol::wl_surface::WlSurface},
-    utils::{Physical, Rectangle, Size, Transform},
+    utils::{Physical, Rectangle, Size},
 };
 use std::ops::Range;
 
 use crate::{
     cpu::CpuBuffer,
-    import::{CpuUpload, ImportPath, ImportPolicy, ImportRecord, ImportRequest, Imports, ZeroCopy},
+    import::{
+        CpuLimits, CpuUpload, ImportPath, ImportPolicy, ImportRecord, ImportRequest, Imports,
+        ZeroCopy, PIXMAN_MAX_SIZE,
+    },
     scene::{import_tree, space_elements},
     RendererError,
 };
@@ -49,6 +51,8 @@ pub struct Target<R: Renderer, T> {
     direct: Vec<Fourcc>,
     /// Pairs EGL lists but refused when probed.
     egl_refused: Vec<(u32, u64)>,
+    /// What the CPU path may take on this renderer.
+    cpu_limits: CpuLimits,
 }
 
 /// The renderer planar runs on.
@@ -77,81 +81,80 @@ impl ZeroCopy for PixmanRenderer {
     }
 }
 
+/// GLES: the texture is the one converted copy. smithay's `update_memory` reads the
+/// region out of a whole-frame slice (GL_UNPACK_SKIP_ROWS), which would need the whole
+/// converted frame in memory; planar uploads each converted chunk itself.
 impl CpuUpload for GlesRenderer {
-    fn cpu_texture(
-        &mut self,
-        buffer: &mut CpuBuffer,
-        scale: i32,
-        transform: Transform,
-    ) -> Result<TextureRenderBuffer<GlesTexture>, String> {
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<GlesTexture, String> {
         let size = (buffer.width as i32, buffer.height as i32);
-        TextureRenderBuffer::from_memory(
-            self,
-            buffer.pixels(),
-            buffer.upload,
-            size,
-            false,
-            scale,
-            transform,
-            None,
-        )
-        .map_err(|e| e.to_string())
+        Offscreen::<GlesTexture>::create_buffer(self, buffer.upload, size.into())
+            .map_err(|e| e.to_string())
     }
 
-    fn cpu_update(
+    fn cpu_upload(
         &mut self,
-        texture: &mut TextureRenderBuffer<GlesTexture>,
-        buffer: &CpuBuffer,
+        texture: &GlesTexture,
+        format: Fourcc,
+        width: usize,
         rows: Range<usize>,
+        bytes: &[u8],
     ) -> Result<(), String> {
-        texture
-            .update_from_memory(self, buffer.pixels(), buffer.row_region(rows), None)
-            .map_err(|e| e.to_string())
+        use smithay::backend::renderer::gles::{ffi, format::fourcc_to_gl_formats};
+        let (_, gl_format, layout) =
+            fourcc_to_gl_formats(format).ok_or_else(|| format!("GLES has no {format} format"))?;
+        let n = rows.end - rows.start;
+        if bytes.len() < width * n * 4 {
+            return Err(format!("{} bytes for {n} rows of {width}", bytes.len()));
+        }
+        let tex = texture.tex_id();
+        self.with_context(|gl| unsafe {
+            gl.BindTexture(ffi::TEXTURE_2D, tex);
+            gl.PixelStorei(ffi::UNPACK_ALIGNMENT, 4);
+            gl.TexSubImage2D(
+                ffi::TEXTURE_2D,
+                0,
+                0,
+                rows.start as i32,
+                width as i32,
+                n as i32,
+                gl_format,
+                layout,
+                bytes.as_ptr().cast(),
+            );
+            gl.BindTexture(ffi::TEXTURE_2D, 0);
+        })
+        .map_err(|e| e.to_string())
     }
 }
 
 /// pixman composites straight from the converted frame: the texture's image is the
-/// buffer's own memory, so an update is only damage, no copy.
+/// buffer's own memory, so an upload is nothing (the damage is added by the caller).
 impl CpuUpload for PixmanRenderer {
-    fn cpu_texture(
-        &mut self,
-        buffer: &mut CpuBuffer,
-        scale: i32,
-        transform: Transform,
-    ) -> Result<TextureRenderBuffer<PixmanTexture>, String> {
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<PixmanTexture, String> {
         let format = smithay::reexports::pixman::FormatCode::try_from(buffer.upload)
             .map_err(|_| format!("pixman has no {} format", buffer.upload))?;
         let stride = buffer.width * buffer.out_bpp;
+        let bits = buffer
+            .frame_ptr()
+            .ok_or_else(|| "the buffer keeps no frame".to_string())?;
         // SAFETY: the memory lives in the CpuBuffer, which outlives the texture (the cache
         // entry drops the texture first), and it is never resized.
         let image = unsafe {
-            Image::from_raw_mut(
-                format,
-                buffer.width,
-                buffer.height,
-                buffer.pixels_ptr(),
-                stride,
-                false,
-            )
+            Image::from_raw_mut(format, buffer.width, buffer.height, bits, stride, false)
         }
         .map_err(|_| "pixman could not create an image".to_string())?;
-        Ok(TextureRenderBuffer::from_texture(
-            self,
-            PixmanTexture::from(image),
-            scale,
-            transform,
-            None,
-        ))
+        Ok(PixmanTexture::from(image))
     }
 
-    fn cpu_update(
+    fn cpu_upload(
         &mut self,
-        texture: &mut TextureRenderBuffer<PixmanTexture>,
-        buffer: &CpuBuffer,
-        rows: Range<usize>,
+        _texture: &PixmanTexture,
+        _format: Fourcc,
+        _width: usize,
+        _rows: Range<usize>,
+        _bytes: &[u8],
     ) -> Result<(), String> {
-        let region = buffer.row_region(rows);
-        texture.render().draw(|_| Ok::<_, String>(vec![region]))
+        Ok(())
     }
 }
 
@@ -177,6 +180,7 @@ fn new_target<R, T>(
     target: T,
     size: Size<i32, Physical>,
     egl_pairs: Vec<(u32, u64)>,
+    cpu_limits: CpuLimits,
 ) -> Target<R, T>
 where
     R: Renderer + ImportMem,
@@ -192,6 +196,7 @@ where
         egl_pairs,
         direct,
         egl_refused: Vec::new(),
+        cpu_limits,
     }
 }
 
@@ -204,7 +209,18 @@ impl Engine {
         refused: Vec<(u32, u64)>,
     ) -> Result<Self, RendererError> {
         let target: GlesTexture = output_buffer(&mut renderer, size)?;
-        let mut t = new_target(renderer, target, size, pairs);
+        let mut max = 0;
+        renderer.with_context(|gl| unsafe {
+            gl.GetIntegerv(
+                smithay::backend::renderer::gles::ffi::MAX_TEXTURE_SIZE,
+                &mut max,
+            )
+        })?;
+        let limits = CpuLimits {
+            max_size: max,
+            keep_frame: false,
+        };
+        let mut t = new_target(renderer, target, size, pairs, limits);
         t.egl_refused = refused;
         Ok(Engine::Gles(Box::new(t)))
     }
@@ -219,6 +235,10 @@ impl Engine {
             target,
             size,
             Vec::new(),
+            CpuLimits {
+                max_size: PIXMAN_MAX_SIZE,
+                keep_frame: true,
+            },
         ))))
     }
 
@@ -264,18 +284,26 @@ impl Engine {
         policy: &ImportPolicy,
     ) -> Result<ImportPath, String> {
         match self {
-            Engine::Gles(t) => {
-                t.imports
-                    .decide(&mut t.renderer, req, policy, &t.egl_pairs, &t.direct)
-            }
-            Engine::Pixman(t) => {
-                t.imports
-                    .decide(&mut t.renderer, req, policy, &t.egl_pairs, &t.direct)
-            }
+            Engine::Gles(t) => t.imports.decide(
+                &mut t.renderer,
+                req,
+                policy,
+                &t.egl_pairs,
+                &t.direct,
+                t.cpu_limits,
+            ),
+            Engine::Pixman(t) => t.imports.decide(
+                &mut t.renderer,
+                req,
+                policy,
+                &t.egl_pairs,
+                &t.direct,
+                t.cpu_limits,
+            ),
         }
     }
 
-    /// Drops the cache entry of a destroyed buffer (its record stays).
+    /// Drops the cache entry of a destroyed buffer (its record goes to the report).
     pub fn forget_dmabuf(&mut self, dmabuf: &Dmabuf) {
         match self {
             Engine::Gles(t) => t.imports.forget(dmabuf),
@@ -291,11 +319,20 @@ impl Engine {
         }
     }
 
-    /// Every import record so far.
-    pub fn import_records(&mut self) -> Vec<ImportRecord> {
+    /// Writes the import report to `path`: every record streamed so far, then the live
+    /// buffers'. Returns how many records it holds.
+    pub fn write_report(&mut self, path: &std::path::Path) -> std::io::Result<u64> {
         match self {
-            Engine::Gles(t) => t.imports.records(),
-            Engine::Pixman(t) => t.imports.records(),
+            Engine::Gles(t) => t.imports.write_report(path),
+            Engine::Pixman(t) => t.imports.write_report(path),
+        }
+    }
+
+    /// Import records held in memory (one per live buffer) and streamed to the report.
+    pub fn import_records_held(&self) -> (usize, u64) {
+        match self {
+            Engine::Gles(t) => t.imports.held(),
+            Engine::Pixman(t) => t.imports.held(),
         }
     }
 

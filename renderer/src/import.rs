@@ -7,9 +7,15 @@
 //! 3. else rejected, with the reason.
 //!
 //! An EGL import that fails (EGL_BAD_ALLOC on a foreign buffer, or `--fail-import`) falls
-//! through to the CPU path. Every buffer gets one [`ImportRecord`].
+//! through to the CPU path. Every buffer gets one [`ImportRecord`], held with the buffer
+//! while it lives; when it is destroyed (or rejected) the record is streamed to the
+//! `--report` file, or dropped without one, so memory follows the live buffers only.
+//!
+//! The CPU path is bounded at creation: a buffer larger than the renderer's largest
+//! texture, or whose mappings and converted frame would take the CPU-path bytes in use
+//! past the budget (`--cpu-budget`), is rejected (`failed`), never converted.
 
-use std::{collections::HashMap, str::FromStr, time::Instant};
+use std::{collections::HashMap, path::PathBuf, str::FromStr, time::Instant};
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{
@@ -31,9 +37,23 @@ use smithay::{
     reexports::wayland_server::backend::ObjectId,
     utils::Transform,
 };
-use tracing::info;
+use tracing::{info, warn};
 
-use crate::cpu::{convert::YuvEncoding, CpuBuffer};
+use crate::{
+    cpu::{convert::YuvEncoding, CpuBuffer},
+    report::RecordLog,
+};
+
+/// The default `--cpu-budget`: what all CPU-path buffers together may map and convert.
+pub const DEFAULT_CPU_BUDGET: u64 = 512 << 20;
+
+/// The default `--cpu-budget-per-client`: half the total, so that one client alone
+/// cannot take the CPU path from every other.
+pub const DEFAULT_CPU_BUDGET_PER_CLIENT: u64 = DEFAULT_CPU_BUDGET / 2;
+
+/// The largest CPU-path buffer side for pixman, which has no texture limit of its own:
+/// the largest output planar makes.
+pub const PIXMAN_MAX_SIZE: i32 = 16384;
 
 /// `--import`: which path buffers take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,13 +76,32 @@ impl FromStr for ImportChoice {
     }
 }
 
-/// The fault-injection and colour settings of the import decision.
-#[derive(Debug, Clone, Default)]
+/// The fault-injection, colour and limit settings of the import decision.
+#[derive(Debug, Clone)]
 pub struct ImportPolicy {
     pub choice: ImportChoice,
     /// `--fail-import FOURCC[:MODIFIER]`: EGL imports of these fail as a driver's would.
     pub fail_import: Vec<(u32, Option<u64>)>,
     pub encoding: YuvEncoding,
+    /// `--cpu-budget`: bytes all CPU-path buffers together may map and convert.
+    pub cpu_budget: u64,
+    /// `--cpu-budget-per-client`: the same, for the buffers of one client (process).
+    pub cpu_budget_per_client: u64,
+    /// `--report`: where finished records are streamed (none kept without it).
+    pub report: Option<PathBuf>,
+}
+
+impl Default for ImportPolicy {
+    fn default() -> Self {
+        ImportPolicy {
+            choice: ImportChoice::default(),
+            fail_import: Vec::new(),
+            encoding: YuvEncoding::default(),
+            cpu_budget: DEFAULT_CPU_BUDGET,
+            cpu_budget_per_client: DEFAULT_CPU_BUDGET_PER_CLIENT,
+            report: None,
+        }
+    }
 }
 
 impl ImportPolicy {
@@ -100,11 +139,12 @@ pub fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
 }
 
 /// The path a buffer took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportPath {
     Egl,
     Cpu,
+    #[default]
     Rejected,
 }
 
@@ -116,7 +156,7 @@ pub struct PlaneRecord {
 }
 
 /// Everything planar knows about what happened to one buffer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct ImportRecord {
     pub id: u64,
     pub client: String,
@@ -139,12 +179,14 @@ pub struct ImportRecord {
     pub reads: u64,
     /// EGL imports after the first (a cache miss).
     pub reimports: u64,
+    /// Commits not read because a write fence had not signalled in time (CPU path).
+    pub fence_timeouts: u64,
 }
 
 /// A buffer as it is known to the renderer.
 pub(crate) enum Entry<Tex: Texture> {
     Egl {
-        record: usize,
+        record: ImportRecord,
         texture_id: Option<u64>,
         /// For a y-inverted buffer: a twin without the flag, imported zero-copy, and
         /// drawn with a vertical flip. smithay 0.7 flips y-inverted dma-buf textures
@@ -153,29 +195,55 @@ pub(crate) enum Entry<Tex: Texture> {
         flipped: Option<(Dmabuf, TextureRenderBuffer<Tex>)>,
     },
     Cpu {
-        record: usize,
-        // Declared before `buffer` so it is dropped first: with pixman the texture's
+        record: ImportRecord,
+        // Declared before `buffer` so they are dropped first: with pixman the texture's
         // image is the buffer's converted frame.
         texture: Option<TextureRenderBuffer<Tex>>,
+        /// The texture itself, to re-wrap it when the surface's scale or transform changes.
+        raw: Option<Tex>,
+        /// The buffer_scale and transform the texture is drawn with.
+        geometry: (i32, Transform),
         buffer: Box<CpuBuffer>,
         /// The surface and commit the texture reflects.
         seen: Option<(ObjectId, CommitCounter)>,
     },
 }
 
-/// The import cache, keyed by buffer, and every record made.
+/// The import cache, keyed by live buffer, each entry holding its buffer's record.
 pub(crate) struct Imports<Tex: Texture> {
     pub entries: HashMap<WeakDmabuf, Entry<Tex>>,
-    pub records: Vec<ImportRecord>,
+    /// Ids given so far.
+    next_id: u64,
+    /// What the live CPU-path buffers cost ([`CpuBuffer::cost`]).
+    cpu_bytes: u64,
+    /// The same per client (its record's name: the process); no entry at 0.
+    cpu_bytes_by_client: HashMap<String, u64>,
+    /// Finished records, with `--report`.
+    log: Option<RecordLog>,
+    /// The conversion chunk all CPU-path reads share.
+    pub scratch: Vec<u8>,
 }
 
 impl<Tex: Texture> Default for Imports<Tex> {
     fn default() -> Self {
         Imports {
             entries: HashMap::new(),
-            records: Vec::new(),
+            next_id: 0,
+            cpu_bytes: 0,
+            cpu_bytes_by_client: HashMap::new(),
+            log: None,
+            scratch: Vec::new(),
         }
     }
+}
+
+/// What the CPU path may take: checked at creation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CpuLimits {
+    /// The renderer's largest texture side (GL_MAX_TEXTURE_SIZE; [`PIXMAN_MAX_SIZE`]).
+    pub max_size: i32,
+    /// Whether the renderer composites from the converted frame (kept in memory).
+    pub keep_frame: bool,
 }
 
 /// A zero-copy import: the texture, and an identity of it to count re-imports.
@@ -186,19 +254,17 @@ pub(crate) trait ZeroCopy: Renderer {
 
 /// How CPU-path pixels reach the renderer.
 pub(crate) trait CpuUpload: Renderer {
-    /// A texture showing `buffer`'s converted frame.
-    fn cpu_texture(
+    /// A texture for `buffer`'s converted frame (its contents come through `cpu_upload`).
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<Self::TextureId, String>;
+    /// Writes converted rows `rows` (tightly packed `bytes`, `width` pixels of `format`
+    /// a row) into the texture.
+    fn cpu_upload(
         &mut self,
-        buffer: &mut CpuBuffer,
-        scale: i32,
-        transform: Transform,
-    ) -> Result<TextureRenderBuffer<Self::TextureId>, String>;
-    /// Brings `rows` of the texture up to date with the frame.
-    fn cpu_update(
-        &mut self,
-        texture: &mut TextureRenderBuffer<Self::TextureId>,
-        buffer: &CpuBuffer,
+        texture: &Self::TextureId,
+        format: Fourcc,
+        width: usize,
         rows: std::ops::Range<usize>,
+        bytes: &[u8],
     ) -> Result<(), String>;
 }
 
@@ -243,7 +309,12 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         policy: &ImportPolicy,
         egl_pairs: &[(u32, u64)],
         direct: &[Fourcc],
+        limits: CpuLimits,
     ) -> Result<ImportPath, String> {
+        if self.log.is_none() {
+            self.log = policy.report.as_deref().map(RecordLog::new);
+        }
+        self.next_id += 1;
         let start = Instant::now();
         let dmabuf = req.dmabuf;
         let fourcc = req.format.fourcc as u32;
@@ -285,7 +356,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
                             ImportPath::Egl,
                             "EGL import (zero-copy)".to_string(),
                             Entry::Egl {
-                                record: self.records.len(),
+                                record: ImportRecord::default(),
                                 texture_id: Some(id),
                                 flipped,
                             },
@@ -308,8 +379,19 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
                         ""
                     }
                 ));
+            } else if let Some(why) = too_large(dmabuf, limits.max_size) {
+                notes.push(why);
             } else {
-                match CpuBuffer::new(dmabuf, req.format, req.fd_kinds, direct, policy.encoding) {
+                let buffer = CpuBuffer::new(
+                    dmabuf,
+                    req.format,
+                    req.fd_kinds,
+                    direct,
+                    policy.encoding,
+                    limits.keep_frame,
+                )
+                .and_then(|b| self.within_budget(b, policy, &req.client));
+                match buffer {
                     Ok(buffer) => {
                         let why = if notes.is_empty() {
                             "CPU-mapped".to_string()
@@ -320,9 +402,11 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
                             ImportPath::Cpu,
                             why,
                             Entry::Cpu {
-                                record: self.records.len(),
+                                record: ImportRecord::default(),
                                 buffer: Box::new(buffer),
                                 texture: None,
+                                raw: None,
+                                geometry: (1, Transform::Normal),
                                 seen: None,
                             },
                         ));
@@ -344,7 +428,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             _ => 0,
         };
         let record = ImportRecord {
-            id: self.records.len() as u64 + 1,
+            id: self.next_id,
             client: req.client.clone(),
             fourcc: fourcc_name(fourcc).trim_matches('\'').to_string(),
             modifier: format!("{modifier:#018x}"),
@@ -365,6 +449,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             rows_converted: 0,
             reads: 0,
             reimports: 0,
+            fence_timeouts: 0,
         };
         info!(
             id = record.id,
@@ -377,45 +462,147 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             import_us = record.import_us,
             "dma-buf import"
         );
-        self.records.push(record);
         match entry {
-            Some((_, _, e)) => {
+            Some((_, _, mut e)) => {
+                match &mut e {
+                    Entry::Egl { record: r, .. } => *r = record,
+                    Entry::Cpu {
+                        record: r, buffer, ..
+                    } => {
+                        self.cpu_bytes += buffer.cost();
+                        *self
+                            .cpu_bytes_by_client
+                            .entry(record.client.clone())
+                            .or_default() += buffer.cost();
+                        *r = record;
+                    }
+                }
                 self.entries.insert(dmabuf.weak(), e);
                 Ok(path)
             }
-            None => Err(reason),
+            None => {
+                if let Some(log) = &mut self.log {
+                    log.push(&record);
+                }
+                Err(reason)
+            }
         }
     }
 
-    /// Forgets a destroyed buffer; its record stays, with its final counters.
+    /// `buffer`, when its cost fits in what is left of the total budget and of its
+    /// client's.
+    fn within_budget(
+        &self,
+        buffer: CpuBuffer,
+        policy: &ImportPolicy,
+        client: &str,
+    ) -> Result<CpuBuffer, String> {
+        let cost = buffer.cost();
+        let mine = self.cpu_bytes_by_client.get(client).copied().unwrap_or(0);
+        let (in_use, budget, what, flag) =
+            if self.cpu_bytes.saturating_add(cost) > policy.cpu_budget {
+                (
+                    self.cpu_bytes,
+                    policy.cpu_budget,
+                    "CPU-path budget",
+                    "--cpu-budget",
+                )
+            } else if mine.saturating_add(cost) > policy.cpu_budget_per_client {
+                (
+                    mine,
+                    policy.cpu_budget_per_client,
+                    "client's CPU-path budget",
+                    "--cpu-budget-per-client",
+                )
+            } else {
+                return Ok(buffer);
+            };
+        let mib = |b: u64| b.div_ceil(1 << 20);
+        let why = format!(
+            "{} MiB (mapped and converted) is past the {what}: {} of {} MiB in use ({flag})",
+            mib(cost),
+            mib(in_use),
+            mib(budget)
+        );
+        warn!(client, cost, in_use, budget, "a dma-buf is past the {what}");
+        Err(why)
+    }
+
+    /// Forgets a destroyed buffer: its record, with its final counters, goes to the
+    /// report (or is dropped without one).
     pub fn forget(&mut self, dmabuf: &Dmabuf) {
-        if let Some(Entry::Cpu { record, buffer, .. }) = self.entries.remove(&dmabuf.weak()) {
-            sync_stats(&mut self.records[record], &buffer);
+        let record = match self.entries.remove(&dmabuf.weak()) {
+            Some(Entry::Cpu {
+                mut record, buffer, ..
+            }) => {
+                self.cpu_bytes -= buffer.cost();
+                if let Some(mine) = self.cpu_bytes_by_client.get_mut(&record.client) {
+                    *mine -= buffer.cost();
+                    if *mine == 0 {
+                        self.cpu_bytes_by_client.remove(&record.client);
+                    }
+                }
+                sync_stats(&mut record, &buffer);
+                record
+            }
+            Some(Entry::Egl { record, .. }) => record,
+            None => return,
+        };
+        if let Some(log) = &mut self.log {
+            log.push(&record);
         }
     }
 
     /// The record of a live buffer, counters up to date.
     pub fn record_of(&mut self, dmabuf: &Dmabuf) -> Option<ImportRecord> {
-        let idx = match self.entries.get(&dmabuf.weak())? {
-            Entry::Egl { record, .. } => *record,
+        Some(match self.entries.get_mut(&dmabuf.weak())? {
+            Entry::Egl { record, .. } => record.clone(),
             Entry::Cpu { record, buffer, .. } => {
-                let idx = *record;
-                sync_stats(&mut self.records[idx], buffer);
-                idx
+                sync_stats(record, buffer);
+                record.clone()
             }
-        };
-        Some(self.records[idx].clone())
+        })
     }
 
-    /// Records, with the CPU counters of live buffers brought up to date.
-    pub fn records(&mut self) -> Vec<ImportRecord> {
-        for e in self.entries.values() {
-            if let Entry::Cpu { record, buffer, .. } = e {
-                sync_stats(&mut self.records[*record], buffer);
-            }
-        }
-        self.records.clone()
+    /// Records held in memory (one per live buffer), and records streamed to the report.
+    pub fn held(&self) -> (usize, u64) {
+        (
+            self.entries.len(),
+            self.log.as_ref().map_or(0, |l| l.written),
+        )
     }
+
+    /// Finishes the report at `path`: the streamed records, then the live buffers' in
+    /// creation order. The number of records in it.
+    pub fn write_report(&mut self, path: &std::path::Path) -> std::io::Result<u64> {
+        let mut live: Vec<ImportRecord> = Vec::with_capacity(self.entries.len());
+        for e in self.entries.values_mut() {
+            live.push(match e {
+                Entry::Egl { record, .. } => record.clone(),
+                Entry::Cpu { record, buffer, .. } => {
+                    sync_stats(record, buffer);
+                    record.clone()
+                }
+            });
+        }
+        live.sort_by_key(|r| r.id);
+        let log = match self.log.take() {
+            Some(log) if log.path() == path => log,
+            _ => RecordLog::new(path),
+        };
+        log.finish(live.iter())
+    }
+}
+
+/// Why a buffer is too large for the CPU path, if it is.
+fn too_large(dmabuf: &Dmabuf, max_size: i32) -> Option<String> {
+    let size = dmabuf.size();
+    (size.w > max_size || size.h > max_size).then(|| {
+        format!(
+            "{}x{} is larger than the renderer's largest texture ({max_size}x{max_size})",
+            size.w, size.h
+        )
+    })
 }
 
 fn sync_stats(record: &mut ImportRecord, buffer: &CpuBuffer) {
@@ -423,6 +610,7 @@ fn sync_stats(record: &mut ImportRecord, buffer: &CpuBuffer) {
     record.syncs = buffer.stats.syncs;
     record.rows_converted = buffer.stats.rows_converted;
     record.reads = buffer.stats.reads;
+    record.fence_timeouts = buffer.stats.fence_timeouts;
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod frame;
 pub mod image;
 pub mod import;
 mod probe;
+mod report;
 mod scene;
 mod select;
 

@@ -29,8 +29,12 @@ use smithay::{
 use tracing::warn;
 
 use crate::{
-    cpu::SurfaceYuvEncoding,
-    import::{CpuUpload, Entry, Imports, ZeroCopy},
+    cpu::{CpuBuffer, ReadError, SurfaceYuvEncoding, CHUNK_BYTES},
+    import::{CpuUpload, Entry, ImportRecord, Imports, ZeroCopy},
+};
+use smithay::{
+    backend::renderer::utils::CommitCounter, reexports::wayland_server::backend::ObjectId,
+    wayland::compositor::SurfaceData,
 };
 
 render_elements! {
@@ -108,7 +112,7 @@ fn tree_elements<R>(
                         record, texture, ..
                     }) => {
                         if let Some(texture) = texture {
-                            imports.records[*record].frames_shown += 1;
+                            record.frames_shown += 1;
                             out.push(PlanarElement::Cpu(texture_element(
                                 location, texture, &view,
                             )));
@@ -118,7 +122,7 @@ fn tree_elements<R>(
                     Some(Entry::Egl {
                         record, flipped, ..
                     }) => {
-                        imports.records[*record].frames_shown += 1;
+                        record.frames_shown += 1;
                         if let Some((_, texture)) = flipped {
                             out.push(PlanarElement::Cpu(texture_element(
                                 location, texture, &view,
@@ -200,7 +204,6 @@ pub(crate) fn import_tree<R>(
                     texture_id,
                     flipped,
                 }) => {
-                    let record = *record;
                     let imported = match flipped {
                         // The twin is what is drawn; a new commit of the same buffer may
                         // have new contents: the whole texture is damaged.
@@ -225,7 +228,7 @@ pub(crate) fn import_tree<R>(
                     };
                     if let Some(Ok(id)) = imported {
                         if texture_id.is_some_and(|old| old != id) {
-                            imports.records[record].reimports += 1;
+                            record.reimports += 1;
                         }
                         *texture_id = Some(id);
                     }
@@ -234,65 +237,139 @@ pub(crate) fn import_tree<R>(
                     record,
                     buffer,
                     texture,
+                    raw,
+                    geometry,
                     seen,
                 }) => {
-                    let (damage, commit, buffer_scale, transform) = {
-                        let d = data.lock().unwrap();
-                        let since = seen
-                            .as_ref()
-                            .filter(|(id, _)| *id == surface.id())
-                            .map(|(_, c)| *c);
-                        let rects: Vec<Rectangle<i32, smithay::utils::Buffer>> =
-                            d.damage_since(since).iter().copied().collect();
-                        (
-                            rects,
-                            d.current_commit(),
-                            d.buffer_scale(),
-                            d.buffer_transform(),
-                        )
+                    let cpu = CpuEntry {
+                        record,
+                        buffer,
+                        texture,
+                        raw,
+                        geometry,
+                        seen,
                     };
-                    let chosen = states
-                        .data_map
-                        .get::<SurfaceYuvEncoding>()
-                        .and_then(|e| *e.0.lock().unwrap());
-                    let recode = chosen.is_some_and(|enc| buffer.set_encoding(enc));
-                    if seen.as_ref() == Some(&(surface.id(), commit))
-                        && texture.is_some()
-                        && !recode
-                    {
-                        return;
-                    }
-                    let rows = if texture.is_none() || recode {
-                        0..buffer.height
-                    } else {
-                        damaged_rows(&damage, buffer.height)
-                    };
-                    let changed = match buffer.read(rows) {
-                        Ok(changed) => changed,
-                        Err(err) => {
-                            warn!(record = imports.records[*record].id, %err, "reading a CPU-path buffer failed");
-                            return;
-                        }
-                    };
-                    match texture {
-                        None => match renderer.cpu_texture(buffer, buffer_scale, transform) {
-                            Ok(t) => *texture = Some(t),
-                            Err(err) => warn!(%err, "uploading a CPU-path buffer failed"),
-                        },
-                        Some(t) if !changed.is_empty() => {
-                            if let Err(err) = renderer.cpu_update(t, buffer, changed) {
-                                warn!(%err, "updating a CPU-path texture failed");
-                            }
-                        }
-                        Some(_) => {}
-                    }
-                    *seen = Some((surface.id(), commit));
+                    update_cpu(renderer, &mut imports.scratch, cpu, surface, states, data);
                 }
                 None => {}
             }
         },
         |_, _, _| true,
     );
+}
+
+/// The parts of a CPU-path cache entry a commit updates.
+struct CpuEntry<'a, T: Texture> {
+    record: &'a ImportRecord,
+    buffer: &'a mut CpuBuffer,
+    texture: &'a mut Option<TextureRenderBuffer<T>>,
+    raw: &'a mut Option<T>,
+    geometry: &'a mut (i32, Transform),
+    seen: &'a mut Option<(ObjectId, CommitCounter)>,
+}
+
+/// Brings a CPU-path texture up to date with a commit: the damaged rows are re-read (all
+/// of them for a new texture or a new YUV encoding), and the texture follows the
+/// surface's buffer scale and transform. When a write fence has not signalled in time the
+/// texture keeps its contents and the commit is not marked seen, so the next commit reads
+/// its damage too.
+fn update_cpu<R>(
+    renderer: &mut R,
+    scratch: &mut Vec<u8>,
+    e: CpuEntry<'_, R::TextureId>,
+    surface: &WlSurface,
+    states: &SurfaceData,
+    data: &RendererSurfaceStateUserData,
+) where
+    R: Renderer + CpuUpload,
+    R::TextureId: Clone + Texture + 'static,
+{
+    let (damage, commit, buffer_scale, transform) = {
+        let d = data.lock().unwrap();
+        let since = e
+            .seen
+            .as_ref()
+            .filter(|(id, _)| *id == surface.id())
+            .map(|(_, c)| *c);
+        let rects: Vec<Rectangle<i32, smithay::utils::Buffer>> =
+            d.damage_since(since).iter().copied().collect();
+        (
+            rects,
+            d.current_commit(),
+            d.buffer_scale(),
+            d.buffer_transform(),
+        )
+    };
+    let chosen = states
+        .data_map
+        .get::<SurfaceYuvEncoding>()
+        .and_then(|enc| *enc.0.lock().unwrap());
+    let recode = chosen.is_some_and(|enc| e.buffer.set_encoding(enc));
+    if *e.seen == Some((surface.id(), commit)) && e.texture.is_some() && !recode {
+        return;
+    }
+    let new = e.texture.is_none();
+    if new {
+        match renderer.cpu_texture(e.buffer) {
+            Ok(t) => {
+                *e.texture = Some(TextureRenderBuffer::from_texture(
+                    renderer,
+                    t.clone(),
+                    buffer_scale,
+                    transform,
+                    None,
+                ));
+                *e.raw = Some(t);
+                *e.geometry = (buffer_scale, transform);
+            }
+            Err(err) => {
+                warn!(record = e.record.id, %err, "creating a CPU-path texture failed");
+                return;
+            }
+        }
+    }
+    let (Some(texture), Some(raw)) = (e.texture.as_mut(), e.raw.as_ref()) else {
+        return;
+    };
+    if *e.geometry != (buffer_scale, transform) {
+        // The same texture, drawn with the surface's new scale and transform (smithay's
+        // render buffer fixes both when it is made).
+        texture.update_from_texture(renderer, raw.clone(), buffer_scale, transform, None);
+        *e.geometry = (buffer_scale, transform);
+    }
+    let rows = if new || recode {
+        0..e.buffer.height
+    } else {
+        damaged_rows(&damage, e.buffer.height)
+    };
+    let (format, width) = (e.buffer.upload, e.buffer.width);
+    let read = e.buffer.read(rows, scratch, |rows, bytes| {
+        renderer.cpu_upload(raw, format, width, rows, bytes)
+    });
+    // The chunk stays for the next read, unless a wide buffer made it grow past one.
+    if scratch.capacity() > CHUNK_BYTES {
+        *scratch = Vec::new();
+    }
+    match read {
+        Ok(changed) if !changed.is_empty() => {
+            let region = e.buffer.row_region(changed);
+            let _ = texture.render().draw(|_| Ok::<_, String>(vec![region]));
+        }
+        Ok(_) => {}
+        Err(ReadError::FenceTimeout) => {
+            if new {
+                // Nothing was shown before: no texture rather than an empty one.
+                *e.texture = None;
+                *e.raw = None;
+            }
+            return;
+        }
+        Err(err) => {
+            warn!(record = e.record.id, %err, "reading a CPU-path buffer failed");
+            return;
+        }
+    }
+    *e.seen = Some((surface.id(), commit));
 }
 
 /// The rows covered by any damage rectangle, as one span (clamped to the buffer).

@@ -31,6 +31,7 @@ pub mod codes {
     pub const INVALID_DIMENSIONS: u32 = ParamsError::InvalidDimensions as u32;
     pub const OUT_OF_BOUNDS: u32 = ParamsError::OutOfBounds as u32;
     pub const INVALID_WL_BUFFER: u32 = ParamsError::InvalidWlBuffer as u32;
+    pub const INVALID_DEV_T_SIZE: u32 = ParamsError::InvalidDevTSize as u32;
 }
 use codes::*;
 
@@ -101,7 +102,7 @@ impl Report {
     }
 }
 
-fn describe(o: &Outcome) -> String {
+pub(crate) fn describe(o: &Outcome) -> String {
     match o {
         Outcome::Created(_) => "created".into(),
         Outcome::Failed => "failed event".into(),
@@ -123,6 +124,7 @@ fn error_name(code: u32) -> &'static str {
         INVALID_FORMAT => "INVALID_FORMAT",
         INVALID_DIMENSIONS => "INVALID_DIMENSIONS",
         OUT_OF_BOUNDS => "OUT_OF_BOUNDS",
+        INVALID_DEV_T_SIZE => "INVALID_DEV_T_SIZE",
         _ => "?",
     }
 }
@@ -428,6 +430,9 @@ pub fn run(
         },
     });
 
+    cases.extend(crate::conformance_v6::cases(
+        connect, version, bound, base_mod,
+    )?);
     cases.push(padded_pixels(connect, version, base_mod)?);
     Ok(Report {
         version: bound,

@@ -61,6 +61,8 @@ pub struct FeedbackTranche {
 pub struct Feedback {
     pub table: Vec<(u32, u64)>,
     pub main_device: u64,
+    /// Whether `main_device` was sent (v6 no longer sends it).
+    pub main_device_sent: bool,
     pub tranches: Vec<FeedbackTranche>,
     pub done: bool,
 }
@@ -313,7 +315,10 @@ impl Dispatch<ZwpLinuxDmabufFeedbackV1, ()> for State {
             Event::FormatTable { fd, size } => {
                 fb.table = read_table(fd.as_fd(), size).unwrap_or_default()
             }
-            Event::MainDevice { device } => fb.main_device = dev_t(&device),
+            Event::MainDevice { device } => {
+                fb.main_device = dev_t(&device);
+                fb.main_device_sent = true;
+            }
             Event::TrancheTargetDevice { device } => state.pending.device = dev_t(&device),
             Event::TrancheFlags { flags } => {
                 state.pending.flags = match flags {

@@ -340,3 +340,5 @@ delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_f
 delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_fifo_v1::WpFifoV1);
 delegate_noop!(WindowState: ignore wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1);
 delegate_noop!(WindowState: ignore wayland_protocols::wp::commit_timing::v1::client::wp_commit_timer_v1::WpCommitTimerV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::alpha_modifier::v1::client::wp_alpha_modifier_v1::WpAlphaModifierV1);
+delegate_noop!(WindowState: ignore wayland_protocols::wp::alpha_modifier::v1::client::wp_alpha_modifier_surface_v1::WpAlphaModifierSurfaceV1);

@@ -1,4 +1,4 @@
-//! `planar-client conformance` passes fully against planar (both renderers, v5 and v3),
+//! `planar-client conformance` passes fully against planar (both renderers, v6, v5 and v3),
 //! and runs against Weston 14 headless with the GL renderer, whose table is recorded as a
 //! snapshot: Weston's failures are facts about Weston, not planar's.
 
@@ -25,11 +25,13 @@ fn against_planar(args: &[&str], version: &str) {
 
 #[test]
 fn conformance_passes_fully_against_planar() {
+    against_planar(&["--renderer", "pixman"], "6");
     against_planar(&["--renderer", "pixman"], "5");
     against_planar(&["--renderer", "pixman"], "3");
     if let Some(reason) = gles_unavailable() {
         return skip("conformance_passes_fully_against_planar[gles]", &reason);
     }
+    against_planar(&["--renderer", "gles"], "6");
     against_planar(&["--renderer", "gles"], "5");
 }
 

@@ -205,6 +205,110 @@ fn weston_simple_egl_keeps_running_with_fifo_offered() {
 }
 
 #[test]
+fn vkcube_paces_with_fifo_and_keeps_running() {
+    let name = "vkcube_paces_with_fifo_and_keeps_running";
+    if find_program("vkcube-wayland").is_none() {
+        return skip(
+            name,
+            "vkcube-wayland is not installed (Debian package vulkan-tools)",
+        );
+    }
+    if !std::path::Path::new("/usr/share/vulkan/icd.d/lvp_icd.json").exists() {
+        return skip(name, "no lavapipe (Debian package mesa-vulkan-drivers)");
+    }
+    // Mesa 25's Vulkan WSI uses wp_fifo_v1 for FIFO presentation, vkcube's default: each
+    // frame waits on the barrier the last one set, so the cube keeps turning only if
+    // planar clears barriers (one a refresh).
+    let dir = runtime_dir();
+    let trace = dir.path().join("vkcube.trace");
+    let png = dir.path().join("shot.png");
+    let script = format!(
+        "WAYLAND_DEBUG=1 vkcube-wayland 2> {} & pid=$!; sleep 4; kill -0 $pid || exit 3; kill $pid; wait $pid; exit 0",
+        trace.display()
+    );
+    let out = planar_run(
+        Some(dir.path()),
+        &[
+            "--renderer",
+            "pixman",
+            "--screenshot",
+            png.to_str().unwrap(),
+        ],
+        &["sh", "-c", &script],
+        LIMIT,
+    );
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "vkcube exited early or planar failed:\n{}",
+        out.stderr
+    );
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let count = |needle: &str| trace.lines().filter(|l| l.contains(needle)).count();
+    let (set, wait) = (count(".set_barrier()"), count(".wait_barrier()"));
+    // lavapipe draws a few dozen frames a second here; 10 in 4 s is a cube that turns.
+    assert!(
+        set >= 10 && wait >= 10,
+        "vkcube set {set} and waited on {wait} fifo barriers in 4 s"
+    );
+    let img = RgbaImage::read_png(&png).unwrap();
+    assert!(colours(&img, 500, 500) > 10, "vkcube drew nothing");
+}
+
+#[test]
+fn vkcube_timestamps_repeat_under_the_virtual_clock() {
+    let name = "vkcube_timestamps_repeat_under_the_virtual_clock";
+    if find_program("vkcube-wayland").is_none() {
+        return skip(
+            name,
+            "vkcube-wayland is not installed (Debian package vulkan-tools)",
+        );
+    }
+    if !std::path::Path::new("/usr/share/vulkan/icd.d/lvp_icd.json").exists() {
+        return skip(name, "no lavapipe (Debian package mesa-vulkan-drivers)");
+    }
+    // Mesa's WSI makes a content-less commit to wait on each fifo barrier, more or fewer
+    // of them as its threads' timing goes; they must not move the virtual clock. (The
+    // pixels are not compared: lavapipe shows the same frame numbers, but its shm copies
+    // race with its own rendering.)
+    let run = || {
+        let dir = runtime_dir();
+        let trace = dir.path().join("vkcube.trace");
+        let script = format!(
+            "WAYLAND_DEBUG=1 vkcube-wayland --c 40 2> {}",
+            trace.display()
+        );
+        let out = planar_run(
+            Some(dir.path()),
+            &[
+                "--renderer",
+                "pixman",
+                "--refresh",
+                "0",
+                "--clock",
+                "virtual",
+            ],
+            &["sh", "-c", &script],
+            LIMIT,
+        );
+        assert_eq!(out.code(), Some(0), "{}", out.stderr);
+        let trace = std::fs::read_to_string(&trace).unwrap();
+        let presented: Vec<String> = trace
+            .lines()
+            .filter_map(|l| l.split(".presented(").nth(1).map(str::to_string))
+            .collect();
+        assert!(trace.contains(".wait_barrier()"), "vkcube did not use fifo");
+        presented
+    };
+    // The last frames' feedback may not arrive before vkcube exits: the first 30 count.
+    let first = run();
+    assert!(first.len() >= 30, "{first:?}");
+    let second = run();
+    assert!(second.len() >= 30, "{second:?}");
+    assert_eq!(second[..30], first[..30]);
+}
+
+#[test]
 fn gtk4_widget_factory_starts() {
     let name = "gtk4_widget_factory_starts";
     if find_program("gtk4-widget-factory").is_none() {
@@ -224,13 +328,14 @@ fn gtk4_widget_factory_starts() {
 
 /// A toplevel that submits `n` updates in one burst, each with a fifo barrier and/or a
 /// commit-timing target (`targets[i]`, in the presentation clock), and waits until all
-/// were presented. Returns the presented (seconds, nanoseconds, sequence) of each.
+/// were presented. Returns the presented (seconds, nanoseconds, sequence) of each, and the
+/// targets.
 fn paced_burst(
     conn: &Connection,
     n: usize,
     fifo: bool,
     targets: Option<&dyn Fn(Duration) -> Vec<Duration>>,
-) -> Vec<(u64, u32, u64)> {
+) -> (Vec<(u64, u32, u64)>, Vec<Duration>) {
     let mut window = Window::new(conn, "paced").unwrap();
     let qh = window.queue_handle().clone();
     let shm: WlShm = window.globals.bind(&qh, 1..=1, ()).unwrap();
@@ -285,7 +390,7 @@ fn paced_burst(
         );
         window.blocking_dispatch().unwrap();
     }
-    window.presented().to_vec()
+    (window.presented().to_vec(), targets.unwrap_or_default())
 }
 
 fn as_duration(p: &(u64, u32, u64)) -> Duration {
@@ -297,8 +402,10 @@ fn fifo_shows_one_update_per_refresh() {
     // 20 Hz: updates queued in one burst go out one per 50 ms refresh.
     let server = Server::start(&["--renderer", "pixman", "--refresh", "20"]).unwrap();
     let conn = server.connect().unwrap();
-    let presented = paced_burst(&conn, 5, true, None);
-    for pair in presented.windows(2) {
+    let (presented, _) = paced_burst(&conn, 5, true, None);
+    // The first update is shown at its commit, between two ticks, and its barrier is
+    // cleared at the next tick: only the later gaps are whole refreshes.
+    for pair in presented.windows(2).skip(1) {
         let gap = as_duration(&pair[1]).saturating_sub(as_duration(&pair[0]));
         assert!(
             gap >= Duration::from_millis(35),
@@ -316,7 +423,13 @@ fn commit_timing_holds_updates_until_their_target() {
     let started = Instant::now();
     let step = Duration::from_millis(150);
     let targets = move |now: Duration| (1..=3).map(|i| now + step * i).collect::<Vec<_>>();
-    let presented = paced_burst(&conn, 3, false, Some(&targets));
+    let (presented, targets) = paced_burst(&conn, 3, false, Some(&targets));
+    for (p, t) in presented.iter().zip(&targets) {
+        assert!(
+            as_duration(p) >= *t,
+            "shown at {p:?}, before its target {t:?}"
+        );
+    }
     let first = presented[0];
     assert!(
         started.elapsed() >= Duration::from_millis(400),
@@ -341,6 +454,8 @@ fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
             .collect::<Vec<_>>()
     };
     let run = || {
+        let dir = runtime_dir();
+        let png = dir.path().join("paced.png");
         let server = Server::start(&[
             "--renderer",
             "pixman",
@@ -348,14 +463,18 @@ fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
             "0",
             "--clock",
             "virtual",
+            "--screenshot",
+            png.to_str().unwrap(),
         ])
         .unwrap();
         let conn = server.connect().unwrap();
-        let timed = paced_burst(&conn, 3, true, Some(&targets));
-        let fifo_only = paced_burst(&conn, 4, true, None);
-        (timed, fifo_only)
+        let (timed, _) = paced_burst(&conn, 3, true, Some(&targets));
+        let (fifo_only, _) = paced_burst(&conn, 4, true, None);
+        assert!(server.stop().success());
+        let bytes = std::fs::read(&png).expect("the screenshot");
+        (timed, fifo_only, bytes)
     };
-    let (timed, fifo_only) = run();
+    let (timed, fifo_only, png) = run();
     let refresh = Duration::from_nanos(1_000_000_000 / 60);
     for (p, t) in timed.iter().zip(targets(Duration::ZERO)) {
         let shown = as_duration(p);
@@ -365,7 +484,13 @@ fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
         );
     }
     assert_eq!(fifo_only.len(), 4);
-    assert_eq!(run(), (timed, fifo_only), "a second run differs");
+    let again = run();
+    assert_eq!(
+        (&again.0, &again.1),
+        (&timed, &fifo_only),
+        "timestamps differ"
+    );
+    assert!(again.2 == png, "the screenshots differ");
 }
 
 struct Sandbox {
@@ -440,4 +565,119 @@ fn sandboxed_clients_never_capture() {
     assert!(server.log().contains("sandboxed"), "{}", server.log());
     // The unsandboxed connection still captures.
     assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Image(_)));
+}
+
+#[test]
+fn broken_security_context_fds_do_not_stop_planar() {
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    // A pipe, a memfd and a socket that does not listen are not listening sockets: each
+    // gets invalid_listen_fd (the client is ended; planar holds none of its fds).
+    let (pipe_read, pipe_write) = rustix::pipe::pipe().unwrap();
+    rustix::io::write(&pipe_write, b"x").unwrap();
+    let memfd = rustix::fs::memfd_create("not-a-socket", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+    let (unlistening, _peer) = UnixStream::pair().unwrap();
+    for listen in [
+        std::os::fd::AsFd::as_fd(&pipe_read),
+        std::os::fd::AsFd::as_fd(&pipe_write),
+        std::os::fd::AsFd::as_fd(&memfd),
+        std::os::fd::AsFd::as_fd(&unlistening),
+    ] {
+        let conn = server.connect().unwrap();
+        let (globals, mut queue) = registry_queue_init::<Sandbox>(&conn).unwrap();
+        let qh = queue.handle();
+        let manager: WpSecurityContextManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+        let context =
+            manager.create_listener(listen, std::os::fd::AsFd::as_fd(&pipe_read), &qh, ());
+        context.commit();
+        match queue.roundtrip(&mut Sandbox { names: Vec::new() }) {
+            Err(wayland_client::DispatchError::Backend(
+                wayland_client::backend::WaylandError::Protocol(e),
+            )) => assert_eq!(
+                (e.object_interface.as_str(), e.code),
+                ("wp_security_context_manager_v1", 1)
+            ),
+            other => panic!("expected invalid_listen_fd, got {other:?}"),
+        }
+    }
+    // planar still serves clients.
+    let names = global_names(&server.connect().unwrap());
+    assert!(
+        names.iter().any(|n| n == "wl_compositor"),
+        "{}",
+        server.log()
+    );
+    // (An accept() error on a real listening socket, e.g. EMFILE, still ends only that
+    // listener: see `security_context`.)
+}
+
+#[test]
+fn hostile_commit_timing_targets_are_released() {
+    // Negative seconds, nanoseconds past a second, the end of time: each update is shown
+    // (past ones at once, far ones released with a warning), and planar stays up, in debug
+    // builds too (smithay's own conversion debug-asserts non-negative times).
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    let conn = server.connect().unwrap();
+    let mut window = Window::new(&conn, "hostile").unwrap();
+    let qh = window.queue_handle().clone();
+    let shm: WlShm = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let manager: WpCommitTimingManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let timer = manager.get_timer(window.surface(), &qh, ());
+    let buffer = shm_buffer(&shm, &qh, 8, 8, 32, &[0x40; 8 * 8 * 4]).unwrap();
+    let targets = [
+        (u32::MAX, u32::MAX, u32::MAX),
+        (0x8000_0000, 0, 0),
+        (0, 5, 2_999_999_999),
+        (0x7fff_ffff, u32::MAX, 999_999_999),
+        (0, 0, 0),
+    ];
+    for (hi, lo, nsec) in targets {
+        timer.set_timestamp(hi, lo, nsec);
+        window.show(&buffer, 8, None, 8);
+    }
+    conn.flush().unwrap();
+    let start = Instant::now();
+    while window.presented().len() < targets.len() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} of {} shown\n{}",
+            window.presented().len(),
+            targets.len(),
+            server.log()
+        );
+        window.blocking_dispatch().unwrap();
+    }
+    assert!(global_names(&server.connect().unwrap()).len() > 10);
+}
+
+#[test]
+fn security_context_listeners_are_bounded() {
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    let conn = server.connect().unwrap();
+    let (globals, mut queue) = registry_queue_init::<Sandbox>(&conn).unwrap();
+    let qh = queue.handle();
+    let manager: WpSecurityContextManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+    let dir = runtime_dir();
+    let mut keep = Vec::new();
+    for i in 0..70 {
+        let listener = UnixListener::bind(dir.path().join(format!("s{i}"))).unwrap();
+        let (close_read, close_write) = rustix::pipe::pipe().unwrap();
+        let context = manager.create_listener(
+            std::os::fd::AsFd::as_fd(&listener),
+            std::os::fd::AsFd::as_fd(&close_read),
+            &qh,
+            (),
+        );
+        context.commit();
+        keep.push((listener, close_write));
+    }
+    queue.roundtrip(&mut Sandbox { names: Vec::new() }).unwrap();
+    let log = server.log();
+    assert_eq!(log.matches("security context created").count(), 64, "{log}");
+    assert_eq!(log.matches("listeners already").count(), 6, "{log}");
+    // The first listeners still work.
+    let sandboxed =
+        Connection::from_socket(UnixStream::connect(dir.path().join("s0")).unwrap()).unwrap();
+    assert!(global_names(&sandboxed)
+        .iter()
+        .any(|n| n == "wl_compositor"));
 }

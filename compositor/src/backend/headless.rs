@@ -24,9 +24,14 @@ impl Headless {
         }
     }
 
-    pub fn render(&mut self, space: &Space<Window>, output: &Output) -> Result<(), RendererError> {
+    /// Returns whether anything changed.
+    pub fn render(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+    ) -> Result<bool, RendererError> {
         self.engine
             .render(&mut self.tracker, space, output, BACKGROUND)
-            .map(|_| ())
+            .map(|damage| !damage.is_empty())
     }
 }

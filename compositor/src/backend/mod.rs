@@ -23,7 +23,12 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub fn render(&mut self, space: &Space<Window>, output: &Output) -> Result<(), RendererError> {
+    /// Draws a frame; returns whether anything on the output changed.
+    pub fn render(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+    ) -> Result<bool, RendererError> {
         match self {
             Backend::Headless(h) => h.render(space, output),
             Backend::Nested(n) => n.render(space, output),

@@ -97,10 +97,16 @@ impl Nested {
         self.stale = true;
     }
 
-    pub fn render(&mut self, space: &Space<Window>, output: &Output) -> Result<(), RendererError> {
+    /// Returns whether anything changed.
+    pub fn render(
+        &mut self,
+        space: &Space<Window>,
+        output: &Output,
+    ) -> Result<bool, RendererError> {
         let damage = self
             .engine
             .render(&mut self.tracker, space, output, BACKGROUND)?;
+        let changed = !damage.is_empty();
         if (!damage.is_empty() || self.stale) && !host::host_gone() {
             // The host is told what changed (it uploads and redraws only that), except
             // when the window is stale and all of it must be.
@@ -115,7 +121,7 @@ impl Nested {
             }
             self.stale = false;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Draws the engine's target over the whole window (a window surface may have several

@@ -327,3 +327,34 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_is_read_from_the_process_environment() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .env(TOKEN_ENV, "0123abcd")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(carries_token(pid, "0123abcd"));
+        assert!(!carries_token(pid, "0123abc"));
+        assert!(!carries_token(pid, ""));
+        assert!(!carries_token(std::process::id(), "0123abcd"));
+        assert!(descends_from(pid, std::process::id()));
+        assert!(!descends_from(std::process::id(), pid));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn tokens_are_random_hex() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

@@ -51,10 +51,11 @@ impl CompositorHandler for State {
             window.user_data().insert_if_missing(Shown::default);
             if let Some(shown) = window.user_data().get::<Shown>() {
                 let first = !shown.0.swap(true, Ordering::SeqCst);
-                // Minimal focus, so the clipboard works: a window gets the keyboard when
-                // first shown (not before: foot 1.13 crashes on an enter before its
-                // first configure).
-                if first {
+                // Minimal focus, so the clipboard works headless: a window gets the
+                // keyboard when first shown (not before: foot 1.13 crashes on an enter
+                // before its first configure). Nested, a click gives focus (see `input`).
+                let nested = matches!(self.backend, Some(crate::backend::Backend::Nested(_)));
+                if first && !nested {
                     if let Some(keyboard) = self.seat.get_keyboard() {
                         keyboard.set_focus(self, Some(root.clone()), SERIAL_COUNTER.next_serial());
                     }

@@ -9,6 +9,7 @@ mod fractional_scale;
 mod pacing;
 mod pointer;
 mod security_context;
+mod security_context_guard;
 mod selection;
 mod surface_hints;
 mod xdg_activation;

@@ -1,30 +1,39 @@
 //! wp_fifo_manager_v1 and wp_commit_timing_manager_v1 (smithay's, managed mode): smithay
 //! holds back a content update that waits on a fifo barrier or has a target time; planar
-//! decides when to let it through.
+//! decides when to let it through. A released update is drawn at once (present-on-commit).
 //!
 //! - With a refresh rate, on each refresh tick: fifo barriers of content already shown are
-//!   cleared (at most one fifo update per surface per refresh), and updates whose target
-//!   time falls before the next frame are released.
-//! - With `--refresh 0` (frames on demand) there is no tick: held updates are released as
-//!   soon as the loop is idle, each one presented in turn. Nothing then depends on wall
-//!   time, so `--refresh 0 --clock virtual` runs stay deterministic with fifo and
+//!   cleared (at most one fifo update per surface per refresh), and updates whose target is
+//!   at or before the time the frame will be stamped with are released (never early).
+//! - With `--refresh 0` (frames on demand) there is no tick: held fifo updates go through
+//!   as soon as the loop is idle, each presented in turn. Commit-timing updates: with
+//!   `--clock virtual` the virtual clock jumps to the earliest target; with the real clock
+//!   a one-shot timer wakes the loop at it. Nothing then depends on wall time with the
+//!   virtual clock, so `--refresh 0 --clock virtual` runs stay byte-identical with fifo and
 //!   commit-timing in use.
 //!
 //! Target times are read in the output's clock (`State::now`: monotonic, or virtual with
 //! `--clock virtual`). A target more than `FAR_AHEAD` past the next frame is released at
 //! once, with a warning: it is in another clock (a client using the real monotonic clock
 //! under `--clock virtual`), and waiting for it would freeze the client.
+//!
+//! Known limit: a surface that is not drawn (an unmapped popup) still has its barriers
+//! cleared, as if shown; the protocol allows that for surfaces that are not visible.
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
+
+use rustix::fs::Timespec;
 
 use smithay::{
     delegate_commit_timing, delegate_fifo,
     reexports::wayland_server::{
-        backend::ClientId, protocol::wl_surface::WlSurface, Client, Resource, Weak,
+        backend::{ClientId, ObjectId},
+        protocol::wl_surface::WlSurface,
+        Client, Resource, Weak,
     },
     utils::{Monotonic, Time},
     wayland::{
-        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData},
+        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData, Timestamp},
         compositor::{add_pre_commit_hook, with_states},
         fifo::FifoBarrierCachedState,
     },
@@ -42,8 +51,8 @@ const MAX_ROUNDS: usize = 64;
 /// Surfaces that may have a fifo barrier or commit timers to release.
 #[derive(Default)]
 pub struct Pacing {
-    fifo: Vec<Weak<WlSurface>>,
-    timed: Vec<Weak<WlSurface>>,
+    fifo: SurfaceSet,
+    timed: SurfaceSet,
     /// `--refresh 0 --clock virtual`: refresh intervals the virtual clock skipped to
     /// reach commit-timing targets (added to the frame count in `State::now`).
     pub skipped_frames: u64,
@@ -51,9 +60,37 @@ pub struct Pacing {
     wake_armed: Option<Duration>,
 }
 
-fn remember(list: &mut Vec<Weak<WlSurface>>, surface: &WlSurface) {
-    if !list.iter().any(|w| w.id() == surface.id()) {
-        list.push(surface.downgrade());
+/// A client's target time as a Duration on the clock. smithay's own conversion
+/// debug-asserts a non-negative time and panics on a carry overflow, and the seconds and
+/// nanoseconds are the client's: negative seconds are the distant past, and nanoseconds
+/// past a second carry, saturating.
+fn target_of(t: Timestamp) -> Duration {
+    let t = Timespec::from(Time::<Monotonic>::from(t));
+    let Ok(secs) = u64::try_from(t.tv_sec) else {
+        return Duration::ZERO;
+    };
+    let nanos = u64::try_from(t.tv_nsec).unwrap_or(0);
+    Duration::from_secs(secs).saturating_add(Duration::from_nanos(nanos))
+}
+
+/// Surfaces in the order they were first noted (so releases happen in the same order run
+/// after run), each once.
+#[derive(Default)]
+struct SurfaceSet {
+    order: Vec<Weak<WlSurface>>,
+    ids: HashSet<ObjectId>,
+}
+
+impl SurfaceSet {
+    fn insert(&mut self, surface: &WlSurface) {
+        if self.ids.insert(surface.id()) {
+            self.order.push(surface.downgrade());
+        }
+    }
+
+    fn take(&mut self) -> Vec<Weak<WlSurface>> {
+        self.ids.clear();
+        std::mem::take(&mut self.order)
     }
 }
 
@@ -69,7 +106,7 @@ impl State {
                     .is_some_and(|t| t.borrow().timestamp.is_some())
             });
             if timed {
-                remember(&mut state.desktop.pacing.timed, surface);
+                state.desktop.pacing.timed.insert(surface);
             }
         });
     }
@@ -86,7 +123,7 @@ impl State {
                 .is_some()
         });
         if has_barrier {
-            remember(&mut self.desktop.pacing.fifo, surface);
+            self.desktop.pacing.fifo.insert(surface);
         }
     }
 
@@ -103,7 +140,7 @@ impl State {
     /// One release: returns whether any held update was let through.
     fn release_round(&mut self) -> bool {
         let mut clients = Vec::new();
-        for surface in std::mem::take(&mut self.desktop.pacing.fifo) {
+        for surface in self.desktop.pacing.fifo.take() {
             let Ok(surface) = surface.upgrade() else {
                 continue;
             };
@@ -145,7 +182,8 @@ impl State {
             .desktop
             .pacing
             .timed
-            .iter()
+            .take()
+            .into_iter()
             .filter_map(|w| w.upgrade().ok())
             .collect();
         let next_deadline = |surface: &WlSurface| {
@@ -156,17 +194,19 @@ impl State {
                     .and_then(|t| t.lock().unwrap().next_deadline())
             })
         };
-        // With frames on demand, the next frame is now.
-        let next_frame = if self.on_demand {
-            self.now()
-        } else {
+        // The time the frame showing a released update is stamped with: it is drawn at
+        // once (present-on-commit), so on the real clock now, and on the virtual clock one
+        // refresh after the last frame. "Not before the target" holds either way.
+        let next_frame = if self.virtual_clock {
             self.now() + self.refresh
+        } else {
+            self.now()
         };
         let far = next_frame + FAR_AHEAD;
         let earliest = surfaces
             .iter()
             .filter_map(next_deadline)
-            .map(|t| Duration::from(Time::<Monotonic>::from(t)))
+            .map(target_of)
             .filter(|&t| t <= far)
             .min();
         let mut deadline = next_frame;
@@ -181,7 +221,6 @@ impl State {
             }
         }
         let mut waiting = None::<Duration>;
-        self.desktop.pacing.timed.clear();
         for surface in surfaces {
             let (released, next) = with_states(&surface, |states| {
                 let Some(timers) = states.data_map.get::<CommitTimerBarrierStateUserData>() else {
@@ -189,17 +228,18 @@ impl State {
                 };
                 let mut timers = timers.lock().unwrap();
                 let mut released = false;
-                if let Some(t) = timers.next_deadline() {
-                    let t = Duration::from(Time::<Monotonic>::from(t));
-                    if t > far {
-                        warn!(target_s = t.as_secs_f64(), "a commit-timing target is far past the next frame (another clock?); released now");
-                        released |= timers.signal_until(Time::<Monotonic>::from(t));
+                // Compared as the client sent them (the heap's order), so that no
+                // conversion of a client's numbers can leave one behind.
+                while let Some(next) = timers.next_deadline() {
+                    let t = target_of(next);
+                    if t <= far {
+                        break;
                     }
+                    warn!(target_s = t.as_secs_f64(), "a commit-timing target is far past the next frame (another clock?); released now");
+                    released |= timers.signal_until(next);
                 }
                 released |= timers.signal_until(Time::<Monotonic>::from(deadline));
-                let next = timers
-                    .next_deadline()
-                    .map(|t| Duration::from(Time::<Monotonic>::from(t)));
+                let next = timers.next_deadline().map(target_of);
                 (released, next)
             });
             if released {
@@ -207,7 +247,7 @@ impl State {
             }
             if let Some(next) = next {
                 waiting = Some(waiting.map_or(next, |w| w.min(next)));
-                self.desktop.pacing.timed.push(surface.downgrade());
+                self.desktop.pacing.timed.insert(&surface);
             }
         }
         if let Some(next) = waiting {

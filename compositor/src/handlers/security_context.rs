@@ -2,40 +2,28 @@
 //! socket; every client that connects through it carries the context in its
 //! `ClientState`. Such clients never may capture (`CapturePolicy::permits` in `capture/`), and see neither
 //! this global nor the foreign toplevel list. The listener lives until the sandbox engine
-//! closes its close_fd (smithay's listener source ends then).
-//!
-//! `create_listener` is checked before smithay sees it: smithay 0.7 takes any fd as the
-//! listening socket. A listen_fd that is not a listening unix stream socket gets the
-//! protocol's `invalid_listen_fd`. Without that check a client could pass both ends of one
-//! pipe (listen_fd the write end, close_fd the read end): planar then held the write end
-//! itself, close_fd never hung up, and both fds stayed in planar after the client left,
-//! one pair per request (found by `scripts/fuzz-protocol`).
-//!
-//! Known limit: contexts outlive their client by design (until close_fd hangs up), so a
-//! client that passes real listening sockets with close_fds planar itself ends up holding
-//! (two contexts closing on each other's pipe ends) still keeps those fds; there is no
-//! per-client cap on contexts yet.
+//! closes its close_fd (smithay's listener source ends then). At most `MAX_LISTENERS`
+//! listen at once: each holds two of the client's fds.
 
-use std::sync::Arc;
+use std::{cell::Cell, os::unix::net::UnixStream, rc::Rc, sync::Arc};
 
-use std::os::fd::{AsFd, AsRawFd};
+use calloop::{EventSource, Poll, PostAction, Readiness, Token, TokenFactory};
 
-use smithay::{
-    reexports::{
-        wayland_protocols::wp::security_context::v1::server::{
-            wp_security_context_manager_v1::{self, WpSecurityContextManagerV1},
-            wp_security_context_v1::WpSecurityContextV1,
-        },
-        wayland_server::{Client, DataInit, Dispatch, DisplayHandle, Resource},
-    },
-    wayland::security_context::{
-        SecurityContext, SecurityContextGlobalData, SecurityContextHandler,
-        SecurityContextListenerSource, SecurityContextState, SecurityContextUserData,
-    },
+use smithay::wayland::security_context::{
+    SecurityContext, SecurityContextHandler, SecurityContextListenerSource,
 };
 use tracing::{info, warn};
 
 use crate::state::{ClientState, State};
+
+/// Security-context listeners alive at once, all clients together (a sandbox engine
+/// makes one per sandboxed app).
+const MAX_LISTENERS: usize = 64;
+
+thread_local! {
+    /// Listeners alive now (the event loop and its sources live on one thread).
+    static LISTENERS: Rc<Cell<usize>> = Rc::new(Cell::new(0));
+}
 
 impl SecurityContextHandler for State {
     fn context_created(&mut self, source: SecurityContextListenerSource, context: SecurityContext) {
@@ -43,12 +31,21 @@ impl SecurityContextHandler for State {
             warn!("a security context was created without an event loop to listen in; ignored");
             return;
         };
+        let live = LISTENERS.with(Rc::clone);
+        if live.get() >= MAX_LISTENERS {
+            warn!(
+                creator = ?context.creator_client_id,
+                "security context refused: {MAX_LISTENERS} listeners already"
+            );
+            return;
+        }
+        live.set(live.get() + 1);
         info!(
             engine = ?context.sandbox_engine,
             app_id = ?context.app_id,
             "security context created"
         );
-        let inserted = handle.insert_source(source, move |stream, _, state| {
+        let inserted = handle.insert_source(Guarded(source, live), move |stream, _, state| {
             let data = ClientState {
                 security_context: Some(context.clone()),
                 ..ClientState::default()
@@ -63,61 +60,54 @@ impl SecurityContextHandler for State {
     }
 }
 
-/// Whether `fd` is a unix stream socket in the listening state.
-fn is_listening_unix_socket(fd: impl AsFd) -> bool {
-    let fd = fd.as_fd().as_raw_fd();
-    let opt = |name| {
-        let mut v: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: getsockopt writes at most `len` bytes into `v`; a non-socket fails.
-        let r = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                name,
-                (&mut v as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        (r == 0).then_some(v)
-    };
-    opt(libc::SO_DOMAIN) == Some(libc::AF_UNIX)
-        && opt(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
-        && opt(libc::SO_ACCEPTCONN) == Some(1)
-}
+/// smithay's listener source returns accept()'s errors, and an error from a source ends
+/// calloop's dispatch, i.e. planar. The listening fd is the client's (a pipe, a socket
+/// that does not listen …): a broken one ends only its own listener, with a warning.
+/// Also counts itself in `LISTENERS` until dropped.
+struct Guarded(SecurityContextListenerSource, Rc<Cell<usize>>);
 
-impl Dispatch<WpSecurityContextManagerV1, ()> for State {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        manager: &WpSecurityContextManagerV1,
-        request: wp_security_context_manager_v1::Request,
-        data: &(),
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        if let wp_security_context_manager_v1::Request::CreateListener { listen_fd, .. } = &request
-        {
-            if !is_listening_unix_socket(listen_fd) {
-                warn!(manager = %manager.id(), "security context listen_fd is not a listening unix socket: invalid_listen_fd");
-                // The client is ending: its new object needs no data.
-                manager.post_error(
-                    wp_security_context_manager_v1::Error::InvalidListenFd,
-                    "listen_fd is not a listening unix stream socket",
-                );
-                return;
-            }
-        }
-        <SecurityContextState as Dispatch<WpSecurityContextManagerV1, (), State>>::request(
-            state, client, manager, request, data, dh, data_init,
-        )
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        self.1.set(self.1.get().saturating_sub(1));
     }
 }
 
-// smithay's delegate_security_context! minus the manager's requests, checked above.
-smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
-    WpSecurityContextManagerV1: SecurityContextGlobalData
-] => SecurityContextState);
-smithay::reexports::wayland_server::delegate_dispatch!(State: [
-    WpSecurityContextV1: SecurityContextUserData
-] => SecurityContextState);
+impl EventSource for Guarded {
+    type Event = UnixStream;
+    type Metadata = ();
+    type Ret = ();
+    type Error = std::convert::Infallible;
+
+    fn process_events<F>(
+        &mut self,
+        readiness: Readiness,
+        token: Token,
+        callback: F,
+    ) -> Result<PostAction, Self::Error>
+    where
+        F: FnMut(UnixStream, &mut ()),
+    {
+        match self.0.process_events(readiness, token, callback) {
+            Ok(action) => Ok(action),
+            Err(err) => {
+                warn!(%err, "a security context's listening fd failed; no longer listening on it");
+                Ok(PostAction::Remove)
+            }
+        }
+    }
+
+    fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        self.0.register(poll, factory)
+    }
+
+    fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        self.0.reregister(poll, factory)
+    }
+
+    fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
+        self.0.unregister(poll)
+    }
+}
+
+// smithay's delegate_security_context! is in `security_context_guard`, which checks
+// create_listener's listen_fd before smithay takes it.

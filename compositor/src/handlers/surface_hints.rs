@@ -2,7 +2,8 @@
 //! xdg_toplevel_icon_manager_v1: hints about a surface, kept by smithay in the surface's
 //! state. The alpha multiplier is applied by smithay's surface render element, i.e. to
 //! wl_shm buffers and dma-bufs drawn through EGL; planar's CPU-path dma-buf textures are
-//! drawn without it (a known limit). Content type, dialog modality and icons change
+//! drawn without it, and smithay 0.7's pixman renderer uses PIXMAN_OP_SRC for formats
+//! without alpha even under the alpha mask (darkened, not blended): known limits. Content type, dialog modality and icons change
 //! nothing in a headless compositor that has one placement policy and no title bars.
 
 use smithay::{

@@ -11,6 +11,7 @@ use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags, SealFlags};
 use wayland_protocols::wp::linux_dmabuf::zv1::server::zwp_linux_dmabuf_feedback_v1::{
     TrancheFlags, ZwpLinuxDmabufFeedbackV1,
 };
+use wayland_server::Resource;
 
 use crate::advertise::Advertised;
 
@@ -59,13 +60,22 @@ impl FormatTable {
         })
     }
 
-    /// Sends the whole feedback: table, main device, tranches, done.
+    /// Sends the whole feedback: table, main device (before v6), tranches, done.
+    ///
+    /// v6 replaces the main device by the `sampling` tranche flag, and every tranche must
+    /// carry a flag: planar composites every buffer and scans none out, so every tranche
+    /// is a sampling tranche. Before v6 the flag does not exist and is not sent.
     pub fn send(&self, feedback: &ZwpLinuxDmabufFeedbackV1) {
+        let v6 = feedback.version() >= 6;
         feedback.format_table(self.fd.as_fd(), self.size);
-        feedback.main_device(self.advertised.main_device.to_ne_bytes().to_vec());
+        if !v6 {
+            feedback.main_device(self.advertised.main_device.to_ne_bytes().to_vec());
+        }
         for tranche in &self.advertised.tranches {
             feedback.tranche_target_device(tranche.device.to_ne_bytes().to_vec());
-            feedback.tranche_flags(TrancheFlags::from_bits_truncate(tranche.flags));
+            let mut flags = TrancheFlags::from_bits_truncate(tranche.flags);
+            flags.set(TrancheFlags::Sampling, v6);
+            feedback.tranche_flags(flags);
             let indices: Vec<u16> = tranche
                 .formats
                 .iter()

@@ -1,4 +1,4 @@
-//! The `zwp_linux_dmabuf_v1` global (versions 1 to 5), owned by planar.
+//! The `zwp_linux_dmabuf_v1` global (versions 1 to 6), owned by planar.
 //!
 //! smithay 0.7's implementation carries on after INVALID_DIMENSIONS, checks only the
 //! fourcc, and bounds-checks only the first plane, so planar has its own. Created
@@ -35,7 +35,7 @@ pub use params::ParamsData;
 use crate::{advertise::Advertised, fd::FdKind, format::FormatInfo};
 
 /// The highest version planar implements.
-pub const MAX_VERSION: u32 = 5;
+pub const MAX_VERSION: u32 = 6;
 
 /// What the handler is asked to import.
 pub struct ImportRequest<'a> {

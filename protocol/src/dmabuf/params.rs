@@ -9,7 +9,7 @@ use smithay::backend::allocator::{
     dmabuf::{Dmabuf, DmabufFlags},
     Fourcc, Modifier,
 };
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use wayland_protocols::wp::linux_dmabuf::zv1::server::zwp_linux_buffer_params_v1::{
     self, ZwpLinuxBufferParamsV1,
 };
@@ -23,8 +23,8 @@ use crate::{
     fd::{self, FdKind},
     format::MAX_PLANES,
     validate::{
-        check_add, check_create, fourcc_name, CreateRequest, ParamsError, Plane, Rejection,
-        FLAG_Y_INVERT,
+        check_add, check_create, check_sampling_device, fourcc_name, CreateRequest, ParamsError,
+        Plane, Rejection, FLAG_Y_INVERT,
     },
 };
 
@@ -172,6 +172,12 @@ where
                     }
                 }
             }
+            Request::SetSamplingDevice { device } => match check_sampling_device(&device) {
+                // planar samples on one device (or the CPU): the hint changes nothing, and
+                // the protocol makes an unadvertised device no error.
+                Ok(device) => debug!(client = ?client.id(), device, "sampling device set"),
+                Err((code, msg)) => post(params, client, code, msg),
+            },
             Request::Destroy => {}
             _ => {}
         }

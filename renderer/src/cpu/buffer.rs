@@ -1,11 +1,11 @@
 //! One client buffer on the CPU path: its mappings (one per distinct file, however many
-//! planes share it), and the converted RGBA frame, re-read row range by row range.
+//! planes share it), read row range by row range, converted in bounded chunks.
+//!
+//! Memory: the converted frame is kept only where the renderer composites from it
+//! (pixman); with GLES the texture is the one converted copy, and rows reach it through a
+//! scratch chunk of at most [`CHUNK_BYTES`] shared by all buffers.
 
-use std::{
-    ops::Range,
-    os::fd::{AsFd, BorrowedFd},
-    time::Duration,
-};
+use std::{ops::Range, os::fd::BorrowedFd, time::Duration};
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{fd::FdKind, format::FormatInfo};
@@ -14,11 +14,34 @@ use tracing::warn;
 
 use super::{
     convert::{conversion, convert_rows, Conversion, Planes, YuvEncoding},
-    map::{sync_read, wait_for_writers, Mapping, SyncPoint},
+    map::{sync_read, wait_for_all_writers, Mapping, SyncGuard, SyncPoint},
 };
+
+/// The fence wait: all files, one bound. A field so unit tests can stand in a fence that
+/// never signals (the host has no dma-bufs).
+type FenceWait = fn(&[BorrowedFd<'_>], Duration) -> bool;
+/// DMA_BUF_IOCTL_SYNC, for the same reason.
+type Sync = for<'a> fn(BorrowedFd<'a>, SyncPoint) -> std::io::Result<()>;
 
 /// How long a read waits for a client's GPU to finish writing.
 const FENCE_WAIT: Duration = Duration::from_millis(100);
+
+/// The most converted bytes held at once for one read: rows are converted and handed on
+/// in chunks of this size (at least one row, or one chroma row pair).
+pub const CHUNK_BYTES: usize = 4 << 20;
+
+/// Why a read did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A write fence had not signalled within the bound: nothing was read, the previous
+    /// contents stay, the next commit tries again.
+    #[error("a write fence did not signal within {FENCE_WAIT:?}")]
+    FenceTimeout,
+    #[error("DMA_BUF_IOCTL_SYNC start: {0}")]
+    Sync(std::io::Error),
+    #[error("{0}")]
+    Convert(String),
+}
 
 /// Counters that go into the import record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +51,7 @@ pub struct CpuStats {
     pub syncs: u64,
     pub rows_converted: u64,
     pub reads: u64,
+    /// Commits whose read was skipped because a write fence had not signalled in time.
     pub fence_timeouts: u64,
 }
 
@@ -53,21 +77,27 @@ pub struct CpuBuffer {
     /// Per plane: (file index, offset, stride).
     planes: Vec<(usize, usize, usize)>,
     encoding: YuvEncoding,
-    /// The converted frame, top row first; u32 words so pixman can use it as an image's
-    /// bits (see `upload`).
-    words: Vec<u32>,
+    /// The converted frame, top row first, only when the renderer composites from it;
+    /// u32 words so pixman can use it as an image's bits.
+    frame: Option<Vec<u32>>,
+    /// Whether a fence timeout was logged for this buffer (once per buffer).
+    fence_warned: bool,
+    fence_wait: FenceWait,
+    sync: Sync,
     pub stats: CpuStats,
 }
 
 impl CpuBuffer {
     /// Maps `dmabuf` for the CPU path. `direct` lists the formats the renderer uploads as
-    /// they are (no conversion).
+    /// they are (no conversion); `keep_frame`: the renderer composites from the converted
+    /// frame, which is then kept (allocated lazily: untouched pages cost nothing).
     pub fn new(
         dmabuf: &Dmabuf,
         format: &'static FormatInfo,
         kinds: &[FdKind],
         direct: &[Fourcc],
         encoding: YuvEncoding,
+        keep_frame: bool,
     ) -> Result<Self, String> {
         let fourcc = format.fourcc;
         let mut conv =
@@ -133,7 +163,10 @@ impl CpuBuffer {
             files: mapped,
             planes,
             encoding,
-            words: vec![0; width * height * out_bpp / 4],
+            frame: keep_frame.then(|| vec![0; width * height * out_bpp / 4]),
+            fence_warned: false,
+            fence_wait: wait_for_all_writers,
+            sync: sync_read,
             stats,
         })
     }
@@ -157,58 +190,100 @@ impl CpuBuffer {
         )
     }
 
-    /// The converted frame as bytes, top row first, `width * out_bpp` bytes a row.
-    pub fn pixels(&self) -> &[u8] {
-        // SAFETY: plain integers reinterpreted as bytes, within the same allocation.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.words.len() * 4) }
+    /// The bytes this buffer can make resident: its mappings, read whole at the first
+    /// commit, and one converted frame (the texture, or the kept frame).
+    pub fn cost(&self) -> u64 {
+        self.stats.bytes_mapped + (self.width * self.height * self.out_bpp) as u64
     }
 
     /// The converted frame's memory, for a renderer that composites from it directly. It
-    /// stays at the same address for the buffer's life (it is never resized).
-    pub fn pixels_ptr(&mut self) -> *mut u32 {
-        self.words.as_mut_ptr()
+    /// stays at the same address for the buffer's life (it is never resized). None when
+    /// the buffer was made without `keep_frame`.
+    pub fn frame_ptr(&mut self) -> Option<*mut u32> {
+        self.frame.as_mut().map(|f| f.as_mut_ptr())
     }
 
-    /// Re-reads the buffer rows `rows` (memory order) into `pixels`, and returns the rows
-    /// of `pixels` that changed (after y-inversion).
-    pub fn read(&mut self, rows: Range<usize>) -> Result<Range<usize>, String> {
-        let y0 = (rows.start / self.vsub) * self.vsub;
-        let y1 = rows.end.div_ceil(self.vsub) * self.vsub;
-        let (y0, y1) = (y0.min(self.height), y1.min(self.height));
+    /// Re-reads the rows `rows` of the image (buffer coordinates: top row first, whatever
+    /// the memory order), converting them in chunks through `scratch`; each chunk goes to
+    /// `sink` as (rows of the image, tightly packed converted bytes), and into the kept
+    /// frame. Returns the rows of the image that changed.
+    ///
+    /// When a write fence has not signalled within the bound, nothing is read: the
+    /// previous contents stay, the timeout is counted and logged once per buffer.
+    pub fn read(
+        &mut self,
+        rows: Range<usize>,
+        scratch: &mut Vec<u8>,
+        mut sink: impl FnMut(Range<usize>, &[u8]) -> Result<(), String>,
+    ) -> Result<Range<usize>, ReadError> {
+        let (rows, h) = (
+            (rows.start.min(self.height))..rows.end.min(self.height),
+            self.height,
+        );
+        // Memory rows: a y-inverted buffer stores the image's last row first.
+        let mem = if self.y_invert {
+            h - rows.end..h - rows.start
+        } else {
+            rows
+        };
+        let y0 = (mem.start / self.vsub) * self.vsub;
+        let y1 = (mem.end.div_ceil(self.vsub) * self.vsub).min(h);
         if y0 >= y1 {
             return Ok(0..0);
         }
         let dmabuf = self.dmabuf.clone();
         let handles: Vec<BorrowedFd<'_>> = dmabuf.handles().collect();
-        for f in self.files.iter().filter(|f| f.dmabuf) {
-            if !wait_for_writers(handles[f.plane].as_fd(), FENCE_WAIT) {
-                self.stats.fence_timeouts += 1;
+        let synced: Vec<BorrowedFd<'_>> = self
+            .files
+            .iter()
+            .filter(|f| f.dmabuf)
+            .map(|f| handles[f.plane])
+            .collect();
+        // Poll first, with one bound for all files: SYNC START would wait on the same
+        // fences with none.
+        if !(self.fence_wait)(&synced, FENCE_WAIT) {
+            self.stats.fence_timeouts += 1;
+            if !self.fence_warned {
+                self.fence_warned = true;
                 warn!(
-                    "a client's write fence did not signal within {FENCE_WAIT:?}; reading anyway"
+                    wait = ?FENCE_WAIT,
+                    "a client's write fence did not signal in time: the previous contents stay, \
+                     the next commit reads again (logged once per buffer)"
                 );
             }
-            sync_read(handles[f.plane], SyncPoint::Start)
-                .map_err(|e| format!("DMA_BUF_IOCTL_SYNC start: {e}"))?;
-            self.stats.syncs += 1;
+            return Err(ReadError::FenceTimeout);
         }
-        let converted = self.convert(y0, y1);
-        for f in self.files.iter().filter(|f| f.dmabuf) {
-            match sync_read(handles[f.plane], SyncPoint::End) {
-                Ok(()) => self.stats.syncs += 1,
-                Err(e) => warn!(%e, "DMA_BUF_IOCTL_SYNC end failed"),
+        let guard = match SyncGuard::start(synced.iter().copied(), self.sync) {
+            Ok(guard) => guard,
+            Err((e, calls)) => {
+                self.stats.syncs += calls;
+                return Err(ReadError::Sync(e));
             }
-        }
-        converted?;
+        };
+        let converted = self.convert(y0, y1, scratch, &mut sink);
+        self.stats.syncs += guard.finish();
+        converted.map_err(ReadError::Convert)?;
         self.stats.rows_converted += (y1 - y0) as u64;
         self.stats.reads += 1;
-        Ok(if self.y_invert {
-            self.height - y1..self.height - y0
-        } else {
-            y0..y1
-        })
+        Ok(self.image_rows(y0..y1))
     }
 
-    fn convert(&mut self, y0: usize, y1: usize) -> Result<(), String> {
+    /// The image rows that memory rows `mem` show.
+    fn image_rows(&self, mem: Range<usize>) -> Range<usize> {
+        if self.y_invert {
+            self.height - mem.end..self.height - mem.start
+        } else {
+            mem
+        }
+    }
+
+    fn convert(
+        &mut self,
+        y0: usize,
+        y1: usize,
+        scratch: &mut Vec<u8>,
+        sink: &mut impl FnMut(Range<usize>, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
         let mut data: [&[u8]; 3] = [&[], &[], &[]];
         let mut stride = [0usize; 3];
         for (i, &(file, offset, s)) in self.planes.iter().enumerate() {
@@ -217,25 +292,33 @@ impl CpuBuffer {
         }
         let planes = Planes { data, stride };
         let row = self.width * self.out_bpp;
-        // Disjoint fields: the mappings are read while `words` is written.
-        let out: &mut [u8] = bytes_mut(&mut self.words);
-        if !self.y_invert {
-            let out = &mut out[y0 * row..y1 * row];
-            return convert_rows(self.conv, &planes, self.width, y0, y1, self.encoding, out);
-        }
-        let mut tmp = vec![0u8; (y1 - y0) * row];
-        convert_rows(
-            self.conv,
-            &planes,
-            self.width,
-            y0,
-            y1,
-            self.encoding,
-            &mut tmp,
-        )?;
-        for (i, src) in tmp.chunks_exact(row).enumerate() {
-            let dst = self.height - 1 - (y0 + i);
-            out[dst * row..(dst + 1) * row].copy_from_slice(src);
+        let chunk = ((CHUNK_BYTES / row.max(1)) / self.vsub * self.vsub).max(self.vsub);
+        let mut y = y0;
+        while y < y1 {
+            let end = (y + chunk).min(y1);
+            let bytes = (end - y) * row;
+            if scratch.len() < bytes {
+                scratch.resize(bytes, 0);
+            }
+            let out = &mut scratch[..bytes];
+            convert_rows(self.conv, &planes, self.width, y, end, self.encoding, out)?;
+            if self.y_invert {
+                let n = end - y;
+                for i in 0..n / 2 {
+                    let (top, bottom) = out.split_at_mut((n - 1 - i) * row);
+                    top[i * row..(i + 1) * row].swap_with_slice(&mut bottom[..row]);
+                }
+            }
+            let image = if self.y_invert {
+                self.height - end..self.height - y
+            } else {
+                y..end
+            };
+            if let Some(frame) = self.frame.as_mut() {
+                bytes_mut(frame)[image.start * row..image.end * row].copy_from_slice(out);
+            }
+            sink(image, out)?;
+            y = end;
         }
         Ok(())
     }
@@ -244,4 +327,167 @@ impl CpuBuffer {
 fn bytes_mut(words: &mut [u32]) -> &mut [u8] {
     // SAFETY: plain integers reinterpreted as bytes, within the same exclusive borrow.
     unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 4) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smithay::backend::allocator::{dmabuf::DmabufFlags, Modifier};
+    use std::cell::RefCell;
+
+    thread_local! {
+        static SYNCS: RefCell<Vec<SyncPoint>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn record_sync(_: BorrowedFd<'_>, point: SyncPoint) -> std::io::Result<()> {
+        SYNCS.with(|s| s.borrow_mut().push(point));
+        Ok(())
+    }
+
+    fn refuse_start(_: BorrowedFd<'_>, point: SyncPoint) -> std::io::Result<()> {
+        SYNCS.with(|s| s.borrow_mut().push(point));
+        match point {
+            SyncPoint::Start => Err(std::io::Error::from_raw_os_error(libc::EBUSY)),
+            SyncPoint::End => Ok(()),
+        }
+    }
+
+    fn never_signals(_: &[BorrowedFd<'_>], _: Duration) -> bool {
+        false
+    }
+
+    fn signalled(_: &[BorrowedFd<'_>], _: Duration) -> bool {
+        true
+    }
+
+    /// A 4x4 XRGB8888 memfd "dma-buf", every pixel `px`, taken for a real dma-buf (so
+    /// reads wait for fences and sync), with the pixman layout (frame kept).
+    fn buffer(px: [u8; 4]) -> (CpuBuffer, std::os::fd::OwnedFd) {
+        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
+        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
+        ftruncate(&fd, 64).unwrap();
+        rustix::io::pwrite(&fd, &px.repeat(16), 0).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        let mut b = Dmabuf::builder(
+            (4, 4),
+            Fourcc::Xrgb8888,
+            Modifier::Linear,
+            DmabufFlags::empty(),
+        );
+        b.add_plane(fd.try_clone().unwrap(), 0, 0, 16);
+        let dmabuf = b.build().unwrap();
+        let info = planar_protocol::format::format_info(Fourcc::Xrgb8888 as u32).unwrap();
+        let kinds = [FdKind::DmaBuf { exporter: None }];
+        let cpu = CpuBuffer::new(&dmabuf, info, &kinds, &[], YuvEncoding::default(), true).unwrap();
+        (cpu, fd)
+    }
+
+    /// A fence that does not signal: nothing is read, synced or handed to the renderer,
+    /// the frame keeps the previous contents, the timeout is counted; once it signals,
+    /// the next read brackets itself with one START and one END.
+    #[test]
+    fn fence_timeout_keeps_the_previous_contents() {
+        let (mut cpu, fd) = buffer([0, 0, 255, 255]);
+        cpu.sync = record_sync;
+        let mut scratch = Vec::new();
+        assert_eq!(cpu.read(0..4, &mut scratch, |_, _| Ok(())).unwrap(), 0..4);
+        let red = cpu.frame.clone().unwrap();
+        SYNCS.with(|s| s.borrow_mut().clear());
+
+        rustix::io::pwrite(&fd, &[255, 0, 0, 255].repeat(16), 0).unwrap();
+        cpu.fence_wait = never_signals;
+        let mut handed = 0;
+        for _ in 0..2 {
+            let r = cpu.read(0..4, &mut scratch, |_, _| {
+                handed += 1;
+                Ok(())
+            });
+            assert!(matches!(r, Err(ReadError::FenceTimeout)), "{r:?}");
+        }
+        assert_eq!(handed, 0);
+        assert_eq!(cpu.frame.as_ref(), Some(&red), "the previous contents stay");
+        assert_eq!(cpu.stats.fence_timeouts, 2);
+        assert_eq!(cpu.stats.reads, 1);
+        assert!(
+            SYNCS.with(|s| s.borrow().is_empty()),
+            "no SYNC without a signalled fence"
+        );
+
+        cpu.fence_wait = signalled;
+        assert_eq!(cpu.read(0..4, &mut scratch, |_, _| Ok(())).unwrap(), 0..4);
+        assert_ne!(cpu.frame.as_ref(), Some(&red));
+        assert_eq!(
+            SYNCS.with(|s| s.take()),
+            vec![SyncPoint::Start, SyncPoint::End]
+        );
+        assert_eq!(cpu.stats.syncs, 4);
+    }
+
+    /// A refused START is an error, with nothing to END and nothing converted.
+    #[test]
+    fn refused_sync_start_reads_nothing() {
+        let (mut cpu, _fd) = buffer([0, 0, 255, 255]);
+        cpu.fence_wait = signalled;
+        cpu.sync = refuse_start;
+        let mut handed = 0;
+        let r = cpu.read(0..4, &mut Vec::new(), |_, _| {
+            handed += 1;
+            Ok(())
+        });
+        assert!(matches!(r, Err(ReadError::Sync(_))), "{r:?}");
+        assert_eq!(handed, 0);
+        assert_eq!(SYNCS.with(|s| s.take()), vec![SyncPoint::Start]);
+        assert_eq!((cpu.stats.syncs, cpu.stats.reads), (0, 0));
+    }
+
+    /// Image rows of a y-inverted buffer are read from the mirrored memory rows, and the
+    /// chunk handed on is in image order.
+    #[test]
+    fn y_inverted_rows_come_from_the_mirrored_memory_rows() {
+        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
+        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
+        ftruncate(&fd, 64).unwrap();
+        // Memory row m holds blue m*10 (XRGB8888 little-endian: B first).
+        let bytes: Vec<u8> = (0..4u8)
+            .flat_map(|m| [m * 10, 0, 0, 255].repeat(4))
+            .collect();
+        rustix::io::pwrite(&fd, &bytes, 0).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        let mut b = Dmabuf::builder(
+            (4, 4),
+            Fourcc::Xrgb8888,
+            Modifier::Linear,
+            DmabufFlags::Y_INVERT,
+        );
+        b.add_plane(fd, 0, 0, 16);
+        let dmabuf = b.build().unwrap();
+        let info = planar_protocol::format::format_info(Fourcc::Xrgb8888 as u32).unwrap();
+        let mut cpu = CpuBuffer::new(
+            &dmabuf,
+            info,
+            &[FdKind::SealedFile],
+            &[],
+            YuvEncoding::default(),
+            false,
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let changed = cpu
+            .read(0..1, &mut Vec::new(), |rows, bytes| {
+                seen.push((rows, bytes[2]));
+                Ok(())
+            })
+            .unwrap();
+        // Image row 0 is memory row 3; converted to RGBA, blue is byte 2.
+        assert_eq!(changed, 0..1);
+        assert_eq!(seen, vec![(0..1, 30)]);
+        seen.clear();
+        cpu.read(1..3, &mut Vec::new(), |rows, bytes| {
+            seen.push((rows, bytes[2]));
+            seen.push((usize::MAX..usize::MAX, bytes[16 + 2]));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![(1..3, 20), (usize::MAX..usize::MAX, 10)]);
+    }
 }

@@ -31,12 +31,55 @@ enum Command {
     /// Check any compositor's linux-dmabuf: every protocol error, every advertised pair,
     /// the pixels of a padded buffer. Prints a PASS/FAIL/SKIP table; exit 1 on a FAIL.
     Conformance(ConformanceArgs),
+    /// Create, show and destroy buffers one after another; print the compositor's fd
+    /// count and RSS after a warm-up and at the end (read from /proc, peer pid of the
+    /// connection).
+    Soak(SoakArgs),
+}
+
+#[derive(clap::Args)]
+struct SoakArgs {
+    /// Measured cycles.
+    #[arg(long, default_value_t = 10_000)]
+    cycles: u32,
+    /// Cycles before the first measurement (caches and allocators settle).
+    #[arg(long, default_value_t = 200)]
+    warmup: u32,
+    #[arg(long, default_value = "XR24", value_parser = parse_format)]
+    format: drm_fourcc::DrmFourcc,
+    #[arg(long, default_value = "64x64", value_parser = parse_size)]
+    size: (u32, u32),
+}
+
+fn soak(a: SoakArgs) -> anyhow::Result<()> {
+    let mut cfg = ShowConfig::new(a.format, a.size.0, a.size.1);
+    cfg.frames = None;
+    let conn = Connection::connect_to_env()?;
+    let r = planar_tests::soak::soak(conn, &cfg, a.warmup, a.cycles)?;
+    let fmt = |u: Option<planar_tests::proc::Usage>| match u {
+        Some(u) => format!("fds {} rss {} KiB", u.fds, u.rss_kib),
+        None => "unknown (/proc not readable)".to_string(),
+    };
+    println!(
+        "planar-client: soak: {} {}x{}: {} cycles after {} warm-up, {} failed",
+        a.format, a.size.0, a.size.1, r.cycles, a.warmup, r.failed
+    );
+    println!("planar-client: soak: compositor before: {}", fmt(r.before));
+    println!("planar-client: soak: compositor after:  {}", fmt(r.after));
+    if let (Some(b), Some(f)) = (r.before, r.after) {
+        println!(
+            "planar-client: soak: fd change {:+}, rss growth {:+} KiB",
+            f.fds as i64 - b.fds as i64,
+            f.rss_kib as i64 - b.rss_kib as i64
+        );
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
 struct ConformanceArgs {
     /// Highest zwp_linux_dmabuf_v1 version to bind.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 6)]
     dmabuf_version: u32,
 }
 
@@ -228,6 +271,7 @@ fn main() -> anyhow::Result<()> {
             );
         }
         Command::Conformance(a) => return conformance(a),
+        Command::Soak(a) => return soak(a),
     };
     let single_plane_rgb = planar_protocol::format::format_info(a.format as u32)
         .is_some_and(|f| f.planes == 1 && !f.yuv);
