@@ -12,9 +12,20 @@ use wayland_client::{
     },
     Connection,
 };
-use wayland_protocols::wp::security_context::v1::client::{
-    wp_security_context_manager_v1::WpSecurityContextManagerV1,
-    wp_security_context_v1::WpSecurityContextV1,
+use wayland_protocols::{
+    wp::security_context::v1::client::{
+        wp_security_context_manager_v1::WpSecurityContextManagerV1,
+        wp_security_context_v1::WpSecurityContextV1,
+    },
+    xdg::{
+        shell::client::{
+            xdg_surface::XdgSurface, xdg_toplevel::XdgToplevel, xdg_wm_base::XdgWmBase,
+        },
+        toplevel_icon::v1::client::{
+            xdg_toplevel_icon_manager_v1::XdgToplevelIconManagerV1,
+            xdg_toplevel_icon_v1::XdgToplevelIconV1,
+        },
+    },
 };
 
 struct State;
@@ -25,8 +36,14 @@ delegate_noop!(State: ignore WlSubcompositor);
 delegate_noop!(State: ignore WlSubsurface);
 delegate_noop!(State: ignore WlShm);
 delegate_noop!(State: ignore WlShmPool);
+delegate_noop!(State: ignore wayland_client::protocol::wl_buffer::WlBuffer);
 delegate_noop!(State: ignore WpSecurityContextManagerV1);
 delegate_noop!(State: ignore WpSecurityContextV1);
+delegate_noop!(State: ignore XdgWmBase);
+delegate_noop!(State: ignore XdgSurface);
+delegate_noop!(State: ignore XdgToplevel);
+delegate_noop!(State: ignore XdgToplevelIconManagerV1);
+delegate_noop!(State: ignore XdgToplevelIconV1);
 
 fn server() -> Server {
     Server::start(&["--renderer", "pixman", "--size", "200x100"]).unwrap()
@@ -150,4 +167,49 @@ fn security_context_listen_fd_must_be_a_listening_socket() {
     assert!(server
         .log()
         .contains("listen_fd is not a listening unix socket"));
+}
+
+/// Found with seed 0xbeef (client 0xda77541e9a6e365): smithay posted `immutable` for
+/// set_name on an icon already given to set_icon, then hit its own debug assertion.
+#[test]
+fn toplevel_icon_changed_after_set_icon_is_immutable() {
+    let mut server = server();
+    for add_buffer in [false, true] {
+        let conn: Connection = server.connect().unwrap();
+        let (globals, mut queue) = registry_queue_init::<State>(&conn).unwrap();
+        let qh = queue.handle();
+        let compositor: WlCompositor = globals.bind(&qh, 1..=6, ()).unwrap();
+        let wm: XdgWmBase = globals.bind(&qh, 1..=6, ()).unwrap();
+        let icons: XdgToplevelIconManagerV1 = globals.bind(&qh, 1..=1, ()).expect("the global");
+        let surface = compositor.create_surface(&qh, ());
+        let toplevel = wm.get_xdg_surface(&surface, &qh, ()).get_toplevel(&qh, ());
+        let icon = icons.create_icon(&qh, ());
+        icon.set_name("first".into());
+        icons.set_icon(&toplevel, Some(&icon));
+        if add_buffer {
+            let shm: WlShm = globals.bind(&qh, 1..=1, ()).unwrap();
+            let fd = planar_tests::memfd::sealed("icon", &[0; 64]).unwrap();
+            let pool = shm.create_pool(std::os::fd::AsFd::as_fd(&fd), 64, &qh, ());
+            let buffer = pool.create_buffer(
+                0,
+                4,
+                4,
+                16,
+                wayland_client::protocol::wl_shm::Format::Argb8888,
+                &qh,
+                (),
+            );
+            icon.add_buffer(&buffer, 1);
+        } else {
+            icon.set_name("second".into());
+        }
+        assert_eq!(
+            protocol_error(&mut queue),
+            ("xdg_toplevel_icon_v1".into(), 2)
+        );
+        still_serving(&mut server);
+    }
+    assert!(server
+        .log()
+        .contains("toplevel icon changed after set_icon"));
 }

@@ -12,6 +12,7 @@ mod security_context;
 mod security_context_guard;
 mod selection;
 mod surface_hints;
+mod toplevel_icon_guard;
 mod xdg_activation;
 mod xdg_decoration;
 pub use color_representation::apply_on_commit as apply_color_representation;
