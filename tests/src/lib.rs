@@ -34,6 +34,7 @@ pub mod desktop_client;
 pub mod dmabuf_client;
 pub mod encode;
 pub mod fixture;
+pub mod fuzz;
 pub mod input_client;
 pub mod memfd;
 pub mod pattern;

@@ -16,6 +16,11 @@
 //!   `set_size` / `set_parent_size`: clamped to ±`LIMIT`, a negative parent size to 0
 //!   (smithay already refuses non-positive positioner sizes with `invalid_input`).
 //!
+//! - `wl_subsurface.place_above` / `place_below` relative to the sub-surface itself:
+//!   `bad_surface` (smithay would panic).
+//!
+//! - `wl_shm_pool.resize` to 0 or less: `invalid_fd` (smithay would panic at 0).
+//!
 //! Already safe in smithay and not wrapped: `wp_viewport` (checks every value and wl_fixed
 //! is bounded), `damage_buffer` negatives (smithay returns early, clamped here anyway),
 //! attach/offset (the buffer delta is stored and never used in arithmetic by smithay's
@@ -35,6 +40,8 @@ use smithay::{
             backend::ClientId,
             protocol::{
                 wl_region::{self, WlRegion},
+                wl_shm,
+                wl_shm_pool::{self, WlShmPool},
                 wl_subsurface::{self, WlSubsurface},
                 wl_surface::{self, WlSurface},
             },
@@ -46,6 +53,7 @@ use smithay::{
         shell::xdg::{
             XdgPositionerUserData, XdgShellState, XdgShellSurfaceUserData, XdgSurfaceUserData,
         },
+        shm::{ShmPoolUserData, ShmState},
     },
 };
 use tracing::{debug, warn};
@@ -98,6 +106,7 @@ macro_rules! guarded {
 guarded!(WlSurface, SurfaceUserData => CompositorState, check_surface);
 guarded!(WlRegion, RegionUserData => CompositorState, check_region);
 guarded!(WlSubsurface, SubsurfaceUserData => CompositorState, check_subsurface);
+guarded!(WlShmPool, ShmPoolUserData => ShmState, check_shm_pool);
 guarded!(XdgSurface, XdgSurfaceUserData => XdgShellState, check_xdg_surface);
 guarded!(XdgToplevel, XdgShellSurfaceUserData => XdgShellState, check_toplevel);
 guarded!(XdgPositioner, XdgPositionerUserData => XdgShellState, check_positioner);
@@ -198,7 +207,7 @@ fn check_region(
 
 fn check_subsurface(
     _: &Client,
-    _: &WlSubsurface,
+    resource: &WlSubsurface,
     request: wl_subsurface::Request,
 ) -> Option<wl_subsurface::Request> {
     match request {
@@ -206,6 +215,39 @@ fn check_subsurface(
             x: coord(x),
             y: coord(y),
         }),
+        // smithay 0.7's reorder removes the sub-surface from its siblings, then inserts it
+        // past the end when the reference is the sub-surface itself (a Vec::insert panic).
+        // The protocol says the reference must be a sibling or the parent.
+        wl_subsurface::Request::PlaceAbove { ref sibling }
+        | wl_subsurface::Request::PlaceBelow { ref sibling }
+            if resource
+                .data::<SubsurfaceUserData>()
+                .is_some_and(|d| d.surface() == sibling) =>
+        {
+            warn!(subsurface = %resource.id(), "sub-surface placed relative to itself: bad_surface");
+            resource.post_error(
+                wl_subsurface::Error::BadSurface,
+                "a sub-surface cannot be placed above or below itself",
+            );
+            None
+        }
+        other => Some(other),
+    }
+}
+
+/// smithay 0.7 posts `invalid_fd` for a resize to 0 or less, then carries on and unwraps
+/// a `NonZeroUsize` of the size: a panic at 0. The error alone is the answer.
+fn check_shm_pool(
+    _: &Client,
+    resource: &WlShmPool,
+    request: wl_shm_pool::Request,
+) -> Option<wl_shm_pool::Request> {
+    match request {
+        wl_shm_pool::Request::Resize { size } if size <= 0 => {
+            warn!(pool = %resource.id(), size, "wl_shm_pool resized to a non-positive size: invalid_fd");
+            resource.post_error(wl_shm::Error::InvalidFd, "invalid wl_shm_pool size");
+            None
+        }
         other => Some(other),
     }
 }

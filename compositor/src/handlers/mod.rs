@@ -9,8 +9,10 @@ mod fractional_scale;
 mod pacing;
 mod pointer;
 mod security_context;
+mod security_context_guard;
 mod selection;
 mod surface_hints;
+mod toplevel_icon_guard;
 mod xdg_activation;
 mod xdg_decoration;
 pub use color_representation::apply_on_commit as apply_color_representation;
@@ -22,8 +24,8 @@ mod xdg_shell;
 pub use xdg_shell::fill_output_if_asked;
 
 use smithay::{
-    delegate_output, delegate_presentation, delegate_seat, delegate_shm,
-    delegate_single_pixel_buffer, delegate_viewporter,
+    delegate_output, delegate_presentation, delegate_seat, delegate_single_pixel_buffer,
+    delegate_viewporter,
     input::{SeatHandler, SeatState},
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     wayland::{
@@ -71,7 +73,17 @@ impl SeatHandler for State {
     }
 }
 
-delegate_shm!(State);
+// smithay's delegate_shm! minus wl_shm_pool, which `guard` dispatches first (smithay 0.7
+// panics on resize(0)).
+smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
+    smithay::reexports::wayland_server::protocol::wl_shm::WlShm: ()
+] => ShmState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_server::protocol::wl_shm::WlShm: ()
+] => ShmState);
+smithay::reexports::wayland_server::delegate_dispatch!(State: [
+    smithay::reexports::wayland_server::protocol::wl_buffer::WlBuffer: smithay::wayland::shm::ShmBufferUserData
+] => ShmState);
 delegate_output!(State);
 delegate_seat!(State);
 delegate_viewporter!(State);

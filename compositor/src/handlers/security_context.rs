@@ -9,11 +9,8 @@ use std::{cell::Cell, os::unix::net::UnixStream, rc::Rc, sync::Arc};
 
 use calloop::{EventSource, Poll, PostAction, Readiness, Token, TokenFactory};
 
-use smithay::{
-    delegate_security_context,
-    wayland::security_context::{
-        SecurityContext, SecurityContextHandler, SecurityContextListenerSource,
-    },
+use smithay::wayland::security_context::{
+    SecurityContext, SecurityContextHandler, SecurityContextListenerSource,
 };
 use tracing::{info, warn};
 
@@ -112,4 +109,5 @@ impl EventSource for Guarded {
     }
 }
 
-delegate_security_context!(State);
+// smithay's delegate_security_context! is in `security_context_guard`, which checks
+// create_listener's listen_fd before smithay takes it.

@@ -8,7 +8,6 @@
 
 use smithay::{
     delegate_alpha_modifier, delegate_content_type, delegate_xdg_dialog,
-    delegate_xdg_toplevel_icon,
     wayland::{
         shell::xdg::{dialog::XdgDialogHandler, ToplevelSurface},
         xdg_toplevel_icon::XdgToplevelIconHandler,
@@ -29,4 +28,5 @@ impl XdgToplevelIconHandler for State {}
 delegate_content_type!(State);
 delegate_alpha_modifier!(State);
 delegate_xdg_dialog!(State);
-delegate_xdg_toplevel_icon!(State);
+// smithay's delegate_xdg_toplevel_icon! is in `toplevel_icon_guard`, which answers
+// requests on an already assigned icon before smithay sees them.
