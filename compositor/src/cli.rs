@@ -148,6 +148,10 @@ pub struct RunArgs {
     /// tools) or all.
     #[arg(long, default_value = "spawned", value_parser = ["spawned", "all"])]
     pub allow_capture: String,
+    /// Run X11 apps too: start a rootless Xwayland with an X11 window manager and give CMD
+    /// its DISPLAY (CMD starts once the X server answers). Needs the `xwayland` package.
+    #[arg(long)]
+    pub xwayland: bool,
     /// Write every buffer's import record to this JSON file at exit.
     #[arg(long)]
     pub report: Option<PathBuf>,

@@ -7,7 +7,6 @@ use smithay::{
         AbsolutePositionEvent, Axis, AxisSource, ButtonState, Event, InputBackend, InputEvent,
         KeyboardKeyEvent, PointerAxisEvent, PointerButtonEvent,
     },
-    desktop::WindowSurfaceType,
     input::{
         keyboard::{FilterResult, XkbConfig},
         pointer::{AxisFrame, ButtonEvent, MotionEvent},
@@ -89,15 +88,18 @@ impl State {
         let serial = SERIAL_COUNTER.next_serial();
         if state == ButtonState::Pressed {
             let location = pointer.current_location();
-            let window = self.space.element_under(location).map(|(w, _)| w.clone());
+            let window = self.window_under(location).map(|(w, _)| w);
             if let Some(window) = &window {
                 self.space.raise_element(window, true);
             }
-            let focus = window.and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()));
+            let focus = window
+                .as_ref()
+                .and_then(planar_renderer::xwayland::window_surface);
             debug!(?focus, "click: keyboard focus");
             if let Some(keyboard) = self.seat.get_keyboard() {
                 keyboard.set_focus(self, focus, serial);
             }
+            self.x11_focus_changed(window.as_ref());
         }
         pointer.button(
             self,
@@ -143,9 +145,9 @@ impl State {
         smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
         Point<f64, Logical>,
     )> {
-        let (window, at) = self.space.element_under(location)?;
+        let (window, at) = self.window_under(location)?;
         let (surface, offset) =
-            window.surface_under(location - at.to_f64(), WindowSurfaceType::ALL)?;
+            crate::xwayland::window_surface_under(&window, location - at.to_f64())?;
         Some((surface, (at + offset).to_f64()))
     }
 }

@@ -13,6 +13,7 @@ mod present;
 mod run;
 mod runtime_dir;
 mod state;
+mod xwayland;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

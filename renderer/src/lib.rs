@@ -13,6 +13,7 @@ pub mod import;
 mod probe;
 mod scene;
 mod select;
+pub mod xwayland;
 
 pub use error::RendererError;
 pub use frame::Engine;

@@ -18,7 +18,12 @@ impl CompositorHandler for State {
     }
 
     fn client_compositor_state<'a>(&self, client: &'a Client) -> &'a CompositorClientState {
-        &client.get_data::<ClientState>().unwrap().compositor_state
+        match client.get_data::<ClientState>() {
+            Some(data) => &data.compositor_state,
+            // Xwayland's connection carries smithay's client data, not planar's.
+            None => crate::xwayland::compositor_client_state(client)
+                .expect("every client is inserted with ClientState or by XWayland::spawn"),
+        }
     }
 
     fn new_surface(&mut self, surface: &WlSurface) {
@@ -33,40 +38,51 @@ impl CompositorHandler for State {
         while let Some(parent) = get_parent(&root) {
             root = parent;
         }
-        let Some(window) = self.window_for(&root).cloned() else {
-            return;
-        };
-        window.on_commit();
-        let toplevel = window.toplevel().expect("planar maps only xdg toplevels");
-        if !toplevel.is_initial_configure_sent() {
-            toplevel.send_configure();
+        if self.window_for(&root).is_none() && self.xwayland.is_some() {
+            // An X11 window's surface: pair it if Xwayland has announced it.
+            self.pair_x11_surfaces();
         }
-        if let Some(backend) = self.backend.as_mut() {
-            backend.import_surface_tree(&root);
-        }
-        let has_buffer =
-            with_renderer_surface_state(&root, |s| s.buffer().is_some()).unwrap_or(false);
-        self.present();
-        if has_buffer {
-            window.user_data().insert_if_missing(Shown::default);
-            if let Some(shown) = window.user_data().get::<Shown>() {
-                let first = !shown.0.swap(true, Ordering::SeqCst);
-                // Minimal focus, so the clipboard works: a window gets the keyboard when
-                // first shown (not before: foot 1.13 crashes on an enter before its
-                // first configure).
-                if first {
-                    if let Some(keyboard) = self.seat.get_keyboard() {
-                        keyboard.set_focus(self, Some(root.clone()), SERIAL_COUNTER.next_serial());
-                    }
-                }
-            }
-        }
+        surface_committed(self, &root);
     }
 
     fn destroyed(&mut self, surface: &WlSurface) {
         // A client that disconnects has its wl_surface destroyed before its xdg_toplevel:
         // the window goes away here.
         self.window_going(surface);
+    }
+}
+
+/// A window's surface tree (`root`) was committed: import its buffers, draw, and give it
+/// the keyboard when first shown. Nothing for surfaces that are no window (yet).
+pub fn surface_committed(state: &mut State, root: &WlSurface) {
+    let Some(window) = state.window_for(root).cloned() else {
+        return;
+    };
+    window.on_commit();
+    if let Some(toplevel) = window.toplevel() {
+        if !toplevel.is_initial_configure_sent() {
+            toplevel.send_configure();
+        }
+    }
+    if let Some(backend) = state.backend.as_mut() {
+        backend.import_surface_tree(root);
+    }
+    let has_buffer = with_renderer_surface_state(root, |s| s.buffer().is_some()).unwrap_or(false);
+    state.present();
+    if has_buffer {
+        window.user_data().insert_if_missing(Shown::default);
+        if let Some(shown) = window.user_data().get::<Shown>() {
+            let first = !shown.0.swap(true, Ordering::SeqCst);
+            // Minimal focus, so the clipboard works: a window gets the keyboard when
+            // first shown (not before: foot 1.13 crashes on an enter before its
+            // first configure).
+            if first {
+                if let Some(keyboard) = state.seat.get_keyboard() {
+                    keyboard.set_focus(state, Some(root.clone()), SERIAL_COUNTER.next_serial());
+                }
+                state.x11_focus_changed(Some(&window));
+            }
+        }
     }
 }
 

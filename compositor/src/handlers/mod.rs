@@ -18,6 +18,7 @@ pub mod dmabuf;
 mod guard;
 mod test_protocol;
 mod xdg_shell;
+pub use compositor::surface_committed;
 pub use xdg_shell::fill_output_if_asked;
 
 use smithay::{
