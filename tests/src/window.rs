@@ -148,11 +148,6 @@ impl Window {
         &self.qh
     }
 
-    /// The window's wl_surface, for extensions that take one (fifo, commit timing …).
-    pub fn surface(&self) -> &WlSurface {
-        &self.surface
-    }
-
     /// Waits for the next events and handles them.
     pub fn blocking_dispatch(&mut self) -> anyhow::Result<()> {
         self.queue.blocking_dispatch(&mut self.state)?;
