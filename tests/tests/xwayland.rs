@@ -355,7 +355,7 @@ fn a_wayland_and_an_x11_client_show_side_by_side() {
     s.spawn(
         client.to_str().unwrap(),
         &[
-            "show", "--format", "XRGB8888", "--size", "160x100", "--frames", "0",
+            "show", "--format", "XR24", "--size", "160x100", "--frames", "0",
         ],
     );
     s.wait_for("both windows", |img| {
