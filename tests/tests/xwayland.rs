@@ -395,3 +395,74 @@ fn xwayland_without_the_binary_fails_at_start_naming_the_package() {
         "{stderr}"
     );
 }
+
+#[test]
+fn xwayland_works_in_nested_mode_inside_headless_planar() {
+    let test = "xwayland_works_in_nested_mode_inside_headless_planar";
+    if !have(test, &["xeyes"]) {
+        return;
+    }
+    if let Some(why) = planar_tests::fixture::gles_unavailable() {
+        skip(test, &format!("nested mode draws with GLES: {why}"));
+        return;
+    }
+    let outer =
+        planar_tests::fixture::Server::start(&["--allow-capture", "all", "--size", "500x400"])
+            .expect("outer planar");
+    let mut capture = PlanarTest::new(&outer.connect().unwrap()).unwrap();
+    let inner = Command::new(bin("planar"))
+        .args([
+            "run",
+            "--backend",
+            "nested",
+            "--xwayland",
+            "--size",
+            "320x240",
+            "--",
+            "xeyes",
+            "-geometry",
+            "200x150",
+        ])
+        .env("XDG_RUNTIME_DIR", outer.runtime.path())
+        .env("WAYLAND_DISPLAY", &outer.socket)
+        .env("PATH", path_with_bins())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nested planar");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _inner = Kill(inner);
+    // The nested window sits at the outer output's top-left, xeyes at the nested
+    // output's top-left: its eyes show through both.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (img, _) = capture.capture().unwrap().expect("capture allowed");
+        let eyes = [50, 150]
+            .iter()
+            .all(|&x| img.pixel(x, 40)[..3] == [255, 255, 255]);
+        let black = img.pixel(2, 2)[..3] == [0, 0, 0];
+        // Beside xeyes, the nested planar's background; outside the window, the outer's.
+        let inner_bg = img.pixel(250, 100) == BACKGROUND;
+        let outer_bg = img.pixel(450, 350) == BACKGROUND;
+        if eyes && black && inner_bg && outer_bg {
+            break;
+        }
+        if Instant::now() > deadline {
+            let path = outer.runtime.path().join("last.png");
+            let _ = img.write_png(&path);
+            panic!(
+                "xeyes never showed through the nested planar (last capture {})\n{}",
+                path.display(),
+                outer.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
