@@ -260,6 +260,23 @@ impl State {
     }
 }
 
+/// Names the X11 window in the import record of the dma-buf its surface shows (wl_shm
+/// buffers have no records, for any client).
+pub fn name_in_record(state: &mut State, window: &Window, surface: &WlSurface) {
+    let Some(x11) = window.x11_surface() else {
+        return;
+    };
+    let dmabuf = smithay::backend::renderer::utils::with_renderer_surface_state(surface, |s| {
+        s.buffer()
+            .and_then(|b| smithay::wayland::dmabuf::get_dmabuf(b).ok().cloned())
+    })
+    .flatten();
+    if let (Some(dmabuf), Some(backend)) = (dmabuf, state.backend.as_mut()) {
+        let name = format!("{} ({})", x11.title(), x11.class());
+        backend.engine().name_x11_window(&dmabuf, &name);
+    }
+}
+
 /// Compositor client data for Xwayland's own Wayland connection.
 pub fn compositor_client_state(client: &Client) -> Option<&CompositorClientState> {
     client

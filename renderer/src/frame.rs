@@ -291,6 +291,14 @@ impl Engine {
         }
     }
 
+    /// Names the X11 window `dmabuf` was shown in, in its record.
+    pub fn name_x11_window(&mut self, dmabuf: &Dmabuf, window: &str) {
+        match self {
+            Engine::Gles(t) => t.imports.name_x11_window(dmabuf, window),
+            Engine::Pixman(t) => t.imports.name_x11_window(dmabuf, window),
+        }
+    }
+
     /// Every import record so far.
     pub fn import_records(&mut self) -> Vec<ImportRecord> {
         match self {

@@ -139,6 +139,9 @@ pub struct ImportRecord {
     pub reads: u64,
     /// EGL imports after the first (a cache miss).
     pub reimports: u64,
+    /// The X11 window that showed the buffer (Xwayland's dma-bufs): `TITLE (CLASS)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x11_window: Option<String>,
 }
 
 /// A buffer as it is known to the renderer.
@@ -365,6 +368,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             rows_converted: 0,
             reads: 0,
             reimports: 0,
+            x11_window: None,
         };
         info!(
             id = record.id,
@@ -405,6 +409,17 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             }
         };
         Some(self.records[idx].clone())
+    }
+
+    /// Names the X11 window a live buffer was shown in (first one wins).
+    pub fn name_x11_window(&mut self, dmabuf: &Dmabuf, window: &str) {
+        let idx = match self.entries.get(&dmabuf.weak()) {
+            Some(Entry::Egl { record, .. } | Entry::Cpu { record, .. }) => *record,
+            None => return,
+        };
+        self.records[idx]
+            .x11_window
+            .get_or_insert_with(|| window.to_string());
     }
 
     /// Records, with the CPU counters of live buffers brought up to date.

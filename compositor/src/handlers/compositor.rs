@@ -67,6 +67,7 @@ pub fn surface_committed(state: &mut State, root: &WlSurface) {
     if let Some(backend) = state.backend.as_mut() {
         backend.import_surface_tree(root);
     }
+    crate::xwayland::name_in_record(state, &window, root);
     let has_buffer = with_renderer_surface_state(root, |s| s.buffer().is_some()).unwrap_or(false);
     state.present();
     if has_buffer {
