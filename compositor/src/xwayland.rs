@@ -421,10 +421,8 @@ impl XwmHandler for State {
     fn move_request(&mut self, _: XwmId, _: X11Surface, _: u32) {}
 
     fn disconnected(&mut self, _xwm: XwmId) {
+        // The window manager is kept: smithay may still ask for it while its windows go.
         warn!("the X11 window manager lost its connection to Xwayland");
-        if let Some(x) = self.xwayland.as_mut() {
-            x.xwm = None;
-        }
     }
 }
 
@@ -442,18 +440,22 @@ impl XWaylandShellHandler for State {
 smithay::delegate_xwayland_shell!(State);
 
 impl State {
-    /// The topmost window under `location` and where it is: smithay's hit test, and for
-    /// X11 windows paired by planar (which smithay cannot test), their surface tree.
+    /// The topmost window under `location` and where its surface is drawn: smithay's hit
+    /// test, and for X11 windows paired by planar (which smithay cannot test) their
+    /// surface tree.
     pub fn window_under(
         &self,
         location: smithay::utils::Point<f64, Logical>,
     ) -> Option<(Window, smithay::utils::Point<i32, Logical>)> {
+        // As smithay's `Space::element_under`: topmost first, relative to where the
+        // window's surface is drawn (its location minus its window geometry's origin).
         for window in self.space.elements().rev() {
             let Some(at) = self.space.element_location(window) else {
                 continue;
             };
-            if window_surface_under(window, location - at.to_f64()).is_some() {
-                return Some((window.clone(), at));
+            let drawn = at - window.geometry().loc;
+            if window_surface_under(window, location - drawn.to_f64()).is_some() {
+                return Some((window.clone(), drawn));
             }
         }
         None
