@@ -466,3 +466,77 @@ fn xwayland_works_in_nested_mode_inside_headless_planar() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The X11 window id xwininfo reports for the window titled `name`.
+fn x11_window_id(s: &Session, name: &str) -> Option<u32> {
+    let out = s
+        .command("xwininfo")
+        .args(["-name", name])
+        .stdout(Stdio::piped())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let id = text.split("Window id: 0x").nth(1)?.split(' ').next()?;
+    u32::from_str_radix(id, 16).ok()
+}
+
+#[test]
+fn the_newest_x11_window_gets_the_x_input_focus() {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::ConnectionExt as _;
+    let test = "the_newest_x11_window_gets_the_x_input_focus";
+    if !have(test, &["xterm", "xwininfo"]) {
+        return;
+    }
+    let mut s = Session::start("640x480");
+    let (conn, _) = x11rb::connect(Some(&s.display)).expect("connect to Xwayland");
+    let focus = || conn.get_input_focus().unwrap().reply().unwrap().focus;
+    for (name, colour) in [
+        ("planar-first", "rgb:c0/20/20"),
+        ("planar-second", "rgb:20/20/c0"),
+    ] {
+        s.spawn(
+            "xterm",
+            &[
+                "-T",
+                name,
+                "-geometry",
+                "20x5",
+                "-bg",
+                colour,
+                "-fg",
+                colour,
+                "-cr",
+                colour,
+                "-e",
+                "sleep",
+                "120",
+            ],
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let id = loop {
+            if let Some(id) = x11_window_id(&s, name) {
+                break id;
+            }
+            assert!(Instant::now() < deadline, "{name} never mapped");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        // Shown (its colour at the top-left, on top), then focused.
+        let rgb = if name == "planar-first" {
+            [0xc0, 0x20, 0x20]
+        } else {
+            [0x20, 0x20, 0xc0]
+        };
+        s.wait_for(name, |img| solid(img, (0, 0, 20, 20), rgb));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while focus() != id {
+            assert!(
+                Instant::now() < deadline,
+                "X input focus is {:#x}, not {name} ({id:#x})",
+                focus()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        conn.flush().unwrap();
+    }
+}
