@@ -80,7 +80,12 @@ pub fn start(state: &mut State) -> anyhow::Result<()> {
         .clone()
         .context("error starting Xwayland: no event loop")?;
     let shell = XWaylandShellState::new::<State>(&dh);
-    let (xwayland, client) = XWayland::spawn(
+    // planar blocks SIGINT/SIGTERM to read them from a signalfd, and a spawned process
+    // inherits the mask: Xwayland would ignore SIGTERM. smithay's spawn takes no pre_exec,
+    // so the mask is cleared around it (a signal in those microseconds ends planar the
+    // default way).
+    let blocked = unblock_signals();
+    let spawned = XWayland::spawn(
         &dh,
         None,
         std::iter::empty::<(String, String)>(),
@@ -88,8 +93,9 @@ pub fn start(state: &mut State) -> anyhow::Result<()> {
         Stdio::null(),
         Stdio::null(),
         |_| {},
-    )
-    .context("error starting Xwayland")?;
+    );
+    restore_signals(&blocked);
+    let (xwayland, client) = spawned.context("error starting Xwayland")?;
     info!(display = xwayland.display_number(), "Xwayland spawned");
     let wm_client = client.clone();
     handle
@@ -112,6 +118,25 @@ pub fn start(state: &mut State) -> anyhow::Result<()> {
         started: std::time::Instant::now(),
     });
     Ok(())
+}
+
+/// Clears this thread's signal mask; returns the old one.
+fn unblock_signals() -> libc::sigset_t {
+    // SAFETY: plain libc calls on stack-owned sigset_t values.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &empty, &mut old);
+        old
+    }
+}
+
+fn restore_signals(old: &libc::sigset_t) {
+    // SAFETY: as above; `old` came from pthread_sigmask.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut());
+    }
 }
 
 impl State {

@@ -8,6 +8,7 @@
 use std::{
     io::{BufRead, BufReader},
     os::unix::net::UnixStream,
+    path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -539,4 +540,62 @@ fn the_newest_x11_window_gets_the_x_input_focus() {
         }
         conn.flush().unwrap();
     }
+}
+
+#[test]
+fn planar_carries_on_when_xwayland_is_ended() {
+    let test = "planar_carries_on_when_xwayland_is_ended";
+    if !have(test, &["xeyes", "pgrep"]) {
+        return;
+    }
+    let mut s = Session::start("400x300");
+    s.spawn("xeyes", &["-geometry", "300x200"]);
+    s.wait_for("xeyes", |img| {
+        (img.pixel(225, 60)[..3] == [255, 255, 255])
+            .then_some(())
+            .ok_or_else(|| format!("(225, 60) is {:?}", img.pixel(225, 60)))
+    });
+    // planar's own Xwayland, found by its parent: SIGTERM must end it (planar blocks
+    // SIGTERM for itself; Xwayland must not inherit that).
+    let out = Command::new("pgrep")
+        .args(["-P", &s.planar.id().to_string(), "-x", "Xwayland"])
+        .output()
+        .unwrap();
+    let pid: i32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("planar's Xwayland child");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{pid}")).exists()
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|st| !st.contains(") Z "))
+            .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "Xwayland ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The X11 window is gone; Wayland clients are still served and captured.
+    let client = bin("planar-client");
+    s.spawn(
+        client.to_str().unwrap(),
+        &[
+            "show", "--format", "XR24", "--size", "160x100", "--frames", "0",
+        ],
+    );
+    s.wait_for("a Wayland client after Xwayland ended", |img| {
+        let want = quads_rgb(160, 100, 150, 90);
+        if img.pixel(150, 90)[..3] != want {
+            return Err(format!("(150, 90) is {:?}", img.pixel(150, 90)));
+        }
+        // xeyes went with Xwayland.
+        (img.pixel(225, 60) == BACKGROUND)
+            .then_some(())
+            .ok_or_else(|| format!("(225, 60) is {:?}, xeyes still shown", img.pixel(225, 60)))
+    });
+    assert!(matches!(s.planar.try_wait(), Ok(None)), "planar ended");
 }
