@@ -1,8 +1,10 @@
 //! `planar run --xwayland`: X11 apps in the headless session. xdpyinfo answers on the
 //! DISPLAY planar gives CMD; xterm (one solid colour) and xeyes appear at the output's
 //! top-left at the size X11 reports; glxgears (GLX on llvmpipe) draws its gears; a Wayland
-//! client and an X11 client show side by side; without the Xwayland binary `--xwayland`
-//! fails at start naming the package. Scripted input into an X11 window needs the input
+//! client and an X11 client show side by side; override-redirect windows keep their
+//! position; the newest X11 window gets the X input focus; nested mode; planar carries on
+//! when Xwayland ends; without the Xwayland binary `--xwayland` fails at start naming the
+//! package. Scripted input into an X11 window needs the input
 //! issue's `--script` (not on this branch yet).
 
 use std::{
@@ -598,4 +600,59 @@ fn planar_carries_on_when_xwayland_is_ended() {
             .ok_or_else(|| format!("(225, 60) is {:?}, xeyes still shown", img.pixel(225, 60)))
     });
     assert!(matches!(s.planar.try_wait(), Ok(None)), "planar ended");
+}
+
+#[test]
+fn managed_windows_go_top_left_and_override_redirect_ones_stay_where_they_ask() {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, WindowClass};
+    let test = "managed_windows_go_top_left_and_override_redirect_ones_stay_where_they_ask";
+    if !have(test, &[]) {
+        return;
+    }
+    let mut s = Session::start("400x300");
+    let (conn, screen) = x11rb::connect(Some(&s.display)).expect("connect to Xwayland");
+    let root = conn.setup().roots[screen].clone();
+    let window = |x: i16, y: i16, w: u16, h: u16, pixel: u32, override_redirect: bool| {
+        let id = conn.generate_id().unwrap();
+        conn.create_window(
+            root.root_depth,
+            id,
+            root.root,
+            x,
+            y,
+            w,
+            h,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            0,
+            &CreateWindowAux::new()
+                .background_pixel(pixel)
+                .override_redirect(u32::from(override_redirect)),
+        )
+        .unwrap();
+        conn.map_window(id).unwrap();
+        conn.flush().unwrap();
+    };
+    // Asks for (150, 100): placed at the output's top-left like any toplevel.
+    window(150, 100, 100, 60, 0xc02020, false);
+    s.wait_for("the managed window at the top-left", |img| {
+        solid(img, (0, 0, 100, 60), [0xc0, 0x20, 0x20])?;
+        background_around(img, 100, 60)
+    });
+    // A menu-like override-redirect window keeps its own position.
+    window(200, 150, 80, 40, 0x2020c0, true);
+    s.wait_for("the override-redirect window at (200, 150)", |img| {
+        solid(img, (200, 150, 80, 40), [0x20, 0x20, 0xc0])?;
+        for (x, y) in [(199, 150), (200, 149), (280, 170), (240, 190)] {
+            if img.pixel(x, y) != BACKGROUND {
+                return Err(format!(
+                    "({x}, {y}) is {:?}, not the background",
+                    img.pixel(x, y)
+                ));
+            }
+        }
+        solid(img, (0, 0, 100, 60), [0xc0, 0x20, 0x20])
+    });
+    drop(conn);
 }
