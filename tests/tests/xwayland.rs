@@ -4,8 +4,9 @@
 //! client and an X11 client show side by side; override-redirect windows keep their
 //! position; the newest X11 window gets the X input focus; nested mode; planar carries on
 //! when Xwayland ends; without the Xwayland binary `--xwayland` fails at start naming the
-//! package. Scripted input into an X11 window needs the input
-//! issue's `--script` (not on this branch yet).
+//! package; in nested mode on Xvfb, a click and typed keys reach an xterm's shell.
+//! Scripted input into an X11 window in headless mode needs the input issue's `--script`
+//! (not on this branch yet).
 
 use std::{
     io::{BufRead, BufReader},
@@ -655,4 +656,99 @@ fn managed_windows_go_top_left_and_override_redirect_ones_stay_where_they_ask() 
         solid(img, (0, 0, 100, 60), [0xc0, 0x20, 0x20])
     });
     drop(conn);
+}
+
+#[test]
+fn typed_keys_reach_an_xterm_shell_in_nested_mode_on_xvfb() {
+    let test = "typed_keys_reach_an_xterm_shell_in_nested_mode_on_xvfb";
+    if !have(test, &["xterm", "Xvfb"]) {
+        return;
+    }
+    if let Some(why) = planar_tests::fixture::gles_unavailable() {
+        skip(test, &format!("nested mode draws with GLES: {why}"));
+        return;
+    }
+    let x = planar_tests::x11::Xvfb::start(400, 300).expect("Xvfb");
+    let dir = runtime_dir();
+    let typed = dir.path().join("typed");
+    let log = std::fs::File::create(dir.path().join("planar.log")).unwrap();
+    let script = format!("read line; echo \"$line\" > {}", typed.display());
+    let inner = Command::new(bin("planar"))
+        .args([
+            "run",
+            "--backend",
+            "nested",
+            "--xwayland",
+            "--size",
+            "320x240",
+            "--",
+        ])
+        .args([
+            "xterm",
+            "-geometry",
+            "20x5",
+            "-bg",
+            "white",
+            "-e",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .env("DISPLAY", &x.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("PATH", path_with_bins())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("nested planar");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _inner = Kill(inner);
+    let planar_log = || std::fs::read_to_string(dir.path().join("planar.log")).unwrap_or_default();
+    // xterm's white, through Xwayland, the nested planar and Xvfb.
+    let shown = x
+        .wait_for(Duration::from_secs(40), |img| {
+            img.pixel(60, 40)[..3] == [255, 255, 255]
+        })
+        .unwrap();
+    if shown.pixel(60, 40)[..3] != [255, 255, 255] {
+        let path = dir.path().join("xvfb.png");
+        let _ = shown.write_png(&path);
+        panic!(
+            "Xvfb never showed xterm's white at (60, 40): {:?} ({})\n{}",
+            shown.pixel(60, 40),
+            path.display(),
+            planar_log()
+        );
+    }
+    // Click into xterm (keyboard focus follows the click), then type "hi" and Enter.
+    const KEY_H: u32 = 35;
+    const KEY_I: u32 = 23;
+    const KEY_ENTER: u32 = 28;
+    x.move_pointer(20, 20).unwrap();
+    x.focus_top_window().unwrap();
+    x.click(1).unwrap();
+    for key in [KEY_H, KEY_I, KEY_ENTER] {
+        x.tap_key(key).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&typed) {
+            assert_eq!(text.trim(), "hi", "{}", planar_log());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the xterm's shell never read a line\n{}",
+            planar_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
