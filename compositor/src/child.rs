@@ -20,12 +20,14 @@ pub struct ClientCommand {
 
 impl ClientCommand {
     /// Starts `argv` with WAYLAND_DISPLAY, XDG_RUNTIME_DIR and the capture secret
-    /// (`capture_token`, see `capture`) set for it alone.
+    /// (`capture_token`, see `capture`) set for it alone, and DISPLAY when planar runs
+    /// Xwayland (`x11_display`).
     pub fn spawn(
         argv: &[String],
         runtime_dir: &Path,
         socket: &str,
         capture_token: &str,
+        x11_display: Option<&str>,
     ) -> anyhow::Result<Self> {
         let mut command = Command::new(&argv[0]);
         // SAFETY: only async-signal-safe calls between fork and exec. planar blocks
@@ -47,6 +49,7 @@ impl ClientCommand {
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_SOCKET")
             .env(crate::capture::TOKEN_ENV, capture_token)
+            .envs(x11_display.map(|d| ("DISPLAY", d)))
             .spawn()
             .with_context(|| format!("error starting {:?}", argv[0]))?;
         let pid = Pid::from_child(&child);

@@ -153,6 +153,10 @@ pub struct RunArgs {
     /// carrying the capture secret planar gave the command) or all.
     #[arg(long, default_value = "spawned", value_parser = ["spawned", "all"])]
     pub allow_capture: String,
+    /// Run X11 apps too: start a rootless Xwayland with an X11 window manager and give CMD
+    /// its DISPLAY (CMD starts once the X server answers). Needs the `xwayland` package.
+    #[arg(long)]
+    pub xwayland: bool,
     /// Keyboard layout of the seat, LAYOUT[:VARIANT] (e.g. us, de:nodeadkeys); XKB's
     /// default without it.
     #[arg(long, default_value = "", value_parser = parse_keymap, hide_default_value = true)]

@@ -18,7 +18,6 @@ use smithay::{
         KeyboardKeyEvent, PointerAxisEvent, PointerButtonEvent,
     },
     desktop::Window,
-    desktop::WindowSurfaceType,
     input::{
         keyboard::FilterResult,
         pointer::{AxisFrame, ButtonEvent, MotionEvent},
@@ -64,11 +63,14 @@ impl State {
         if let Some(window) = &window {
             self.space.raise_element(window, false);
         }
-        let focus = window.and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()));
+        let focus = window
+            .as_ref()
+            .and_then(planar_renderer::xwayland::window_surface);
         debug!(?focus, "keyboard focus");
         if let Some(keyboard) = self.seat.get_keyboard() {
             keyboard.set_focus(self, focus, SERIAL_COUNTER.next_serial());
         }
+        self.x11_focus_changed(window.as_ref());
     }
 
     /// Keyboard focus moved: the focused toplevel is activated, every other one is not;
@@ -97,7 +99,7 @@ impl State {
                 .space
                 .elements()
                 .rev()
-                .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() != gone))
+                .find(|w| planar_renderer::xwayland::window_surface(w).is_some_and(|s| &s != gone))
                 .cloned();
             self.focus_window(top);
         }
@@ -157,7 +159,7 @@ impl State {
         let serial = SERIAL_COUNTER.next_serial();
         if state == ButtonState::Pressed {
             let location = pointer.current_location();
-            let window = self.space.element_under(location).map(|(w, _)| w.clone());
+            let window = self.window_under(location).map(|(w, _)| w);
             self.focus_window(window);
         }
         pointer.button(
@@ -204,9 +206,9 @@ impl State {
         smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
         Point<f64, Logical>,
     )> {
-        let (window, at) = self.space.element_under(location)?;
+        let (window, at) = self.window_under(location)?;
         let (surface, offset) =
-            window.surface_under(location - at.to_f64(), WindowSurfaceType::ALL)?;
+            crate::xwayland::window_surface_under(&window, location - at.to_f64())?;
         Some((surface, (at + offset).to_f64()))
     }
 }

@@ -20,6 +20,7 @@ mod runtime_dir;
 mod script;
 mod state;
 mod waits;
+mod xwayland;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

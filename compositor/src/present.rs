@@ -89,6 +89,7 @@ impl State {
                 Some(output.clone())
             });
         }
+        self.send_x11_frame_callbacks(now);
     }
 
     /// The refresh tick: draws what changed without a commit (a window that went away),

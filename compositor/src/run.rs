@@ -152,12 +152,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         )
         .map_err(|e| anyhow::anyhow!("error adding the signal source: {e}"))?;
 
+    if args.xwayland {
+        crate::xwayland::start(&mut state)?;
+        wait_for_xwayland(&mut event_loop, &mut display, &mut state)?;
+    }
+
     if args.command.is_empty() {
         // The one line scripts read to connect; with a command, stdout is the command's.
         println!(
             "planar: listening on {socket_name} in {}",
             runtime_dir.path().display()
         );
+        if let Some(x11) = state.x11_display() {
+            println!("planar: X11 display {x11}");
+        }
     }
     info!(socket = %socket_name, dir = %runtime_dir.path().display(), "listening");
 
@@ -165,7 +173,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         [] => None,
         argv => {
             let token = state.capture_policy.token().to_string();
-            let cmd = ClientCommand::spawn(argv, runtime_dir.path(), &socket_name, &token)?;
+            let x11_display = state.x11_display();
+            let cmd = ClientCommand::spawn(
+                argv,
+                runtime_dir.path(),
+                &socket_name,
+                &token,
+                x11_display.as_deref(),
+            )?;
             state.capture_policy.set_child(cmd.child.id());
             let pidfd = cmd.pidfd.try_clone().context("error cloning the pidfd")?;
             handle
@@ -204,6 +219,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             display
                 .dispatch_clients(&mut state)
                 .context("error dispatching clients")?;
+            state.pair_x11_surfaces();
             if state.on_demand {
                 // No refresh tick: fifo and commit-timing updates go through when idle.
                 state.release_paced();
@@ -351,6 +367,32 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         drop(display);
     }
     Ok(code)
+}
+
+/// Runs the loop until Xwayland is ready (its window manager connected), so CMD finds a
+/// working DISPLAY. Xwayland needs Wayland roundtrips to start, hence the dispatching.
+fn wait_for_xwayland(
+    event_loop: &mut EventLoop<State>,
+    display: &mut Display<State>,
+    state: &mut State,
+) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + crate::xwayland::START_TIMEOUT;
+    while state.x11_display().is_none() && state.stop.is_none() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "Xwayland was not ready after {} s",
+                crate::xwayland::START_TIMEOUT.as_secs()
+            );
+        }
+        event_loop
+            .dispatch(Some(Duration::from_millis(20)), state)
+            .context("error in the event loop")?;
+        display
+            .dispatch_clients(state)
+            .context("error dispatching clients")?;
+        display.flush_clients().context("error flushing clients")?;
+    }
+    Ok(())
 }
 
 /// The first free `wayland-N` in `dir`.

@@ -161,6 +161,8 @@ pub struct State {
     pub capture_policy: std::sync::Arc<crate::capture::CapturePolicy>,
     /// The seat's injected input, waits and script (see `inject`).
     pub input: crate::inject::InputState,
+    /// `--xwayland`: the X server and its window manager (see `xwayland`).
+    pub xwayland: Option<crate::xwayland::Xwayland>,
     /// wl_callbacks to fire once the current dispatch is over.
     pub pending_callbacks: Vec<(
         smithay::reexports::wayland_server::protocol::wl_callback::WlCallback,
@@ -262,6 +264,7 @@ impl State {
             capture_policy,
             input: Default::default(),
             pending_callbacks: Vec::new(),
+            xwayland: None,
         };
         let specs = if config.outputs.is_empty() {
             vec![crate::outputs::OutputSpec {
@@ -345,8 +348,8 @@ impl State {
         // Buffers are imported at commit; those committed while the renderer was still
         // being chosen are imported now, or they would never be drawn.
         for window in self.space.elements() {
-            if let Some(toplevel) = window.toplevel() {
-                backend.import_surface_tree(toplevel.wl_surface());
+            if let Some(surface) = planar_renderer::xwayland::window_surface(window) {
+                backend.import_surface_tree(&surface);
             }
         }
         self.backend = Some(backend);
@@ -397,10 +400,10 @@ impl State {
         }
     }
 
-    /// The window whose toplevel is `surface`.
+    /// The window whose toplevel (or X11 window's surface) is `surface`.
     pub fn window_for(&self, surface: &WlSurface) -> Option<&Window> {
         self.space
             .elements()
-            .find(|w| w.toplevel().is_some_and(|t| t.wl_surface() == surface))
+            .find(|w| planar_renderer::xwayland::window_surface(w).as_ref() == Some(surface))
     }
 }

@@ -361,6 +361,14 @@ impl Engine {
         }
     }
 
+    /// Names the X11 window `dmabuf` was shown in, in its record.
+    pub fn name_x11_window(&mut self, dmabuf: &Dmabuf, window: &str) {
+        match self {
+            Engine::Gles(t) => t.imports.name_x11_window(dmabuf, window),
+            Engine::Pixman(t) => t.imports.name_x11_window(dmabuf, window),
+        }
+    }
+
     /// Writes the import report to `path`: every record streamed so far, then the live
     /// buffers'. Returns how many records it holds.
     pub fn write_report(&mut self, path: &std::path::Path) -> std::io::Result<u64> {

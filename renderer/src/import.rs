@@ -181,6 +181,9 @@ pub struct ImportRecord {
     pub reimports: u64,
     /// Commits not read because a write fence had not signalled in time (CPU path).
     pub fence_timeouts: u64,
+    /// The X11 window that showed the buffer (Xwayland's dma-bufs): `TITLE (CLASS)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x11_window: Option<String>,
 }
 
 /// A buffer as it is known to the renderer.
@@ -450,6 +453,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             reads: 0,
             reimports: 0,
             fence_timeouts: 0,
+            x11_window: None,
         };
         info!(
             id = record.id,
@@ -562,6 +566,15 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
                 record.clone()
             }
         })
+    }
+
+    /// Names the X11 window a live buffer was shown in (first one wins).
+    pub fn name_x11_window(&mut self, dmabuf: &Dmabuf, window: &str) {
+        if let Some(Entry::Egl { record, .. } | Entry::Cpu { record, .. }) =
+            self.entries.get_mut(&dmabuf.weak())
+        {
+            record.x11_window.get_or_insert_with(|| window.to_string());
+        }
     }
 
     /// Records held in memory (one per live buffer), and records streamed to the report.

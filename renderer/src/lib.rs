@@ -15,6 +15,7 @@ mod report;
 mod scene;
 mod select;
 pub mod steps;
+pub mod xwayland;
 
 pub use error::RendererError;
 pub use frame::Engine;

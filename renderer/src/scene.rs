@@ -20,7 +20,6 @@ use smithay::{
     output::Output,
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     utils::{Physical, Point, Rectangle, Scale, Transform},
-    wayland::seat::WaylandFocus,
     wayland::{
         compositor::{with_surface_tree_downward, TraversalAction},
         dmabuf::get_dmabuf,
@@ -62,8 +61,10 @@ where
         .unwrap_or_default();
     let mut out = Vec::new();
     for window in space.elements().rev() {
-        let (Some(location), Some(surface)) = (space.element_location(window), window.wl_surface())
-        else {
+        let (Some(location), Some(surface)) = (
+            space.element_location(window),
+            crate::xwayland::window_surface(window),
+        ) else {
             continue;
         };
         let location = (location - window.geometry().loc - origin).to_physical_precise_round(scale);

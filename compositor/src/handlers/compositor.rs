@@ -17,7 +17,12 @@ impl CompositorHandler for State {
     }
 
     fn client_compositor_state<'a>(&self, client: &'a Client) -> &'a CompositorClientState {
-        &client.get_data::<ClientState>().unwrap().compositor_state
+        match client.get_data::<ClientState>() {
+            Some(data) => &data.compositor_state,
+            // Xwayland's connection carries smithay's client data, not planar's.
+            None => crate::xwayland::compositor_client_state(client)
+                .expect("every client is inserted with ClientState or by XWayland::spawn"),
+        }
     }
 
     fn new_surface(&mut self, surface: &WlSurface) {
@@ -32,39 +37,50 @@ impl CompositorHandler for State {
         while let Some(parent) = get_parent(&root) {
             root = parent;
         }
-        let Some(window) = self.window_for(&root).cloned() else {
-            return;
-        };
-        window.on_commit();
-        self.input.commits += 1;
-        let toplevel = window.toplevel().expect("planar maps only xdg toplevels");
-        if !toplevel.is_initial_configure_sent() {
-            toplevel.send_configure();
+        if self.window_for(&root).is_none() && self.xwayland.is_some() {
+            // An X11 window's surface: pair it if Xwayland has announced it.
+            self.pair_x11_surfaces();
         }
-        if let Some(backend) = self.backend.as_mut() {
-            backend.import_surface_tree(&root);
-        }
-        let has_buffer =
-            with_renderer_surface_state(&root, |s| s.buffer().is_some()).unwrap_or(false);
-        self.present();
-        if has_buffer {
-            window.user_data().insert_if_missing(Shown::default);
-            if let Some(shown) = window.user_data().get::<Shown>() {
-                let first = !shown.0.swap(true, Ordering::SeqCst);
-                // Focus on first show (not before: foot 1.13 crashes on an enter before
-                // its first configure), headless only: nested, a person at the host's
-                // keyboard focuses by clicking (see `input`).
-                if first && !self.is_nested() {
-                    self.focus_window(Some(window.clone()));
-                }
-            }
-        }
+        surface_committed(self, &root);
     }
 
     fn destroyed(&mut self, surface: &WlSurface) {
         // A client that disconnects has its wl_surface destroyed before its xdg_toplevel:
         // the window goes away here.
         self.window_going(surface);
+    }
+}
+
+/// A window's surface tree (`root`) was committed: import its buffers, draw, and give it
+/// the keyboard when first shown. Nothing for surfaces that are no window (yet).
+pub fn surface_committed(state: &mut State, root: &WlSurface) {
+    let Some(window) = state.window_for(root).cloned() else {
+        return;
+    };
+    window.on_commit();
+    state.input.commits += 1;
+    if let Some(toplevel) = window.toplevel() {
+        if !toplevel.is_initial_configure_sent() {
+            toplevel.send_configure();
+        }
+    }
+    if let Some(backend) = state.backend.as_mut() {
+        backend.import_surface_tree(root);
+    }
+    crate::xwayland::name_in_record(state, &window, root);
+    let has_buffer = with_renderer_surface_state(root, |s| s.buffer().is_some()).unwrap_or(false);
+    state.present();
+    if has_buffer {
+        window.user_data().insert_if_missing(Shown::default);
+        if let Some(shown) = window.user_data().get::<Shown>() {
+            let first = !shown.0.swap(true, Ordering::SeqCst);
+            // Focus on first show (not before: foot 1.13 crashes on an enter before
+            // its first configure), headless only: nested, a person at the host's
+            // keyboard focuses by clicking (see `input`).
+            if first && !state.is_nested() {
+                state.focus_window(Some(window.clone()));
+            }
+        }
     }
 }
 

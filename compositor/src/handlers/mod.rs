@@ -21,6 +21,7 @@ mod guard;
 mod test_protocol;
 pub mod virtual_input;
 mod xdg_shell;
+pub use compositor::surface_committed;
 pub use xdg_shell::fill_output_if_asked;
 
 use smithay::{
