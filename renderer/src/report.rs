@@ -126,6 +126,7 @@ mod tests {
             reads: 0,
             reimports: 0,
             fence_timeouts: 0,
+            x11_window: None,
         }
     }
 
