@@ -50,6 +50,8 @@ pub struct DesktopStates {
     pub foreign_toplevels: ForeignToplevelListState,
     pub security_context: SecurityContextState,
     pub pacing: super::pacing::Pacing,
+    /// Live security-context listeners (bounded: see `security_context`).
+    pub security_listeners: super::security_context::Listeners,
 }
 
 /// Whether `client` connected through a wp_security_context_v1 (a sandboxed client).
@@ -83,6 +85,7 @@ impl DesktopStates {
             // The protocol requires that clients inside a context cannot make another one.
             security_context: SecurityContextState::new::<State, _>(dh, |c| !is_sandboxed(c)),
             pacing: Default::default(),
+            security_listeners: Default::default(),
         }
     }
 }

@@ -1,0 +1,204 @@
+//! Findings of the adversarial review after issue 12: each test sends one hostile request
+//! sequence from a raw wayland-client client and checks that planar answers it as the
+//! protocol says, stays alive, does not burn the CPU, holds a bounded number of fds and
+//! objects, and keeps serving a new client.
+
+use std::{
+    os::{
+        fd::AsFd,
+        unix::net::{UnixListener, UnixStream},
+    },
+    time::{Duration, Instant},
+};
+
+use planar_tests::fixture::{runtime_dir, Server};
+use wayland_client::{
+    backend::WaylandError,
+    delegate_noop,
+    globals::{registry_queue_init, GlobalListContents},
+    protocol::wl_registry::WlRegistry,
+    Connection, Dispatch, QueueHandle,
+};
+use wayland_protocols::wp::security_context::v1::client::{
+    wp_security_context_manager_v1::WpSecurityContextManagerV1,
+    wp_security_context_v1::WpSecurityContextV1,
+};
+
+fn server() -> Server {
+    Server::start(&["--renderer", "pixman", "--size", "200x100"]).expect("planar starts")
+}
+
+/// A client with no state of its own.
+struct Raw;
+
+impl Dispatch<WlRegistry, GlobalListContents> for Raw {
+    fn event(
+        _: &mut Self,
+        _: &WlRegistry,
+        _: wayland_client::protocol::wl_registry::Event,
+        _: &GlobalListContents,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+    }
+}
+delegate_noop!(Raw: ignore WpSecurityContextManagerV1);
+delegate_noop!(Raw: ignore WpSecurityContextV1);
+
+/// The protocol error a roundtrip ended with: (interface, code).
+fn roundtrip_error(conn: &Connection) -> Option<(String, u32)> {
+    match conn.roundtrip() {
+        Err(WaylandError::Protocol(e)) => Some((e.object_interface, e.code)),
+        Err(e) => panic!("the connection broke without a protocol error: {e}"),
+        Ok(_) => None,
+    }
+}
+
+/// planar is alive and answers a new client's roundtrip.
+fn still_serving(server: &mut Server) {
+    assert!(server.alive(), "planar died:\n{}", server.log());
+    let conn = server.connect().expect("a new client connects");
+    conn.roundtrip().expect("a new client is answered");
+    assert!(server.alive(), "planar died:\n{}", server.log());
+}
+
+/// CPU time (user + system) planar used, in clock ticks, from /proc/PID/stat.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn security_manager(conn: &Connection) -> (WpSecurityContextManagerV1, QueueHandle<Raw>) {
+    let (globals, queue) = registry_queue_init::<Raw>(conn).unwrap();
+    let qh = queue.handle();
+    let manager = globals.bind(&qh, 1..=1, ()).unwrap();
+    // The queue's events are all ignored; only the objects' ids matter here.
+    std::mem::forget(queue);
+    (manager, qh)
+}
+
+/// A pipe, or a connected socket, as listen_fd: smithay's listener would accept() on it
+/// as soon as it is readable, get ENOTSOCK/EINVAL and end planar's event loop (exit 70).
+/// The protocol's answer is `invalid_listen_fd`.
+#[test]
+fn security_context_listen_fd_that_is_not_a_listening_socket_is_invalid_listen_fd() {
+    let mut server = server();
+    let (pipe_read, pipe_write) = rustix::pipe::pipe().unwrap();
+    let (sock_a, mut sock_b) = UnixStream::pair().unwrap();
+    for (what, listen_fd) in [
+        ("a pipe", pipe_read.as_fd()),
+        ("a connected socket", sock_a.as_fd()),
+    ] {
+        let conn = server.connect().unwrap();
+        let (manager, qh) = security_manager(&conn);
+        let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+        let context = manager.create_listener(listen_fd, close_read.as_fd(), &qh, ());
+        context.set_sandbox_engine("org.planar.hostile".into());
+        context.commit();
+        let error = roundtrip_error(&conn);
+        // Make the fd readable, as a hostile engine would, had planar kept it.
+        rustix::io::write(&pipe_write, b"x").unwrap();
+        std::io::Write::write_all(&mut sock_b, b"x").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            server.alive(),
+            "{what} as listen_fd ended planar:\n{}",
+            server.log()
+        );
+        assert_eq!(
+            error,
+            Some(("wp_security_context_manager_v1".into(), 1)),
+            "{what} as listen_fd: invalid_listen_fd expected"
+        );
+    }
+    assert!(
+        server.log().contains("invalid_listen_fd"),
+        "{}",
+        server.log()
+    );
+    still_serving(&mut server);
+}
+
+/// A listening socket, valid at create_listener, that the sandbox engine then shuts down:
+/// it polls readable forever while accept() says EAGAIN, and smithay's level-triggered
+/// listener would spin planar's main loop at 100% CPU.
+#[test]
+fn security_context_listener_shut_down_by_its_engine_does_not_spin_planar() {
+    let mut server = server();
+    let conn = server.connect().unwrap();
+    let (manager, qh) = security_manager(&conn);
+    let dir = runtime_dir();
+    let path = dir.path().join("sandbox.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    let context = manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ());
+    context.commit();
+    assert_eq!(roundtrip_error(&conn), None);
+    // Shutting down our copy shuts down planar's too: one open file description.
+    let rc = unsafe { libc::shutdown(std::os::fd::AsRawFd::as_raw_fd(&listener), libc::SHUT_RDWR) };
+    assert_eq!(rc, 0);
+    // Let planar settle (a well-behaved planar rests then drops the listener), then
+    // measure 1 s of its CPU time.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (t0, c0) = (Instant::now(), cpu_ticks(server.pid()));
+    std::thread::sleep(Duration::from_secs(1));
+    let ticks = cpu_ticks(server.pid()) - c0;
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let busy = ticks as f64 / hz / t0.elapsed().as_secs_f64();
+    assert!(
+        busy < 0.3,
+        "planar used {:.0}% of a core while idle with a shut-down security-context socket",
+        busy * 100.0
+    );
+    assert!(
+        server.log().contains("no longer listening"),
+        "{}",
+        server.log()
+    );
+    still_serving(&mut server);
+}
+
+/// Security-context listeners outlive their client and each holds two fds in planar; the
+/// client needs to keep none of its own (libwayland dups at marshal time). Without a
+/// bound, one client takes every fd planar may open.
+#[test]
+fn security_context_listeners_are_bounded() {
+    let mut server = server();
+    let baseline = open_fds(server.pid());
+    let dir = runtime_dir();
+    let listener = UnixListener::bind(dir.path().join("sandbox.sock")).unwrap();
+    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    let conn = server.connect().unwrap();
+    let (manager, qh) = security_manager(&conn);
+    for i in 0..300 {
+        let context = manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ());
+        context.commit();
+        context.destroy();
+        if i % 50 == 49 {
+            assert_eq!(roundtrip_error(&conn), None);
+        }
+    }
+    assert_eq!(roundtrip_error(&conn), None);
+    drop(conn);
+    std::thread::sleep(Duration::from_millis(300));
+    let held = open_fds(server.pid()).saturating_sub(baseline);
+    assert!(
+        held <= 2 * 32 + 4,
+        "planar holds {held} more fds after 300 security contexts (at most 2 per listener, 32 listeners)"
+    );
+    assert!(
+        server.log().contains("security context refused"),
+        "{}",
+        server.log()
+    );
+    still_serving(&mut server);
+}
