@@ -202,3 +202,59 @@ fn security_context_listeners_are_bounded() {
     );
     still_serving(&mut server);
 }
+
+/// planar's resident memory in KiB, from /proc/PID/status.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+delegate_noop!(Raw: ignore wayland_protocols::xdg::activation::v1::client::xdg_activation_v1::XdgActivationV1);
+delegate_noop!(Raw: ignore wayland_protocols::xdg::activation::v1::client::xdg_activation_token_v1::XdgActivationTokenV1);
+
+/// smithay keeps every committed activation token (with its app_id, up to ~4 KiB) until it
+/// is used, even after its client left: get_activation_token/set_app_id/commit/destroy in
+/// a loop grew planar by the size of every app_id sent.
+#[test]
+fn activation_tokens_are_bounded() {
+    use wayland_protocols::xdg::activation::v1::client::xdg_activation_v1::XdgActivationV1;
+    let mut server = server();
+    let app_id = "x".repeat(4000);
+    let mut sent = 0usize;
+    let before = rss_kib(server.pid());
+    for _ in 0..2 {
+        // Two connections: a token outlives its client in smithay.
+        let conn = server.connect().unwrap();
+        let (globals, queue) = registry_queue_init::<Raw>(&conn).unwrap();
+        let qh = queue.handle();
+        let activation: XdgActivationV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+        for i in 0..5000 {
+            let token = activation.get_activation_token(&qh, ());
+            token.set_app_id(app_id.clone());
+            token.commit();
+            token.destroy();
+            sent += app_id.len();
+            if i % 8 == 7 {
+                assert_eq!(roundtrip_error(&conn), None);
+            }
+        }
+        assert_eq!(roundtrip_error(&conn), None);
+    }
+    let grown = rss_kib(server.pid()).saturating_sub(before);
+    eprintln!(
+        "planar RSS grew by {grown} KiB after {} MiB of activation tokens",
+        sent >> 20
+    );
+    assert!(
+        grown < 12 * 1024,
+        "planar grew by {grown} KiB keeping {} MiB of activation tokens",
+        sent >> 20
+    );
+    assert!(
+        server.log().contains("activation token refused"),
+        "{}",
+        server.log()
+    );
+    still_serving(&mut server);
+}
