@@ -258,3 +258,28 @@ fn activation_tokens_are_bounded() {
     );
     still_serving(&mut server);
 }
+
+delegate_noop!(Raw: ignore wayland_protocols::xdg::toplevel_icon::v1::client::xdg_toplevel_icon_manager_v1::XdgToplevelIconManagerV1);
+delegate_noop!(Raw: ignore wayland_protocols::xdg::toplevel_icon::v1::client::xdg_toplevel_icon_v1::XdgToplevelIconV1);
+
+/// `set_name` (or `add_buffer`) on an icon already given to a toplevel: smithay posts
+/// `immutable` and then runs into its own `debug_assert!`, so a debug planar panicked.
+#[test]
+fn toplevel_icon_changed_after_set_icon_is_immutable() {
+    use wayland_protocols::xdg::toplevel_icon::v1::client::xdg_toplevel_icon_manager_v1::XdgToplevelIconManagerV1;
+    let mut server = server();
+    let conn = server.connect().unwrap();
+    let window = planar_tests::window::Window::new(&conn, "icon").unwrap();
+    let queue = conn.new_event_queue::<Raw>();
+    let qh = queue.handle();
+    let manager: XdgToplevelIconManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let icon = manager.create_icon(&qh, ());
+    icon.set_name("first".into());
+    manager.set_icon(window.toplevel(), Some(&icon));
+    icon.set_name("again".into());
+    let error = roundtrip_error(&conn);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(server.alive(), "planar died:\n{}", server.log());
+    assert_eq!(error, Some(("xdg_toplevel_icon_v1".into(), 2)));
+    still_serving(&mut server);
+}

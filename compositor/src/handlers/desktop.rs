@@ -52,6 +52,9 @@ pub struct DesktopStates {
     pub pacing: super::pacing::Pacing,
     /// Live security-context listeners (bounded: see `security_context`).
     pub security_listeners: super::security_context::Listeners,
+    /// xdg_toplevel_icon_v1 objects given to a toplevel (see `toplevel_icon`).
+    pub frozen_icons:
+        std::collections::HashSet<smithay::reexports::wayland_server::backend::ObjectId>,
 }
 
 /// Whether `client` connected through a wp_security_context_v1 (a sandboxed client).
@@ -86,6 +89,7 @@ impl DesktopStates {
             security_context: SecurityContextState::new::<State, _>(dh, |c| !is_sandboxed(c)),
             pacing: Default::default(),
             security_listeners: Default::default(),
+            frozen_icons: Default::default(),
         }
     }
 }

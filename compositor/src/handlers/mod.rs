@@ -17,6 +17,7 @@ pub use color_representation::apply_on_commit as apply_color_representation;
 pub mod dmabuf;
 mod guard;
 mod test_protocol;
+mod toplevel_icon;
 mod xdg_shell;
 pub use xdg_shell::fill_output_if_asked;
 

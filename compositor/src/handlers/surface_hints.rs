@@ -7,7 +7,6 @@
 
 use smithay::{
     delegate_alpha_modifier, delegate_content_type, delegate_xdg_dialog,
-    delegate_xdg_toplevel_icon,
     wayland::{
         shell::xdg::{dialog::XdgDialogHandler, ToplevelSurface},
         xdg_toplevel_icon::XdgToplevelIconHandler,
@@ -28,4 +27,4 @@ impl XdgToplevelIconHandler for State {}
 delegate_content_type!(State);
 delegate_alpha_modifier!(State);
 delegate_xdg_dialog!(State);
-delegate_xdg_toplevel_icon!(State);
+// xdg_toplevel_icon's dispatch is in `toplevel_icon` (one request is checked first).
