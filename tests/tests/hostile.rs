@@ -283,3 +283,49 @@ fn toplevel_icon_changed_after_set_icon_is_immutable() {
     assert_eq!(error, Some(("xdg_toplevel_icon_v1".into(), 2)));
     still_serving(&mut server);
 }
+
+delegate_noop!(Raw: ignore wayland_client::protocol::wl_data_device_manager::WlDataDeviceManager);
+delegate_noop!(Raw: ignore wayland_client::protocol::wl_data_source::WlDataSource);
+delegate_noop!(Raw: ignore wayland_protocols::wp::primary_selection::zv1::client::zwp_primary_selection_device_manager_v1::ZwpPrimarySelectionDeviceManagerV1);
+delegate_noop!(Raw: ignore wayland_protocols::wp::primary_selection::zv1::client::zwp_primary_selection_source_v1::ZwpPrimarySelectionSourceV1);
+
+/// smithay keeps every `offer` of a data source (each up to ~4 KiB) with no bound, and
+/// would send them all to each client that gets focus: one source grew planar by the size
+/// of everything offered.
+#[test]
+fn data_source_mime_types_are_bounded() {
+    use wayland_client::protocol::wl_data_device_manager::WlDataDeviceManager;
+    use wayland_protocols::wp::primary_selection::zv1::client::zwp_primary_selection_device_manager_v1::ZwpPrimarySelectionDeviceManagerV1;
+    let mut server = server();
+    let conn = server.connect().unwrap();
+    let (globals, queue) = registry_queue_init::<Raw>(&conn).unwrap();
+    let qh = queue.handle();
+    let data: WlDataDeviceManager = globals.bind(&qh, 1..=3, ()).unwrap();
+    let primary: ZwpPrimarySelectionDeviceManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+    let source = data.create_data_source(&qh, ());
+    let primary_source = primary.create_source(&qh, ());
+    let before = rss_kib(server.pid());
+    let mut sent = 0usize;
+    for i in 0..5000 {
+        let mime = format!("{i:08}{}", "m".repeat(4000));
+        source.offer(mime.clone());
+        primary_source.offer(mime.clone());
+        sent += 2 * mime.len();
+        if i % 4 == 3 {
+            assert_eq!(roundtrip_error(&conn), None);
+        }
+    }
+    assert_eq!(roundtrip_error(&conn), None);
+    let grown = rss_kib(server.pid()).saturating_sub(before);
+    eprintln!(
+        "planar RSS grew by {grown} KiB after {} MiB of mime types",
+        sent >> 20
+    );
+    assert!(
+        grown < 12 * 1024,
+        "planar grew by {grown} KiB keeping {} MiB of offered mime types",
+        sent >> 20
+    );
+    assert!(server.log().contains("offer ignored"), "{}", server.log());
+    still_serving(&mut server);
+}

@@ -53,6 +53,9 @@ pub struct DesktopStates {
     /// Live security-context listeners (bounded: see `security_context`).
     pub security_listeners: super::security_context::Listeners,
     /// xdg_toplevel_icon_v1 objects given to a toplevel (see `toplevel_icon`).
+    /// Mime types offered so far by each data source (see `selection`).
+    pub source_offers:
+        std::collections::HashMap<smithay::reexports::wayland_server::backend::ObjectId, usize>,
     pub frozen_icons:
         std::collections::HashSet<smithay::reexports::wayland_server::backend::ObjectId>,
 }
@@ -90,6 +93,7 @@ impl DesktopStates {
             pacing: Default::default(),
             security_listeners: Default::default(),
             frozen_icons: Default::default(),
+            source_offers: Default::default(),
         }
     }
 }
