@@ -329,3 +329,68 @@ fn data_source_mime_types_are_bounded() {
     assert!(server.log().contains("offer ignored"), "{}", server.log());
     still_serving(&mut server);
 }
+
+/// A window showing a 40x30 wl_shm buffer.
+fn shown_window(server: &Server) -> planar_tests::window::Window {
+    use wayland_client::protocol::wl_shm::WlShm;
+    let conn = server.connect().unwrap();
+    let mut window = planar_tests::window::Window::new(&conn, "hostile").unwrap();
+    let shm: WlShm = window
+        .globals
+        .bind(window.queue_handle(), 1..=1, ())
+        .unwrap();
+    let pixels = vec![0x80; 160 * 30];
+    let buffer =
+        planar_tests::shm_client::shm_buffer(&shm, window.queue_handle(), 40, 30, 160, &pixels)
+            .unwrap();
+    window.show(&buffer, 40, None, 30);
+    window.wait_presented().unwrap();
+    window
+}
+
+/// wp_fifo_v1: each commit that waits on the previous one's barrier is held until the
+/// next refresh, and one goes out per refresh. smithay scans a client's whole queue of held
+/// commits at every commit: a client that commits (wait_barrier, set_barrier, commit:
+/// ~30 bytes) faster than the refresh made planar's main loop quadratically slower (12,000
+/// commits froze it for over 100 s, so the fixture's watchdog killed it).
+#[test]
+fn commits_held_by_fifo_are_bounded() {
+    use wayland_protocols::wp::fifo::v1::client::wp_fifo_manager_v1::WpFifoManagerV1;
+    let mut server = server();
+    let window = shown_window(&server);
+    let qh = window.queue_handle().clone();
+    let manager: WpFifoManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let fifo = manager.get_fifo(window.surface(), &qh, ());
+    let t0 = Instant::now();
+    let mut error = None;
+    for i in 0..20_000 {
+        fifo.wait_barrier();
+        fifo.set_barrier();
+        window.surface().damage(0, 0, 1, 1);
+        window.surface().commit();
+        if i % 64 == 63 {
+            // The client is still writing when planar ends it: the error may be lost to
+            // a broken pipe; planar's log says why below.
+            if let Err(e) = window.conn.roundtrip() {
+                error = Some(e.to_string());
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "after {} fifo commits planar takes {:?} to answer",
+                i + 1,
+                t0.elapsed()
+            );
+        }
+    }
+    eprintln!("fifo flood ended after {:?}: {error:?}", t0.elapsed());
+    assert!(error.is_some(), "the client was never disconnected");
+    assert!(
+        server
+            .log()
+            .contains("commits held (fifo or commit-timing) and not yet applied"),
+        "{}",
+        server.log()
+    );
+    still_serving(&mut server);
+}
