@@ -394,3 +394,46 @@ fn commits_held_by_fifo_are_bounded() {
     );
     still_serving(&mut server);
 }
+
+/// wp_commit_timer_v1.set_timestamp takes any 64-bit seconds and 32-bit nanoseconds;
+/// smithay stores them unchecked as an i64 timespec. A target past 2^63 s (negative
+/// there) or with ≥ 1e9 ns reached `Duration::from(Time)` in planar's release of held
+/// updates: a debug assertion (negative seconds) or `Duration::new` overflow panicked
+/// planar at the next refresh.
+#[test]
+fn commit_timing_targets_out_of_range_do_not_panic() {
+    use wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1;
+    for (hi, lo, nsec, refresh) in [
+        (u32::MAX, u32::MAX, u32::MAX, "60"),
+        (0x8000_0000, 0, 0, "60"),
+        (0, 5, u32::MAX, "60"),
+        (u32::MAX, u32::MAX, u32::MAX, "0"),
+        (0x7fff_ffff, u32::MAX, 999_999_999, "0"),
+    ] {
+        let mut server = Server::start(&[
+            "--renderer",
+            "pixman",
+            "--size",
+            "200x100",
+            "--refresh",
+            refresh,
+        ])
+        .expect("planar starts");
+        let window = shown_window(&server);
+        let qh = window.queue_handle().clone();
+        let manager: WpCommitTimingManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
+        let timer = manager.get_timer(window.surface(), &qh, ());
+        timer.set_timestamp(hi, lo, nsec);
+        window.surface().damage(0, 0, 1, 1);
+        window.surface().commit();
+        let _ = window.conn.roundtrip();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = window.conn.roundtrip();
+        assert!(
+            server.alive(),
+            "target ({hi:#x}, {lo:#x}, {nsec}) ended planar:\n{}",
+            server.log()
+        );
+        still_serving(&mut server);
+    }
+}

@@ -33,7 +33,7 @@ use smithay::{
     },
     utils::{Monotonic, Time},
     wayland::{
-        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData},
+        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData, Timestamp},
         compositor::{add_pre_commit_hook, with_states},
         fifo::FifoBarrierCachedState,
     },
@@ -188,7 +188,7 @@ impl State {
         let earliest = surfaces
             .iter()
             .filter_map(next_deadline)
-            .map(|t| Duration::from(Time::<Monotonic>::from(t)))
+            .map(target)
             .filter(|&t| t <= far)
             .min();
         let mut deadline = next_frame;
@@ -211,17 +211,16 @@ impl State {
                 };
                 let mut timers = timers.lock().unwrap();
                 let mut released = false;
-                if let Some(t) = timers.next_deadline() {
-                    let t = Duration::from(Time::<Monotonic>::from(t));
+                if let Some(raw) = timers.next_deadline() {
+                    let t = target(raw);
                     if t > far {
                         warn!(target_s = t.as_secs_f64(), "a commit-timing target is far past the next frame (another clock?); released now");
-                        released |= timers.signal_until(Time::<Monotonic>::from(t));
+                        // The client's own value: it may not survive a trip through Duration.
+                        released |= timers.signal_until(raw);
                     }
                 }
                 released |= timers.signal_until(Time::<Monotonic>::from(deadline));
-                let next = timers
-                    .next_deadline()
-                    .map(|t| Duration::from(Time::<Monotonic>::from(t)));
+                let next = timers.next_deadline().map(target);
                 (released, next)
             });
             if released {
@@ -248,7 +247,9 @@ impl State {
         let Some(handle) = self.loop_handle.clone() else {
             return;
         };
-        let delay = target.saturating_sub(self.now());
+        // Capped: a client's target can be any time (calloop's `Instant + delay` would
+        // overflow); waking early only re-arms.
+        let delay = target.saturating_sub(self.now()).min(FAR_AHEAD);
         let timer = calloop::timer::Timer::from_duration(delay);
         let armed = handle.insert_source(timer, |_, _, state| {
             state.desktop.pacing.wake_armed = None;
@@ -260,6 +261,20 @@ impl State {
             Err(err) => warn!(%err, "error arming the commit-timing timer"),
         }
     }
+}
+
+/// A commit-timing target as a time on the presentation clock. smithay keeps the client's
+/// 64-bit seconds and 32-bit nanoseconds unchecked in an i64 timespec, and its
+/// `Duration::from(Time)` debug-asserts non-negative seconds and overflows on ≥ 1e9 ns near
+/// the top: a target past 2^63 s (negative there) is taken as the far future (released at
+/// once as "another clock"), nanoseconds are added as they come, saturating.
+fn target(t: Timestamp) -> Duration {
+    let ts: rustix::time::Timespec = Time::<Monotonic>::from(t).into();
+    if ts.tv_sec < 0 {
+        return Duration::MAX;
+    }
+    Duration::from_secs(ts.tv_sec as u64)
+        .saturating_add(Duration::from_nanos(ts.tv_nsec.max(0) as u64))
 }
 
 /// Counts a commit of `surface` until it is applied (`note_fifo_barrier`); disconnects
