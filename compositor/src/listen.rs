@@ -56,7 +56,7 @@ pub fn watch<'l>(
 }
 
 /// Polls the socket again after `BACKOFF`.
-fn resume_after(handle: &LoopHandle<'_, State>, token: Option<RegistrationToken>) {
+pub(crate) fn resume_after(handle: &LoopHandle<'_, State>, token: Option<RegistrationToken>) {
     let Some(token) = token else { return };
     let again = handle.clone();
     let timer = handle.insert_source(Timer::from_duration(BACKOFF), move |_, _, _| {

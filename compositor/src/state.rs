@@ -76,6 +76,8 @@ pub struct ClientState {
     pub security_context: Option<smithay::wayland::security_context::SecurityContext>,
     /// Capture frames this client holds (see `capture::CaptureSlot`).
     pub pending_captures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Commits made and not yet applied (held by fifo or commit-timing; see `pacing`).
+    pub held_commits: std::sync::atomic::AtomicUsize,
 }
 
 impl ClientData for ClientState {

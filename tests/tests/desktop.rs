@@ -648,36 +648,3 @@ fn hostile_commit_timing_targets_are_released() {
     }
     assert!(global_names(&server.connect().unwrap()).len() > 10);
 }
-
-#[test]
-fn security_context_listeners_are_bounded() {
-    let server = Server::start(&["--renderer", "pixman"]).unwrap();
-    let conn = server.connect().unwrap();
-    let (globals, mut queue) = registry_queue_init::<Sandbox>(&conn).unwrap();
-    let qh = queue.handle();
-    let manager: WpSecurityContextManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
-    let dir = runtime_dir();
-    let mut keep = Vec::new();
-    for i in 0..70 {
-        let listener = UnixListener::bind(dir.path().join(format!("s{i}"))).unwrap();
-        let (close_read, close_write) = rustix::pipe::pipe().unwrap();
-        let context = manager.create_listener(
-            std::os::fd::AsFd::as_fd(&listener),
-            std::os::fd::AsFd::as_fd(&close_read),
-            &qh,
-            (),
-        );
-        context.commit();
-        keep.push((listener, close_write));
-    }
-    queue.roundtrip(&mut Sandbox { names: Vec::new() }).unwrap();
-    let log = server.log();
-    assert_eq!(log.matches("security context created").count(), 64, "{log}");
-    assert_eq!(log.matches("listeners already").count(), 6, "{log}");
-    // The first listeners still work.
-    let sandboxed =
-        Connection::from_socket(UnixStream::connect(dir.path().join("s0")).unwrap()).unwrap();
-    assert!(global_names(&sandboxed)
-        .iter()
-        .any(|n| n == "wl_compositor"));
-}

@@ -50,6 +50,14 @@ pub struct DesktopStates {
     pub foreign_toplevels: ForeignToplevelListState,
     pub security_context: SecurityContextState,
     pub pacing: super::pacing::Pacing,
+    /// Live security-context listeners (bounded: see `security_context`).
+    pub security_listeners: super::security_context::Listeners,
+    /// xdg_toplevel_icon_v1 objects given to a toplevel (see `toplevel_icon`).
+    /// Mime types offered so far by each data source (see `selection`).
+    pub source_offers:
+        std::collections::HashMap<smithay::reexports::wayland_server::backend::ObjectId, usize>,
+    pub frozen_icons:
+        std::collections::HashSet<smithay::reexports::wayland_server::backend::ObjectId>,
 }
 
 /// Whether `client` connected through a wp_security_context_v1 (a sandboxed client).
@@ -83,6 +91,9 @@ impl DesktopStates {
             // The protocol requires that clients inside a context cannot make another one.
             security_context: SecurityContextState::new::<State, _>(dh, |c| !is_sandboxed(c)),
             pacing: Default::default(),
+            security_listeners: Default::default(),
+            frozen_icons: Default::default(),
+            source_offers: Default::default(),
         }
     }
 }

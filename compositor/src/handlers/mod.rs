@@ -9,7 +9,6 @@ mod fractional_scale;
 mod pacing;
 mod pointer;
 mod security_context;
-mod security_context_guard;
 mod selection;
 mod surface_hints;
 mod toplevel_icon_guard;

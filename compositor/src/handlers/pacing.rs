@@ -19,11 +19,19 @@
 //!
 //! Known limit: a surface that is not drawn (an unmapped popup) still has its barriers
 //! cleared, as if shown; the protocol allows that for surfaces that are not visible.
+//! A client may have at most `MAX_HELD_COMMITS` commits made and not yet applied (counted
+//! per client: smithay keeps one transaction queue per client and scans all of it at every
+//! commit, so n held commits cost n² work on the main loop — 12,000 fifo commits, ~360 KB
+//! sent, froze planar for over 100 s). Past it the client is disconnected with
+//! `wl_display.no_memory`, as for planar's other per-client limits. A real client holds a
+//! few (its swapchain).
 
 use std::{collections::HashSet, time::Duration};
 
 use rustix::fs::Timespec;
 
+use smithay::reexports::wayland_server::{backend::protocol::ProtocolError, DisplayHandle};
+use smithay::wayland::compositor::is_sync_subsurface;
 use smithay::{
     delegate_commit_timing, delegate_fifo,
     reexports::wayland_server::{
@@ -47,6 +55,8 @@ const FAR_AHEAD: Duration = Duration::from_secs(1);
 /// Rounds of release-and-present per idle loop with `--refresh 0` (each round lets one
 /// more queued update per surface through); bounds the work a client can ask for at once.
 const MAX_ROUNDS: usize = 64;
+/// See the module header.
+pub const MAX_HELD_COMMITS: usize = 256;
 
 /// Surfaces that may have a fifo barrier or commit timers to release.
 #[derive(Default)]
@@ -98,7 +108,8 @@ impl State {
     /// Called for every new wl_surface: notes surfaces that commit with a target time
     /// (smithay's own hook, added later, turns the target into a blocker).
     pub fn watch_pacing(&mut self, surface: &WlSurface) {
-        add_pre_commit_hook::<Self, _>(surface, |state, _, surface| {
+        add_pre_commit_hook::<Self, _>(surface, |state, dh, surface| {
+            count_held_commit(dh, surface);
             let timed = with_states(surface, |states| {
                 states
                     .data_map
@@ -114,6 +125,16 @@ impl State {
     /// Called when a content update is applied: notes a fifo barrier to clear once it
     /// has been shown.
     pub fn note_fifo_barrier(&mut self, surface: &WlSurface) {
+        if !is_sync_subsurface(surface) {
+            let client = surface.client();
+            if let Some(data) = client.as_ref().and_then(|c| c.get_data::<ClientState>()) {
+                let _ = data.held_commits.fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| Some(n.saturating_sub(1)),
+                );
+            }
+        }
         let has_barrier = with_states(surface, |states| {
             states
                 .cached_state
@@ -266,7 +287,9 @@ impl State {
         let Some(handle) = self.loop_handle.clone() else {
             return;
         };
-        let delay = target.saturating_sub(self.now());
+        // Capped: a client's target can be any time (calloop's `Instant + delay` would
+        // overflow); waking early only re-arms.
+        let delay = target.saturating_sub(self.now()).min(FAR_AHEAD);
         let timer = calloop::timer::Timer::from_duration(delay);
         let armed = handle.insert_source(timer, |_, _, state| {
             state.desktop.pacing.wake_armed = None;
@@ -277,6 +300,40 @@ impl State {
             Ok(_) => self.desktop.pacing.wake_armed = Some(target),
             Err(err) => warn!(%err, "error arming the commit-timing timer"),
         }
+    }
+}
+
+/// Counts a commit of `surface` until it is applied (`note_fifo_barrier`); disconnects
+/// the client once it holds more than `MAX_HELD_COMMITS` (module header). Commits of a
+/// synchronized subsurface are applied with its parent's and not counted.
+fn count_held_commit(dh: &DisplayHandle, surface: &WlSurface) {
+    if is_sync_subsurface(surface) {
+        return;
+    }
+    let Some(client) = surface.client() else {
+        return;
+    };
+    let Some(data) = client.get_data::<ClientState>() else {
+        return;
+    };
+    let held = data
+        .held_commits
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
+    if held == MAX_HELD_COMMITS + 1 {
+        let message = format!(
+            "more than {MAX_HELD_COMMITS} commits held (fifo or commit-timing) and not yet applied: planar's limit"
+        );
+        warn!(client = ?client.id(), limit = MAX_HELD_COMMITS, "{message}: disconnecting the client (no_memory)");
+        client.kill(
+            dh,
+            ProtocolError {
+                code: 2, // wl_display.error.no_memory
+                object_id: 1,
+                object_interface: "wl_display".into(),
+                message,
+            },
+        );
     }
 }
 

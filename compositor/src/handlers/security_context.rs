@@ -2,28 +2,55 @@
 //! socket; every client that connects through it carries the context in its
 //! `ClientState`. Such clients never may capture (`CapturePolicy::permits` in `capture/`), and see neither
 //! this global nor the foreign toplevel list. The listener lives until the sandbox engine
-//! closes its close_fd (smithay's listener source ends then). At most `MAX_LISTENERS`
-//! listen at once: each holds two of the client's fds.
+//! closes its close_fd (smithay's listener source ends then).
+//!
+//! smithay 0.7 implements the protocol, but trusts the fds it is given: its listener
+//! source returns accept()'s errors to the event loop, which ends planar. So planar:
+//! - answers `create_listener` with a listen_fd that is not a listening AF_UNIX stream
+//!   socket with the protocol's `invalid_listen_fd` (a pipe or a connected socket would
+//!   make accept() fail as soon as it is readable);
+//! - wraps each listener (`Listener`): an accept() error (EMFILE …) rests it for
+//!   `listen::BACKOFF` instead of ending planar, and one that keeps waking with nothing to
+//!   accept (the engine shut its socket down) is rested, then closed;
+//! - listens on at most `MAX_LISTENERS` sockets at once. A listener outlives the client
+//!   that made it (the protocol says so), so a per-client count could be escaped by
+//!   reconnecting; each holds two fds, and without a bound one client could take all of
+//!   planar's fds.
 
-use std::{cell::Cell, os::unix::net::UnixStream, rc::Rc, sync::Arc};
+use std::{cell::Cell, io, os::fd::AsFd, os::unix::net::UnixStream, rc::Rc, sync::Arc};
 
-use calloop::{EventSource, Poll, PostAction, Readiness, Token, TokenFactory};
-
-use smithay::wayland::security_context::{
-    SecurityContext, SecurityContextHandler, SecurityContextListenerSource,
+use calloop::{
+    EventSource, LoopHandle, Poll, PostAction, Readiness, RegistrationToken, Token, TokenFactory,
+};
+use smithay::{
+    reexports::{
+        wayland_protocols::wp::security_context::v1::server::{
+            wp_security_context_manager_v1::{self, WpSecurityContextManagerV1},
+            wp_security_context_v1::WpSecurityContextV1,
+        },
+        wayland_server::{
+            delegate_dispatch, delegate_global_dispatch, Client, DataInit, Dispatch, DisplayHandle,
+            Resource,
+        },
+    },
+    wayland::security_context::{
+        SecurityContext, SecurityContextGlobalData, SecurityContextHandler,
+        SecurityContextListenerSource, SecurityContextState, SecurityContextUserData,
+    },
 };
 use tracing::{info, warn};
 
 use crate::state::{ClientState, State};
 
-/// Security-context listeners alive at once, all clients together (a sandbox engine
-/// makes one per sandboxed app).
-const MAX_LISTENERS: usize = 64;
+/// Security-context sockets planar listens on at once (each holds two fds).
+pub const MAX_LISTENERS: usize = 32;
+/// Wake-ups in a row with nothing to accept after which a listener is closed.
+const MAX_EMPTY_WAKES: u32 = 8;
 
-thread_local! {
-    /// Listeners alive now (the event loop and its sources live on one thread).
-    static LISTENERS: Rc<Cell<usize>> = Rc::new(Cell::new(0));
-}
+/// How many listeners are live; shared with each `Listener`, which counts itself out
+/// when calloop drops it.
+#[derive(Default)]
+pub struct Listeners(Rc<Cell<usize>>);
 
 impl SecurityContextHandler for State {
     fn context_created(&mut self, source: SecurityContextListenerSource, context: SecurityContext) {
@@ -31,11 +58,13 @@ impl SecurityContextHandler for State {
             warn!("a security context was created without an event loop to listen in; ignored");
             return;
         };
-        let live = LISTENERS.with(Rc::clone);
+        let live = self.desktop.security_listeners.0.clone();
         if live.get() >= MAX_LISTENERS {
+            // Dropping `source` closes both fds: the engine's clients cannot connect.
             warn!(
-                creator = ?context.creator_client_id,
-                "security context refused: {MAX_LISTENERS} listeners already"
+                limit = MAX_LISTENERS,
+                engine = ?context.sandbox_engine,
+                "security context refused: planar already listens on {MAX_LISTENERS} security-context sockets"
             );
             return;
         }
@@ -45,7 +74,15 @@ impl SecurityContextHandler for State {
             app_id = ?context.app_id,
             "security context created"
         );
-        let inserted = handle.insert_source(Guarded(source, live), move |stream, _, state| {
+        let token = Rc::new(Cell::new(None));
+        let listener = Listener {
+            inner: source,
+            token: token.clone(),
+            handle: handle.clone(),
+            empty_wakes: 0,
+            live,
+        };
+        let inserted = handle.insert_source(listener, move |stream, _, state| {
             let data = ClientState {
                 security_context: Some(context.clone()),
                 ..ClientState::default()
@@ -54,60 +91,139 @@ impl SecurityContextHandler for State {
                 warn!(?err, "error adding a client from a security context");
             }
         });
-        if let Err(err) = inserted {
-            warn!(%err, "error listening on a security context's socket");
+        match inserted {
+            Ok(t) => token.set(Some(t)),
+            Err(err) => warn!(%err, "error listening on a security context's socket"),
         }
     }
 }
 
-/// smithay's listener source returns accept()'s errors, and an error from a source ends
-/// calloop's dispatch, i.e. planar. The listening fd is the client's (a pipe, a socket
-/// that does not listen …): a broken one ends only its own listener, with a warning.
-/// Also counts itself in `LISTENERS` until dropped.
-struct Guarded(SecurityContextListenerSource, Rc<Cell<usize>>);
+/// Why `fd` cannot be a security context's listen_fd, if it cannot.
+fn check_listen_fd(fd: impl AsFd) -> Result<(), String> {
+    use rustix::net::{sockopt, AddressFamily, SocketType};
+    let fd = fd.as_fd();
+    let domain =
+        sockopt::socket_domain(fd).map_err(|e| format!("listen_fd is not a socket ({e})"))?;
+    let kind = sockopt::socket_type(fd).map_err(|e| format!("listen_fd: {e}"))?;
+    if domain != AddressFamily::UNIX || kind != SocketType::STREAM {
+        return Err(format!(
+            "listen_fd is a {domain:?} {kind:?} socket, not an AF_UNIX stream socket"
+        ));
+    }
+    if !sockopt::socket_acceptconn(fd).unwrap_or(false) {
+        return Err("listen_fd is not listening".into());
+    }
+    Ok(())
+}
 
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        self.1.set(self.1.get().saturating_sub(1));
+impl Dispatch<WpSecurityContextManagerV1, ()> for State {
+    fn request(
+        state: &mut Self,
+        client: &Client,
+        manager: &WpSecurityContextManagerV1,
+        request: wp_security_context_manager_v1::Request,
+        data: &(),
+        dh: &DisplayHandle,
+        data_init: &mut DataInit<'_, Self>,
+    ) {
+        let invalid = match &request {
+            wp_security_context_manager_v1::Request::CreateListener { listen_fd, .. } => {
+                check_listen_fd(listen_fd).err()
+            }
+            _ => None,
+        };
+        // smithay makes the object either way (wayland-server wants every new id
+        // initialised); the error then ends the client, and with it the object and fds.
+        <SecurityContextState as Dispatch<WpSecurityContextManagerV1, (), State>>::request(
+            state, client, manager, request, data, dh, data_init,
+        );
+        if let Some(why) = invalid {
+            warn!(client = ?client.id(), "wp_security_context_manager_v1.create_listener: {why}: invalid_listen_fd");
+            manager.post_error(wp_security_context_manager_v1::Error::InvalidListenFd, why);
+        }
     }
 }
 
-impl EventSource for Guarded {
+delegate_global_dispatch!(State: [WpSecurityContextManagerV1: SecurityContextGlobalData] => SecurityContextState);
+delegate_dispatch!(State: [WpSecurityContextV1: SecurityContextUserData] => SecurityContextState);
+
+/// smithay's listener source, with its errors kept from the event loop (module header).
+struct Listener {
+    inner: SecurityContextListenerSource,
+    /// This source's own registration, to re-enable it after a rest.
+    token: Rc<Cell<Option<RegistrationToken>>>,
+    handle: LoopHandle<'static, State>,
+    empty_wakes: u32,
+    live: Rc<Cell<usize>>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.live.set(self.live.get().saturating_sub(1));
+    }
+}
+
+impl Listener {
+    /// Stops polling for a while (see `listen::resume_after`).
+    fn rest(&self) -> io::Result<PostAction> {
+        crate::listen::resume_after(&self.handle, self.token.get());
+        Ok(PostAction::Disable)
+    }
+}
+
+impl EventSource for Listener {
     type Event = UnixStream;
     type Metadata = ();
     type Ret = ();
-    type Error = std::convert::Infallible;
+    type Error = io::Error;
 
     fn process_events<F>(
         &mut self,
         readiness: Readiness,
         token: Token,
-        callback: F,
-    ) -> Result<PostAction, Self::Error>
+        mut callback: F,
+    ) -> io::Result<PostAction>
     where
         F: FnMut(UnixStream, &mut ()),
     {
-        match self.0.process_events(readiness, token, callback) {
-            Ok(action) => Ok(action),
+        let mut accepted = 0usize;
+        let result = self.inner.process_events(readiness, token, |stream, meta| {
+            accepted += 1;
+            callback(stream, meta)
+        });
+        match result {
             Err(err) => {
-                warn!(%err, "a security context's listening fd failed; no longer listening on it");
-                Ok(PostAction::Remove)
+                warn!(%err, "accepting a client on a security context's socket failed; it rests");
+                self.rest()
+            }
+            Ok(PostAction::Continue) if accepted == 0 && readiness.readable => {
+                self.empty_wakes += 1;
+                if self.empty_wakes >= MAX_EMPTY_WAKES {
+                    warn!(
+                        "a security context's socket keeps waking planar with nothing to accept (shut down?); no longer listening on it"
+                    );
+                    return Ok(PostAction::Remove);
+                }
+                self.rest()
+            }
+            Ok(action) => {
+                if accepted > 0 {
+                    self.empty_wakes = 0;
+                }
+                Ok(action)
             }
         }
     }
 
     fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.0.register(poll, factory)
+        self.inner.register(poll, factory)
     }
 
     fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.0.reregister(poll, factory)
+        self.inner.reregister(poll, factory)
     }
 
     fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
-        self.0.unregister(poll)
+        self.inner.unregister(poll)
     }
 }
-
-// smithay's delegate_security_context! is in `security_context_guard`, which checks
-// create_listener's listen_fd before smithay takes it.

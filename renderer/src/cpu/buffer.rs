@@ -82,6 +82,10 @@ pub struct CpuBuffer {
     frame: Option<Vec<u32>>,
     /// Whether a fence timeout was logged for this buffer (once per buffer).
     fence_warned: bool,
+    /// The last read's fence wait timed out: the next ones only poll (no wait) until the
+    /// fence signals, so a fence that never does costs the main loop one bound, not one
+    /// per commit.
+    fence_pending: bool,
     fence_wait: FenceWait,
     sync: Sync,
     pub stats: CpuStats,
@@ -165,6 +169,7 @@ impl CpuBuffer {
             encoding,
             frame: keep_frame.then(|| vec![0; width * height * out_bpp / 4]),
             fence_warned: false,
+            fence_pending: false,
             fence_wait: wait_for_all_writers,
             sync: sync_read,
             stats,
@@ -241,7 +246,14 @@ impl CpuBuffer {
             .collect();
         // Poll first, with one bound for all files: SYNC START would wait on the same
         // fences with none.
-        if !(self.fence_wait)(&synced, FENCE_WAIT) {
+        let bound = if self.fence_pending {
+            Duration::ZERO
+        } else {
+            FENCE_WAIT
+        };
+        let signalled = (self.fence_wait)(&synced, bound);
+        self.fence_pending = !signalled;
+        if !signalled {
             self.stats.fence_timeouts += 1;
             if !self.fence_warned {
                 self.fence_warned = true;
@@ -354,6 +366,38 @@ mod tests {
 
     fn never_signals(_: &[BorrowedFd<'_>], _: Duration) -> bool {
         false
+    }
+
+    thread_local! {
+        static WAITED: RefCell<Duration> = const { RefCell::new(Duration::ZERO) };
+    }
+
+    fn never_signals_counting(_: &[BorrowedFd<'_>], bound: Duration) -> bool {
+        WAITED.with(|w| *w.borrow_mut() += bound);
+        false
+    }
+
+    /// A fence that never signals, with a client committing again and again: the main
+    /// loop waits the bound once, then only polls (before, each commit waited 100 ms, so
+    /// ten commits a second held planar's main loop all the time).
+    #[test]
+    fn a_fence_that_never_signals_is_waited_for_once() {
+        let (mut cpu, _fd) = buffer([0, 0, 255, 255]);
+        cpu.sync = record_sync;
+        cpu.fence_wait = never_signals_counting;
+        let mut scratch = Vec::new();
+        for _ in 0..10 {
+            let r = cpu.read(0..4, &mut scratch, |_, _| Ok(()));
+            assert!(matches!(r, Err(ReadError::FenceTimeout)), "{r:?}");
+        }
+        assert_eq!(WAITED.with(|w| *w.borrow()), FENCE_WAIT);
+        assert_eq!(cpu.stats.fence_timeouts, 10);
+        cpu.fence_wait = signalled;
+        assert_eq!(cpu.read(0..4, &mut scratch, |_, _| Ok(())).unwrap(), 0..4);
+        // Signalled once: the next timeout waits the full bound again.
+        cpu.fence_wait = never_signals_counting;
+        let _ = cpu.read(0..4, &mut scratch, |_, _| Ok(()));
+        assert_eq!(WAITED.with(|w| *w.borrow()), FENCE_WAIT * 2);
     }
 
     fn signalled(_: &[BorrowedFd<'_>], _: Duration) -> bool {
