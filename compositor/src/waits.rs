@@ -163,7 +163,13 @@ impl State {
                         .user_data()
                         .get::<Shown>()
                         .is_some_and(|s| s.0.load(Ordering::SeqCst));
-                    shown && w.toplevel().is_some_and(|t| title_of(t).contains(&*title))
+                    // X11 windows (`--xwayland`) count too, by their X11 title.
+                    let window_title = match (w.toplevel(), w.x11_surface()) {
+                        (Some(t), _) => Some(title_of(t)),
+                        (None, Some(x)) => Some(x.title()),
+                        (None, None) => None,
+                    };
+                    shown && window_title.is_some_and(|t| t.contains(&*title))
                 });
                 if !found {
                     return Poll::Pending;

@@ -752,3 +752,31 @@ fn typed_keys_reach_an_xterm_shell_in_nested_mode_on_xvfb() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn scripted_keys_reach_an_xterm_shell_headless() {
+    let test = "scripted_keys_reach_an_xterm_shell_headless";
+    if !have(test, &["xterm"]) {
+        return;
+    }
+    let dir = runtime_dir();
+    let typed = dir.path().join("typed");
+    let script = dir.path().join("steps");
+    // wait-window counts X11 windows (by their X11 title); no click first: the newest
+    // window has the keyboard.
+    std::fs::write(
+        &script,
+        "wait-window typed-here\ntype hello x11\nkey Return\nwait-idle\nsleep 300\n",
+    )
+    .unwrap();
+    let shell = format!("read line; echo \"$line\" > {}", typed.display());
+    let out = planar_run(
+        Some(dir.path()),
+        &["--xwayland", "--script", script.to_str().unwrap()],
+        &["xterm", "-T", "typed-here", "-e", "sh", "-c", &shell],
+        LIMIT,
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let line = std::fs::read_to_string(&typed).unwrap_or_default();
+    assert_eq!(line.trim_end(), "hello x11", "{}", out.stderr);
+}
