@@ -131,7 +131,8 @@ impl Window {
         Ok(())
     }
 
-    /// The window's objects, for tests that send raw requests on them.
+    /// The window's objects, for tests that send raw requests on them (and the surface for
+    /// extensions that take one: fifo, commit timing …).
     pub fn surface(&self) -> &WlSurface {
         &self.surface
     }
@@ -146,11 +147,6 @@ impl Window {
 
     pub fn queue_handle(&self) -> &QueueHandle<WindowState> {
         &self.qh
-    }
-
-    /// The window's wl_surface, for extensions that take one (fifo, commit timing …).
-    pub fn surface(&self) -> &WlSurface {
-        &self.surface
     }
 
     /// Waits for the next events and handles them.
