@@ -17,8 +17,17 @@ use planar_renderer::{
     about = "A headless Wayland compositor for testing dma-buf clients"
 )]
 pub struct Cli {
+    /// Log lines as text for people, or as one JSON object per line for machines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,6 +38,37 @@ pub enum Command {
     Info(InfoArgs),
     /// Compare a PNG with a reference PNG (exit 0 when it matches, 1 when not).
     Compare(CompareArgs),
+    /// Gather the results of runs under DIR (e.g. CI shards) into one HTML page and one
+    /// JUnit file (exit 1 when any run failed).
+    Report(ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Directory searched (recursively) for the `*.planar-run.json` files runs leave.
+    pub dir: PathBuf,
+    /// Where to write the merged page (default: DIR/report.html when --junit is absent).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Where to write the merged JUnit XML.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write planar.1 and planar-SUBCOMMAND.1 here instead of printing planar.1.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// How an image is checked against a reference: shared by `compare` and `run --expect`.
@@ -151,6 +191,16 @@ pub struct RunArgs {
     /// Write every buffer's import record to this JSON file at exit.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Write an HTML page of this run (screenshot, reference, diff, import records), and
+    /// its result as NAME.planar-run.json beside it for `planar report`.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Write a JUnit XML file with this run as a testcase (and the result file beside it).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// The testcase name in --html/--junit (default: the --expect file's stem, else CMD).
+    #[arg(long)]
+    pub name: Option<String>,
     /// The client command to run; without it planar runs until SIGINT/SIGTERM.
     #[arg(last = true)]
     pub command: Vec<String>,

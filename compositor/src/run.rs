@@ -30,6 +30,7 @@ pub const EXIT_TIMEOUT: i32 = 124;
 pub const EXIT_MISMATCH: i32 = 125;
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let started = std::time::Instant::now();
     let runtime_dir = RuntimeDir::from_env()?;
     let mut event_loop: EventLoop<State> =
         EventLoop::try_new().context("error creating the event loop")?;
@@ -250,15 +251,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         }
     };
 
-    if let Some(path) = &args.report {
-        let records = crate::panic::catch("writing the report", || {
+    let want_results = args.html.is_some() || args.junit.is_some();
+    let records = if args.report.is_some() || want_results {
+        crate::panic::catch("writing the report", || {
             state
                 .backend
                 .as_mut()
                 .map(|b| b.engine().import_records())
                 .unwrap_or_default()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&records).context("error encoding the report")?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("error writing the report {}", path.display()))?;
@@ -274,14 +280,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         anyhow::bail!("error taking the screenshot: no frame could be read back");
     }
     let mut code = code;
+    let mut checks = Vec::new();
     if let (Some(reference), Some(image)) = (&args.expect, &state.screenshot.frozen) {
         let outcome = check_against(image, reference, &args.check.options())
             .with_context(|| format!("error comparing with {}", reference.display()))?;
         eprintln!("planar: {}", outcome.message(reference));
+        if want_results {
+            checks.push(crate::results::CheckResult::new(
+                reference,
+                image,
+                args.screenshot.as_deref(),
+                &outcome,
+                &args.check.options(),
+            ));
+        }
         // A failing command keeps its own status; a mismatch fails a run that passed.
         if !outcome.passed() && code == 0 {
             code = EXIT_MISMATCH;
         }
+    }
+    if want_results {
+        crate::results::write_run(&args, started.elapsed(), code, checks, &records)?;
     }
     if stop == Stop::Panicked {
         // Their state may be inconsistent after the panic: tearing it down could panic
