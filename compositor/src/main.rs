@@ -4,6 +4,7 @@ mod backend;
 mod capture;
 mod child;
 mod cli;
+mod client_name;
 mod handlers;
 mod help;
 mod info;

@@ -100,8 +100,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             Generic::new(socket, Interest::READ, Mode::Level),
             move |_, socket, _| {
                 while let Some(stream) = socket.accept()? {
-                    if let Err(err) = dh.insert_client(stream, Arc::new(ClientState::default())) {
-                        warn!(?err, "error adding a client");
+                    match dh.insert_client(stream, Arc::new(ClientState::default())) {
+                        Ok(client) => crate::client_name::remember(&client, &dh),
+                        Err(err) => warn!(?err, "error adding a client"),
                     }
                 }
                 Ok(PostAction::Continue)

@@ -70,11 +70,14 @@ pub struct ClientState {
     pub compositor_state: CompositorClientState,
     /// Set for clients that connected through a wp_security_context_v1 (sandboxed).
     pub security_context: Option<smithay::wayland::security_context::SecurityContext>,
+    /// `pid N (command)`, set when the client connects (see `client_name`).
+    pub name: std::sync::OnceLock<String>,
 }
 
 impl ClientData for ClientState {
-    fn disconnected(&self, client_id: ClientId, reason: DisconnectReason) {
-        info!(?client_id, ?reason, "client disconnected");
+    fn disconnected(&self, _client_id: ClientId, reason: DisconnectReason) {
+        let client = self.name.get().map_or("pid ? (unknown)", String::as_str);
+        info!(client, ?reason, "client disconnected");
     }
 }
 
