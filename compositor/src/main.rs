@@ -1,23 +1,8 @@
-//! `planar`: a headless Wayland compositor for testing dma-buf clients.
-
-mod backend;
-mod capture;
-mod child;
-mod cli;
-mod client_name;
-mod handlers;
-mod help;
-mod info;
-mod input;
-mod nested;
-mod panic;
-mod present;
-mod results;
-mod run;
-mod runtime_dir;
-mod state;
+//! `planar`: a headless Wayland compositor for testing dma-buf clients. The CLI over the
+//! planar_compositor library.
 
 use clap::Parser;
+use planar_compositor::{cli, help, info, results, run};
 use tracing_subscriber::EnvFilter;
 
 /// planar's own modules log at info; smithay's chatter (EGL extension lists) only from

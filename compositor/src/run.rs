@@ -15,7 +15,6 @@ use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::{info, warn};
 
 use crate::{
-    backend::Backend,
     child::{exit_code, ClientCommand},
     cli::RunArgs,
     runtime_dir::RuntimeDir,
@@ -74,7 +73,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     state.screenshot.after_frames = args.after_frames;
     state.screenshot.wanted = args.screenshot.is_some() || args.expect.is_some();
     if nested {
+        #[cfg(feature = "nested")]
         crate::nested::start(&mut state, &event_loop.handle())?;
+        #[cfg(not(feature = "nested"))]
+        anyhow::bail!("this planar was built without the `nested` feature");
     } else {
         // A keyboard (and pointer) headless too: clipboard clients wait for keyboard focus.
         state.add_input_devices();
@@ -90,7 +92,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ),
         None => bind_auto(runtime_dir.path())?,
     };
-    if let Some(Backend::Nested(nested)) = &state.backend {
+    #[cfg(feature = "nested")]
+    if let Some(crate::backend::Backend::Nested(nested)) = &state.backend {
         nested.set_title(&socket_name);
     }
     let handle = event_loop.handle();
