@@ -17,8 +17,17 @@ use planar_renderer::{
     about = "A headless Wayland compositor for testing dma-buf clients"
 )]
 pub struct Cli {
+    /// Log lines as text for people, or as one JSON object per line for machines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,6 +38,37 @@ pub enum Command {
     Info(InfoArgs),
     /// Compare a PNG with a reference PNG (exit 0 when it matches, 1 when not).
     Compare(CompareArgs),
+    /// Gather the results of runs under DIR (e.g. CI shards) into one HTML page and one
+    /// JUnit file (exit 1 when any run failed).
+    Report(ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Directory searched (recursively) for the `*.planar-run.json` files runs leave.
+    pub dir: PathBuf,
+    /// Where to write the merged page (default: DIR/report.html when --junit is absent).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Where to write the merged JUnit XML.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write planar.1 and planar-SUBCOMMAND.1 here instead of printing planar.1.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// How an image is checked against a reference: shared by `compare` and `run --expect`.
@@ -185,6 +225,16 @@ pub struct RunArgs {
     /// client alone cannot take the CPU path from the others).
     #[arg(long, default_value = "256M", value_parser = parse_bytes)]
     pub cpu_budget_per_client: u64,
+    /// Write an HTML page of this run (screenshot, reference, diff, import records), and
+    /// its result as NAME.planar-run.json beside it for `planar report`.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Write a JUnit XML file with this run as a testcase (and the result file beside it).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// The testcase name in --html/--junit (default: the --expect file's stem, else CMD).
+    #[arg(long)]
+    pub name: Option<String>,
     /// The client command to run; without it planar runs until SIGINT/SIGTERM.
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -206,8 +256,19 @@ impl RunArgs {
             },
             cpu_budget: self.cpu_budget,
             cpu_budget_per_client: self.cpu_budget_per_client,
-            report: self.report.clone(),
+            report: self.records_file(),
         }
+    }
+
+    /// Where import records are streamed: `--report`, or, for the records table of
+    /// `--html`/`--junit` without it, a file beside that output (removed at exit).
+    pub fn records_file(&self) -> Option<PathBuf> {
+        self.report.clone().or_else(|| {
+            self.html
+                .as_ref()
+                .or(self.junit.as_ref())
+                .map(|p| p.with_extension("records.json"))
+        })
     }
 }
 

@@ -55,7 +55,10 @@ impl State {
 
     /// Whether the output is a window on a host session.
     pub fn is_nested(&self) -> bool {
-        matches!(self.backend, Some(crate::backend::Backend::Nested(_)))
+        #[cfg(feature = "nested")]
+        return matches!(self.backend, Some(crate::backend::Backend::Nested(_)));
+        #[cfg(not(feature = "nested"))]
+        false
     }
 
     /// Gives keyboard focus to `window` (none when `None`), raising it.

@@ -34,10 +34,9 @@ pub fn watch<'l>(
                 loop {
                     match socket.accept() {
                         Ok(Some(stream)) => {
-                            if let Err(err) =
-                                dh.insert_client(stream, Arc::new(ClientState::default()))
-                            {
-                                warn!(?err, "error adding a client");
+                            match dh.insert_client(stream, Arc::new(ClientState::default())) {
+                                Ok(client) => crate::client_name::remember(&client, &dh),
+                                Err(err) => warn!(?err, "error adding a client"),
                             }
                         }
                         Ok(None) => return Ok(PostAction::Continue),

@@ -1,28 +1,8 @@
-//! `planar`: a headless Wayland compositor for testing dma-buf clients.
-
-mod backend;
-mod capture;
-mod child;
-mod cli;
-mod handlers;
-mod info;
-mod inject;
-mod input;
-mod keymap;
-mod limits;
-mod listen;
-mod nested;
-mod outputs;
-mod panic;
-mod present;
-mod run;
-mod runtime_dir;
-mod script;
-mod state;
-mod waits;
-mod xwayland;
+//! `planar`: a headless Wayland compositor for testing dma-buf clients. The CLI over the
+//! planar_compositor library.
 
 use clap::Parser;
+use planar_compositor::{cli, help, info, results, run};
 use tracing_subscriber::EnvFilter;
 
 /// planar's own modules log at info; smithay's chatter (EGL extension lists) only from
@@ -36,18 +16,25 @@ const DEFAULT_LOG: &str = "warn,planar=info,planar_compositor=info,planar_render
      smithay::backend::egl::error=off,wayland_backend::sys::client_impl=off";
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("PLANAR_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-
     let cli = cli::Cli::parse();
+    let filter =
+        EnvFilter::try_from_env("PLANAR_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        cli::LogFormat::Text => logs.init(),
+        // One object per line, fields flattened beside "message", for log collectors.
+        cli::LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+
     let result = match cli.command {
         cli::Command::Run(args) => run::run(*args),
         cli::Command::Info(args) => info::info(args).map(|()| 0),
         cli::Command::Compare(args) => info::compare(args),
+        cli::Command::Report(args) => results::report(args),
+        cli::Command::Completions(args) => help::completions(args).map(|()| 0),
+        cli::Command::Man(args) => help::man(args).map(|()| 0),
     };
     match result {
         Ok(code) => std::process::exit(code),

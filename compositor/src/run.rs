@@ -15,7 +15,6 @@ use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::info;
 
 use crate::{
-    backend::Backend,
     child::{exit_code, ClientCommand},
     cli::RunArgs,
     runtime_dir::RuntimeDir,
@@ -32,6 +31,7 @@ pub const EXIT_MISMATCH: i32 = 125;
 pub const EXIT_STEP_FAILED: i32 = 123;
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let started = std::time::Instant::now();
     let runtime_dir = RuntimeDir::from_env()?;
     crate::limits::raise_nofile();
     let mut event_loop: EventLoop<State> =
@@ -99,7 +99,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         state.input.script = Some(crate::script::Script::new(steps, args.check.bless));
     }
     if nested {
+        #[cfg(feature = "nested")]
         crate::nested::start(&mut state, &event_loop.handle())?;
+        #[cfg(not(feature = "nested"))]
+        anyhow::bail!("this planar was built without the `nested` feature");
     }
 
     // The socket is made in the runtime directory, whatever this process's environment
@@ -112,7 +115,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ),
         None => bind_auto(runtime_dir.path())?,
     };
-    if let Some(Backend::Nested(nested)) = &state.backend {
+    #[cfg(feature = "nested")]
+    if let Some(crate::backend::Backend::Nested(nested)) = &state.backend {
         nested.set_title(&socket_name);
     }
     let handle = event_loop.handle();
@@ -309,7 +313,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             streamed, "import records: held in memory for live buffers, streamed to the report"
         );
     }
-    if let Some(path) = &args.report {
+    if let Some(path) = &args.records_file() {
         // After a panic the engine may be half-updated: a second panic here leaves the
         // records streamed so far in the file (catch logs it) and the run goes on.
         let written = crate::panic::catch("writing the report", || match state.backend.as_mut() {
@@ -320,6 +324,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             let written =
                 written.with_context(|| format!("error writing the report {}", path.display()))?;
             info!(path = %path.display(), buffers = written, "import report written");
+        }
+    }
+    // The page and JUnit list every buffer of the run: read back from the records file
+    // (the streamed report), since planar holds records of live buffers only.
+    let want_results = args.html.is_some() || args.junit.is_some();
+    let records: Vec<planar_renderer::import::ImportRecord> = match args.records_file() {
+        Some(path) if want_results => std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    if args.report.is_none() {
+        if let Some(path) = args.records_file() {
+            // Only written for the page: not the user's file.
+            let _ = std::fs::remove_file(path);
         }
     }
     if let (Some(path), Some(image)) = (&state.screenshot.path, &state.screenshot.frozen) {
@@ -348,14 +368,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         anyhow::bail!("error taking the screenshot: no frame could be read back");
     }
     let mut code = code;
+    let mut checks = Vec::new();
     if let (Some(reference), Some(image)) = (&args.expect, &state.screenshot.frozen) {
         let outcome = check_against(image, reference, &args.check.options())
             .with_context(|| format!("error comparing with {}", reference.display()))?;
         eprintln!("planar: {}", outcome.message(reference));
+        if want_results {
+            checks.push(crate::results::CheckResult::new(
+                reference,
+                image,
+                state.screenshot.path.as_deref(),
+                &outcome,
+                &args.check.options(),
+            ));
+        }
         // A failing command keeps its own status; a mismatch fails a run that passed.
         if !outcome.passed() && code == 0 {
             code = EXIT_MISMATCH;
         }
+    }
+    if want_results {
+        crate::results::write_run(&args, started.elapsed(), code, checks, &records)?;
     }
     if stop == Stop::Panicked {
         // Their state may be inconsistent after the panic: tearing it down could panic

@@ -78,11 +78,14 @@ pub struct ClientState {
     pub pending_captures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Commits made and not yet applied (held by fifo or commit-timing; see `pacing`).
     pub held_commits: std::sync::atomic::AtomicUsize,
+    /// `pid N (command)`, set when the client connects (see `client_name`).
+    pub name: std::sync::OnceLock<String>,
 }
 
 impl ClientData for ClientState {
-    fn disconnected(&self, client_id: ClientId, reason: DisconnectReason) {
-        info!(?client_id, ?reason, "client disconnected");
+    fn disconnected(&self, _client_id: ClientId, reason: DisconnectReason) {
+        let client = self.name.get().map_or("pid ? (unknown)", String::as_str);
+        info!(client, ?reason, "client disconnected");
     }
 }
 

@@ -5,6 +5,7 @@
 //! import decision when a buffer is created.
 
 pub mod advertise;
+pub mod client;
 pub mod dmabuf;
 pub mod fd;
 pub mod format;

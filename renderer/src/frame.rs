@@ -361,6 +361,14 @@ impl Engine {
         }
     }
 
+    /// The import records of the buffers alive now (planar holds no others).
+    pub fn live_import_records(&mut self) -> Vec<ImportRecord> {
+        match self {
+            Engine::Gles(t) => t.imports.live_records(),
+            Engine::Pixman(t) => t.imports.live_records(),
+        }
+    }
+
     /// Names the X11 window `dmabuf` was shown in, in its record.
     pub fn name_x11_window(&mut self, dmabuf: &Dmabuf, window: &str) {
         match self {

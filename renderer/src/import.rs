@@ -24,7 +24,7 @@ use planar_protocol::{
     format::FormatInfo,
     validate::fourcc_name,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use smithay::{
     backend::renderer::utils::CommitCounter,
     backend::{
@@ -139,7 +139,7 @@ pub fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
 }
 
 /// The path a buffer took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportPath {
     Egl,
@@ -149,14 +149,15 @@ pub enum ImportPath {
 }
 
 /// One plane's layout as the client gave it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PlaneRecord {
     pub offset: u32,
     pub stride: u32,
 }
 
 /// Everything planar knows about what happened to one buffer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(default)]
 pub struct ImportRecord {
     pub id: u64,
     pub client: String,
@@ -585,9 +586,8 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         )
     }
 
-    /// Finishes the report at `path`: the streamed records, then the live buffers' in
-    /// creation order. The number of records in it.
-    pub fn write_report(&mut self, path: &std::path::Path) -> std::io::Result<u64> {
+    /// The records of the buffers alive now, counters up to date, in creation order.
+    pub fn live_records(&mut self) -> Vec<ImportRecord> {
         let mut live: Vec<ImportRecord> = Vec::with_capacity(self.entries.len());
         for e in self.entries.values_mut() {
             live.push(match e {
@@ -599,6 +599,13 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             });
         }
         live.sort_by_key(|r| r.id);
+        live
+    }
+
+    /// Finishes the report at `path`: the streamed records, then the live buffers' in
+    /// creation order. The number of records in it.
+    pub fn write_report(&mut self, path: &std::path::Path) -> std::io::Result<u64> {
+        let live = self.live_records();
         let log = match self.log.take() {
             Some(log) if log.path() == path => log,
             _ => RecordLog::new(path),

@@ -2,11 +2,15 @@
 //! session (nested). Callers match on the variant, not on generics.
 
 mod headless;
+#[cfg(feature = "nested")]
 mod host;
+#[cfg(feature = "nested")]
 mod nested;
 
 pub use headless::Headless;
+#[cfg(feature = "nested")]
 pub use host::{host_gone, HostEvents};
+#[cfg(feature = "nested")]
 pub use nested::{open as open_window, Nested};
 
 use planar_renderer::{image::RgbaImage, RendererError};
@@ -19,6 +23,7 @@ use smithay::{
 // Boxed: the damage tracker alone is ~450 bytes.
 pub enum Backend {
     Headless(Box<Headless>),
+    #[cfg(feature = "nested")]
     Nested(Box<Nested>),
 }
 
@@ -32,6 +37,7 @@ impl Backend {
     ) -> Result<bool, RendererError> {
         match self {
             Backend::Headless(h) => h.render(space, outputs),
+            #[cfg(feature = "nested")]
             Backend::Nested(n) => match outputs.first() {
                 Some(output) => n.render(space, output),
                 None => Ok(false),
@@ -54,6 +60,7 @@ impl Backend {
     pub fn engine(&mut self) -> &mut planar_renderer::Engine {
         match self {
             Backend::Headless(h) => &mut h.engine,
+            #[cfg(feature = "nested")]
             Backend::Nested(n) => &mut n.engine,
         }
     }

@@ -160,7 +160,7 @@ impl CapturePolicy {
         match self.permits(client, dh) {
             Ok(()) => true,
             Err(why) => {
-                warn!(client = ?client.id(), protocol, "capture refused: {why}");
+                warn!(client = %crate::client_name::label(client), protocol, "capture refused: {why}");
                 false
             }
         }

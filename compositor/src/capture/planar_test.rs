@@ -26,7 +26,7 @@ pub fn capture(
 ) {
     let capture = data_init.init(id, ());
     if let Err(why) = state.capture_policy.permits(client, dh) {
-        warn!(client = ?client.id(), protocol = "planar-test", "capture refused: {why}");
+        warn!(client = %crate::client_name::label(client), protocol = "planar-test", "capture refused: {why}");
         capture.failed(why);
         return;
     }

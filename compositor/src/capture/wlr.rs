@@ -113,7 +113,7 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
             return;
         }
         if region.is_empty() {
-            warn!(client = ?client.id(), "screencopy refused: the region is empty");
+            warn!(client = %crate::client_name::label(client), "screencopy refused: the region is empty");
             frame.failed();
             return;
         }

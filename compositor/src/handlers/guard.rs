@@ -132,7 +132,7 @@ fn check_surface(
             #[cfg(debug_assertions)]
             crate::panic::test_trigger(x);
             let Some((x, y, width, height)) = rect(x, y, width, height) else {
-                debug!(client = ?client.id(), width, height, "wl_surface.damage with an empty or negative size ignored");
+                debug!(client = %crate::client_name::label(client), width, height, "wl_surface.damage with an empty or negative size ignored");
                 return None;
             };
             Some(Damage {
@@ -149,7 +149,7 @@ fn check_surface(
             height,
         } => {
             let Some((x, y, width, height)) = rect(x, y, width, height) else {
-                debug!(client = ?client.id(), width, height, "wl_surface.damage_buffer with an empty or negative size ignored");
+                debug!(client = %crate::client_name::label(client), width, height, "wl_surface.damage_buffer with an empty or negative size ignored");
                 return None;
             };
             Some(DamageBuffer {
@@ -185,7 +185,7 @@ fn check_region(
         other => return Some(other),
     };
     let Some((x, y, width, height)) = rect(x, y, width, height) else {
-        debug!(client = ?client.id(), width, height, "wl_region rectangle with an empty or negative size ignored");
+        debug!(client = %crate::client_name::label(client), width, height, "wl_region rectangle with an empty or negative size ignored");
         return None;
     };
     Some(if add {
@@ -265,7 +265,7 @@ fn check_xdg_surface(
             height,
         } => {
             if width <= 0 || height <= 0 {
-                warn!(client = ?client.id(), width, height, "xdg_surface.set_window_geometry with a zero or negative size: invalid_size");
+                warn!(client = %crate::client_name::label(client), width, height, "xdg_surface.set_window_geometry with a zero or negative size: invalid_size");
                 resource.post_error(
                     xdg_surface::Error::InvalidSize,
                     format!("window geometry {width}x{height}: width and height must be positive"),
@@ -295,7 +295,7 @@ fn check_toplevel(
     };
     let which = if min { "min" } else { "max" };
     if width < 0 || height < 0 {
-        warn!(client = ?client.id(), width, height, "xdg_toplevel.set_{which}_size with a negative size: invalid_size");
+        warn!(client = %crate::client_name::label(client), width, height, "xdg_toplevel.set_{which}_size with a negative size: invalid_size");
         resource.post_error(
             xdg_toplevel::Error::InvalidSize,
             format!("{which} size {width}x{height}: width and height must not be negative"),

@@ -189,7 +189,7 @@ impl State {
         let any = !clients.is_empty();
         let dh = self.display_handle.clone();
         for client in clients {
-            trace!(client = ?client.id(), "releasing held content updates");
+            trace!(client = %crate::client_name::label(&client), "releasing held content updates");
             if let Some(data) = client.get_data::<ClientState>() {
                 data.compositor_state.blocker_cleared(self, &dh);
             }

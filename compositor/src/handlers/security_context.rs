@@ -87,8 +87,9 @@ impl SecurityContextHandler for State {
                 security_context: Some(context.clone()),
                 ..ClientState::default()
             };
-            if let Err(err) = state.display_handle.insert_client(stream, Arc::new(data)) {
-                warn!(?err, "error adding a client from a security context");
+            match state.display_handle.insert_client(stream, Arc::new(data)) {
+                Ok(client) => crate::client_name::remember(&client, &state.display_handle),
+                Err(err) => warn!(?err, "error adding a client from a security context"),
             }
         });
         match inserted {

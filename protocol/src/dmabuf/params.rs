@@ -20,6 +20,7 @@ use wayland_server::{
 
 use super::{limits, DmabufHandler, DmabufState, FailedBuffer, ImportRequest};
 use crate::{
+    client::client_name,
     fd::{self, FdKind},
     format::MAX_PLANES,
     validate::{
@@ -99,7 +100,7 @@ where
                 if let Err((code, msg)) =
                     check_add(&planes, inner.used, plane_idx, modifier, params.version())
                 {
-                    post(params, client, code, msg);
+                    post(params, client, dh, code, msg);
                     return;
                 }
                 let dmabuf = state.dmabuf_state();
@@ -140,9 +141,9 @@ where
                             Err(err) => warn!(?err, "linux-dmabuf: creating the wl_buffer failed"),
                         }
                     }
-                    Err(Rejection::Protocol(code, msg)) => post(params, client, code, msg),
+                    Err(Rejection::Protocol(code, msg)) => post(params, client, dh, code, msg),
                     Err(Rejection::Failed(msg)) => {
-                        warn!(client = ?client.id(), "linux-dmabuf create failed: {msg}");
+                        warn!(client = %client_name(client, dh), "linux-dmabuf create failed: {msg}");
                         params.failed();
                     }
                 }
@@ -168,15 +169,17 @@ where
                             Rejection::Protocol(code, msg) => (code, msg),
                             Rejection::Failed(msg) => (ParamsError::InvalidWlBuffer, msg),
                         };
-                        post(params, client, code, msg);
+                        post(params, client, dh, code, msg);
                     }
                 }
             }
             Request::SetSamplingDevice { device } => match check_sampling_device(&device) {
                 // planar samples on one device (or the CPU): the hint changes nothing, and
                 // the protocol makes an unadvertised device no error.
-                Ok(device) => debug!(client = ?client.id(), device, "sampling device set"),
-                Err((code, msg)) => post(params, client, code, msg),
+                Ok(device) => {
+                    debug!(client = %client_name(client, dh), device, "sampling device set")
+                }
+                Err((code, msg)) => post(params, client, dh, code, msg),
             },
             Request::Destroy => {}
             _ => {}
@@ -220,8 +223,14 @@ fn request_of(
     }
 }
 
-fn post(params: &ZwpLinuxBufferParamsV1, client: &Client, code: ParamsError, msg: String) {
-    warn!(client = ?client.id(), error = ?code, "linux-dmabuf protocol error: {msg}");
+fn post(
+    params: &ZwpLinuxBufferParamsV1,
+    client: &Client,
+    dh: &DisplayHandle,
+    code: ParamsError,
+    msg: String,
+) {
+    warn!(client = %client_name(client, dh), error = ?code, "linux-dmabuf protocol error: {msg}");
     params.post_error(code as u32, msg);
 }
 
@@ -286,26 +295,16 @@ fn create<D: DmabufHandler>(
         .build()
         .ok_or_else(|| Rejection::Failed("smithay refused the plane set".into()))?;
     let name = fourcc_name(req.format);
+    let who = client_name(client, dh);
     state
         .dmabuf_import(ImportRequest {
             client: client.id(),
-            client_name: client_name(client, dh),
+            client_name: who.clone(),
             dmabuf: &dmabuf,
             format,
             fd_kinds: &kinds,
         })
         .map_err(|why| Rejection::Failed(format!("{name} {}x{}: {why}", req.width, req.height)))?;
-    info!(client = ?client.id(), format = %name, width = req.width, height = req.height, modifier = format_args!("{modifier:#x}"), "linux-dmabuf buffer created");
+    info!(client = %who, format = %name, width = req.width, height = req.height, modifier = format_args!("{modifier:#x}"), "linux-dmabuf buffer created");
     Ok(dmabuf)
-}
-
-/// "pid N (command)" from the socket peer's credentials, for logs and records.
-fn client_name(client: &Client, dh: &DisplayHandle) -> String {
-    match client.get_credentials(dh) {
-        Ok(c) => {
-            let comm = std::fs::read_to_string(format!("/proc/{}/comm", c.pid)).unwrap_or_default();
-            format!("pid {} ({})", c.pid, comm.trim())
-        }
-        Err(_) => format!("{:?}", client.id()),
-    }
 }

@@ -1,0 +1,25 @@
+//! One name for a client in every log line: `pid N (command)`, as import records and
+//! reports name it (`planar_protocol::client::client_name`). Taken once when the client
+//! connects and kept in its `ClientState`, so lines logged without a display handle (and
+//! the disconnect line, after the peer is gone) name it the same way.
+
+use wayland_server::{Client, DisplayHandle};
+
+use crate::state::ClientState;
+
+/// Records the name of a client just inserted into the display.
+pub fn remember(client: &Client, dh: &DisplayHandle) {
+    if let Some(data) = client.get_data::<ClientState>() {
+        let _ = data
+            .name
+            .set(planar_protocol::client::client_name(client, dh));
+    }
+}
+
+/// The client's `pid N (command)`.
+pub fn label(client: &Client) -> String {
+    client
+        .get_data::<ClientState>()
+        .and_then(|d| d.name.get().cloned())
+        .unwrap_or_else(|| "pid ? (unknown)".to_string())
+}
