@@ -56,6 +56,7 @@ impl RecordLog {
     fn write(&mut self, record: &ImportRecord) -> std::io::Result<()> {
         let first = self.out.is_none();
         if first {
+            make_parent(&self.path)?;
             let mut out = BufWriter::new(File::create(&self.path)?);
             out.write_all(b"[\n")?;
             self.out = Some(out);
@@ -92,9 +93,21 @@ impl RecordLog {
                 out.write_all(b"\n]\n")?;
                 out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
             }
-            None => std::fs::write(&self.path, "[]\n")?,
+            None => {
+                make_parent(&self.path)?;
+                std::fs::write(&self.path, "[]\n")?
+            }
         }
         Ok(self.written)
+    }
+}
+
+/// Makes the directory `path` goes in: the one of `--html`/`--junit` outputs is made at
+/// the end of the run, and records are streamed before that.
+fn make_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
     }
 }
 
