@@ -2,7 +2,7 @@
 //! installed `planar run` passes a screenshot test with the installed `planar-client`.
 //!
 //! A long build (both packages from nothing), so the test is `#[ignore]`d for everyday
-//! `cargo test` and run by `scripts/test` with `--ignored`. To keep it from doubling CI
+//! `cargo test` and run by CI (`.ci/run`) with `--ignored`. To keep it from doubling CI
 //! time it builds `--debug` into one dedicated target directory, `target/install-test`:
 //! clean on a fresh machine (and whenever someone removes it), incremental after that,
 //! and never shared with the workspace's own `target/debug`, so what is tested is what a
@@ -34,7 +34,7 @@ fn cargo_install(workspace: &Path, package_dir: &str, root: &Path) {
 }
 
 #[test]
-#[ignore = "long (cargo install of two packages); scripts/test runs it with --ignored"]
+#[ignore = "long (cargo install of two packages); .ci/run runs it with --ignored"]
 fn install_planar_and_planar_client_then_pass_a_screenshot_test() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     if std::env::var_os("CARGO").is_none() && planar_tests::fixture::find_program("cargo").is_none()
