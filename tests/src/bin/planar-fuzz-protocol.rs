@@ -48,8 +48,8 @@ struct Args {
     /// Where a wrong capture and its diff are written.
     #[arg(long, default_value = "target/fuzz-protocol")]
     out: PathBuf,
-    /// Arguments for `planar run` (default: capture allowed for all, so the fuzz clients
-    /// reach the capture code too, and a 640x480 output).
+    /// Arguments for `planar run` (default: capture and input allowed for all, so the fuzz
+    /// clients reach the capture and injection code too, and a 640x480 output).
     #[arg(last = true)]
     planar_args: Vec<String>,
 }
@@ -66,9 +66,16 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let planar_args = if args.planar_args.is_empty() {
-        ["--allow-capture", "all", "--size", "640x480"]
-            .map(String::from)
-            .to_vec()
+        [
+            "--allow-capture",
+            "all",
+            "--allow-input",
+            "all",
+            "--size",
+            "640x480",
+        ]
+        .map(String::from)
+        .to_vec()
     } else {
         args.planar_args
     };
