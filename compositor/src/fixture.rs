@@ -29,9 +29,7 @@ use std::{
 use anyhow::Context;
 use calloop::{
     channel::{Channel, Event},
-    generic::Generic,
-    timer::{TimeoutAction, Timer},
-    EventLoop, Interest, Mode, PostAction,
+    EventLoop,
 };
 use planar_renderer::{
     compare::{check_against, CheckOptions, CheckOutcome},
@@ -341,26 +339,7 @@ fn serve(
     let socket = ListeningSocket::bind_absolute(dir.join(&name))
         .with_context(|| format!("error creating the socket in {}", dir.display()))?;
     crate::listen::watch(&handle, socket, display.handle())?;
-    let poll_fd = display
-        .backend()
-        .poll_fd()
-        .try_clone_to_owned()
-        .context("error cloning the display fd")?;
-    handle
-        .insert_source(
-            Generic::new(poll_fd, Interest::READ, Mode::Level),
-            |_, _, _| Ok(PostAction::Continue),
-        )
-        .map_err(|e| anyhow::anyhow!("error watching the display: {e}"))?;
-    let refresh = state.refresh;
-    if !state.on_demand {
-        handle
-            .insert_source(Timer::from_duration(refresh), move |_, _, state| {
-                state.tick();
-                TimeoutAction::ToDuration(refresh)
-            })
-            .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;
-    }
+    crate::run::watch_display_and_tick(&handle, &mut display, &state)?;
     handle
         .insert_source(requests, |event, _, state| match event {
             Event::Msg(request) => answer(state, request),
@@ -380,17 +359,7 @@ fn serve(
             event_loop
                 .dispatch(Some(Duration::from_millis(100)), &mut state)
                 .context("error in the event loop")?;
-            display
-                .dispatch_clients(&mut state)
-                .context("error dispatching clients")?;
-            if state.on_demand {
-                state.release_paced();
-            }
-            for (callback, data) in state.pending_callbacks.drain(..) {
-                callback.done(data);
-            }
-            display.flush_clients().context("error flushing clients")?;
-            Ok(())
+            crate::run::serve_clients(&mut display, &mut state)
         });
         match step {
             Ok(result) => result?,

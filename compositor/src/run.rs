@@ -30,6 +30,57 @@ pub const EXIT_MISMATCH: i32 = 125;
 /// Exit status when a `--script` step failed.
 pub const EXIT_STEP_FAILED: i32 = 123;
 
+/// Wakes the loop when clients write (the dispatch itself happens in `serve_clients`,
+/// where the display is at hand) and, unless on demand, ticks at the refresh rate. Shared
+/// by `run` and the embedded fixture.
+pub(crate) fn watch_display_and_tick(
+    handle: &calloop::LoopHandle<'static, State>,
+    display: &mut Display<State>,
+    state: &State,
+) -> anyhow::Result<()> {
+    let poll_fd = display
+        .backend()
+        .poll_fd()
+        .try_clone_to_owned()
+        .context("error cloning the display fd")?;
+    handle
+        .insert_source(
+            Generic::new(poll_fd, Interest::READ, Mode::Level),
+            |_, _, _| Ok(PostAction::Continue),
+        )
+        .map_err(|e| anyhow::anyhow!("error watching the display: {e}"))?;
+    let refresh = state.refresh;
+    if !state.on_demand {
+        handle
+            .insert_source(Timer::from_duration(refresh), move |_, _, state| {
+                state.tick();
+                TimeoutAction::ToDuration(refresh)
+            })
+            .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;
+    }
+    Ok(())
+}
+
+/// One pass over the clients after the event loop woke: their requests, what follows from
+/// them (Xwayland pairing, paced updates when on demand, input waits), frame callbacks,
+/// then the replies. Shared by `run` and the embedded fixture.
+pub(crate) fn serve_clients(display: &mut Display<State>, state: &mut State) -> anyhow::Result<()> {
+    display
+        .dispatch_clients(state)
+        .context("error dispatching clients")?;
+    state.pair_x11_surfaces();
+    if state.on_demand {
+        // No refresh tick: fifo and commit-timing updates go through when idle.
+        state.release_paced();
+    }
+    state.poll_input();
+    for (callback, data) in state.pending_callbacks.drain(..) {
+        callback.done(data);
+    }
+    display.flush_clients().context("error flushing clients")?;
+    Ok(())
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let runtime_dir = RuntimeDir::from_env()?;
@@ -121,29 +172,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     let handle = event_loop.handle();
     crate::listen::watch(&handle, socket, display.handle())?;
-    // Wakes the loop when clients write; the dispatch itself happens in the loop below,
-    // where the display is at hand.
-    let poll_fd = display
-        .backend()
-        .poll_fd()
-        .try_clone_to_owned()
-        .context("error cloning the display fd")?;
-    handle
-        .insert_source(
-            Generic::new(poll_fd, Interest::READ, Mode::Level),
-            |_, _, _| Ok(PostAction::Continue),
-        )
-        .map_err(|e| anyhow::anyhow!("error watching the display: {e}"))?;
-
-    let refresh = state.refresh;
-    if !state.on_demand {
-        handle
-            .insert_source(Timer::from_duration(refresh), move |_, _, state| {
-                state.tick();
-                TimeoutAction::ToDuration(refresh)
-            })
-            .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;
-    }
+    watch_display_and_tick(&handle, &mut display, &state)?;
 
     handle
         .insert_source(
@@ -220,20 +249,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             }
             // Messages a client sent before the command exited are still handled: the last
             // commit of an app that draws and exits belongs in the picture.
-            display
-                .dispatch_clients(&mut state)
-                .context("error dispatching clients")?;
-            state.pair_x11_surfaces();
-            if state.on_demand {
-                // No refresh tick: fifo and commit-timing updates go through when idle.
-                state.release_paced();
-            }
-            state.poll_input();
-            for (callback, data) in state.pending_callbacks.drain(..) {
-                callback.done(data);
-            }
-            display.flush_clients().context("error flushing clients")?;
-            Ok(())
+            serve_clients(&mut display, &mut state)
         });
         match step {
             Ok(result) => result?,
