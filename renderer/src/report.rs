@@ -124,22 +124,13 @@ mod tests {
             modifier: "0x0".into(),
             width: 1,
             height: 1,
-            y_invert: false,
             planes: vec![PlaneRecord {
                 offset: 0,
                 stride: 4,
             }],
             path: ImportPath::Cpu,
             reason: "r".into(),
-            import_us: 0,
-            bytes_mapped: 0,
-            frames_shown: 0,
-            syncs: 0,
-            rows_converted: 0,
-            reads: 0,
-            reimports: 0,
-            fence_timeouts: 0,
-            x11_window: None,
+            ..ImportRecord::default()
         }
     }
 
