@@ -290,7 +290,7 @@ fn parse_screenshot(s: &str) -> Result<(Option<String>, PathBuf), String> {
     Ok((None, s.into()))
 }
 
-fn parse_size(s: &str) -> Result<(i32, i32), String> {
+pub(crate) fn parse_size(s: &str) -> Result<(i32, i32), String> {
     let (w, h) = s
         .split_once('x')
         .ok_or_else(|| format!("size {s:?} is not WxH"))?;

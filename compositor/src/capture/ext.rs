@@ -174,23 +174,7 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
                 *data.buffer.lock().unwrap_or_else(|e| e.into_inner()) = Some(buffer);
             }
             ext_image_copy_capture_frame_v1::Request::Capture => {
-                if !data.book.first_use() {
-                    frame.post_error(
-                        ext_image_copy_capture_frame_v1::Error::AlreadyCaptured,
-                        "capture was already sent",
-                    );
-                    return;
-                }
-                let attached = data
-                    .buffer
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                let Some(buffer) = attached else {
-                    frame.post_error(
-                        ext_image_copy_capture_frame_v1::Error::NoBuffer,
-                        "capture without attach_buffer",
-                    );
+                let Some(buffer) = buffer_to_fill(frame, data) else {
                     return;
                 };
                 match data.book.refusal(client, dh) {
@@ -226,4 +210,22 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
             _ => {}
         }
     }
+}
+
+/// The buffer a frame's `capture` fills, the first time only; `None` once the protocol
+/// error is posted (a second `capture`, or none attached).
+fn buffer_to_fill(frame: &ExtImageCopyCaptureFrameV1, data: &FrameData) -> Option<WlBuffer> {
+    use ext_image_copy_capture_frame_v1::Error;
+    let attached = data
+        .buffer
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let (error, message) = match attached {
+        _ if !data.book.first_use() => (Error::AlreadyCaptured, "capture was already sent"),
+        Some(buffer) => return Some(buffer),
+        None => (Error::NoBuffer, "capture without attach_buffer"),
+    };
+    frame.post_error(error, message);
+    None
 }

@@ -71,112 +71,47 @@ fn size(v: i32) -> i32 {
     v.clamp(0, LIMIT)
 }
 
-// Each check sees the request first (the state is not needed: the `_`).
-intercept!(WlSurface, SurfaceUserData => CompositorState, |_, c, r, q| check_surface(c, r, q));
-intercept!(WlRegion, RegionUserData => CompositorState, |_, c, r, q| check_region(c, r, q));
-intercept!(WlSubsurface, SubsurfaceUserData => CompositorState, |_, c, r, q| check_subsurface(c, r, q));
-intercept!(WlShmPool, ShmPoolUserData => ShmState, |_, c, r, q| check_shm_pool(c, r, q));
-intercept!(XdgSurface, XdgSurfaceUserData => XdgShellState, |_, c, r, q| check_xdg_surface(c, r, q));
-intercept!(XdgToplevel, XdgShellSurfaceUserData => XdgShellState, |_, c, r, q| check_toplevel(c, r, q));
-intercept!(XdgPositioner, XdgPositionerUserData => XdgShellState, |_, c, r, q| check_positioner(c, r, q));
-
 /// A damage or region rectangle, clamped; `None` when it is empty or negative.
 fn rect(x: i32, y: i32, w: i32, h: i32) -> Option<(i32, i32, i32, i32)> {
     (w > 0 && h > 0).then(|| (coord(x), coord(y), size(w), size(h)))
 }
 
-fn check_surface(
-    client: &Client,
-    _: &WlSurface,
-    request: wl_surface::Request,
-) -> Option<wl_surface::Request> {
-    use wl_surface::Request::{Damage, DamageBuffer};
-    // An empty or negative rectangle is dropped, with a debug line naming the request.
-    let ignored = |what: &str, width: i32, height: i32| {
-        debug!(client = %crate::client_name::label(client), width, height, "wl_surface.{what} with an empty or negative size ignored");
+/// `request` with the rectangle of the listed variants (fields x, y, width, height)
+/// clamped by `rect`; an empty or negative one is dropped with a debug line naming it.
+macro_rules! clamp_rects {
+    ($client:expr, $request:expr, $($variant:ident => $what:literal),+) => {
+        match $request {
+            $($variant { x, y, width, height } => {
+                let clamped = rect(x, y, width, height)
+                    .map(|(x, y, width, height)| $variant { x, y, width, height });
+                if clamped.is_none() {
+                    debug!(client = %crate::client_name::label($client), width, height, "{} with an empty or negative size ignored", $what);
+                }
+                clamped
+            })+
+            other => Some(other),
+        }
     };
-    match request {
-        Damage {
-            x,
-            y,
-            width,
-            height,
-        } => {
-            #[cfg(debug_assertions)]
-            crate::panic::test_trigger(x);
-            let clamped = rect(x, y, width, height);
-            if clamped.is_none() {
-                ignored("damage", width, height);
-            }
-            clamped.map(|(x, y, width, height)| Damage {
-                x,
-                y,
-                width,
-                height,
-            })
-        }
-        DamageBuffer {
-            x,
-            y,
-            width,
-            height,
-        } => {
-            let clamped = rect(x, y, width, height);
-            if clamped.is_none() {
-                ignored("damage_buffer", width, height);
-            }
-            clamped.map(|(x, y, width, height)| DamageBuffer {
-                x,
-                y,
-                width,
-                height,
-            })
-        }
-        other => Some(other),
-    }
 }
 
-fn check_region(
-    client: &Client,
-    _: &WlRegion,
-    request: wl_region::Request,
-) -> Option<wl_region::Request> {
+// Each check sees the request first (the state is not needed: the `_`).
+intercept!(WlSurface, SurfaceUserData => CompositorState, |_, client, _, request| {
+    use wl_surface::Request::{Damage, DamageBuffer};
+    #[cfg(debug_assertions)]
+    if let Damage { x, .. } = request {
+        crate::panic::test_trigger(x);
+    }
+    clamp_rects!(client, request, Damage => "wl_surface.damage", DamageBuffer => "wl_surface.damage_buffer")
+});
+intercept!(WlRegion, RegionUserData => CompositorState, |_, client, _, request| {
     use wl_region::Request::{Add, Subtract};
-    let (add, x, y, width, height) = match request {
-        Add {
-            x,
-            y,
-            width,
-            height,
-        } => (true, x, y, width, height),
-        Subtract {
-            x,
-            y,
-            width,
-            height,
-        } => (false, x, y, width, height),
-        other => return Some(other),
-    };
-    let Some((x, y, width, height)) = rect(x, y, width, height) else {
-        debug!(client = %crate::client_name::label(client), width, height, "wl_region rectangle with an empty or negative size ignored");
-        return None;
-    };
-    Some(if add {
-        Add {
-            x,
-            y,
-            width,
-            height,
-        }
-    } else {
-        Subtract {
-            x,
-            y,
-            width,
-            height,
-        }
-    })
-}
+    clamp_rects!(client, request, Add => "wl_region.add", Subtract => "wl_region.subtract")
+});
+intercept!(WlSubsurface, SubsurfaceUserData => CompositorState, |_, c, r, q| check_subsurface(c, r, q));
+intercept!(WlShmPool, ShmPoolUserData => ShmState, |_, c, r, q| check_shm_pool(c, r, q));
+intercept!(XdgSurface, XdgSurfaceUserData => XdgShellState, |_, c, r, q| check_xdg_surface(c, r, q));
+intercept!(XdgToplevel, XdgShellSurfaceUserData => XdgShellState, |_, c, r, q| check_toplevel(c, r, q));
+intercept!(XdgPositioner, XdgPositionerUserData => XdgShellState, |_, c, r, q| check_positioner(c, r, q));
 
 fn check_subsurface(
     _: &Client,

@@ -73,22 +73,29 @@ delegate_dispatch!(State: [ZwpPrimarySelectionDeviceV1: PrimaryDeviceUserData] =
 
 // A source's `offer` is counted (`count_offer`) before smithay stores it; its count goes
 // with it.
-intercept!(
-    WlDataSource, DataSourceUserData => DataDeviceState,
-    |state, client, source: &WlDataSource, request| {
-        let offer = matches!(request, wl_data_source::Request::Offer { .. });
-        counted(state, client, source, request, offer)
-    },
-    destroyed: forget_source
-);
+intercept!(WlDataSource, DataSourceUserData => DataDeviceState, counted, destroyed: forget_source);
 intercept!(
     ZwpPrimarySelectionSourceV1, PrimarySourceUserData => PrimarySelectionState,
-    |state, client, source: &ZwpPrimarySelectionSourceV1, request| {
-        let offer = matches!(request, zwp_primary_selection_source_v1::Request::Offer { .. });
-        counted(state, client, source, request, offer)
-    },
+    counted,
     destroyed: forget_source
 );
+
+/// A source request that may be an `offer`.
+trait SourceRequest {
+    fn is_offer(&self) -> bool;
+}
+
+impl SourceRequest for wl_data_source::Request {
+    fn is_offer(&self) -> bool {
+        matches!(self, wl_data_source::Request::Offer { .. })
+    }
+}
+
+impl SourceRequest for zwp_primary_selection_source_v1::Request {
+    fn is_offer(&self) -> bool {
+        matches!(self, zwp_primary_selection_source_v1::Request::Offer { .. })
+    }
+}
 
 /// `request`, unless it is an offer past the source's limit.
 fn counted<I: Resource>(
@@ -96,9 +103,13 @@ fn counted<I: Resource>(
     client: &Client,
     source: &I,
     request: I::Request,
-    offer: bool,
-) -> Option<I::Request> {
-    (!offer || state.count_offer(client, source.id(), I::interface().name)).then_some(request)
+) -> Option<I::Request>
+where
+    I::Request: SourceRequest,
+{
+    let allowed =
+        !request.is_offer() || state.count_offer(client, source.id(), I::interface().name);
+    allowed.then_some(request)
 }
 
 fn forget_source<I: Resource>(state: &mut State, source: &I) {
