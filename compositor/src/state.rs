@@ -173,6 +173,8 @@ pub struct State {
         smithay::reexports::wayland_server::protocol::wl_callback::WlCallback,
         u32,
     )>,
+    /// planar_test_v1.next_frame requests waiting for their client's next interval.
+    pub next_frames: crate::handlers::next_frame::NextFrames,
 }
 
 /// Output settings from the command line.
@@ -269,6 +271,7 @@ impl State {
             capture_policy,
             input: Default::default(),
             pending_callbacks: Vec::new(),
+            next_frames: Default::default(),
             xwayland: None,
         };
         let specs = if config.outputs.is_empty() {

@@ -93,6 +93,6 @@ pub fn surface_committed(state: &mut State, root: &WlSurface) {
 // smithay's delegate_compositor! minus wl_surface, wl_region and wl_subsurface, which
 // `guard` dispatches first (client sizes checked before smithay sees them).
 super::dispatch::delegate_to!(CompositorState:
-    globals [WlCompositor, WlSubcompositor]
+    globals [WlCompositor: (), WlSubcompositor: ()]
     objects [WlCompositor: (), WlCallback: (), WlSubcompositor: ()]
 );

@@ -97,9 +97,12 @@ pub(crate) use intercept;
 /// smithay's `delegate_*!` for part of a protocol (the rest being `intercept!`ed): each
 /// listed global and object of `State` dispatched to `$to`.
 macro_rules! delegate_to {
-    ($to:ty: globals [$($global:ty),* $(,)?] objects [$($iface:ty: $udata:ty),* $(,)?]) => {
+    (
+        $to:ty: globals [$($global:ty: $gdata:ty),* $(,)?]
+        objects [$($iface:ty: $udata:ty),* $(,)?]
+    ) => {
         $(smithay::reexports::wayland_server::delegate_global_dispatch!(
-            $crate::state::State: [$global: ()] => $to
+            $crate::state::State: [$global: $gdata] => $to
         );)*
         $(smithay::reexports::wayland_server::delegate_dispatch!(
             $crate::state::State: [$iface: $udata] => $to

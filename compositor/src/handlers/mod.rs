@@ -18,6 +18,7 @@ pub use color_representation::apply_on_commit as apply_color_representation;
 pub(crate) mod dispatch;
 pub mod dmabuf;
 mod guard;
+pub mod next_frame;
 mod test_protocol;
 pub mod virtual_input;
 mod xdg_shell;
@@ -77,7 +78,7 @@ impl SeatHandler for State {
 // smithay's delegate_shm! minus wl_shm_pool, which `guard` dispatches first (smithay 0.7
 // panics on resize(0)).
 dispatch::delegate_to!(ShmState:
-    globals [smithay::reexports::wayland_server::protocol::wl_shm::WlShm]
+    globals [smithay::reexports::wayland_server::protocol::wl_shm::WlShm: ()]
     objects [
         smithay::reexports::wayland_server::protocol::wl_shm::WlShm: (),
         smithay::reexports::wayland_server::protocol::wl_buffer::WlBuffer: smithay::wayland::shm::ShmBufferUserData,

@@ -68,13 +68,7 @@ impl Dispatch<PlanarTestV1, ()> for State {
             }
             planar_test_v1::Request::NextFrame { callback } => {
                 let callback = data_init.init(callback, ());
-                state.ensure_backend();
-                state.present();
-                // `done` destroys the callback: it must not be sent from the request that
-                // creates it (wayland-backend would then panic initialising a dead object).
-                state
-                    .pending_callbacks
-                    .push((callback, state.frame_seq as u32));
+                state.next_frame(client.id(), callback);
             }
             planar_test_v1::Request::SetOutput { name, spec } => {
                 // Outputs cost memory (a target each) and show every client's pixels:
