@@ -5,7 +5,7 @@
 
 use std::{
     os::{
-        fd::AsFd,
+        fd::{AsFd, BorrowedFd},
         unix::net::{UnixListener, UnixStream},
     },
     time::{Duration, Instant},
@@ -84,6 +84,21 @@ fn security_manager(conn: &Connection) -> (WpSecurityContextManagerV1, QueueHand
     // The queue's events are all ignored; only the objects' ids matter here.
     std::mem::forget(queue);
     (manager, qh)
+}
+
+/// `n` security contexts listening on `listen` made (committed, then their objects
+/// destroyed: the listeners stay), with no protocol error every 50 and at the end.
+fn make_listeners(conn: &Connection, listen: BorrowedFd, close: BorrowedFd, n: usize) {
+    let (manager, qh) = security_manager(conn);
+    for i in 0..n {
+        let context = manager.create_listener(listen, close, &qh, ());
+        context.commit();
+        context.destroy();
+        if i % 50 == 49 {
+            assert_eq!(roundtrip_error(conn), None);
+        }
+    }
+    assert_eq!(roundtrip_error(conn), None);
 }
 
 /// A pipe, or a connected socket, as listen_fd: smithay's listener would accept() on it
@@ -178,16 +193,7 @@ fn security_context_listeners_are_bounded() {
     let listener = UnixListener::bind(dir.path().join("sandbox.sock")).unwrap();
     let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
     let conn = server.connect().unwrap();
-    let (manager, qh) = security_manager(&conn);
-    for i in 0..300 {
-        let context = manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ());
-        context.commit();
-        context.destroy();
-        if i % 50 == 49 {
-            assert_eq!(roundtrip_error(&conn), None);
-        }
-    }
-    assert_eq!(roundtrip_error(&conn), None);
+    make_listeners(&conn, listener.as_fd(), close_read.as_fd(), 300);
     drop(conn);
     std::thread::sleep(Duration::from_millis(300));
     let held = open_fds(server.pid()).saturating_sub(baseline);
@@ -348,6 +354,16 @@ fn shown_window(server: &Server) -> planar_tests::window::Window {
     window
 }
 
+/// A commit timer for `window`'s surface.
+fn commit_timer(
+    window: &planar_tests::window::Window,
+) -> wayland_protocols::wp::commit_timing::v1::client::wp_commit_timer_v1::WpCommitTimerV1 {
+    use wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1;
+    let qh = window.queue_handle();
+    let manager: WpCommitTimingManagerV1 = window.globals.bind(qh, 1..=1, ()).unwrap();
+    manager.get_timer(window.surface(), qh, ())
+}
+
 /// wp_fifo_v1: each commit that waits on the previous one's barrier is held until the
 /// next refresh, and one goes out per refresh. smithay scans a client's whole queue of held
 /// commits at every commit: a client that commits (wait_barrier, set_barrier, commit:
@@ -402,7 +418,6 @@ fn commits_held_by_fifo_are_bounded() {
 /// planar at the next refresh.
 #[test]
 fn commit_timing_targets_out_of_range_do_not_panic() {
-    use wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1;
     for (hi, lo, nsec, refresh) in [
         (u32::MAX, u32::MAX, u32::MAX, "60"),
         (0x8000_0000, 0, 0, "60"),
@@ -420,9 +435,7 @@ fn commit_timing_targets_out_of_range_do_not_panic() {
         ])
         .expect("planar starts");
         let window = shown_window(&server);
-        let qh = window.queue_handle().clone();
-        let manager: WpCommitTimingManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
-        let timer = manager.get_timer(window.surface(), &qh, ());
+        let timer = commit_timer(&window);
         timer.set_timestamp(hi, lo, nsec);
         window.surface().damage(0, 0, 1, 1);
         window.surface().commit();
@@ -447,13 +460,7 @@ fn security_context_listeners_are_bounded_per_client() {
     let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
     let greedy = UnixListener::bind(dir.path().join("greedy.sock")).unwrap();
     let conn = server.connect().unwrap();
-    let (manager, qh) = security_manager(&conn);
-    for _ in 0..40 {
-        let context = manager.create_listener(greedy.as_fd(), close_read.as_fd(), &qh, ());
-        context.commit();
-        context.destroy();
-    }
-    assert_eq!(roundtrip_error(&conn), None);
+    make_listeners(&conn, greedy.as_fd(), close_read.as_fd(), 40);
     assert!(
         server
             .log()
@@ -467,10 +474,7 @@ fn security_context_listeners_are_bounded_per_client() {
     let path = dir.path().join("fair.sock");
     let fair = UnixListener::bind(&path).unwrap();
     let other = server.connect().unwrap();
-    let (manager, qh) = security_manager(&other);
-    let context = manager.create_listener(fair.as_fd(), close_read.as_fd(), &qh, ());
-    context.commit();
-    assert_eq!(roundtrip_error(&other), None);
+    make_listeners(&other, fair.as_fd(), close_read.as_fd(), 1);
     drop(fair);
     let stream = UnixStream::connect(&path).expect("planar listens on the second client's socket");
     let sandboxed = Connection::from_socket(stream).unwrap();
@@ -484,12 +488,9 @@ fn security_context_listeners_are_bounded_per_client() {
 /// `invalid_timestamp` (smithay stored it, and planar read it as a time).
 #[test]
 fn commit_timer_nanoseconds_of_a_second_are_invalid_timestamp() {
-    use wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1;
     let mut server = server();
     let window = shown_window(&server);
-    let qh = window.queue_handle().clone();
-    let manager: WpCommitTimingManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
-    let timer = manager.get_timer(window.surface(), &qh, ());
+    let timer = commit_timer(&window);
     // The largest valid nanoseconds, a target in the past: applied at once.
     timer.set_timestamp(0, 5, 999_999_999);
     window.surface().damage(0, 0, 1, 1);
