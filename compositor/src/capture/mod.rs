@@ -1,8 +1,10 @@
 //! Capture: the output copied into a client's wl_shm buffer, through three protocols
 //! (`wlr`: wlr-screencopy v3, `ext`: ext-image-copy-capture v1 with its output source,
 //! `planar_test`: planar-test-v1's capture request). This module holds what they share:
-//! who may capture (`CapturePolicy`), the registration of the capture globals, region
-//! clipping against the output as it is now, and the copy.
+//! who may capture (`CapturePolicy`), the registration of the capture globals, what each
+//! wlr or ext frame keeps (`FrameBook`: its filter, its slot against the client's limit,
+//! its output, its one copy), region clipping against the output as it is now, and the
+//! copy.
 //!
 //! Permission is a filter given to each global when it is created (its global data, as
 //! niri's screencopy does with `can_view`), handed down to every object made from it, and
