@@ -75,19 +75,36 @@ fn failed(r: Result<&'static planar_protocol::format::FormatInfo, Rejection>) ->
 #[test]
 fn add_errors() {
     let empty = [None; MAX_PLANES];
-    assert_eq!(check_add(&empty, false, 4, 0, 5).unwrap_err().0, PlaneIdx);
     assert_eq!(
-        check_add(&empty, false, u32::MAX, 0, 5).unwrap_err().0,
+        check_add(&empty, false, 4, 0, 5)
+            .unwrap_err()
+            .into_protocol()
+            .0,
+        PlaneIdx
+    );
+    assert_eq!(
+        check_add(&empty, false, u32::MAX, 0, 5)
+            .unwrap_err()
+            .into_protocol()
+            .0,
         PlaneIdx
     );
     assert!(check_add(&empty, false, 3, 0, 5).is_ok());
     let one = planes(&[plane(0, 256, 65536)]);
-    let (code, msg) = check_add(&one, false, 0, 0, 5).unwrap_err();
+    let (code, msg) = check_add(&one, false, 0, 0, 5).unwrap_err().into_protocol();
     assert_eq!(code, PlaneSet);
     assert!(msg.contains("plane 0"), "{msg}");
-    assert_eq!(check_add(&one, true, 1, 0, 5).unwrap_err().0, AlreadyUsed);
+    assert_eq!(
+        check_add(&one, true, 1, 0, 5)
+            .unwrap_err()
+            .into_protocol()
+            .0,
+        AlreadyUsed
+    );
     // v5: modifiers must match at add; v4 leaves it to create.
-    let (code, msg) = check_add(&one, false, 1, MOD_INVALID, 5).unwrap_err();
+    let (code, msg) = check_add(&one, false, 1, MOD_INVALID, 5)
+        .unwrap_err()
+        .into_protocol();
     assert_eq!(code, InvalidFormat);
     assert!(msg.contains("plane 1") && msg.contains("plane 0"), "{msg}");
     assert!(check_add(&one, false, 1, MOD_INVALID, 4).is_ok());
@@ -358,7 +375,9 @@ fn sampling_device_is_one_dev_t() {
     let dev: u64 = 0xe200;
     assert_eq!(check_sampling_device(&dev.to_ne_bytes()), Ok(dev));
     for len in [0, 4, 7, 9, 16] {
-        let err = check_sampling_device(&vec![0; len]).unwrap_err();
+        let err = check_sampling_device(&vec![0; len])
+            .unwrap_err()
+            .into_protocol();
         assert_eq!(err.0, InvalidDevTSize, "{len} bytes");
         assert_eq!(InvalidDevTSize as u32, 8);
     }

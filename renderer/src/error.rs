@@ -21,3 +21,22 @@ pub enum RendererError {
     #[error("nested window: {0}")]
     Window(String),
 }
+
+/// Why rows of a CPU-path buffer could not be converted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("{fourcc} conversion failed: {source}")]
+    Yuv {
+        fourcc: drm_fourcc::DrmFourcc,
+        source: yuv::YuvError,
+    },
+    #[error("{0} is not a YUV format planar converts")]
+    NotYuv(drm_fourcc::DrmFourcc),
+}
+
+/// The CPU buffer's read path (`cpu/buffer.rs`) still carries its errors as strings.
+impl From<ConvertError> for String {
+    fn from(e: ConvertError) -> String {
+        e.to_string()
+    }
+}

@@ -23,9 +23,10 @@ use crate::{
     client::client_name,
     fd::{self, FdKind},
     format::MAX_PLANES,
+    names::fourcc_name,
     validate::{
-        check_add, check_create, check_sampling_device, fourcc_name, CreateRequest, ParamsError,
-        Plane, Rejection, FLAG_Y_INVERT,
+        check_add, check_create, check_sampling_device, CreateRequest, Plane, Rejection,
+        FLAG_Y_INVERT,
     },
 };
 
@@ -97,10 +98,10 @@ where
                     return;
                 }
                 let planes = inner.planes.each_ref().map(|p| p.as_ref().map(|p| p.plane));
-                if let Err((code, msg)) =
+                if let Err(rejection) =
                     check_add(&planes, inner.used, plane_idx, modifier, params.version())
                 {
-                    post(params, client, dh, code, msg);
+                    post(params, client, dh, rejection);
                     return;
                 }
                 let dmabuf = state.dmabuf_state();
@@ -141,11 +142,11 @@ where
                             Err(err) => warn!(?err, "linux-dmabuf: creating the wl_buffer failed"),
                         }
                     }
-                    Err(Rejection::Protocol(code, msg)) => post(params, client, dh, code, msg),
                     Err(Rejection::Failed(msg)) => {
                         warn!(client = %client_name(client, dh), "linux-dmabuf create failed: {msg}");
                         params.failed();
                     }
+                    Err(rejection) => post(params, client, dh, rejection),
                 }
             }
             Request::CreateImmed {
@@ -165,11 +166,7 @@ where
                         // The new id must be given an object before the client is sent its
                         // error; the error is on the params object, as the protocol says.
                         data_init.init(buffer_id, FailedBuffer);
-                        let (code, msg) = match rejection {
-                            Rejection::Protocol(code, msg) => (code, msg),
-                            Rejection::Failed(msg) => (ParamsError::InvalidWlBuffer, msg),
-                        };
-                        post(params, client, dh, code, msg);
+                        post(params, client, dh, rejection);
                     }
                 }
             }
@@ -179,7 +176,7 @@ where
                 Ok(device) => {
                     debug!(client = %client_name(client, dh), device, "sampling device set")
                 }
-                Err((code, msg)) => post(params, client, dh, code, msg),
+                Err(rejection) => post(params, client, dh, rejection),
             },
             Request::Destroy => {}
             _ => {}
@@ -223,13 +220,15 @@ fn request_of(
     }
 }
 
+/// Posts `rejection` as a protocol error on the params object (a `failed` as
+/// INVALID_WL_BUFFER: see [`Rejection::into_protocol`]).
 fn post(
     params: &ZwpLinuxBufferParamsV1,
     client: &Client,
     dh: &DisplayHandle,
-    code: ParamsError,
-    msg: String,
+    rejection: Rejection,
 ) {
+    let (code, msg) = rejection.into_protocol();
     warn!(client = %client_name(client, dh), error = ?code, "linux-dmabuf protocol error: {msg}");
     params.post_error(code as u32, msg);
 }
