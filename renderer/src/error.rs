@@ -40,3 +40,91 @@ impl From<ConvertError> for String {
         e.to_string()
     }
 }
+
+/// Why a path did not take a buffer, or (as [`ImportError::Rejected`]) why none did. The
+/// Display of each is the import record's `reason` text, byte for byte: the report, the
+/// log, the `failed` event and the tests read it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// The pair is not one EGL imports zero-copy (not probed as importable).
+    #[error("the EGL renderer does not take this format+modifier")]
+    NotZeroCopy,
+    /// `--fail-import` names this pair.
+    #[error("EGL import failed: forced by --fail-import")]
+    ForcedFailure,
+    /// pixman: no zero-copy import at all.
+    #[error("the renderer has no zero-copy import")]
+    NoZeroCopyImport,
+    /// The driver refused the import (EGL_BAD_ALLOC on a foreign buffer).
+    #[error("EGL import failed: {0}")]
+    Egl(String),
+    /// `--import cpu`: the EGL path is not tried.
+    #[error("--import cpu")]
+    CpuOnly,
+    /// `--import egl`: the CPU path is not tried.
+    #[error("--import egl")]
+    EglOnly,
+    /// The modifier is not LINEAR (or implicit from an exporter that cannot tile).
+    #[error("the CPU cannot read modifier {0:#x}")]
+    TiledModifier(u64),
+    /// The implicit modifier, on a buffer from an exporter that may tile (a GPU's).
+    #[error(
+        "the CPU cannot read modifier {:#x} from an exporter that may tile",
+        planar_protocol::advertise::MOD_INVALID
+    )]
+    MayTile,
+    /// Larger than the renderer's largest texture.
+    #[error("{width}x{height} is larger than the renderer's largest texture ({max}x{max})")]
+    TooLarge { width: i32, height: i32, max: i32 },
+    /// Mapping the buffer failed (the CPU buffer's own message).
+    #[error("CPU path: {0}")]
+    Cpu(String),
+    /// The buffer's cost would take the CPU-path bytes in use past a budget.
+    #[error("CPU path: {cost_mib} MiB (mapped and converted) is past the {}: {in_use_mib} of {budget_mib} MiB in use ({})", .budget.what(), .budget.flag())]
+    OverBudget {
+        cost_mib: u64,
+        in_use_mib: u64,
+        budget_mib: u64,
+        budget: Budget,
+    },
+    /// No path took the buffer: why each one did not, in the order they were tried.
+    #[error("{}", join(.0))]
+    Rejected(Vec<ImportError>),
+    /// The renderer is not running (it failed to start).
+    #[error("no renderer is running")]
+    NoRenderer,
+}
+
+/// Which CPU-path budget a buffer is past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// `--cpu-budget`: all clients together.
+    Total,
+    /// `--cpu-budget-per-client`: one client.
+    PerClient,
+}
+
+impl Budget {
+    pub fn what(self) -> &'static str {
+        match self {
+            Budget::Total => "CPU-path budget",
+            Budget::PerClient => "client's CPU-path budget",
+        }
+    }
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            Budget::Total => "--cpu-budget",
+            Budget::PerClient => "--cpu-budget-per-client",
+        }
+    }
+}
+
+/// Reasons joined as the report writes them.
+pub(crate) fn join(reasons: &[ImportError]) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -37,7 +37,8 @@ use crate::{advertise::Advertised, fd::FdKind, format::FormatInfo};
 /// The highest version planar implements.
 pub const MAX_VERSION: u32 = 6;
 
-/// What the handler is asked to import.
+/// What the handler is asked to import: a validated buffer, with its format's table row and
+/// what each plane's fd is. The renderer's import decision takes it as it is.
 pub struct ImportRequest<'a> {
     pub client: ClientId,
     /// The client as a person reads it: "pid N (command)".
@@ -54,9 +55,11 @@ pub trait DmabufHandler {
     /// A client is about to see the advertised set: make it ready now (planar chooses its
     /// renderer in the background, and the set depends on it).
     fn dmabuf_advertise(&mut self);
-    /// The import decision for a validated buffer, at creation. `Err` carries the reason
-    /// given in the log and the `failed` event.
-    fn dmabuf_import(&mut self, request: ImportRequest<'_>) -> Result<(), String>;
+    /// Why an import was refused; its Display is the reason given in the log and the
+    /// `failed` event.
+    type ImportError: std::fmt::Display;
+    /// The import decision for a validated buffer, at creation.
+    fn dmabuf_import(&mut self, request: ImportRequest<'_>) -> Result<(), Self::ImportError>;
     /// A dma-buf wl_buffer was destroyed.
     fn dmabuf_buffer_destroyed(&mut self, _buffer: &WlBuffer) {}
 }

@@ -241,9 +241,13 @@ fn yuv_rows(
             };
             let mode = YuvConversionMode::Balanced;
             match (swap_uv, sub) {
-                (false, (2, 2)) => yuv::yuv_nv12_to_rgba(&img, out, out_stride, range, matrix, mode),
+                (false, (2, 2)) => {
+                    yuv::yuv_nv12_to_rgba(&img, out, out_stride, range, matrix, mode)
+                }
                 (true, (2, 2)) => yuv::yuv_nv21_to_rgba(&img, out, out_stride, range, matrix, mode),
-                (false, (2, 1)) => yuv::yuv_nv16_to_rgba(&img, out, out_stride, range, matrix, mode),
+                (false, (2, 1)) => {
+                    yuv::yuv_nv16_to_rgba(&img, out, out_stride, range, matrix, mode)
+                }
                 (true, (2, 1)) => yuv::yuv_nv61_to_rgba(&img, out, out_stride, range, matrix, mode),
                 (false, _) => yuv::yuv_nv24_to_rgba(&img, out, out_stride, range, matrix, mode),
                 (true, _) => yuv::yuv_nv42_to_rgba(&img, out, out_stride, range, matrix, mode),
@@ -430,5 +434,58 @@ mod tests {
                 .all(|p| p[0] >= 253 && p[1] >= 253 && p[2] >= 253 && p[3] == 255),
             "{out:?}"
         );
+    }
+
+    /// Every YUV format converts planes sized exactly as its table row says (stride the
+    /// row's minimum, rows its subsampled height), at odd sizes, whole and in chunks of
+    /// its vertical subsampling, and neutral chroma gives grey: convert reads the same
+    /// subsampling, bytes per plane and chroma layout as validation.
+    #[test]
+    fn subsampling_used_by_convert_matches_the_table() {
+        use planar_protocol::format::FORMATS;
+        for info in FORMATS.iter().filter(|f| f.yuv) {
+            for (w, h) in [(1u32, 1u32), (3, 5), (17, 9), (64, 2)] {
+                // Mid-scale samples: 0x80 bytes, or 0x8000 little-endian 16-bit samples.
+                let mid: &[u8] = if info.block_bytes[0] == 2 {
+                    &[0x00, 0x80]
+                } else {
+                    &[0x80]
+                };
+                let bufs: Vec<(Vec<u8>, usize)> = (0..usize::from(info.planes))
+                    .map(|p| {
+                        let stride = info.min_stride(p, w).unwrap() as usize;
+                        let len = stride * info.plane_height(p, h) as usize;
+                        (mid.iter().copied().cycle().take(len).collect(), stride)
+                    })
+                    .collect();
+                let mut planes = Planes {
+                    data: [&[], &[], &[]],
+                    stride: [0; 3],
+                };
+                for (i, (data, stride)) in bufs.iter().enumerate() {
+                    planes.data[i] = data;
+                    planes.stride[i] = *stride;
+                }
+                let conv = conversion(info.fourcc).unwrap();
+                let (w, h) = (w as usize, h as usize);
+                let mut whole = vec![0u8; w * h * 4];
+                let enc = YuvEncoding::default();
+                convert_rows(conv, &planes, w, 0, h, enc, &mut whole)
+                    .unwrap_or_else(|e| panic!("{} {w}x{h}: {e}", info.name));
+                let vsub = usize::from(info.vsub);
+                let mut chunked = vec![0u8; w * h * 4];
+                for y in (0..h).step_by(vsub) {
+                    let end = (y + vsub).min(h);
+                    let out = &mut chunked[y * w * 4..end * w * 4];
+                    convert_rows(conv, &planes, w, y, end, enc, out)
+                        .unwrap_or_else(|e| panic!("{} {w}x{h} rows {y}..{end}: {e}", info.name));
+                }
+                assert_eq!(whole, chunked, "{} {w}x{h}", info.name);
+                for px in whole.chunks(4) {
+                    let grey = px[0].abs_diff(px[1]) <= 2 && px[1].abs_diff(px[2]) <= 2;
+                    assert!(grey && px[3] == 255, "{} {w}x{h}: {px:?}", info.name);
+                }
+            }
+        }
     }
 }
