@@ -82,8 +82,14 @@ impl FormatInfo {
     }
 }
 
-/// Packed RGB: `channels` as in [`Family::Rgb`].
-const fn rgb(fourcc: Fourcc, name: &'static str, bytes: u8, channels: [(u8, u8); 4]) -> FormatInfo {
+/// A single-plane RGB row of `bytes` per pixel.
+const fn one_plane(
+    fourcc: Fourcc,
+    name: &'static str,
+    bytes: u8,
+    alpha: bool,
+    family: Family,
+) -> FormatInfo {
     FormatInfo {
         fourcc,
         name,
@@ -92,25 +98,27 @@ const fn rgb(fourcc: Fourcc, name: &'static str, bytes: u8, channels: [(u8, u8);
         block_width: 1,
         hsub: 1,
         vsub: 1,
-        alpha: channels[3].1 > 0,
+        alpha,
         yuv: false,
-        family: Family::Rgb { channels },
+        family,
     }
 }
 
-const fn half(fourcc: Fourcc, name: &'static str, order: [u8; 3], alpha: Option<u8>) -> FormatInfo {
-    FormatInfo {
+/// Packed RGB: `channels` as in [`Family::Rgb`].
+const fn rgb(fourcc: Fourcc, name: &'static str, bytes: u8, channels: [(u8, u8); 4]) -> FormatInfo {
+    one_plane(
         fourcc,
         name,
-        planes: 1,
-        block_bytes: [8, 0, 0],
-        block_width: 1,
-        hsub: 1,
-        vsub: 1,
-        alpha: alpha.is_some(),
-        yuv: false,
-        family: Family::HalfFloat { order, alpha },
-    }
+        bytes,
+        channels[3].1 > 0,
+        Family::Rgb { channels },
+    )
+}
+
+/// Half-float RGB(A): `order` and `alpha` as in [`Family::HalfFloat`].
+const fn half(fourcc: Fourcc, name: &'static str, order: [u8; 3], alpha: Option<u8>) -> FormatInfo {
+    let family = Family::HalfFloat { order, alpha };
+    one_plane(fourcc, name, 8, alpha.is_some(), family)
 }
 
 const fn yuv(

@@ -58,6 +58,14 @@ fn planes(list: &[Option<Plane>]) -> [Option<Plane>; MAX_PLANES] {
     out
 }
 
+/// `create` of a 64x64 XRGB8888 buffer with `planes`, everything advertised.
+fn create_xr24_64(
+    planes: &[Option<Plane>; MAX_PLANES],
+    used: bool,
+) -> Result<&'static planar_protocol::format::FormatInfo, Rejection> {
+    check_create(&req(64, 64, Fourcc::Xrgb8888), planes, used, &advertised())
+}
+
 fn code(r: Result<&'static planar_protocol::format::FormatInfo, Rejection>) -> Option<u32> {
     match r {
         Err(Rejection::Protocol(c, _)) => Some(c as u32),
@@ -114,14 +122,14 @@ fn add_errors() {
 fn create_accepts_exact_fit() {
     // 64x64 XRGB8888, stride 256: exactly 16384 bytes.
     let p = planes(&[plane(0, 256, 16384)]);
-    let info = check_create(&req(64, 64, Fourcc::Xrgb8888), &p, false, &advertised()).unwrap();
+    let info = create_xr24_64(&p, false).unwrap();
     assert_eq!(info.planes, 1);
 }
 
 #[test]
 fn create_one_byte_over_is_out_of_bounds() {
     let p = planes(&[plane(1, 256, 16384)]);
-    let r = check_create(&req(64, 64, Fourcc::Xrgb8888), &p, false, &advertised());
+    let r = create_xr24_64(&p, false);
     match r {
         Err(Rejection::Protocol(OutOfBounds, msg)) => {
             assert!(
@@ -136,30 +144,14 @@ fn create_one_byte_over_is_out_of_bounds() {
 #[test]
 fn offset_at_end_is_out_of_bounds() {
     let p = planes(&[plane(16384, 256, 16384)]);
-    assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &p,
-            false,
-            &advertised()
-        )),
-        Some(OutOfBounds as u32)
-    );
+    assert_eq!(code(create_xr24_64(&p, false)), Some(OutOfBounds as u32));
 }
 
 #[test]
 fn u32_overflow_is_out_of_bounds_not_a_wrap() {
     // offset + stride*height wraps u32 (0xffff_ff00 + 256*64 > 2^32) but not u64.
     let p = planes(&[plane(0xffff_ff00, 256, u64::from(u32::MAX))]);
-    assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &p,
-            false,
-            &advertised()
-        )),
-        Some(OutOfBounds as u32)
-    );
+    assert_eq!(code(create_xr24_64(&p, false)), Some(OutOfBounds as u32));
     // Huge stride and height: the product overflows 32 bits.
     let p = planes(&[plane(0, u32::MAX, 1 << 20)]);
     assert_eq!(
@@ -174,17 +166,9 @@ fn u32_overflow_is_out_of_bounds_not_a_wrap() {
     // Unknown size: the layout must still fit 32 bits.
     let mut p = planes(&[plane(0xffff_f000, 256, 0)]);
     p[0].as_mut().unwrap().size = None;
-    assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &p,
-            false,
-            &advertised()
-        )),
-        Some(OutOfBounds as u32)
-    );
+    assert_eq!(code(create_xr24_64(&p, false)), Some(OutOfBounds as u32));
     p[0].as_mut().unwrap().offset = 0;
-    assert!(check_create(&req(64, 64, Fourcc::Xrgb8888), &p, false, &advertised()).is_ok());
+    assert!(create_xr24_64(&p, false).is_ok());
 }
 
 #[test]
@@ -213,7 +197,7 @@ fn height_zero_with_huge_offset_is_invalid_dimensions() {
 #[test]
 fn stride_shorter_than_a_row_is_out_of_bounds() {
     let p = planes(&[plane(0, 255, 1 << 20)]);
-    let r = check_create(&req(64, 64, Fourcc::Xrgb8888), &p, false, &advertised());
+    let r = create_xr24_64(&p, false);
     match r {
         Err(Rejection::Protocol(OutOfBounds, msg)) => {
             assert!(msg.contains("stride 255") && msg.contains("256"), "{msg}")
@@ -265,15 +249,7 @@ fn plane_count_comes_from_the_table() {
     assert_eq!(code(r), Some(Incomplete as u32));
     // XRGB8888 needs 1; a second is too many.
     let two = planes(&[plane(0, 256, 1 << 20), plane(0, 256, 1 << 20)]);
-    assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &two,
-            false,
-            &advertised()
-        )),
-        Some(Incomplete as u32)
-    );
+    assert_eq!(code(create_xr24_64(&two, false)), Some(Incomplete as u32));
     // A gap: planes 0 and 2 of I420.
     let gap = planes(&[plane(0, 64, 1 << 20), None, plane(0, 32, 1 << 20)]);
     assert_eq!(
@@ -290,15 +266,7 @@ fn plane_count_comes_from_the_table() {
 #[test]
 fn used_params_are_already_used() {
     let p = planes(&[plane(0, 256, 16384)]);
-    assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &p,
-            true,
-            &advertised()
-        )),
-        Some(AlreadyUsed as u32)
-    );
+    assert_eq!(code(create_xr24_64(&p, true)), Some(AlreadyUsed as u32));
 }
 
 #[test]

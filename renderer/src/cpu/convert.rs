@@ -153,7 +153,7 @@ pub fn convert_rows(
             }
             Ok(())
         }
-        Conversion::Yuv(fourcc) => yuv_rows(fourcc, planes, width, y0, y1, encoding, out),
+        Conversion::Yuv(fourcc) => yuv_rows(fourcc, planes, width, y0..y1, encoding, out),
     }
 }
 
@@ -195,15 +195,16 @@ fn rows(plane: &[u8], stride: usize, first: usize, count: usize, row_bytes: usiz
     &plane[start..start + len]
 }
 
+/// Rows `ys` of a YUV image, through the `yuv` crate function for its family.
 fn yuv_rows(
     fourcc: Fourcc,
     pl: &Planes<'_>,
     width: usize,
-    y0: usize,
-    y1: usize,
+    ys: std::ops::Range<usize>,
     enc: YuvEncoding,
     out: &mut [u8],
 ) -> Result<(), ConvertError> {
+    let (y0, y1) = (ys.start, ys.end);
     let info = format_info(fourcc as u32)
         .filter(|i| i.yuv)
         .ok_or(ConvertError::NotYuv(fourcc))?;
@@ -228,7 +229,7 @@ fn yuv_rows(
     let sub = (info.hsub, info.vsub);
     match info.family {
         Family::SemiPlanarYuv { .. } if info.block_bytes[0] == 2 => {
-            p01x_rows(info, pl, width, y0, y1, range, matrix, out).map_err(err)
+            p01x_rows(info, pl, width, ys, (range, matrix), out).map_err(err)
         }
         Family::SemiPlanarYuv { swap_uv } => {
             let img = YuvBiPlanarImage {
@@ -296,17 +297,15 @@ fn yuv_rows(
 /// P010/P012/P016: MSB-aligned 16-bit samples, interleaved chroma. The `yuv` crate's own
 /// p010 path has no x86 SIMD (40–110x a memcpy here), so the samples are shifted down to
 /// 10 bits and split into an I010 layout, which `i010_to_rgba` converts with AVX2.
-#[allow(clippy::too_many_arguments)] // the rows' arguments, plus the format's row
 fn p01x_rows(
     info: &FormatInfo,
     pl: &Planes<'_>,
     width: usize,
-    y0: usize,
-    y1: usize,
-    range: YuvRange,
-    matrix: YuvStandardMatrix,
+    ys: std::ops::Range<usize>,
+    (range, matrix): (YuvRange, YuvStandardMatrix),
     out: &mut [u8],
 ) -> Result<(), yuv::YuvError> {
+    let (y0, y1) = (ys.start, ys.end);
     thread_local! {
         // Reused between frames: a 1080p frame's I010 planes are 6 MB.
         static SCRATCH: std::cell::RefCell<[Vec<u16>; 3]> = const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
@@ -365,42 +364,31 @@ mod tests {
     #[test]
     fn packed_rgb_channel_orders() {
         // Memory bytes of one pixel, red (255, 0, 0) with alpha 0x80 where there is one.
-        assert_eq!(
-            one_px(Fourcc::Argb8888, &[0, 0, 255, 0x80]),
-            [255, 0, 0, 0x80]
-        );
-        assert_eq!(
-            one_px(Fourcc::Xrgb8888, &[0, 0, 255, 0x12]),
-            [255, 0, 0, 255]
-        );
-        assert_eq!(
-            one_px(Fourcc::Abgr8888, &[255, 0, 0, 0x80]),
-            [255, 0, 0, 0x80]
-        );
-        assert_eq!(
-            one_px(Fourcc::Rgba8888, &[0x80, 0, 0, 255]),
-            [255, 0, 0, 0x80]
-        );
-        assert_eq!(one_px(Fourcc::Bgrx8888, &[0, 255, 0, 0]), [255, 0, 0, 255]);
-        assert_eq!(one_px(Fourcc::Rgb888, &[0, 0, 255]), [255, 0, 0, 255]);
-        assert_eq!(one_px(Fourcc::Bgr888, &[255, 0, 0]), [255, 0, 0, 255]);
-        assert_eq!(
-            one_px(Fourcc::Rgb565, &0xf800u16.to_le_bytes()),
-            [255, 0, 0, 255]
-        );
-        assert_eq!(
-            one_px(Fourcc::Rgb565, &0x07e0u16.to_le_bytes()),
-            [0, 255, 0, 255]
-        );
-        assert_eq!(
-            one_px(Fourcc::Xrgb2101010, &(0x3ffu32 << 20).to_le_bytes()),
-            [255, 0, 0, 255]
-        );
-        assert_eq!(
-            one_px(Fourcc::Argb2101010, &(0xc000_03ffu32).to_le_bytes()),
-            [0, 0, 255, 255]
-        );
-        assert_eq!(one_px(Fourcc::Gr88, &[200, 100]), [200, 100, 0, 255]);
+        let cases: &[(Fourcc, &[u8], [u8; 4])] = &[
+            (Fourcc::Argb8888, &[0, 0, 255, 0x80], [255, 0, 0, 0x80]),
+            (Fourcc::Xrgb8888, &[0, 0, 255, 0x12], [255, 0, 0, 255]),
+            (Fourcc::Abgr8888, &[255, 0, 0, 0x80], [255, 0, 0, 0x80]),
+            (Fourcc::Rgba8888, &[0x80, 0, 0, 255], [255, 0, 0, 0x80]),
+            (Fourcc::Bgrx8888, &[0, 255, 0, 0], [255, 0, 0, 255]),
+            (Fourcc::Rgb888, &[0, 0, 255], [255, 0, 0, 255]),
+            (Fourcc::Bgr888, &[255, 0, 0], [255, 0, 0, 255]),
+            (Fourcc::Rgb565, &0xf800u16.to_le_bytes(), [255, 0, 0, 255]),
+            (Fourcc::Rgb565, &0x07e0u16.to_le_bytes(), [0, 255, 0, 255]),
+            (
+                Fourcc::Xrgb2101010,
+                &(0x3ffu32 << 20).to_le_bytes(),
+                [255, 0, 0, 255],
+            ),
+            (
+                Fourcc::Argb2101010,
+                &(0xc000_03ffu32).to_le_bytes(),
+                [0, 0, 255, 255],
+            ),
+            (Fourcc::Gr88, &[200, 100], [200, 100, 0, 255]),
+        ];
+        for (fourcc, bytes, want) in cases {
+            assert_eq!(one_px(*fourcc, bytes), *want, "{fourcc}");
+        }
         let half_red: Vec<u8> = [1.0f32, 0.0, 0.0, 1.0]
             .iter()
             .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
