@@ -61,7 +61,7 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-pub use crate::error::{Budget, ImportError};
+pub use crate::error::{Budget, CpuError, ImportError};
 pub use advertise::{EglPairs, Offer};
 pub use planar_protocol::dmabuf::ImportRequest;
 pub use record::{ImportPath, ImportRecord, PlaneRecord};
@@ -381,8 +381,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             caps.direct,
             policy.encoding,
             caps.limits.keep_frame,
-        )
-        .map_err(ImportError::Cpu)?;
+        )?;
         let buffer = self.within_budget(buffer, policy, &req.client_name)?;
         Ok(Entry::Cpu {
             record: ImportRecord::default(),
