@@ -5,9 +5,11 @@
 //! `wl_buffer`s carry smithay's [`Dmabuf`] as user data, so the rest of smithay
 //! (`buffer_type`, `ImportDma`) works with them unchanged.
 //!
-//! The import decision is the handler's, and it is asked when the buffer is created: a
-//! buffer that cannot be imported gets `failed` (INVALID_WL_BUFFER for create_immed), never
-//! a dead client at commit.
+//! The import decision is asked of the handler ([`DmabufHandler::dmabuf_import`]) when the
+//! buffer is created, with the one [`ImportRequest`]; planar's handler passes it straight to
+//! the renderer (`planar_renderer::import`), which also says what is advertised. A buffer
+//! that cannot be imported gets `failed` (INVALID_WL_BUFFER for create_immed), never a dead
+//! client at commit.
 
 mod feedback;
 mod limits;
