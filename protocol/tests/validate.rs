@@ -66,6 +66,11 @@ fn create_xr24_64(
     check_create(&req(64, 64, Fourcc::Xrgb8888), planes, used, &advertised())
 }
 
+/// The protocol error of [`create_xr24_64`] with the planes `list`, if any.
+fn create_code(list: &[Option<Plane>], used: bool) -> Option<u32> {
+    code(create_xr24_64(&planes(list), used))
+}
+
 fn code(r: Result<&'static planar_protocol::format::FormatInfo, Rejection>) -> Option<u32> {
     match r {
         Err(Rejection::Protocol(c, _)) => Some(c as u32),
@@ -143,8 +148,10 @@ fn create_one_byte_over_is_out_of_bounds() {
 
 #[test]
 fn offset_at_end_is_out_of_bounds() {
-    let p = planes(&[plane(16384, 256, 16384)]);
-    assert_eq!(code(create_xr24_64(&p, false)), Some(OutOfBounds as u32));
+    assert_eq!(
+        create_code(&[plane(16384, 256, 16384)], false),
+        Some(OutOfBounds as u32)
+    );
 }
 
 #[test]
@@ -265,8 +272,10 @@ fn plane_count_comes_from_the_table() {
 
 #[test]
 fn used_params_are_already_used() {
-    let p = planes(&[plane(0, 256, 16384)]);
-    assert_eq!(code(create_xr24_64(&p, true)), Some(AlreadyUsed as u32));
+    assert_eq!(
+        create_code(&[plane(0, 256, 16384)], true),
+        Some(AlreadyUsed as u32)
+    );
 }
 
 #[test]

@@ -280,20 +280,19 @@ macro_rules! delegate_dmabuf {
         $crate::reexports::wayland_server::delegate_global_dispatch!($ty: [
             $crate::reexports::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1: $crate::dmabuf::DmabufGlobalData
         ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
-            $crate::reexports::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1: ()
-        ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
-            $crate::reexports::zwp_linux_buffer_params_v1::ZwpLinuxBufferParamsV1: $crate::dmabuf::ParamsData
-        ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
-            $crate::reexports::zwp_linux_dmabuf_feedback_v1::ZwpLinuxDmabufFeedbackV1: ()
-        ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
-            $crate::reexports::wayland_server::protocol::wl_buffer::WlBuffer: $crate::reexports::Dmabuf
-        ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
+        $crate::delegate_dmabuf!(@dispatch $ty: [
+            $crate::reexports::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1: (),
+            $crate::reexports::zwp_linux_buffer_params_v1::ZwpLinuxBufferParamsV1: $crate::dmabuf::ParamsData,
+            $crate::reexports::zwp_linux_dmabuf_feedback_v1::ZwpLinuxDmabufFeedbackV1: (),
+            $crate::reexports::wayland_server::protocol::wl_buffer::WlBuffer: $crate::reexports::Dmabuf,
             $crate::reexports::wayland_server::protocol::wl_buffer::WlBuffer: $crate::dmabuf::FailedBuffer
-        ] => $crate::dmabuf::DmabufState);
+        ]);
+    };
+    (@dispatch $ty: ty: [$($interface: ty: $udata: ty),*]) => {
+        $(
+            $crate::reexports::wayland_server::delegate_dispatch!($ty: [
+                $interface: $udata
+            ] => $crate::dmabuf::DmabufState);
+        )*
     };
 }
