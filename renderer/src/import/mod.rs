@@ -322,28 +322,15 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             self.log = policy.report.as_deref().map(RecordLog::new);
         }
         let start = Instant::now();
-        let mut refusals = Vec::new();
         let taken = match try_egl(renderer, req, policy, caps.egl) {
-            Ok(entry) => Some((ImportPath::Egl, "EGL import (zero-copy)".to_string(), entry)),
-            Err(why) => {
-                refusals.push(why);
-                match self.try_cpu(req, policy, caps) {
-                    Ok(entry) => {
-                        let why = if refusals.is_empty() {
-                            "CPU-mapped".to_string()
-                        } else {
-                            format!("CPU-mapped: {}", crate::error::join(&refusals))
-                        };
-                        Some((ImportPath::Cpu, why, entry))
-                    }
-                    Err(why) => {
-                        refusals.push(why);
-                        None
-                    }
-                }
-            }
+            Ok(entry) => Ok((ImportPath::Egl, "EGL import (zero-copy)".to_string(), entry)),
+            // Why EGL did not take it is said either way.
+            Err(egl) => match self.try_cpu(req, policy, caps) {
+                Ok(entry) => Ok((ImportPath::Cpu, format!("CPU-mapped: {egl}"), entry)),
+                Err(cpu) => Err(ImportError::Rejected(vec![egl, cpu])),
+            },
         };
-        self.record(req, taken, refusals, start)
+        self.record(req, taken, start)
     }
 
     /// The CPU attempt: the layout must be readable, the buffer within the renderer's
@@ -398,20 +385,18 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
     fn record(
         &mut self,
         req: &ImportRequest<'_>,
-        taken: Option<(ImportPath, String, Entry<Tex>)>,
-        refusals: Vec<ImportError>,
+        taken: Result<(ImportPath, String, Entry<Tex>), ImportError>,
         start: Instant,
     ) -> Result<ImportPath, ImportError> {
         self.next_id += 1;
         let dmabuf = req.dmabuf;
-        let rejected = ImportError::Rejected(refusals);
         let (path, reason) = match &taken {
-            Some((path, why, _)) => (*path, why.clone()),
-            None => (ImportPath::Rejected, rejected.to_string()),
+            Ok((path, why, _)) => (*path, why.clone()),
+            Err(rejected) => (ImportPath::Rejected, rejected.to_string()),
         };
         let mut record = ImportRecord::new(self.next_id, &req.client_name, dmabuf, path, reason);
         record.import_us = start.elapsed().as_micros() as u64;
-        if let Some((_, _, Entry::Cpu { buffer, .. })) = &taken {
+        if let Ok((_, _, Entry::Cpu { buffer, .. })) = &taken {
             record.bytes_mapped = buffer.stats.bytes_mapped;
         }
         info!(
@@ -425,11 +410,14 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             import_us = record.import_us,
             "dma-buf import"
         );
-        let Some((_, _, mut entry)) = taken else {
-            if let Some(log) = &mut self.log {
-                log.push(&record);
+        let (_, _, mut entry) = match taken {
+            Ok(taken) => taken,
+            Err(rejected) => {
+                if let Some(log) = &mut self.log {
+                    log.push(&record);
+                }
+                return Err(rejected);
             }
-            return Err(rejected);
         };
         match &mut entry {
             Entry::Egl { record: r, .. } => *r = record,
