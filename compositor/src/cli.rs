@@ -291,16 +291,9 @@ fn parse_screenshot(s: &str) -> Result<(Option<String>, PathBuf), String> {
 }
 
 pub(crate) fn parse_size(s: &str) -> Result<(i32, i32), String> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or_else(|| format!("size {s:?} is not WxH"))?;
-    let parse = |v: &str| {
-        v.parse::<i32>()
-            .ok()
-            .filter(|n| (1..=16384).contains(n))
-            .ok_or_else(|| format!("size {s:?}: {v:?} is not a number from 1 to 16384"))
-    };
-    Ok((parse(w)?, parse(h)?))
+    // 16384: the largest output planar makes (the CPU path's pixman limit too).
+    let (w, h) = planar_protocol::names::parse_size(s, 16384)?;
+    Ok((w as i32, h as i32))
 }
 
 fn parse_keymap(s: &str) -> Result<crate::keymap::KeymapNames, String> {

@@ -344,13 +344,13 @@ impl State {
                     .filter_map(|f| shm_format(*f)),
             );
         }
-        let advertised = crate::handlers::dmabuf::advertised(
+        let offer = planar_renderer::import::advertise::offer(
             backend.engine(),
-            &info,
+            &info.kind,
             &self.import_policy,
             self.linear_only,
         );
-        if let Err(err) = self.dmabuf_state.set_advertised(advertised) {
+        if let Err(err) = self.dmabuf_state.set_advertised(offer.advertised()) {
             warn!(%err, "error writing the linux-dmabuf format table");
         }
         // Buffers are imported at commit; those committed while the renderer was still

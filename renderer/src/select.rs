@@ -98,12 +98,8 @@ pub struct RendererInfo {
     pub gl_renderer: Option<String>,
     /// wl_shm formats the renderer imports.
     pub shm_formats: Vec<Fourcc>,
-    /// dma-buf format+modifier pairs EGL lists.
+    /// dma-buf format+modifier pairs EGL lists (which of them import: `Engine::egl_pairs`).
     pub dmabuf_formats: Vec<Format>,
-    /// Of those (in planar's table), the pairs that really import zero-copy (probed).
-    pub zero_copy: Vec<(u32, u64)>,
-    /// Listed by EGL but refused when tried: these take the CPU path.
-    pub refused: Vec<(u32, u64)>,
 }
 
 /// Runs the selection chain and creates the renderer with an offscreen target of `size`.
@@ -254,12 +250,7 @@ fn gles_engine(
     let (renderer, gl) = gl_renderer_string(renderer)?;
     let mut strings = strings;
     strings.gl_renderer = gl;
-    let engine = Engine::gles(
-        renderer,
-        size,
-        strings.importable.clone(),
-        strings.refused.clone(),
-    )?;
+    let engine = Engine::gles(renderer, size, strings.egl.clone())?;
     Ok((engine, strings))
 }
 
@@ -392,10 +383,8 @@ struct EglStrings {
     version: Option<String>,
     gl_renderer: Option<String>,
     dmabuf_formats: Vec<Format>,
-    /// The pairs of planar's table that really import (see `probe`).
-    importable: Vec<(u32, u64)>,
-    /// Listed by EGL but refused when tried.
-    refused: Vec<(u32, u64)>,
+    /// Which pairs of planar's table really import (see `probe`).
+    egl: crate::import::EglPairs,
 }
 
 fn context_on(
@@ -422,15 +411,18 @@ fn context_on(
         .iter()
         .map(|f| (f.code as u32, u64::from(f.modifier)))
         .collect();
-    let (importable, refused) = if probe {
+    let egl = if probe {
         crate::probe::probe(&display, &listed)
     } else {
-        let known = listed
+        let zero_copy = listed
             .iter()
             .copied()
             .filter(|(f, _)| planar_protocol::format::format_info(*f).is_some())
             .collect();
-        (known, Vec::new())
+        crate::import::EglPairs {
+            zero_copy,
+            refused: Vec::new(),
+        }
     };
     let context = new_context(&display)?;
     Ok((
@@ -440,8 +432,7 @@ fn context_on(
             version,
             gl_renderer: None,
             dmabuf_formats,
-            importable,
-            refused,
+            egl,
         },
     ))
 }
@@ -479,8 +470,6 @@ fn finish(
         gl_renderer: strings.gl_renderer,
         shm_formats,
         dmabuf_formats: strings.dmabuf_formats,
-        zero_copy: strings.importable,
-        refused: strings.refused,
     };
     (engine, info)
 }
