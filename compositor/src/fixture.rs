@@ -35,12 +35,15 @@ use planar_renderer::{
     compare::{check_against, CheckOptions, CheckOutcome},
     image::RgbaImage,
     import::{ImportPolicy, ImportRecord},
-    PendingRenderer, RendererChoice,
+    RendererChoice,
 };
 use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::warn;
 
-use crate::state::{OutputConfig, State, Stop};
+use crate::{
+    backend::BackendKind,
+    state::{OutputConfig, State, Stop},
+};
 
 pub use planar_renderer::compare::Fuzz;
 
@@ -309,16 +312,8 @@ fn serve(
 ) -> anyhow::Result<()> {
     let mut event_loop: EventLoop<State> =
         EventLoop::try_new().context("error creating the event loop")?;
-    let (renderer_tx, renderer_rx) = calloop::channel::channel::<()>();
-    let pending = PendingRenderer::start(cfg.renderer, move || {
-        let _ = renderer_tx.send(());
-    });
     let handle = event_loop.handle();
-    handle
-        .insert_source(renderer_rx, |_, _, state| {
-            state.ensure_backend();
-        })
-        .map_err(|e| anyhow::anyhow!("error watching the renderer worker: {e}"))?;
+    let pending = crate::backend::prepare(BackendKind::Headless, cfg.renderer, &handle)?;
     let mut display: Display<State> = Display::new().context("error creating the display")?;
     let config = OutputConfig {
         dmabuf_version: cfg.dmabuf_version,
@@ -330,7 +325,7 @@ fn serve(
         virtual_clock: cfg.virtual_clock,
         outputs: Vec::new(),
     };
-    let mut state = State::new(display.handle(), Some(pending), &config);
+    let mut state = State::new(display.handle(), pending, &config);
     state.capture_policy.set_allow_all(cfg.allow_capture_all);
     state.loop_handle = Some(handle.clone());
     state.add_input_devices(&Default::default())?;

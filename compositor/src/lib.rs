@@ -23,8 +23,6 @@ mod input;
 mod keymap;
 mod limits;
 mod listen;
-#[cfg(feature = "nested")]
-mod nested;
 mod outputs;
 mod panic;
 mod present;
@@ -36,6 +34,7 @@ mod state;
 mod waits;
 mod xwayland;
 
+pub use backend::BackendKind;
 pub use fixture::{Fuzz, Headless, HeadlessBuilder};
 pub use planar_renderer::{
     compare::{CheckOptions, CheckOutcome},

@@ -10,7 +10,7 @@ use calloop::{
     timer::{TimeoutAction, Timer},
     EventLoop, Interest, Mode, PostAction,
 };
-use planar_renderer::{compare::check_against, PendingRenderer, RendererChoice};
+use planar_renderer::compare::check_against;
 use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::info;
 
@@ -87,26 +87,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     crate::limits::raise_nofile();
     let mut event_loop: EventLoop<State> =
         EventLoop::try_new().context("error creating the event loop")?;
-    // The renderer is chosen on a worker while the socket is opened and clients are
-    // answered; the worker wakes the loop through this channel when it is done.
-    let (ready_tx, ready_rx) = calloop::channel::channel::<()>();
-    let nested = args.backend == "nested";
-    if nested && args.renderer.renderer == RendererChoice::Pixman {
-        anyhow::bail!("--backend nested draws with GLES on the window's EGL display; --renderer pixman is headless only");
-    }
-    // Nested mode makes its renderer on the window's display, on this thread (winit's
-    // event loop must live on the main thread).
-    let pending = (!nested).then(|| {
-        PendingRenderer::start(args.renderer.renderer, move || {
-            let _ = ready_tx.send(());
-        })
-    });
-    event_loop
-        .handle()
-        .insert_source(ready_rx, |_, _, state| {
-            state.ensure_backend();
-        })
-        .map_err(|e| anyhow::anyhow!("error watching the renderer worker: {e}"))?;
+    // A headless renderer is chosen on a worker while the socket is opened and clients
+    // are answered (see `backend`).
+    let pending =
+        crate::backend::prepare(args.backend, args.renderer.renderer, &event_loop.handle())?;
     let mut display: Display<State> = Display::new().context("error creating the display")?;
 
     let config = OutputConfig {
@@ -149,12 +133,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         let steps = crate::script::load(path)?;
         state.input.script = Some(crate::script::Script::new(steps, args.check.bless));
     }
-    if nested {
-        #[cfg(feature = "nested")]
-        crate::nested::start(&mut state, &event_loop.handle())?;
-        #[cfg(not(feature = "nested"))]
-        anyhow::bail!("this planar was built without the `nested` feature");
-    }
+    crate::backend::start(args.backend, &mut state, &event_loop.handle())?;
 
     // The socket is made in the runtime directory, whatever this process's environment
     // says, so a private directory works without touching our own environment.
@@ -166,9 +145,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ),
         None => bind_auto(runtime_dir.path())?,
     };
-    #[cfg(feature = "nested")]
-    if let Some(crate::backend::Backend::Nested(nested)) = &state.backend {
-        nested.set_title(&socket_name);
+    if let Some(backend) = &state.backend {
+        backend.listening_on(&socket_name);
     }
     let handle = event_loop.handle();
     crate::listen::watch(&handle, socket, display.handle())?;

@@ -18,6 +18,4 @@ pub enum RendererError {
     NoneAvailable(String),
     #[error("rendering the output failed: {0}")]
     Render(String),
-    #[error("nested window: {0}")]
-    Window(String),
 }

@@ -3,7 +3,12 @@
 //! logged with the reason it was taken or skipped, and kept in [`RendererInfo::steps`] so
 //! `planar info` can print the same story.
 
-use std::{ffi::CStr, fmt, path::PathBuf, str::FromStr};
+use std::{
+    ffi::CStr,
+    fmt,
+    path::{Path, PathBuf},
+    str::FromStr,
+};
 
 use smithay::{
     backend::{
@@ -56,9 +61,13 @@ pub enum RendererKind {
     GlesSoftwareDevice,
     /// GLES on EGL_PLATFORM_SURFACELESS_MESA.
     GlesSurfaceless,
-    /// GLES on the EGL display of a nested window (`--backend nested`), sharing textures
-    /// with the window's context; the DRM node when EGL names one.
-    GlesWindow(Option<PathBuf>),
+    /// GLES on an EGL display the caller already has (a nested backend's), in a context
+    /// that shares textures with the caller's; `owner` says whose display it is, `node` is
+    /// the DRM node when EGL names one.
+    GlesShared {
+        owner: String,
+        node: Option<PathBuf>,
+    },
     /// pixman, pure CPU.
     Pixman,
 }
@@ -68,6 +77,15 @@ impl RendererKind {
     pub fn is_gles(&self) -> bool {
         !matches!(self, RendererKind::Pixman)
     }
+
+    /// The DRM node the renderer draws on, when there is one (linux-dmabuf's main device).
+    pub fn drm_node(&self) -> Option<&Path> {
+        match self {
+            RendererKind::GlesGbm(node) => Some(node),
+            RendererKind::GlesShared { node, .. } => node.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for RendererKind {
@@ -76,12 +94,14 @@ impl fmt::Display for RendererKind {
             RendererKind::GlesGbm(node) => write!(f, "gles (GBM on {})", node.display()),
             RendererKind::GlesSoftwareDevice => f.write_str("gles (EGL software device)"),
             RendererKind::GlesSurfaceless => f.write_str("gles (EGL surfaceless)"),
-            RendererKind::GlesWindow(Some(node)) => {
-                write!(f, "gles (EGL display of the window, on {})", node.display())
-            }
-            RendererKind::GlesWindow(None) => {
-                f.write_str("gles (EGL display of the window, software or unnamed device)")
-            }
+            RendererKind::GlesShared {
+                owner,
+                node: Some(node),
+            } => write!(f, "gles (EGL display of {owner}, on {})", node.display()),
+            RendererKind::GlesShared { owner, node: None } => write!(
+                f,
+                "gles (EGL display of {owner}, software or unnamed device)"
+            ),
             RendererKind::Pixman => f.write_str("pixman"),
         }
     }
@@ -205,15 +225,17 @@ impl Drop for PendingRenderer {
     }
 }
 
-/// The renderer for `--backend nested`: GLES on the EGL display of the window, in a
-/// context that shares textures with `window` (the window's own context), so the frame
-/// drawn offscreen is put on the window without a copy through memory. Dma-bufs are
-/// imported on this display, with the same decision and CPU fallback as headless.
-pub fn for_window(
-    window: &EGLContext,
+/// A renderer for a backend that already has an EGL context (a nested window's): GLES on
+/// that context's display, in a new context sharing textures with `share_with`, so the
+/// backend can put the frame drawn offscreen on its own surface without a copy through
+/// memory. Dma-bufs are imported on this display, with the same decision and CPU fallback
+/// as headless. `owner` names the display in the renderer's kind ("the window").
+pub fn sharing(
+    share_with: &EGLContext,
+    owner: &str,
     size: Size<i32, smithay::utils::Physical>,
 ) -> Result<(Engine, RendererInfo), RendererError> {
-    let display = window.display();
+    let display = share_with.display();
     // A GPU's own buffers import even where memory buffers are refused, so only a
     // software (or unnamed) device is probed, as in the headless chain.
     let (node, probe) = match EGLDevice::device_for_display(display) {
@@ -227,9 +249,12 @@ pub fn for_window(
         }
         _ => (None, true),
     };
-    let kind = RendererKind::GlesWindow(node);
+    let kind = RendererKind::GlesShared {
+        owner: owner.to_string(),
+        node,
+    };
     let (context, strings) = context_on(display.clone(), probe, |d| {
-        EGLContext::new_shared(d, window)
+        EGLContext::new_shared(d, share_with)
     })?;
     let (engine, strings) = gles_engine(context, strings, size)?;
     let mut line = format!("{kind}: chosen");

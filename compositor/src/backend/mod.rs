@@ -1,30 +1,123 @@
 //! Where frames go: an offscreen target only (headless), or also a window in another
 //! session (nested). Callers match on the variant, not on generics.
+//!
+//! A backend owns how it starts and its event sources; `run.rs` and the embedded fixture
+//! only call [`prepare`] before the state exists and [`start`] once it does:
+//! - headless: `prepare` starts the renderer selection chain on its worker (Mesa loads
+//!   while the socket is opened and clients are answered) and wakes the loop when it is
+//!   done; `State::ensure_backend` then finishes the [`Pending`] backend.
+//! - nested: `start` opens the window on the main thread (winit's loop lives there),
+//!   makes the renderer on its EGL display and inserts the window's events into the loop.
+//!
+//! Adding a backend: a folder `backend/NAME/` holding its type, its `start` and its event
+//! sources; a variant in [`BackendKind`] (its `--backend` value) and one in [`Backend`],
+//! with their arms in this file ([`prepare`], [`start`], [`Backend::render`],
+//! [`Backend::engine`]). A backend whose renderer is chosen on the worker adds a variant to
+//! [`Pending`] too. Nothing outside `backend/` changes.
 
 mod headless;
-#[cfg(feature = "nested")]
-mod host;
 #[cfg(feature = "nested")]
 mod nested;
 
 pub use headless::Headless;
 #[cfg(feature = "nested")]
-pub use host::{host_gone, HostEvents};
-#[cfg(feature = "nested")]
-pub use nested::{open as open_window, Nested};
+pub use nested::{host_gone, Nested};
 
-use planar_renderer::{image::RgbaImage, RendererError};
+use calloop::LoopHandle;
+use planar_renderer::{
+    image::RgbaImage, PendingRenderer, RendererChoice, RendererError, RendererInfo,
+};
 use smithay::{
     desktop::{Space, Window},
     output::Output,
     reexports::wayland_server::protocol::wl_surface::WlSurface,
 };
 
+use crate::state::State;
+
+/// Background colour behind all windows: a fixed dark grey-blue, so screenshots are
+/// reproducible and an empty output is told apart from a black client.
+pub const BACKGROUND: [f32; 4] = [0.125, 0.125, 0.1875, 1.0];
+
+/// `--backend`: where the output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BackendKind {
+    // Plain comments on the variants: doc comments would change `--help`.
+    // Offscreen only.
+    #[default]
+    Headless,
+    // Also a window on the host session (needs the `nested` feature).
+    Nested,
+}
+
 // Boxed: the damage tracker alone is ~450 bytes.
 pub enum Backend {
     Headless(Box<Headless>),
     #[cfg(feature = "nested")]
     Nested(Box<Nested>),
+}
+
+/// A backend whose renderer is still being chosen on its worker thread.
+pub enum Pending {
+    Headless(PendingRenderer),
+}
+
+impl Pending {
+    /// Waits for the renderer and makes the backend around it, drawing `output`.
+    pub fn finish(self, output: &Output) -> Result<(Backend, RendererInfo), RendererError> {
+        let size = output
+            .current_mode()
+            .map(|m| m.size)
+            .unwrap_or_else(|| (1, 1).into());
+        match self {
+            Pending::Headless(pending) => {
+                let (engine, info) = pending.finish(size)?;
+                let headless = Headless::new(engine, output);
+                Ok((Backend::Headless(Box::new(headless)), info))
+            }
+        }
+    }
+}
+
+/// What a backend starts before the state exists; the [`Pending`] backend goes to
+/// `State::new`. Refuses what `kind` cannot do (nested draws with GLES only).
+pub fn prepare(
+    kind: BackendKind,
+    renderer: RendererChoice,
+    handle: &LoopHandle<'static, State>,
+) -> anyhow::Result<Option<Pending>> {
+    match kind {
+        BackendKind::Headless => Ok(Some(Pending::Headless(headless::prepare(
+            renderer, handle,
+        )?))),
+        BackendKind::Nested => {
+            if renderer == RendererChoice::Pixman {
+                anyhow::bail!("--backend nested draws with GLES on the window's EGL display; --renderer pixman is headless only");
+            }
+            #[cfg(not(feature = "nested"))]
+            anyhow::bail!("this planar was built without the `nested` feature");
+            #[cfg(feature = "nested")]
+            Ok(None)
+        }
+    }
+}
+
+/// What a backend starts once the state exists (nested: its window and its events).
+pub fn start(
+    kind: BackendKind,
+    state: &mut State,
+    handle: &LoopHandle<'static, State>,
+) -> anyhow::Result<()> {
+    match kind {
+        BackendKind::Headless => Ok(()),
+        #[cfg(feature = "nested")]
+        BackendKind::Nested => nested::start(state, handle),
+        #[cfg(not(feature = "nested"))]
+        BackendKind::Nested => {
+            let _ = (state, handle);
+            anyhow::bail!("this planar was built without the `nested` feature")
+        }
+    }
 }
 
 impl Backend {
@@ -62,6 +155,17 @@ impl Backend {
             Backend::Headless(h) => &mut h.engine,
             #[cfg(feature = "nested")]
             Backend::Nested(n) => &mut n.engine,
+        }
+    }
+
+    /// planar listens on `socket` now (nested: the window is named after it, so nested
+    /// instances are told apart).
+    #[cfg_attr(not(feature = "nested"), allow(unused_variables))]
+    pub fn listening_on(&self, socket: &str) {
+        match self {
+            Backend::Headless(_) => {}
+            #[cfg(feature = "nested")]
+            Backend::Nested(n) => n.set_title(socket),
         }
     }
 

@@ -10,7 +10,7 @@ use planar_protocol::{
 use planar_renderer::{
     cpu::convert::conversion,
     import::{self, ImportChoice, ImportPolicy},
-    Engine, RendererInfo, RendererKind,
+    Engine, RendererInfo,
 };
 use smithay::{
     reexports::wayland_server::protocol::wl_buffer::WlBuffer, wayland::dmabuf::get_dmabuf,
@@ -65,11 +65,9 @@ pub fn advertised(
     policy: &ImportPolicy,
     linear_only: bool,
 ) -> Advertised {
-    let device = match &info.kind {
-        RendererKind::GlesGbm(node) | RendererKind::GlesWindow(Some(node)) => {
-            rustix::fs::stat(node).map(|s| s.st_rdev).unwrap_or(0)
-        }
-        _ => 0,
+    let device = match info.kind.drm_node() {
+        Some(node) => rustix::fs::stat(node).map(|s| s.st_rdev).unwrap_or(0),
+        None => 0,
     };
     let keep = |&(_, m): &(u32, u64)| !linear_only || m == MOD_LINEAR;
     let gpu: Vec<(u32, u64)> = if policy.choice == ImportChoice::Cpu {
