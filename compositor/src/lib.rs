@@ -30,6 +30,7 @@ pub mod results;
 pub mod run;
 mod runtime_dir;
 mod script;
+mod serve;
 mod state;
 mod waits;
 mod xwayland;
