@@ -509,3 +509,60 @@ fn finish(
     };
     (engine, info)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_display_names_its_owner_and_node() {
+        let on_node = RendererKind::GlesShared {
+            owner: "the window".into(),
+            node: Some("/dev/dri/renderD128".into()),
+        };
+        assert_eq!(
+            on_node.to_string(),
+            "gles (EGL display of the window, on /dev/dri/renderD128)"
+        );
+        assert_eq!(on_node.drm_node(), Some(Path::new("/dev/dri/renderD128")));
+        let software = RendererKind::GlesShared {
+            owner: "the window".into(),
+            node: None,
+        };
+        assert_eq!(
+            software.to_string(),
+            "gles (EGL display of the window, software or unnamed device)"
+        );
+        assert_eq!(software.drm_node(), None);
+        let gbm = RendererKind::GlesGbm("/dev/dri/card0".into());
+        assert_eq!(gbm.drm_node(), Some(Path::new("/dev/dri/card0")));
+        assert_eq!(RendererKind::GlesSurfaceless.drm_node(), None);
+        assert_eq!(RendererKind::Pixman.drm_node(), None);
+    }
+
+    /// `sharing` needs no window: any EGL context will do (here one on the surfaceless
+    /// platform), and the renderer it makes draws and reads back at the size asked for.
+    #[test]
+    fn sharing_makes_a_renderer_on_the_callers_display() {
+        let test = "sharing_makes_a_renderer_on_the_callers_display";
+        let theirs = egl_display(EGLSurfacelessDisplay)
+            .and_then(|d| EGLContext::new(&d).map_err(RendererError::from));
+        let theirs = match theirs {
+            Ok(context) => context,
+            Err(err) => return println!("SKIP {test}: no surfaceless EGL context: {err}"),
+        };
+        let (mut engine, info) = sharing(&theirs, "a test context", (40, 30).into())
+            .expect("a renderer on the display of a working context");
+        assert_eq!(
+            info.kind,
+            RendererKind::GlesShared {
+                owner: "a test context".into(),
+                node: None,
+            }
+        );
+        assert_eq!(info.steps.len(), 1, "{:?}", info.steps);
+        assert!(info.steps[0].starts_with("gles (EGL display of a test context"));
+        assert_eq!(engine.size(), (40, 30).into());
+        assert_eq!(engine.read_rgba().unwrap().len(), 40 * 30 * 4);
+    }
+}

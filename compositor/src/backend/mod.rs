@@ -173,3 +173,85 @@ impl Backend {
         self.engine().import_surface_tree(surface)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use smithay::output::{Mode, PhysicalProperties, Subpixel};
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn backend_of(argv: &[&str]) -> Result<BackendKind, clap::Error> {
+        let argv = ["planar", "run"].iter().chain(argv).chain(&["--", "true"]);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Run(args) => Ok(args.backend),
+            _ => unreachable!("a run command line"),
+        }
+    }
+
+    #[test]
+    fn backend_is_a_typed_value_headless_by_default() {
+        assert_eq!(backend_of(&[]).unwrap(), BackendKind::Headless);
+        assert_eq!(
+            backend_of(&["--backend", "headless"]).unwrap(),
+            BackendKind::Headless
+        );
+        assert_eq!(
+            backend_of(&["--backend", "nested"]).unwrap(),
+            BackendKind::Nested
+        );
+        let err = backend_of(&["--backend", "drm"]).unwrap_err().to_string();
+        assert!(err.contains("[possible values: headless, nested]"), "{err}");
+    }
+
+    #[test]
+    fn nested_refuses_pixman_before_anything_starts() {
+        let event_loop = calloop::EventLoop::<State>::try_new().unwrap();
+        let err = prepare(
+            BackendKind::Nested,
+            RendererChoice::Pixman,
+            &event_loop.handle(),
+        )
+        .err()
+        .expect("nested with pixman is refused");
+        assert!(
+            err.to_string()
+                .contains("--renderer pixman is headless only"),
+            "{err}"
+        );
+    }
+
+    /// What `State::ensure_backend` does with a headless backend: the renderer from the
+    /// worker, drawing into a target of the output's size.
+    #[test]
+    fn a_pending_headless_backend_finishes_at_the_outputs_size() {
+        let event_loop = calloop::EventLoop::<State>::try_new().unwrap();
+        let pending = prepare(
+            BackendKind::Headless,
+            RendererChoice::Pixman,
+            &event_loop.handle(),
+        )
+        .unwrap()
+        .expect("headless chooses its renderer on the worker");
+        let output = Output::new(
+            "test".into(),
+            PhysicalProperties {
+                size: (0, 0).into(),
+                subpixel: Subpixel::Unknown,
+                make: "planar".into(),
+                model: "test".into(),
+            },
+        );
+        let mode = Mode {
+            size: (64, 48).into(),
+            refresh: 60_000,
+        };
+        output.change_current_state(Some(mode), None, None, None);
+        let (mut backend, info) = pending.finish(&output).unwrap();
+        assert!(matches!(backend, Backend::Headless(_)));
+        assert_eq!(info.kind, planar_renderer::RendererKind::Pixman);
+        let image = backend.read_rgba().unwrap();
+        assert_eq!((image.width, image.height), (64, 48));
+    }
+}
