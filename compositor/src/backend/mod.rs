@@ -9,11 +9,13 @@
 //! - nested: `start` opens the window on the main thread (winit's loop lives there),
 //!   makes the renderer on its EGL display and inserts the window's events into the loop.
 //!
-//! Adding a backend: a folder `backend/NAME/` holding its type, its `start` and its event
-//! sources; a variant in [`BackendKind`] (its `--backend` value) and one in [`Backend`],
-//! with their arms in this file ([`prepare`], [`start`], [`Backend::render`],
-//! [`Backend::engine`]). A backend whose renderer is chosen on the worker adds a variant to
-//! [`Pending`] too. Nothing outside `backend/` changes.
+//! Adding a backend: a folder `backend/NAME/` (or one file, as `headless.rs`) holding its
+//! type, its `start` and its event sources; a variant in [`BackendKind`] (its `--backend`
+//! value) and one in [`Backend`], with their arms in this file ([`prepare`], [`start`],
+//! [`Backend::render`], [`Backend::engine`], [`Backend::listening_on`]). A backend whose
+//! renderer is chosen on the worker adds a variant to [`Pending`] too. Its renderer comes
+//! from `planar_renderer::select` (offscreen) or `planar_renderer::sharing` (on an EGL
+//! context the backend already has). Nothing outside `backend/` changes.
 
 mod headless;
 #[cfg(feature = "nested")]
@@ -205,16 +207,20 @@ mod tests {
         assert!(err.contains("[possible values: headless, nested]"), "{err}");
     }
 
+    /// `prepare` on a loop of its own (a headless worker's wake-up then goes nowhere).
+    fn prepare_alone(
+        kind: BackendKind,
+        renderer: RendererChoice,
+    ) -> anyhow::Result<Option<Pending>> {
+        let event_loop = calloop::EventLoop::<State>::try_new().unwrap();
+        prepare(kind, renderer, &event_loop.handle())
+    }
+
     #[test]
     fn nested_refuses_pixman_before_anything_starts() {
-        let event_loop = calloop::EventLoop::<State>::try_new().unwrap();
-        let err = prepare(
-            BackendKind::Nested,
-            RendererChoice::Pixman,
-            &event_loop.handle(),
-        )
-        .err()
-        .expect("nested with pixman is refused");
+        let err = prepare_alone(BackendKind::Nested, RendererChoice::Pixman)
+            .err()
+            .expect("nested with pixman is refused");
         assert!(
             err.to_string()
                 .contains("--renderer pixman is headless only"),
@@ -226,14 +232,9 @@ mod tests {
     /// worker, drawing into a target of the output's size.
     #[test]
     fn a_pending_headless_backend_finishes_at_the_outputs_size() {
-        let event_loop = calloop::EventLoop::<State>::try_new().unwrap();
-        let pending = prepare(
-            BackendKind::Headless,
-            RendererChoice::Pixman,
-            &event_loop.handle(),
-        )
-        .unwrap()
-        .expect("headless chooses its renderer on the worker");
+        let pending = prepare_alone(BackendKind::Headless, RendererChoice::Pixman)
+            .unwrap()
+            .expect("headless chooses its renderer on the worker");
         let output = Output::new(
             "test".into(),
             PhysicalProperties {
