@@ -283,7 +283,7 @@ fn stop_code(
 fn finish(
     args: &RunArgs,
     state: &mut State,
-    code: i32,
+    mut code: i32,
     started: std::time::Instant,
 ) -> anyhow::Result<i32> {
     write_report(args, state)?;
@@ -307,7 +307,6 @@ fn finish(
     if state.screenshot.wanted && state.screenshot.frozen.is_none() {
         anyhow::bail!("error taking the screenshot: no frame could be read back");
     }
-    let mut code = code;
     let mut checks = Vec::new();
     if let (Some(reference), Some(image)) = (&args.expect, &state.screenshot.frozen) {
         let outcome = check_against(image, reference, &args.check.options())
