@@ -23,7 +23,7 @@ mod nested;
 
 pub use headless::Headless;
 #[cfg(feature = "nested")]
-pub use nested::{host_gone, Nested};
+pub use nested::Nested;
 
 use calloop::LoopHandle;
 use planar_renderer::{
@@ -122,6 +122,17 @@ pub fn start(
     }
 }
 
+impl State {
+    /// Stops planar (once) when the backend's host session is gone: as when the nested
+    /// window is closed, the screenshot and report are written and CMD is ended.
+    pub fn host_went_away(&mut self) {
+        if self.stop.is_none() {
+            tracing::warn!("the nested window's host went away; stopping");
+            self.stop = Some(crate::state::Stop::WindowClosed);
+        }
+    }
+}
+
 impl Backend {
     /// Draws a frame; returns whether anything on the outputs changed. `outputs[0]` is
     /// the first output, the only one nested mode draws.
@@ -157,6 +168,26 @@ impl Backend {
             Backend::Headless(h) => &mut h.engine,
             #[cfg(feature = "nested")]
             Backend::Nested(n) => &mut n.engine,
+        }
+    }
+
+    /// Whether the output is a window on a host session (there, a person at the host's
+    /// keyboard focuses a window by clicking it).
+    pub fn is_nested(&self) -> bool {
+        match self {
+            Backend::Headless(_) => false,
+            #[cfg(feature = "nested")]
+            Backend::Nested(_) => true,
+        }
+    }
+
+    /// Whether the session the output is shown in has gone away (nested: the host
+    /// compositor or X server); planar then stops (`State::host_went_away`).
+    pub fn host_gone(&self) -> bool {
+        match self {
+            Backend::Headless(_) => false,
+            #[cfg(feature = "nested")]
+            Backend::Nested(_) => nested::host_gone(),
         }
     }
 

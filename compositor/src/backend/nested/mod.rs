@@ -52,15 +52,6 @@ pub fn start(state: &mut State, handle: &LoopHandle<'static, State>) -> anyhow::
 }
 
 impl State {
-    /// Stops planar (once) when the nested window's host is gone: as when the window is
-    /// closed, the screenshot and report are written and CMD is ended.
-    pub fn host_went_away(&mut self) {
-        if self.stop.is_none() {
-            warn!("the nested window's host went away; stopping");
-            self.stop = Some(Stop::WindowClosed);
-        }
-    }
-
     fn on_window_event(&mut self, event: WinitEvent) {
         match event {
             WinitEvent::Resized { size, .. } => {
