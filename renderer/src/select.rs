@@ -2,6 +2,10 @@
 //! the EGL software device → GLES on the surfaceless platform → pixman. Every step is
 //! logged with the reason it was taken or skipped, and kept in [`RendererInfo::steps`] so
 //! `planar info` can print the same story.
+//!
+//! A backend that already has an EGL context (a nested window's) skips the chain:
+//! [`sharing`] makes the renderer on that context's display. The renderer knows nothing
+//! of windows; the backend presents the frame.
 
 use std::{
     ffi::CStr,
