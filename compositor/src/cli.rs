@@ -146,8 +146,8 @@ pub struct RunArgs {
     /// Where the output goes: headless (offscreen only), or nested (also a window on the
     /// Wayland or X11 session in WAYLAND_DISPLAY / DISPLAY, sized as the window, taking its
     /// pointer and keyboard).
-    #[arg(long, default_value = "headless", value_parser = ["headless", "nested"])]
-    pub backend: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: crate::backend::BackendKind,
     /// Socket name inside $XDG_RUNTIME_DIR (default: a free wayland-N).
     #[arg(long)]
     pub socket: Option<String>,

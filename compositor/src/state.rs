@@ -31,8 +31,8 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-use crate::backend::{Backend, Headless};
-use planar_renderer::{PendingRenderer, RendererInfo, SHM_FORMATS};
+use crate::backend::{Backend, Pending};
+use planar_renderer::{RendererInfo, SHM_FORMATS};
 use smithay::reexports::wayland_server::protocol::wl_shm;
 
 /// The wl_shm code of a DRM fourcc, as the protocol defines it (ARGB/XRGB8888 have their
@@ -144,7 +144,7 @@ pub struct State {
     pub refresh_hz: u32,
     /// `None` while the renderer is still being chosen on its worker thread.
     pub backend: Option<Backend>,
-    pending_renderer: Option<PendingRenderer>,
+    pending_backend: Option<Pending>,
     pub renderer_info: Option<RendererInfo>,
     pub failure: Option<String>,
     pub clock: Clock<Monotonic>,
@@ -191,11 +191,11 @@ pub struct OutputConfig {
 }
 
 impl State {
-    /// `pending_renderer`: the headless selection chain running on its worker; None when
-    /// the backend is installed by the caller (nested mode).
+    /// `pending_backend`: a backend whose renderer is being chosen on its worker (see
+    /// `backend::prepare`); None when the backend installs itself (`backend::start`).
     pub fn new(
         display_handle: DisplayHandle,
-        pending_renderer: Option<PendingRenderer>,
+        pending_backend: Option<Pending>,
         config: &OutputConfig,
     ) -> Self {
         let dh = &display_handle;
@@ -248,7 +248,7 @@ impl State {
             output_globals: Vec::new(),
             refresh_hz: config.refresh_hz,
             backend: None,
-            pending_renderer,
+            pending_backend,
             renderer_info: None,
             failure: None,
             clock: Clock::new(),
@@ -305,18 +305,12 @@ impl State {
         if self.backend.is_some() {
             return true;
         }
-        let Some(pending) = self.pending_renderer.take() else {
+        let Some(pending) = self.pending_backend.take() else {
             return false;
         };
-        let size = self
-            .output
-            .current_mode()
-            .map(|m| m.size)
-            .unwrap_or_else(|| (1, 1).into());
-        match pending.finish(size) {
-            Ok((engine, info)) => {
-                let headless = Backend::Headless(Box::new(Headless::new(engine, &self.output)));
-                self.install_backend(headless, info);
+        match pending.finish(&self.output) {
+            Ok((backend, info)) => {
+                self.install_backend(backend, info);
                 true
             }
             Err(err) => {

@@ -18,8 +18,6 @@ pub enum RendererError {
     NoneAvailable(String),
     #[error("rendering the output failed: {0}")]
     Render(String),
-    #[error("nested window: {0}")]
-    Window(String),
 }
 
 /// Why rows of a CPU-path buffer could not be converted.

@@ -88,14 +88,11 @@ pub fn offer(
 }
 
 /// The main device: the dev_t of the GBM device's node, or of the node EGL names for a
-/// nested window's display; 0 without one.
+/// shared (nested) display; 0 without one.
 pub fn main_device(kind: &RendererKind) -> u64 {
-    match kind {
-        RendererKind::GlesGbm(node) | RendererKind::GlesWindow(Some(node)) => {
-            rustix::fs::stat(node).map(|s| s.st_rdev).unwrap_or(0)
-        }
-        _ => 0,
-    }
+    kind.drm_node()
+        .and_then(|node| rustix::fs::stat(node).ok())
+        .map_or(0, |s| s.st_rdev)
 }
 
 /// The tranches for probed `pairs` on `device` (see the module docs).
