@@ -71,11 +71,16 @@ class Compositor:
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
     def rss_kib(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
+        """Resident set from smaps_rollup: exact, where VmRSS lags behind (the kernel batches
+        per-thread RSS counters)."""
+        with open(f"/proc/{self.proc.pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Rss:"):
                     return int(line.split()[1])
         return 0
+
+    def fd_count(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
     def stop(self):
         self.proc.terminate()
