@@ -6,8 +6,8 @@
 
 pub mod compare;
 pub mod cpu;
+mod engine;
 mod error;
-mod frame;
 pub mod image;
 pub mod import;
 mod probe;
@@ -17,8 +17,8 @@ mod select;
 pub mod steps;
 pub mod xwayland;
 
+pub use engine::Engine;
 pub use error::RendererError;
-pub use frame::Engine;
 pub use select::{select, sharing, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
 
 use smithay::backend::allocator::Fourcc;

@@ -5,6 +5,7 @@
 //! the surface trees itself (the same walk as smithay's `render_elements_from_surface_tree`)
 //! and uses a texture element for CPU-path buffers, smithay's surface element for the rest.
 
+use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::{
     backend::renderer::{
         element::{
@@ -189,79 +190,111 @@ pub(crate) fn import_tree<R>(
         root,
         (),
         |_, _, _| TraversalAction::DoChildren(()),
-        |surface, states, _| {
-            let Some(data) = states.data_map.get::<RendererSurfaceStateUserData>() else {
-                return;
-            };
-            let dmabuf = data
-                .lock()
-                .unwrap()
-                .buffer()
-                .and_then(|b| get_dmabuf(b).ok().cloned());
-            let Some(dmabuf) = dmabuf else {
-                if let Err(err) = import_surface(renderer, states) {
-                    warn!(%err, "importing a committed buffer failed");
-                }
-                return;
-            };
-            match imports.entries.get_mut(&dmabuf.weak()) {
-                Some(Entry::Egl {
-                    record,
-                    texture_id,
-                    flipped,
-                }) => {
-                    let imported = match flipped {
-                        // The twin is what is drawn; a new commit of the same buffer may
-                        // have new contents: the whole texture is damaged.
-                        Some((twin, texture)) => renderer.zero_copy(twin).map(|r| {
-                            r.map(|(id, t)| {
-                                texture.update_from_texture(
-                                    renderer,
-                                    t,
-                                    1,
-                                    Transform::Flipped180,
-                                    None,
-                                );
-                                id
-                            })
-                        }),
-                        None => {
-                            if let Err(err) = import_surface(renderer, states) {
-                                warn!(%err, "importing a committed dma-buf failed");
-                            }
-                            renderer.zero_copy(&dmabuf).map(|r| r.map(|(id, _)| id))
-                        }
-                    };
-                    if let Some(Ok(id)) = imported {
-                        if texture_id.is_some_and(|old| old != id) {
-                            record.reimports += 1;
-                        }
-                        *texture_id = Some(id);
-                    }
-                }
-                Some(Entry::Cpu {
-                    record,
-                    buffer,
-                    texture,
-                    raw,
-                    geometry,
-                    seen,
-                }) => {
-                    let cpu = CpuEntry {
-                        record,
-                        buffer,
-                        texture,
-                        raw,
-                        geometry,
-                        seen,
-                    };
-                    update_cpu(renderer, &mut imports.scratch, cpu, surface, states, data);
-                }
-                None => {}
-            }
-        },
+        |surface, states, _| import_committed(renderer, imports, surface, states),
         |_, _, _| true,
     );
+}
+
+/// One surface of a committed tree: a dma-buf goes the way its import decision says, any
+/// other buffer (wl_shm, single-pixel) through smithay's import.
+fn import_committed<R>(
+    renderer: &mut R,
+    imports: &mut Imports<R::TextureId>,
+    surface: &WlSurface,
+    states: &SurfaceData,
+) where
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload,
+    R::TextureId: Clone + Texture + Send + 'static,
+{
+    let Some(data) = states.data_map.get::<RendererSurfaceStateUserData>() else {
+        return;
+    };
+    let dmabuf = data
+        .lock()
+        .unwrap()
+        .buffer()
+        .and_then(|b| get_dmabuf(b).ok().cloned());
+    let Some(dmabuf) = dmabuf else {
+        if let Err(err) = import_surface(renderer, states) {
+            warn!(%err, "importing a committed buffer failed");
+        }
+        return;
+    };
+    match imports.entries.get_mut(&dmabuf.weak()) {
+        Some(Entry::Egl {
+            record,
+            texture_id,
+            flipped,
+        }) => {
+            let egl = EglEntry {
+                record,
+                texture_id,
+                flipped,
+            };
+            update_egl(renderer, egl, &dmabuf, states);
+        }
+        Some(Entry::Cpu {
+            record,
+            buffer,
+            texture,
+            raw,
+            geometry,
+            seen,
+        }) => {
+            let cpu = CpuEntry {
+                record,
+                buffer,
+                texture,
+                raw,
+                geometry,
+                seen,
+            };
+            update_cpu(renderer, &mut imports.scratch, cpu, surface, states, data);
+        }
+        None => {}
+    }
+}
+
+/// The parts of a zero-copy cache entry a commit updates.
+struct EglEntry<'a, T: Texture> {
+    record: &'a mut ImportRecord,
+    texture_id: &'a mut Option<u64>,
+    flipped: &'a mut Option<(Dmabuf, TextureRenderBuffer<T>)>,
+}
+
+/// Brings a zero-copy buffer's texture up to date with a commit, and counts a re-import
+/// when the texture is not the one imported before.
+fn update_egl<R>(
+    renderer: &mut R,
+    e: EglEntry<'_, R::TextureId>,
+    dmabuf: &Dmabuf,
+    states: &SurfaceData,
+) where
+    R: Renderer + ImportAll + ZeroCopy,
+    R::TextureId: Clone + Texture + 'static,
+{
+    let imported = match e.flipped {
+        // The twin is what is drawn; a new commit of the same buffer may have new
+        // contents: the whole texture is damaged.
+        Some((twin, texture)) => renderer.zero_copy(twin).map(|r| {
+            r.map(|(id, t)| {
+                texture.update_from_texture(renderer, t, 1, Transform::Flipped180, None);
+                id
+            })
+        }),
+        None => {
+            if let Err(err) = import_surface(renderer, states) {
+                warn!(%err, "importing a committed dma-buf failed");
+            }
+            renderer.zero_copy(dmabuf).map(|r| r.map(|(id, _)| id))
+        }
+    };
+    if let Some(Ok(id)) = imported {
+        if e.texture_id.is_some_and(|old| old != id) {
+            e.record.reimports += 1;
+        }
+        *e.texture_id = Some(id);
+    }
 }
 
 /// The parts of a CPU-path cache entry a commit updates.

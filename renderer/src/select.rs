@@ -28,7 +28,7 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-use crate::{frame::Engine, RendererError};
+use crate::{engine::Engine, RendererError};
 
 /// What the user asked for with `--renderer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
