@@ -6,7 +6,16 @@ use std::{path::Path, time::Duration};
 
 use planar_tests::fixture::{planar_run, runtime_dir, skip};
 
-const LIMIT: Duration = Duration::from_secs(120);
+/// A hang guard for `planar run`, as long as scripts/guest-test's own limit.
+const LIMIT: Duration = Duration::from_secs(600);
+
+/// A planar server for a guest test. Its watchdog allows ten minutes (scripts/guest-test's
+/// own limit): under TCG on a loaded 2-core machine one planar start took up to a minute,
+/// and a test runs several clients against one planar.
+fn start(args: &[&str]) -> planar_tests::fixture::Server {
+    planar_tests::fixture::Server::start_with_watchdog(args, Duration::from_secs(600))
+        .expect("planar starts")
+}
 
 fn need(test: &str, path: &str) -> bool {
     if Path::new(path).exists() {
@@ -51,9 +60,12 @@ fn show_each(planar: &[&str], clients: &[&[&str]]) -> Vec<Shown> {
         report.to_str().unwrap(),
         "--allow-capture",
         "all",
+        // A small output: each frame and capture of a 1280x720 one costs seconds under TCG.
+        "--size",
+        "128x96",
     ];
     args.extend_from_slice(planar);
-    let server = planar_tests::fixture::Server::start(&args).expect("planar starts");
+    let server = start(&args);
     let mut shown: Vec<Shown> = clients
         .iter()
         .map(|client| {
@@ -164,7 +176,7 @@ fn guest_lseek_bounds_on_a_real_dmabuf() {
     use std::os::fd::AsFd;
     // A one-page udmabuf: lseek says 4096 bytes. 64x64 XRGB8888 needs 16384.
     let fd = alloc(Alloc::Udmabuf, &[0x55; 100]).unwrap();
-    let server = planar_tests::fixture::Server::start(&["--renderer", "pixman"]).unwrap();
+    let server = start(&["--renderer", "pixman"]);
     let mut c = DmabufConn::new(server.connect().unwrap(), 5).unwrap();
     let plane = |offset, stride| AddPlane {
         fd: fd.as_fd(),
@@ -220,7 +232,7 @@ fn guest_gbm_renderer_and_main_device() {
         "guest: planar chose GBM on {chosen} (render node {})",
         node.display()
     );
-    let server = planar_tests::fixture::Server::start(&[]).unwrap();
+    let server = start(&["--size", "128x96"]);
     let mut c = planar_tests::dmabuf_client::DmabufConn::new(server.connect().unwrap(), 5).unwrap();
     let fb = c.default_feedback().unwrap();
     let rdev = rustix::fs::stat(chosen.as_str()).unwrap().st_rdev;
@@ -334,7 +346,7 @@ fn guest_real_dmabufs_through_the_egl_path() {
 
 /// The planar the every-format tests show their buffers in.
 fn every_format_server() -> planar_tests::fixture::Server {
-    planar_tests::fixture::Server::start(&["--allow-capture", "all", "--size", "128x96"]).unwrap()
+    start(&["--allow-capture", "all", "--size", "128x96"])
 }
 
 /// Every CPU-readable format from `alloc`, in `server`: each shown in a window and
