@@ -412,12 +412,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         std::mem::forget(state);
         std::mem::forget(display);
     } else {
-        // The renderer is left to the OS: the process ends when `run` returns (main
-        // exits with its code), and tearing GL down (Mesa joins its llvmpipe threads one
-        // by one) was most of the time between the command's exit and planar's. Every
-        // result (screenshot, report, page) is written above; the rest of the state is
-        // dropped, so the socket and its lock file are removed as before.
-        std::mem::forget(state.backend.take());
         drop(state);
         drop(display);
     }
