@@ -26,11 +26,12 @@ pub fn watch<'l>(
 ) -> anyhow::Result<()> {
     let token: Rc<Cell<Option<RegistrationToken>>> = Rc::default();
     let own = token.clone();
-    let loop_handle = handle.clone();
     let registered = handle
         .insert_source(
             Generic::new(socket, Interest::READ, Mode::Level),
-            move |_, socket, _| {
+            // The loop handle comes from the state: a clone kept in this closure would
+            // keep the loop alive forever (a cycle), and the socket with it, never removed.
+            move |_, socket, state| {
                 loop {
                     match socket.accept() {
                         Ok(Some(stream)) => {
@@ -42,7 +43,9 @@ pub fn watch<'l>(
                         Ok(None) => return Ok(PostAction::Continue),
                         Err(err) => {
                             warn!(%err, backoff_ms = BACKOFF.as_millis() as u64, "accepting a client failed; the socket rests, clients already connected are still served");
-                            resume_after(&loop_handle, own.get());
+                            if let Some(handle) = state.loop_handle.as_ref() {
+                                resume_after(handle, own.get());
+                            }
                             return Ok(PostAction::Disable);
                         }
                     }

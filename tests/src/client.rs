@@ -387,6 +387,13 @@ pub fn show(conn: Connection, cfg: &ShowConfig) -> anyhow::Result<ShowResult> {
         Some(tolerance) => Some(verify(&conn, cfg, tolerance)?),
         None => None,
     };
+    if cfg.frames.is_none() {
+        // Showing until killed: this line tells a script (bench/throughput with a
+        // compositor that has no planar-test-v1) that the first frame is on screen.
+        use std::io::Write;
+        println!("planar-client: shown");
+        let _ = std::io::stdout().flush();
+    }
     let mut shown = 1u32;
     while cfg.frames.is_none_or(|n| shown < n) {
         let rows = cfg.damage_rows.map(|n| (0, n.min(cfg.height) as i32));

@@ -173,6 +173,12 @@ pub struct Server {
 impl Server {
     /// Starts `planar run ARGS` and waits for its "listening on" line.
     pub fn start(args: &[&str]) -> anyhow::Result<Server> {
+        Self::start_with_watchdog(args, Duration::from_secs(120))
+    }
+
+    /// As `start`, with planar killed after `watchdog` instead of two minutes (the guest
+    /// tier, under TCG on a loaded machine, runs many clients against one planar).
+    pub fn start_with_watchdog(args: &[&str], watchdog: Duration) -> anyhow::Result<Server> {
         let runtime = runtime_dir();
         // planar's log goes to a file, shown only when the test fails.
         let log = std::fs::File::create(runtime.path().join("planar.log"))?;
@@ -201,7 +207,7 @@ impl Server {
         // minutes, the client's connection breaks and the test fails instead of hanging.
         let pid = child.id();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(120));
+            std::thread::sleep(watchdog);
             let _ = Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
                 .status();

@@ -6,7 +6,16 @@ use std::{path::Path, time::Duration};
 
 use planar_tests::fixture::{planar_run, runtime_dir, skip};
 
-const LIMIT: Duration = Duration::from_secs(120);
+/// A hang guard for `planar run`, as long as scripts/guest-test's own limit.
+const LIMIT: Duration = Duration::from_secs(600);
+
+/// A planar server for a guest test. Its watchdog allows ten minutes (scripts/guest-test's
+/// own limit): under TCG on a loaded 2-core machine one planar start took up to a minute,
+/// and a test runs several clients against one planar.
+fn start(args: &[&str]) -> planar_tests::fixture::Server {
+    planar_tests::fixture::Server::start_with_watchdog(args, Duration::from_secs(600))
+        .expect("planar starts")
+}
 
 fn need(test: &str, path: &str) -> bool {
     if Path::new(path).exists() {
@@ -22,29 +31,81 @@ fn need(test: &str, path: &str) -> bool {
 
 #[derive(Debug, serde::Deserialize)]
 struct Record {
+    id: u64,
+    fourcc: String,
     path: String,
     reason: String,
     syncs: u64,
     rows_converted: u64,
 }
 
-fn run_client(planar: &[&str], client: &[&str]) -> (Option<i32>, Vec<Record>, String) {
+/// What one `planar-client show` did under a shared planar.
+struct Shown {
+    code: Option<i32>,
+    record: Option<Record>,
+    log: String,
+}
+
+/// Starts one planar (`planar run PLANAR --report …`) and runs `planar-client show
+/// --size 64x48 --verify CLIENT` against it for each client, one after the other; then
+/// stops planar and pairs each client with its import record from the report. Under TCG
+/// a planar start (Mesa loading, EGL set-up, shader compiles) costs seconds, so a test
+/// starts one per set of planar options rather than one per buffer.
+fn show_each(planar: &[&str], clients: &[&[&str]]) -> Vec<Shown> {
     let dir = runtime_dir();
     let report = dir.path().join("r.json");
-    let mut args = vec!["--report", report.to_str().unwrap()];
+    // The clients are not planar's children: --verify's capture needs `all`.
+    let mut args = vec![
+        "--report",
+        report.to_str().unwrap(),
+        "--allow-capture",
+        "all",
+        // A small output: each frame and capture of a 1280x720 one costs seconds under TCG.
+        "--size",
+        "128x96",
+    ];
     args.extend_from_slice(planar);
-    let mut cmd = vec!["planar-client", "show", "--size", "64x48", "--verify"];
-    cmd.extend_from_slice(client);
-    let out = planar_run(Some(dir.path()), &args, &cmd, LIMIT);
-    let records = std::fs::read_to_string(&report)
+    let server = start(&args);
+    let mut shown: Vec<Shown> = clients
+        .iter()
+        .map(|client| {
+            let out = server
+                .client_command(&planar_tests::fixture::bin("planar-client"))
+                .args(["show", "--size", "64x48", "--verify"])
+                .args(*client)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("planar-client runs");
+            Shown {
+                code: out.status.code(),
+                record: None,
+                log: format!(
+                    "{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            }
+        })
+        .collect();
+    let log = server.log();
+    let status = server.stop();
+    assert!(status.success(), "planar {planar:?} exited {status}: {log}");
+    let mut records: Vec<Record> = std::fs::read_to_string(&report)
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default();
-    (
-        out.code(),
-        records,
-        format!("{}\n{}", out.stdout, out.stderr),
-    )
+    // One buffer per client, created in client order.
+    records.sort_by_key(|r| r.id);
+    let logs: Vec<&str> = shown.iter().map(|s| s.log.as_str()).collect();
+    assert_eq!(
+        records.len(),
+        clients.len(),
+        "{records:?}\nclients: {logs:#?}\nplanar: {log}"
+    );
+    for (s, r) in shown.iter_mut().zip(records) {
+        s.record = Some(r);
+    }
+    shown
 }
 
 #[test]
@@ -52,34 +113,35 @@ fn guest_udmabuf_through_both_paths_with_sync() {
     if !need("guest_udmabuf_through_both_paths_with_sync", "/dev/udmabuf") {
         return;
     }
-    for (import, format) in [
-        ("cpu", "NV12"),
-        ("cpu", "XR24"),
-        ("auto", "XR24"),
-        ("auto", "YUYV"),
-    ] {
-        let (code, r, log) = run_client(
-            &["--import", import],
-            &[
+    for (import, formats) in [("cpu", ["NV12", "XR24"]), ("auto", ["XR24", "YUYV"])] {
+        let clients = formats.map(|format| {
+            [
                 "--alloc", "udmabuf", "--format", format, "--pad", "64", "--offset", "4096",
                 "--one-fd",
-            ],
-        );
-        assert_eq!(code, Some(0), "{import} {format}: {log}");
-        assert_eq!(r.len(), 1, "{log}");
-        if r[0].path == "cpu" {
-            // A real dma-buf: every read is bracketed by DMA_BUF_IOCTL_SYNC start and end.
-            assert!(r[0].syncs >= 2 && r[0].rows_converted >= 48, "{r:?}");
-        }
-        eprintln!(
-            "guest: udmabuf {format} --import {import}: {} ({})",
-            r[0].path, r[0].reason
-        );
-        if import == "auto" && format == "XR24" && Path::new("/dev/dri/renderD128").exists() {
-            // GBM on virtio-gpu lists XRGB8888 but cannot import a foreign udmabuf
-            // (EGL_BAD_ALLOC): the buffer falls back to the CPU path, the client is fine.
-            assert_eq!(r[0].path, "cpu", "{r:?}");
-            assert!(r[0].reason.contains("EGL import failed"), "{r:?}");
+            ]
+        });
+        let clients: Vec<&[&str]> = clients.iter().map(|c| &c[..]).collect();
+        for (format, shown) in formats
+            .iter()
+            .zip(show_each(&["--import", import], &clients))
+        {
+            let log = &shown.log;
+            assert_eq!(shown.code, Some(0), "{import} {format}: {log}");
+            let r = shown.record.expect("paired with a record");
+            if r.path == "cpu" {
+                // A real dma-buf: every read is bracketed by DMA_BUF_IOCTL_SYNC start and end.
+                assert!(r.syncs >= 2 && r.rows_converted >= 48, "{r:?}");
+            }
+            eprintln!(
+                "guest: udmabuf {format} --import {import}: {} ({})",
+                r.path, r.reason
+            );
+            if import == "auto" && *format == "XR24" && Path::new("/dev/dri/renderD128").exists() {
+                // GBM on virtio-gpu lists XRGB8888 but cannot import a foreign udmabuf
+                // (EGL_BAD_ALLOC): the buffer falls back to the CPU path, the client is fine.
+                assert_eq!(r.path, "cpu", "{r:?}");
+                assert!(r.reason.contains("EGL import failed"), "{r:?}");
+            }
         }
     }
 }
@@ -89,13 +151,16 @@ fn guest_dma_heap_buffers() {
     if !need("guest_dma_heap_buffers", "/dev/dma_heap/system") {
         return;
     }
-    for format in ["XR24", "NV12", "P010"] {
-        let (code, r, log) = run_client(
-            &["--import", "cpu"],
-            &["--alloc", "heap", "--format", format],
-        );
-        assert_eq!(code, Some(0), "{format}: {log}");
-        assert!(r[0].syncs >= 2, "{r:?}");
+    let formats = ["XR24", "NV12", "P010"];
+    let clients = formats.map(|format| ["--alloc", "heap", "--format", format]);
+    let clients: Vec<&[&str]> = clients.iter().map(|c| &c[..]).collect();
+    for (format, shown) in formats
+        .iter()
+        .zip(show_each(&["--import", "cpu"], &clients))
+    {
+        assert_eq!(shown.code, Some(0), "{format}: {}", shown.log);
+        let r = shown.record.expect("paired with a record");
+        assert!(r.syncs >= 2, "{r:?}");
     }
 }
 
@@ -111,7 +176,7 @@ fn guest_lseek_bounds_on_a_real_dmabuf() {
     use std::os::fd::AsFd;
     // A one-page udmabuf: lseek says 4096 bytes. 64x64 XRGB8888 needs 16384.
     let fd = alloc(Alloc::Udmabuf, &[0x55; 100]).unwrap();
-    let server = planar_tests::fixture::Server::start(&["--renderer", "pixman"]).unwrap();
+    let server = start(&["--renderer", "pixman"]);
     let mut c = DmabufConn::new(server.connect().unwrap(), 5).unwrap();
     let plane = |offset, stride| AddPlane {
         fd: fd.as_fd(),
@@ -167,7 +232,7 @@ fn guest_gbm_renderer_and_main_device() {
         "guest: planar chose GBM on {chosen} (render node {})",
         node.display()
     );
-    let server = planar_tests::fixture::Server::start(&[]).unwrap();
+    let server = start(&["--size", "128x96"]);
     let mut c = planar_tests::dmabuf_client::DmabufConn::new(server.connect().unwrap(), 5).unwrap();
     let fb = c.default_feedback().unwrap();
     let rdev = rustix::fs::stat(chosen.as_str()).unwrap().st_rdev;
@@ -185,8 +250,11 @@ fn guest_gbm_buffers_of_every_rgb_format() {
             "no DRM render node: run in the guest tier with virtio-gpu",
         );
     }
-    let (failures, unallocatable) =
-        every_format_where(planar_tests::alloc::Alloc::Gbm, |f| f.planes == 1 && !f.yuv);
+    let (failures, unallocatable) = every_format_where(
+        &every_format_server(),
+        planar_tests::alloc::Alloc::Gbm,
+        |f| f.planes == 1 && !f.yuv,
+    );
     assert!(failures.is_empty(), "{failures:#?}");
     eprintln!("guest: GBM buffers shown and verified for every single-plane RGB format the device allocates; it cannot allocate: {}", unallocatable.join(" "));
 }
@@ -199,14 +267,16 @@ fn guest_gbm_buffer_imports_zero_copy() {
             "no DRM render node: run in the guest tier with virtio-gpu",
         );
     }
-    let (code, r, log) = run_client(&[], &["--alloc", "gbm", "--format", "XR24"]);
+    let shown = show_each(&[], &[&["--alloc", "gbm", "--format", "XR24"]]);
+    let Shown { code, record, log } = shown.into_iter().next().expect("one client");
     assert_eq!(code, Some(0), "{log}");
     assert!(log.contains("gbm buffer:"), "{log}");
+    let r = record.expect("paired with a record");
     assert_eq!(
-        r[0].path, "egl",
+        r.path, "egl",
         "a GBM buffer of the render node imports zero-copy: {r:?}"
     );
-    eprintln!("guest: GBM XR24 buffer: {} ({})", r[0].path, r[0].reason);
+    eprintln!("guest: GBM XR24 buffer: {} ({})", r.path, r.reason);
 }
 
 #[test]
@@ -250,42 +320,53 @@ fn guest_real_dmabufs_through_the_egl_path() {
     }
     // virtio-gpu's GBM EGL refuses foreign buffers, so the EGL path for udmabuf and
     // dma-heap buffers is shown on llvmpipe's EGL (`--renderer gles-software`).
-    for alloc in ["udmabuf", "heap"] {
-        for format in ["XR24", "AB24"] {
-            let (code, r, log) = run_client(
-                &["--renderer", "gles-software", "--import", "egl"],
-                &[
-                    "--alloc", alloc, "--format", format, "--pad", "64", "--offset", "4096",
-                    "--one-fd",
-                ],
-            );
-            assert_eq!(code, Some(0), "{alloc} {format}: {log}");
-            assert_eq!(r[0].path, "egl", "{alloc} {format}: {r:?}");
-            eprintln!(
-                "guest: {alloc} {format} on llvmpipe: {} ({})",
-                r[0].path, r[0].reason
-            );
-        }
+    let cases = [
+        ("udmabuf", "XR24"),
+        ("udmabuf", "AB24"),
+        ("heap", "XR24"),
+        ("heap", "AB24"),
+    ];
+    let clients = cases.map(|(alloc, format)| {
+        [
+            "--alloc", alloc, "--format", format, "--pad", "64", "--offset", "4096", "--one-fd",
+        ]
+    });
+    let clients: Vec<&[&str]> = clients.iter().map(|c| &c[..]).collect();
+    let planar = ["--renderer", "gles-software", "--import", "egl"];
+    for ((alloc, format), shown) in cases.iter().zip(show_each(&planar, &clients)) {
+        assert_eq!(shown.code, Some(0), "{alloc} {format}: {}", shown.log);
+        let r = shown.record.expect("paired with a record");
+        assert_eq!(r.path, "egl", "{alloc} {format}: {r:?}");
+        eprintln!(
+            "guest: {alloc} {format} on llvmpipe: {} ({})",
+            r.path, r.reason
+        );
     }
 }
 
-/// Every CPU-readable format from `alloc`, in one planar: each shown in a window and
+/// The planar the every-format tests show their buffers in.
+fn every_format_server() -> planar_tests::fixture::Server {
+    start(&["--allow-capture", "all", "--size", "128x96"])
+}
+
+/// Every CPU-readable format from `alloc`, in `server`: each shown in a window and
 /// checked through a capture (planar-client's --verify), in-process so the guest's slow
 /// process start-up is paid once.
-fn every_format_from(alloc: planar_tests::alloc::Alloc) -> Vec<String> {
-    every_format_where(alloc, |_| true).0
+fn every_format_from(
+    server: &planar_tests::fixture::Server,
+    alloc: planar_tests::alloc::Alloc,
+) -> Vec<String> {
+    every_format_where(server, alloc, |_| true).0
 }
 
 /// As `every_format_from`, for the formats `keep` selects; also returns the formats the
 /// allocator could not allocate at all (a GBM device supports only some).
 fn every_format_where(
+    server: &planar_tests::fixture::Server,
     alloc: planar_tests::alloc::Alloc,
     keep: impl Fn(&planar_protocol::format::FormatInfo) -> bool,
 ) -> (Vec<String>, Vec<String>) {
     use planar_tests::client::{show, ShowConfig, ShowResult};
-    let server =
-        planar_tests::fixture::Server::start(&["--allow-capture", "all", "--size", "128x96"])
-            .unwrap();
     let mut failures = Vec::new();
     let mut unallocatable = Vec::new();
     for f in planar_protocol::format::FORMATS
@@ -313,7 +394,7 @@ fn every_format_where(
 
 #[test]
 fn every_format_from_memfd_in_one_planar() {
-    let failures = every_format_from(planar_tests::alloc::Alloc::Memfd);
+    let failures = every_format_from(&every_format_server(), planar_tests::alloc::Alloc::Memfd);
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
@@ -327,12 +408,37 @@ fn guest_every_format_from_udmabuf_and_heap() {
     {
         return;
     }
+    // One planar for both allocators: a start costs seconds under TCG.
+    let server = every_format_server();
     for alloc in [
         planar_tests::alloc::Alloc::Udmabuf,
         planar_tests::alloc::Alloc::Heap,
     ] {
-        let failures = every_format_from(alloc);
+        let failures = every_format_from(&server, alloc);
         assert!(failures.is_empty(), "{alloc:?}: {failures:#?}");
         eprintln!("guest: all 49 CPU-readable formats from {alloc:?}: shown and verified");
     }
+}
+
+/// `show_each` on the host (memfds): one planar, each client paired with its own record.
+#[test]
+fn one_planar_shows_each_client_with_its_record() {
+    let shown = show_each(
+        &["--import", "cpu"],
+        &[
+            &["--alloc", "memfd", "--format", "XR24"],
+            &["--alloc", "memfd", "--format", "NV12"],
+        ],
+    );
+    assert_eq!(shown.len(), 2);
+    for s in &shown {
+        assert_eq!(s.code, Some(0), "{}", s.log);
+        let r = s.record.as_ref().expect("paired with a record");
+        assert_eq!(r.path, "cpu", "{r:?}");
+    }
+    let fourccs: Vec<&str> = shown
+        .iter()
+        .map(|s| s.record.as_ref().unwrap().fourcc.as_str())
+        .collect();
+    assert_eq!(fourccs, ["XR24", "NV12"]);
 }

@@ -244,3 +244,43 @@ fn egl_demo_shows_one_buffer_per_import_path() {
     let [r, g, b] = BACKGROUND;
     assert_eq!(img.pixel(400, 10), [r, g, b, 255]);
 }
+
+/// planar leaves its renderer to the OS at exit (a faster teardown), but the rest is torn
+/// down: the socket and its lock file are gone, and the screenshot and report are written.
+#[test]
+fn socket_and_lock_are_removed_at_exit_and_results_written() {
+    for renderer in ["auto", "pixman"] {
+        let dir = runtime_dir();
+        let (png, report) = (dir.path().join("s.png"), dir.path().join("r.json"));
+        let out = planar_run(
+            Some(dir.path()),
+            &[
+                "--renderer",
+                renderer,
+                "--socket",
+                "sock",
+                "--screenshot",
+                png.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            &["planar-client", "show"],
+            LIMIT,
+        );
+        assert_eq!(out.code(), Some(0), "{renderer}: {}", out.stderr);
+        for name in ["sock", "sock.lock"] {
+            assert!(
+                !dir.path().join(name).exists(),
+                "{renderer}: {name} is left in the runtime dir"
+            );
+        }
+        let shot = RgbaImage::read_png(&png).expect("screenshot written");
+        assert_eq!(
+            shot.pixel(10, 10)[..3],
+            quads_rgb(256, 256, 10, 10),
+            "{renderer}"
+        );
+        let records = std::fs::read_to_string(&report).expect("report written");
+        assert!(records.contains("\"fourcc\": \"XR24\""), "{records}");
+    }
+}

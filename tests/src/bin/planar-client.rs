@@ -218,7 +218,8 @@ struct ShowArgs {
     /// Use create_immed instead of create.
     #[arg(long)]
     immed: bool,
-    /// Frames to show, one commit each (0: until closed or killed).
+    /// Frames to show, one commit each (0: until closed or killed, printing
+    /// "planar-client: shown" once the first frame is presented).
     #[arg(long, default_value_t = 1)]
     frames: u32,
     /// Highest zwp_linux_dmabuf_v1 version to bind.
