@@ -29,6 +29,7 @@ use smithay::{
 use std::ops::Range;
 
 use crate::{
+    blit::{self, CopyDraw, CopySources},
     cpu::CpuBuffer,
     import::{
         Capabilities, CpuLimits, CpuUpload, EglPairs, ImportError, ImportPath, ImportPolicy,
@@ -66,6 +67,8 @@ pub struct RendererState<R: Renderer, T> {
     direct: Vec<Fourcc>,
     /// What the CPU path may take on this renderer.
     cpu_limits: CpuLimits,
+    /// Client buffers as copy sources (see `blit`).
+    copies: CopySources<R::TextureId>,
 }
 
 /// The renderer planar runs on.
@@ -171,11 +174,37 @@ impl CpuUpload for PixmanRenderer {
     }
 }
 
+/// How a renderer makes an output's target.
+pub trait MakeTarget<T>: Offscreen<T> {
+    /// ABGR8888 by default.
+    fn make_target(&mut self, size: Size<i32, Physical>) -> Result<T, Self::Error> {
+        self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())
+    }
+}
+
+impl MakeTarget<Image<'static, 'static>> for PixmanRenderer {}
+
+/// GLES: XR24 where it can, so that XR24 client buffers copy onto it (see `blit`).
+impl MakeTarget<GlesTexture> for GlesRenderer {
+    fn make_target(&mut self, size: Size<i32, Physical>) -> Result<GlesTexture, Self::Error> {
+        match blit::enabled()
+            .then(|| blit::xrgb_target(self, size))
+            .flatten()
+        {
+            Some(t) => Ok(t),
+            None => self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into()),
+        }
+    }
+}
+
 impl<T> OutputTarget<T> {
-    /// A target for an output: ABGR8888, `size`, drawn whole first.
-    fn new<R: Offscreen<T>>(renderer: &mut R, size: Size<i32, Physical>) -> Result<Self, R::Error> {
+    /// A target for an output of `size`, drawn whole first.
+    fn new<R: MakeTarget<T>>(
+        renderer: &mut R,
+        size: Size<i32, Physical>,
+    ) -> Result<Self, R::Error> {
         Ok(OutputTarget {
-            buffer: renderer.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())?,
+            buffer: renderer.make_target(size)?,
             size,
             age: 0,
         })
@@ -187,6 +216,7 @@ fn new_state<R, T>(
     target: OutputTarget<T>,
     egl: EglPairs,
     cpu_limits: CpuLimits,
+    copy: bool,
 ) -> RendererState<R, T>
 where
     R: Renderer + ImportMem,
@@ -201,6 +231,7 @@ where
         egl,
         direct,
         cpu_limits,
+        copies: CopySources::new(copy),
     }
 }
 
@@ -221,7 +252,7 @@ where
     t.imports.decide(&mut t.renderer, req, policy, &caps)
 }
 
-impl<R: Renderer + Offscreen<T>, T> RendererState<R, T> {
+impl<R: Renderer + MakeTarget<T>, T> RendererState<R, T> {
     /// Makes `name`'s target the current one (creating it at `size` the first time, and
     /// again when the size changed), so `render_space` and `read_rgba` work on it. One
     /// offscreen target per output, all drawn by the one renderer: swapping keeps every
@@ -274,7 +305,9 @@ impl Engine {
             max_size: max,
             keep_frame: false,
         };
-        let t = new_state(renderer, target, egl, limits);
+        // The copy path needs the XR24 target (`blit::xrgb_target`).
+        let copy = target.buffer.format() == Some(Fourcc::Xrgb8888);
+        let t = new_state(renderer, target, egl, limits, copy);
         Ok(Engine::Gles(Box::new(t)))
     }
 
@@ -291,6 +324,7 @@ impl Engine {
                 max_size: PIXMAN_MAX_SIZE,
                 keep_frame: true,
             },
+            false,
         ))))
     }
 
@@ -465,10 +499,17 @@ fn render_space<R, T>(
     clear: [f32; 4],
 ) -> Result<Damage, RendererError>
 where
-    R: Renderer + ImportAll + ImportMem + Bind<T>,
+    R: Renderer + ImportAll + ImportMem + Bind<T> + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
-    let elements = space_elements(&mut t.renderer, &mut t.imports, space, output);
+    t.copies.prune();
+    let elements = space_elements(
+        &mut t.renderer,
+        &mut t.imports,
+        &mut t.copies,
+        space,
+        output,
+    );
     // Sampling cost is most of a frame on llvmpipe (profiled: 24 ms of CPU per 1080p frame
     // with linear filtering, 19 ms with nearest). Weston samples unscaled views with
     // nearest too. Linear stays whenever anything is scaled, so scaled output is unchanged.

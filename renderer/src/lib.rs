@@ -4,6 +4,7 @@
 //! The compositor hands this crate a smithay `Space` and an `Output`; everything that
 //! touches GL or pixman lives here. Known limit: one output, one offscreen target.
 
+mod blit;
 pub mod compare;
 pub mod cpu;
 mod engine;

@@ -29,6 +29,7 @@ use smithay::{
 use tracing::warn;
 
 use crate::{
+    blit::{CopyDraw, CopyElement, CopySources},
     cpu::{CpuBuffer, ReadError, SurfaceYuvEncoding, CHUNK_BYTES},
     import::{CpuUpload, Entry, ImportRecord, Imports, ZeroCopy},
 };
@@ -38,8 +39,9 @@ use smithay::{
 };
 
 render_elements! {
-    pub PlanarElement<R> where R: ImportAll + ImportMem;
+    pub PlanarElement<R> where R: ImportAll + ImportMem + CopyDraw;
     Surface=WaylandSurfaceRenderElement<R>,
+    Copy=CopyElement<R>,
     Cpu=TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>,
 }
 
@@ -47,11 +49,12 @@ render_elements! {
 pub(crate) fn space_elements<R>(
     renderer: &mut R,
     imports: &mut Imports<R::TextureId>,
+    copies: &mut CopySources<R::TextureId>,
     space: &Space<Window>,
     output: &Output,
 ) -> Vec<PlanarElement<R>>
 where
-    R: Renderer + ImportAll + ImportMem,
+    R: Renderer + ImportAll + ImportMem + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let scale = Scale::from(output.current_scale().fractional_scale());
@@ -69,20 +72,21 @@ where
             continue;
         };
         let location = (location - window.geometry().loc - origin).to_physical_precise_round(scale);
-        tree_elements(renderer, imports, &surface, location, scale, &mut out);
+        let sinks = (&mut *imports, &mut *copies);
+        tree_elements(renderer, sinks, &surface, location, scale, &mut out);
     }
     out
 }
 
 fn tree_elements<R>(
     renderer: &mut R,
-    imports: &mut Imports<R::TextureId>,
+    (imports, copies): (&mut Imports<R::TextureId>, &mut CopySources<R::TextureId>),
     root: &WlSurface,
     location: Point<i32, Physical>,
     scale: Scale<f64>,
     out: &mut Vec<PlanarElement<R>>,
 ) where
-    R: Renderer + ImportAll + ImportMem,
+    R: Renderer + ImportAll + ImportMem + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
@@ -113,7 +117,7 @@ fn tree_elements<R>(
             };
             let Some(view) = view else { return };
             let location = *location + view.offset.to_f64().to_physical(scale);
-            if let Some(dmabuf) = dmabuf {
+            if let Some(dmabuf) = &dmabuf {
                 match imports.entries.get_mut(&dmabuf.weak()) {
                     Some(Entry::Cpu {
                         record, texture, ..
@@ -149,7 +153,13 @@ fn tree_elements<R>(
                 1.0,
                 Kind::Unspecified,
             ) {
-                Ok(Some(e)) => out.push(PlanarElement::Surface(e)),
+                Ok(Some(inner)) => {
+                    let source = dmabuf.and_then(|d| renderer.copy_source(copies, &d));
+                    out.push(match source {
+                        Some(source) => PlanarElement::Copy(CopyElement { inner, source }),
+                        None => PlanarElement::Surface(inner),
+                    })
+                }
                 Ok(None) => {}
                 Err(err) => warn!(%err, "a surface's buffer could not be imported"),
             }
