@@ -120,6 +120,8 @@ impl CopyDraw for GlesRenderer {
         }
         match texture_2d(self, dmabuf, false) {
             Ok(t) => {
+                let size = dmabuf.size();
+                debug!(w = size.w, h = size.h, "copy source made");
                 cache.map.insert(dmabuf.weak(), t.clone());
                 Some(t)
             }
