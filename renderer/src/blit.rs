@@ -44,25 +44,30 @@ pub(crate) fn enabled() -> bool {
     std::env::var_os("PLANAR_NO_BLIT").is_none()
 }
 
-/// A renderer that may put a buffer on its target by a copy.
+/// A renderer that may put a buffer on its target by a copy. The defaults say it cannot
+/// (pixman has its own fast paths for unscaled opaque images).
 pub trait CopyDraw: Renderer + Sized {
     /// The buffer as a copy source (cached in `cache`), None where this renderer cannot
     /// copy it.
     fn copy_source(
         &mut self,
-        cache: &mut CopySources<Self::TextureId>,
-        dmabuf: &Dmabuf,
-    ) -> Option<Self::TextureId>;
+        _cache: &mut CopySources<Self::TextureId>,
+        _dmabuf: &Dmabuf,
+    ) -> Option<Self::TextureId> {
+        None
+    }
 
     /// Copies `src.loc` onwards of `texture`, texel for pixel, to `dst` for the `damage`
     /// rectangles (relative to `dst`). Ok(false) when it could not.
     fn copy_draw(
-        frame: &mut Self::Frame<'_, '_>,
-        texture: &Self::TextureId,
-        src: Point<i32, Buffer>,
-        dst: Rectangle<i32, Physical>,
-        damage: &[Rectangle<i32, Physical>],
-    ) -> Result<bool, Self::Error>;
+        _frame: &mut Self::Frame<'_, '_>,
+        _texture: &Self::TextureId,
+        _src: Point<i32, Buffer>,
+        _dst: Rectangle<i32, Physical>,
+        _damage: &[Rectangle<i32, Physical>],
+    ) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
 }
 
 /// Copy sources by buffer, made on first use and dropped once the buffer is gone.
@@ -86,25 +91,7 @@ impl<T> CopySources<T> {
     }
 }
 
-impl CopyDraw for PixmanRenderer {
-    fn copy_source(
-        &mut self,
-        _cache: &mut CopySources<Self::TextureId>,
-        _dmabuf: &Dmabuf,
-    ) -> Option<Self::TextureId> {
-        None
-    }
-
-    fn copy_draw(
-        _frame: &mut Self::Frame<'_, '_>,
-        _texture: &Self::TextureId,
-        _src: Point<i32, Buffer>,
-        _dst: Rectangle<i32, Physical>,
-        _damage: &[Rectangle<i32, Physical>],
-    ) -> Result<bool, Self::Error> {
-        Ok(false)
-    }
-}
+impl CopyDraw for PixmanRenderer {}
 
 impl CopyDraw for GlesRenderer {
     fn copy_source(
@@ -328,37 +315,24 @@ fn at(src: Rectangle<f64, Buffer>) -> Point<i32, Buffer> {
 }
 
 /// Whether a copy draws what the quad would: texel for pixel (whole texels, the same
-/// size), not turned, not faded.
+/// size, as for nearest sampling), not turned, not faded.
 fn copies(src: Rectangle<f64, Buffer>, dst: Size<i32, Physical>, t: Transform, alpha: f32) -> bool {
-    src.loc.x.fract() == 0.0
-        && src.loc.y.fract() == 0.0
-        && src.size.w == f64::from(dst.w)
-        && src.size.h == f64::from(dst.h)
-        && t == Transform::Normal
-        && alpha == 1.0
+    t == Transform::Normal && alpha == 1.0 && crate::engine::unscaled(src, dst, t)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn src(x: f64, y: f64, w: f64, h: f64) -> Rectangle<f64, Buffer> {
-        Rectangle::new((x, y).into(), (w, h).into())
-    }
-
     #[test]
     fn copies_only_texel_for_pixel_unturned_and_opaque() {
+        let whole = Rectangle::new((8., 4.).into(), (64., 32.).into());
         let n = Transform::Normal;
-        assert!(copies(src(0., 0., 64., 32.), (64, 32).into(), n, 1.0));
-        assert!(copies(src(8., 4., 10., 10.), (10, 10).into(), n, 1.0));
-        assert!(!copies(src(0., 0., 64., 32.), (32, 16).into(), n, 1.0));
-        assert!(!copies(src(0.5, 0., 10., 10.), (10, 10).into(), n, 1.0));
-        assert!(!copies(
-            src(0., 0., 64., 64.),
-            (64, 64).into(),
-            Transform::Flipped,
-            1.0
-        ));
-        assert!(!copies(src(0., 0., 64., 64.), (64, 64).into(), n, 0.5));
+        assert!(copies(whole, (64, 32).into(), n, 1.0));
+        assert!(!copies(whole, (32, 16).into(), n, 1.0));
+        assert!(!copies(whole, (64, 32).into(), Transform::Flipped, 1.0));
+        assert!(!copies(whole, (64, 32).into(), n, 0.5));
+        let half = Rectangle::new((0.5, 0.).into(), (64., 32.).into());
+        assert!(!copies(half, (64, 32).into(), n, 1.0));
     }
 }

@@ -556,7 +556,11 @@ fn one_to_one<E: Element>(element: &E, scale: Scale<f64>) -> bool {
 
 /// Whether the buffer region `src`, turned by `transform`, covers `dst` texel for pixel:
 /// the same size, starting on a texel boundary.
-fn unscaled(src: Rectangle<f64, Buffer>, dst: Size<i32, Physical>, transform: Transform) -> bool {
+pub(crate) fn unscaled(
+    src: Rectangle<f64, Buffer>,
+    dst: Size<i32, Physical>,
+    transform: Transform,
+) -> bool {
     let size = transform.transform_size(src.size);
     src.loc.x.fract() == 0.0
         && src.loc.y.fract() == 0.0
