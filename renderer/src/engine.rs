@@ -5,8 +5,10 @@
 //! variant. A target keeps its contents between frames, so frames after the first are
 //! drawn with buffer age 1 and only damaged regions are repainted. A frame whose elements
 //! all map texel for pixel is sampled with nearest filtering (the same pixels as linear
-//! there, and the cheaper sampling on llvmpipe). Known limit: every output is drawn by the
-//! one renderer, into a target swapped in per output.
+//! there, and the cheaper sampling on llvmpipe). On GLES a target is an XR24 memory
+//! buffer where EGL allows, so that opaque XR24 buffers are copied rather than drawn
+//! (`blit`). Known limit: every output is drawn by the one renderer, into a target
+//! swapped in per output.
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use smithay::{
