@@ -3,8 +3,8 @@
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
+use planar_image::{parse_clip, parse_fuzz, CheckOptions, Clip, Fuzz};
 use planar_renderer::{
-    compare::{parse_clip, parse_fuzz, CheckOptions, Clip, Fuzz},
     cpu::convert::{Matrix, YuvEncoding},
     import::{parse_fail_import, ImportChoice, ImportPolicy},
     RendererChoice,

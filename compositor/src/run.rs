@@ -10,7 +10,8 @@ use calloop::{
     timer::{TimeoutAction, Timer},
     EventLoop, Interest, Mode, PostAction,
 };
-use planar_renderer::{compare::check_against, PendingRenderer, RendererChoice};
+use planar_image::check_against;
+use planar_renderer::{PendingRenderer, RendererChoice};
 use smithay::reexports::wayland_server::{Display, ListeningSocket};
 use tracing::info;
 

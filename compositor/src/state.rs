@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use smithay::{
     desktop::{Space, Window},
     input::{Seat, SeatState},

@@ -4,11 +4,9 @@
 //! The compositor hands this crate a smithay `Space` and an `Output`; everything that
 //! touches GL or pixman lives here. Known limit: one output, one offscreen target.
 
-pub mod compare;
 pub mod cpu;
 mod error;
 mod frame;
-pub mod image;
 pub mod import;
 mod probe;
 mod report;

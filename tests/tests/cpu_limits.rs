@@ -9,8 +9,8 @@
 
 use std::{os::fd::AsFd, os::fd::OwnedFd, time::Duration};
 
+use planar_image::RgbaImage;
 use planar_protocol::validate::FLAG_Y_INVERT;
-use planar_renderer::image::RgbaImage;
 use planar_tests::{
     dmabuf_client::{AddPlane, DmabufConn, Outcome},
     fixture::{bin, planar_run, runtime_dir, Server},

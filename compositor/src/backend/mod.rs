@@ -13,7 +13,8 @@ pub use host::{host_gone, HostEvents};
 #[cfg(feature = "nested")]
 pub use nested::{open as open_window, Nested};
 
-use planar_renderer::{image::RgbaImage, RendererError};
+use planar_image::RgbaImage;
+use planar_renderer::RendererError;
 use smithay::{
     desktop::{Space, Window},
     output::Output,

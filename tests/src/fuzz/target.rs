@@ -17,7 +17,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use drm_fourcc::DrmFourcc as Fourcc;
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use wayland_client::Connection;
 
 use crate::{

@@ -1,30 +1,13 @@
-//! RGBA images: writing and reading PNG files.
+//! PNG files: writing and reading [`RgbaImage`]s.
 //!
 //! PNG encoding uses the png crate's fast settings: screenshots are written in every test
 //! run, and a slow deflate would dominate them.
 
 use std::{fs::File, io::BufWriter, path::Path};
 
-/// A tightly packed RGBA8 image, top row first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RgbaImage {
-    pub width: u32,
-    pub height: u32,
-    pub data: Vec<u8>,
-}
+use crate::RgbaImage;
 
 impl RgbaImage {
-    /// The pixel at (x, y) as [r, g, b, a].
-    pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
-        let i = (y as usize * self.width as usize + x as usize) * 4;
-        [
-            self.data[i],
-            self.data[i + 1],
-            self.data[i + 2],
-            self.data[i + 3],
-        ]
-    }
-
     /// Writes the image as a PNG file.
     pub fn write_png(&self, path: &Path) -> std::io::Result<()> {
         let file = BufWriter::new(File::create(path)?);
@@ -38,21 +21,6 @@ impl RgbaImage {
             .write_image_data(&self.data)
             .map_err(std::io::Error::other)?;
         writer.finish().map_err(std::io::Error::other)
-    }
-
-    /// The `w`x`h` rectangle at (x, y), clipped to the image.
-    pub fn crop(&self, x: u32, y: u32, w: u32, h: u32) -> RgbaImage {
-        let (x1, y1) = ((x + w).min(self.width), (y + h).min(self.height));
-        let (x0, y0) = (x.min(x1), y.min(y1));
-        let row = |r: u32| {
-            let start = ((r * self.width + x0) * 4) as usize;
-            &self.data[start..start + ((x1 - x0) * 4) as usize]
-        };
-        RgbaImage {
-            width: x1 - x0,
-            height: y1 - y0,
-            data: (y0..y1).flat_map(row).copied().collect(),
-        }
     }
 
     /// Reads a PNG file into RGBA8, expanding palette, grey and 16-bit images.
