@@ -1,12 +1,13 @@
 //! Command-line interface of the `planar` binary.
 
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{builder::TypedValueParser, Args, Parser, Subcommand, ValueEnum};
 use planar_image::{parse_clip, parse_fuzz, CheckOptions, Clip, Fuzz};
+use planar_protocol::advertise::{MOD_INVALID, MOD_LINEAR};
 use planar_renderer::{
     cpu::convert::{Matrix, YuvEncoding},
-    import::{parse_fail_import, ImportChoice, ImportPolicy},
+    import::{ImportChoice, ImportPolicy},
     RendererChoice,
 };
 
@@ -111,8 +112,47 @@ pub struct CompareArgs {
 pub struct RendererArgs {
     /// Renderer: auto tries GLES (GBM, then EGL software device, then surfaceless) then
     /// pixman; gles stops with an error when no EGL display works; gles-software skips GBM.
-    #[arg(long, default_value = "auto", value_parser = RendererChoice::from_str)]
+    #[arg(long, default_value = "auto", value_parser = RendererArg::parser())]
     pub renderer: RendererChoice,
+}
+
+/// `--renderer`'s values. The renderer's [`RendererChoice`] derives nothing for the command
+/// line: this enum is the CLI's spelling of it, mapped as clap parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RendererArg {
+    Auto,
+    Gles,
+    GlesSoftware,
+    Pixman,
+}
+
+impl RendererArg {
+    fn parser() -> impl TypedValueParser<Value = RendererChoice> {
+        clap::builder::EnumValueParser::<Self>::new().map(|arg| match arg {
+            Self::Auto => RendererChoice::Auto,
+            Self::Gles => RendererChoice::Gles,
+            Self::GlesSoftware => RendererChoice::GlesSoftware,
+            Self::Pixman => RendererChoice::Pixman,
+        })
+    }
+}
+
+/// `--import`'s values, mapped to the renderer's [`ImportChoice`] as [`RendererArg`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportArg {
+    Auto,
+    Egl,
+    Cpu,
+}
+
+impl ImportArg {
+    fn parser() -> impl TypedValueParser<Value = ImportChoice> {
+        clap::builder::EnumValueParser::<Self>::new().map(|arg| match arg {
+            Self::Auto => ImportChoice::Auto,
+            Self::Egl => ImportChoice::Egl,
+            Self::Cpu => ImportChoice::Cpu,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -174,7 +214,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=6))]
     pub dmabuf_version: u32,
     /// Which path dma-bufs take: auto (EGL zero-copy, else CPU), egl only, or cpu only.
-    #[arg(long = "import", default_value = "auto", value_parser = ImportChoice::from_str)]
+    #[arg(long = "import", default_value = "auto", value_parser = ImportArg::parser())]
     pub import: ImportChoice,
     /// Make the EGL import of FOURCC (optionally only with MODIFIER: linear, invalid or
     /// hex) fail as a driver's would, e.g. `--fail-import NV12` or `XR24:linear`.
@@ -335,6 +375,32 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses `--fail-import FOURCC[:MODIFIER]` (`NV12`, `XR24:linear`, `AR24:0x0`).
+fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
+    let (f, m) = match s.split_once(':') {
+        Some((f, m)) => (f, Some(m)),
+        None => (s, None),
+    };
+    let bytes = f.as_bytes();
+    if bytes.is_empty() || bytes.len() > 4 {
+        return Err(format!(
+            "{f:?} is not a fourcc (one to four characters, e.g. NV12)"
+        ));
+    }
+    let mut code = [b' '; 4];
+    code[..bytes.len()].copy_from_slice(bytes);
+    let modifier = match m {
+        None => None,
+        Some("linear") => Some(MOD_LINEAR),
+        Some("invalid") => Some(MOD_INVALID),
+        Some(hex) => Some(
+            u64::from_str_radix(hex.trim_start_matches("0x"), 16)
+                .map_err(|_| format!("{hex:?} is not a modifier (linear, invalid or hex)"))?,
+        ),
+    };
+    Ok((u32::from_le_bytes(code), modifier))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +435,62 @@ mod tests {
         assert!(parse_bytes("M").is_err());
         assert!(parse_bytes("-1K").is_err());
         assert!(parse_bytes("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn fail_import_parses() {
+        let nv12 = u32::from_le_bytes(*b"NV12");
+        assert_eq!(parse_fail_import("NV12"), Ok((nv12, None)));
+        assert_eq!(
+            parse_fail_import("XR24:linear"),
+            Ok((u32::from_le_bytes(*b"XR24"), Some(MOD_LINEAR)))
+        );
+        assert_eq!(
+            parse_fail_import("R8:0x0"),
+            Ok((u32::from_le_bytes(*b"R8  "), Some(0)))
+        );
+        assert!(parse_fail_import("TOOLONG").is_err());
+        assert!(parse_fail_import("NV12:zz").is_err());
+    }
+
+    /// The enums clap parses reach the renderer as the renderer's own values, with the
+    /// spellings the FromStr impls in the renderer used to accept.
+    #[test]
+    fn renderer_and_import_values_map() {
+        let run = |args: &[&str]| {
+            let mut argv = vec!["planar", "run"];
+            argv.extend_from_slice(args);
+            argv.extend_from_slice(&["--", "true"]);
+            match Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(Command::Run(run)) => Ok((run.renderer.renderer, run.import)),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.kind()),
+            }
+        };
+        assert_eq!(run(&[]), Ok((RendererChoice::Auto, ImportChoice::Auto)));
+        for (arg, want) in [
+            ("auto", RendererChoice::Auto),
+            ("gles", RendererChoice::Gles),
+            ("gles-software", RendererChoice::GlesSoftware),
+            ("pixman", RendererChoice::Pixman),
+        ] {
+            assert_eq!(run(&["--renderer", arg]).unwrap().0, want);
+        }
+        for (arg, want) in [
+            ("auto", ImportChoice::Auto),
+            ("egl", ImportChoice::Egl),
+            ("cpu", ImportChoice::Cpu),
+        ] {
+            assert_eq!(run(&["--import", arg]).unwrap().1, want);
+        }
+        assert_eq!(
+            run(&["--renderer", "vulkan"]),
+            Err(clap::error::ErrorKind::InvalidValue)
+        );
+        assert_eq!(
+            run(&["--import", "gpu"]),
+            Err(clap::error::ErrorKind::InvalidValue)
+        );
     }
 
     #[test]

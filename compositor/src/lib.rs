@@ -33,6 +33,7 @@ pub mod results;
 pub mod run;
 mod runtime_dir;
 mod script;
+mod shm;
 mod state;
 mod waits;
 mod xwayland;

@@ -15,7 +15,7 @@
 //! texture, or whose mappings and converted frame would take the CPU-path bytes in use
 //! past the budget (`--cpu-budget`), is rejected (`failed`), never converted.
 
-use std::{collections::HashMap, path::PathBuf, str::FromStr, time::Instant};
+use std::{collections::HashMap, path::PathBuf, time::Instant};
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{
@@ -64,18 +64,6 @@ pub enum ImportChoice {
     Cpu,
 }
 
-impl FromStr for ImportChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "egl" => Ok(Self::Egl),
-            "cpu" => Ok(Self::Cpu),
-            o => Err(format!("unknown import path {o:?} (auto, egl or cpu)")),
-        }
-    }
-}
-
 /// The fault-injection, colour and limit settings of the import decision.
 #[derive(Debug, Clone)]
 pub struct ImportPolicy {
@@ -110,32 +98,6 @@ impl ImportPolicy {
             .iter()
             .any(|&(f, m)| f == fourcc && m.is_none_or(|m| m == modifier))
     }
-}
-
-/// Parses `FOURCC[:MODIFIER]` (`NV12`, `XR24:linear`, `AR24:0x0`).
-pub fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
-    let (f, m) = match s.split_once(':') {
-        Some((f, m)) => (f, Some(m)),
-        None => (s, None),
-    };
-    let bytes = f.as_bytes();
-    if bytes.is_empty() || bytes.len() > 4 {
-        return Err(format!(
-            "{f:?} is not a fourcc (one to four characters, e.g. NV12)"
-        ));
-    }
-    let mut code = [b' '; 4];
-    code[..bytes.len()].copy_from_slice(bytes);
-    let modifier = match m {
-        None => None,
-        Some("linear") => Some(MOD_LINEAR),
-        Some("invalid") => Some(MOD_INVALID),
-        Some(hex) => Some(
-            u64::from_str_radix(hex.trim_start_matches("0x"), 16)
-                .map_err(|_| format!("{hex:?} is not a modifier (linear, invalid or hex)"))?,
-        ),
-    };
-    Ok((u32::from_le_bytes(code), modifier))
 }
 
 /// The path a buffer took.
@@ -631,24 +593,4 @@ fn sync_stats(record: &mut ImportRecord, buffer: &CpuBuffer) {
     record.rows_converted = buffer.stats.rows_converted;
     record.reads = buffer.stats.reads;
     record.fence_timeouts = buffer.stats.fence_timeouts;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fail_import_parses() {
-        assert_eq!(parse_fail_import("NV12"), Ok((Fourcc::Nv12 as u32, None)));
-        assert_eq!(
-            parse_fail_import("XR24:linear"),
-            Ok((Fourcc::Xrgb8888 as u32, Some(MOD_LINEAR)))
-        );
-        assert_eq!(
-            parse_fail_import("R8:0x0"),
-            Ok((Fourcc::R8 as u32, Some(0)))
-        );
-        assert!(parse_fail_import("TOOLONG").is_err());
-        assert!(parse_fail_import("NV12:zz").is_err());
-    }
 }

@@ -3,7 +3,7 @@
 //! logged with the reason it was taken or skipped, and kept in [`RendererInfo::steps`] so
 //! `planar info` can print the same story.
 
-use std::{ffi::CStr, fmt, path::PathBuf, str::FromStr};
+use std::{ffi::CStr, fmt, path::PathBuf};
 
 use smithay::{
     backend::{
@@ -30,21 +30,6 @@ pub enum RendererChoice {
     /// GLES on a software EGL display only (no GBM), even where a DRM node exists.
     GlesSoftware,
     Pixman,
-}
-
-impl FromStr for RendererChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "gles" => Ok(Self::Gles),
-            "gles-software" => Ok(Self::GlesSoftware),
-            "pixman" => Ok(Self::Pixman),
-            other => Err(format!(
-                "unknown renderer {other:?} (auto, gles, gles-software or pixman)"
-            )),
-        }
-    }
 }
 
 /// The renderer that was chosen.
