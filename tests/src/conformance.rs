@@ -15,9 +15,9 @@ use planar_protocol::{
 use wayland_client::Connection;
 
 use crate::{
-    client::{allocate, ShowConfig},
     dmabuf_client::{AddPlane, DmabufConn, Outcome},
     memfd,
+    show::{allocate, ShowConfig},
 };
 
 /// zwp_linux_buffer_params_v1 error codes, as numbers a client sees.
@@ -399,7 +399,7 @@ pub fn run(
         };
         let (layout, fds) = allocate(&cfg)?;
         let mut c = DmabufConn::new(connect()?, version)?;
-        let add = crate::client::layout_planes(&layout, &fds, m);
+        let add = crate::show::layout_planes(&layout, &fds, m);
         let o = c.create(&add, 64, 48, f, 0);
         if !matches!(o, Outcome::Created(_)) {
             failed.push(format!(
@@ -467,7 +467,7 @@ fn padded_pixels(
     };
     let mut window = crate::window::Window::new(&conn, "planar-conformance")?;
     let mut dmabuf = DmabufConn::new(conn.clone(), version)?;
-    let (buffer, _fds) = match crate::client::create_buffer(&mut dmabuf, &cfg)? {
+    let (buffer, _fds) = match crate::show::create_buffer(&mut dmabuf, &cfg)? {
         Ok(b) => b,
         Err(r) => {
             return Ok(CaseResult {

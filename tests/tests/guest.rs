@@ -282,7 +282,7 @@ fn every_format_where(
     alloc: planar_tests::alloc::Alloc,
     keep: impl Fn(&planar_protocol::format::FormatInfo) -> bool,
 ) -> (Vec<String>, Vec<String>) {
-    use planar_tests::client::{show, ShowConfig, ShowResult};
+    use planar_tests::show::{show, ShowConfig, ShowResult};
     let server =
         planar_tests::fixture::Server::start(&["--allow-capture", "all", "--size", "128x96"])
             .unwrap();

@@ -21,8 +21,8 @@ use planar_image::RgbaImage;
 use wayland_client::Connection;
 
 use crate::{
-    client::{create_buffer, Pattern, ShowConfig},
     dmabuf_client::DmabufConn,
+    show::{create_buffer, Pattern, ShowConfig},
     test_client::PlanarTest,
     window::Window,
 };
