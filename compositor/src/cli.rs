@@ -112,7 +112,7 @@ pub struct CompareArgs {
 pub struct RendererArgs {
     /// Renderer: auto tries GLES (GBM, then EGL software device, then surfaceless) then
     /// pixman; gles stops with an error when no EGL display works; gles-software skips GBM.
-    #[arg(long, default_value = "auto", value_parser = RendererArg::parser())]
+    #[arg(long, default_value = "auto", value_parser = enum_into::<RendererArg, RendererChoice>())]
     pub renderer: RendererChoice,
 }
 
@@ -126,14 +126,14 @@ pub enum RendererArg {
     Pixman,
 }
 
-impl RendererArg {
-    fn parser() -> impl TypedValueParser<Value = RendererChoice> {
-        clap::builder::EnumValueParser::<Self>::new().map(|arg| match arg {
-            Self::Auto => RendererChoice::Auto,
-            Self::Gles => RendererChoice::Gles,
-            Self::GlesSoftware => RendererChoice::GlesSoftware,
-            Self::Pixman => RendererChoice::Pixman,
-        })
+impl From<RendererArg> for RendererChoice {
+    fn from(arg: RendererArg) -> Self {
+        match arg {
+            RendererArg::Auto => RendererChoice::Auto,
+            RendererArg::Gles => RendererChoice::Gles,
+            RendererArg::GlesSoftware => RendererChoice::GlesSoftware,
+            RendererArg::Pixman => RendererChoice::Pixman,
+        }
     }
 }
 
@@ -145,14 +145,24 @@ pub enum ImportArg {
     Cpu,
 }
 
-impl ImportArg {
-    fn parser() -> impl TypedValueParser<Value = ImportChoice> {
-        clap::builder::EnumValueParser::<Self>::new().map(|arg| match arg {
-            Self::Auto => ImportChoice::Auto,
-            Self::Egl => ImportChoice::Egl,
-            Self::Cpu => ImportChoice::Cpu,
-        })
+impl From<ImportArg> for ImportChoice {
+    fn from(arg: ImportArg) -> Self {
+        match arg {
+            ImportArg::Auto => ImportChoice::Auto,
+            ImportArg::Egl => ImportChoice::Egl,
+            ImportArg::Cpu => ImportChoice::Cpu,
+        }
     }
+}
+
+/// Parses the CLI enum `A` with clap (its values listed in `--help` and in errors) and
+/// hands the program `T`, the type of the crate that uses the value.
+fn enum_into<A, T>() -> impl TypedValueParser<Value = T>
+where
+    A: ValueEnum + Clone + Send + Sync + 'static,
+    T: From<A> + Clone + Send + Sync + 'static,
+{
+    clap::builder::EnumValueParser::<A>::new().map(T::from)
 }
 
 #[derive(Debug, Args)]
@@ -214,7 +224,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=6))]
     pub dmabuf_version: u32,
     /// Which path dma-bufs take: auto (EGL zero-copy, else CPU), egl only, or cpu only.
-    #[arg(long = "import", default_value = "auto", value_parser = ImportArg::parser())]
+    #[arg(long = "import", default_value = "auto", value_parser = enum_into::<ImportArg, ImportChoice>())]
     pub import: ImportChoice,
     /// Make the EGL import of FOURCC (optionally only with MODIFIER: linear, invalid or
     /// hex) fail as a driver's would, e.g. `--fail-import NV12` or `XR24:linear`.

@@ -132,21 +132,13 @@ pub fn check_against(
 mod tests {
     use super::*;
 
-    fn img(w: u32, h: u32, px: [u8; 4]) -> RgbaImage {
-        RgbaImage {
-            width: w,
-            height: h,
-            data: px.repeat((w * h) as usize),
-        }
-    }
-
     #[test]
     fn check_against_files_bless_and_missing() {
         let dir = std::env::temp_dir().join(format!("planar-compare-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let reference = dir.join("ref.png");
         let _ = std::fs::remove_file(&reference);
-        let a = img(8, 8, [10, 20, 30, 255]);
+        let a = RgbaImage::filled(8, 8, [10, 20, 30, 255]);
         let opts = CheckOptions::default();
         // Missing: the actual image is written next to it, and it fails.
         let o = check_against(&a, &reference, &opts).unwrap();

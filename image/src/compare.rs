@@ -205,21 +205,14 @@ pub fn parse_clip(s: &str) -> Result<Clip, String> {
         _ => Err(format!("{s:?} is not X,Y,W,H with a non-empty size")),
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn img(w: u32, h: u32, px: [u8; 4]) -> RgbaImage {
-        RgbaImage {
-            width: w,
-            height: h,
-            data: px.repeat((w * h) as usize),
-        }
-    }
-
     #[test]
     fn within_and_outside_fuzz() {
-        let r = img(4, 4, [100, 100, 100, 255]);
+        let r = RgbaImage::filled(4, 4, [100, 100, 100, 255]);
         let mut a = r.clone();
         a.data[0] = 102;
         assert!(compare(&a, &r, Fuzz::symmetric(2), None, None).matches());
@@ -234,7 +227,7 @@ mod tests {
 
     #[test]
     fn clip_limits_the_comparison_and_diff_marks_pixels() {
-        let r = img(4, 4, [0, 0, 0, 255]);
+        let r = RgbaImage::filled(4, 4, [0, 0, 0, 255]);
         let mut a = r.clone();
         let i = ((3 * 4 + 3) * 4) as usize;
         a.data[i] = 200;
@@ -247,7 +240,7 @@ mod tests {
         let c = compare(&a, &r, Fuzz::EXACT, Some(clip), None);
         assert!(c.matches());
         assert_eq!(c.compared, 4);
-        let mut d = img(1, 1, [0; 4]);
+        let mut d = RgbaImage::filled(1, 1, [0; 4]);
         let c = compare(&a, &r, Fuzz::EXACT, None, Some(&mut d));
         assert!(!c.matches());
         assert_eq!(d.pixel(3, 3), [255, 0, 0, 255]);
@@ -276,8 +269,8 @@ mod tests {
     #[test]
     fn different_sizes_do_not_match() {
         let c = compare(
-            &img(2, 2, [0; 4]),
-            &img(3, 2, [0; 4]),
+            &RgbaImage::filled(2, 2, [0; 4]),
+            &RgbaImage::filled(3, 2, [0; 4]),
             Fuzz::EXACT,
             None,
             None,

@@ -25,6 +25,15 @@ pub struct RgbaImage {
 }
 
 impl RgbaImage {
+    /// A `width`x`height` image of one colour.
+    pub fn filled(width: u32, height: u32, px: [u8; 4]) -> RgbaImage {
+        RgbaImage {
+            width,
+            height,
+            data: px.repeat(width as usize * height as usize),
+        }
+    }
+
     /// The pixel at (x, y) as [r, g, b, a].
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = (y as usize * self.width as usize + x as usize) * 4;
