@@ -4,7 +4,6 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{builder::TypedValueParser, Args, Parser, Subcommand, ValueEnum};
 use planar_image::{parse_clip, parse_fuzz, CheckOptions, Clip, Fuzz};
-use planar_protocol::advertise::{MOD_INVALID, MOD_LINEAR};
 use planar_renderer::{
     cpu::convert::{Matrix, YuvEncoding},
     import::{ImportChoice, ImportPolicy},
@@ -196,8 +195,8 @@ pub struct RunArgs {
     /// Where the output goes: headless (offscreen only), or nested (also a window on the
     /// Wayland or X11 session in WAYLAND_DISPLAY / DISPLAY, sized as the window, taking its
     /// pointer and keyboard).
-    #[arg(long, default_value = "headless", value_parser = ["headless", "nested"])]
-    pub backend: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: crate::backend::BackendKind,
     /// Socket name inside $XDG_RUNTIME_DIR (default: a free wayland-N).
     #[arg(long)]
     pub socket: Option<String>,
@@ -340,17 +339,10 @@ fn parse_screenshot(s: &str) -> Result<(Option<String>, PathBuf), String> {
     Ok((None, s.into()))
 }
 
-fn parse_size(s: &str) -> Result<(i32, i32), String> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or_else(|| format!("size {s:?} is not WxH"))?;
-    let parse = |v: &str| {
-        v.parse::<i32>()
-            .ok()
-            .filter(|n| (1..=16384).contains(n))
-            .ok_or_else(|| format!("size {s:?}: {v:?} is not a number from 1 to 16384"))
-    };
-    Ok((parse(w)?, parse(h)?))
+pub(crate) fn parse_size(s: &str) -> Result<(i32, i32), String> {
+    // 16384: the largest output planar makes (the CPU path's pixman limit too).
+    let (w, h) = planar_protocol::names::parse_size(s, 16384)?;
+    Ok((w as i32, h as i32))
 }
 
 fn parse_keymap(s: &str) -> Result<crate::keymap::KeymapNames, String> {
@@ -387,33 +379,18 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
 
 /// Parses `--fail-import FOURCC[:MODIFIER]` (`NV12`, `XR24:linear`, `AR24:0x0`).
 fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
+    use planar_protocol::names::{parse_fourcc, parse_modifier};
     let (f, m) = match s.split_once(':') {
         Some((f, m)) => (f, Some(m)),
         None => (s, None),
     };
-    let bytes = f.as_bytes();
-    if bytes.is_empty() || bytes.len() > 4 {
-        return Err(format!(
-            "{f:?} is not a fourcc (one to four characters, e.g. NV12)"
-        ));
-    }
-    let mut code = [b' '; 4];
-    code[..bytes.len()].copy_from_slice(bytes);
-    let modifier = match m {
-        None => None,
-        Some("linear") => Some(MOD_LINEAR),
-        Some("invalid") => Some(MOD_INVALID),
-        Some(hex) => Some(
-            u64::from_str_radix(hex.trim_start_matches("0x"), 16)
-                .map_err(|_| format!("{hex:?} is not a modifier (linear, invalid or hex)"))?,
-        ),
-    };
-    Ok((u32::from_le_bytes(code), modifier))
+    Ok((parse_fourcc(f)?, m.map(parse_modifier).transpose()?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use planar_protocol::advertise::MOD_LINEAR;
 
     #[test]
     fn sizes_parse_and_reject() {

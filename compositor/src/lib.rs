@@ -24,8 +24,6 @@ mod input;
 mod keymap;
 mod limits;
 mod listen;
-#[cfg(feature = "nested")]
-mod nested;
 mod outputs;
 mod panic;
 mod present;
@@ -33,11 +31,13 @@ pub mod results;
 pub mod run;
 mod runtime_dir;
 mod script;
+mod serve;
 mod shm;
 mod state;
 mod waits;
 mod xwayland;
 
+pub use backend::BackendKind;
 pub use fixture::{Fuzz, Headless, HeadlessBuilder};
 pub use planar_image::{CheckOptions, CheckOutcome, RgbaImage};
 pub use planar_renderer::{

@@ -17,4 +17,4 @@ pub mod xwayland;
 
 pub use error::RendererError;
 pub use frame::Engine;
-pub use select::{for_window, select, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
+pub use select::{select, sharing, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
