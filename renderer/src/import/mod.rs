@@ -39,13 +39,12 @@
 pub mod advertise;
 mod record;
 
-use std::{collections::HashMap, path::PathBuf, str::FromStr, time::Instant};
+use std::{collections::HashMap, path::PathBuf, time::Instant};
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{
     advertise::{MOD_INVALID, MOD_LINEAR},
     fd::FdKind,
-    names::{parse_fourcc, parse_modifier},
 };
 use smithay::{
     backend::renderer::utils::CommitCounter,
@@ -91,18 +90,6 @@ pub enum ImportChoice {
     Cpu,
 }
 
-impl FromStr for ImportChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "egl" => Ok(Self::Egl),
-            "cpu" => Ok(Self::Cpu),
-            o => Err(format!("unknown import path {o:?} (auto, egl or cpu)")),
-        }
-    }
-}
-
 /// The fault-injection, colour and limit settings of the import decision.
 #[derive(Debug, Clone)]
 pub struct ImportPolicy {
@@ -137,15 +124,6 @@ impl ImportPolicy {
             .iter()
             .any(|&(f, m)| f == fourcc && m.is_none_or(|m| m == modifier))
     }
-}
-
-/// Parses `FOURCC[:MODIFIER]` (`NV12`, `XR24:linear`, `AR24:0x0`).
-pub fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
-    let (f, m) = match s.split_once(':') {
-        Some((f, m)) => (f, Some(m)),
-        None => (s, None),
-    };
-    Ok((parse_fourcc(f)?, m.map(parse_modifier).transpose()?))
 }
 
 /// A buffer as it is known to the renderer.
@@ -548,25 +526,5 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             _ => RecordLog::new(path),
         };
         log.finish(live.iter())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fail_import_parses() {
-        assert_eq!(parse_fail_import("NV12"), Ok((Fourcc::Nv12 as u32, None)));
-        assert_eq!(
-            parse_fail_import("XR24:linear"),
-            Ok((Fourcc::Xrgb8888 as u32, Some(MOD_LINEAR)))
-        );
-        assert_eq!(
-            parse_fail_import("R8:0x0"),
-            Ok((Fourcc::R8 as u32, Some(0)))
-        );
-        assert!(parse_fail_import("TOOLONG").is_err());
-        assert!(parse_fail_import("NV12:zz").is_err());
     }
 }
