@@ -25,7 +25,7 @@ use smithay::{
 use std::ops::Range;
 
 use crate::{
-    cpu::CpuBuffer,
+    cpu::{gles_yuv::YuvDraw, CpuBuffer},
     import::{
         CpuLimits, CpuUpload, ImportPath, ImportPolicy, ImportRecord, ImportRequest, Imports,
         ZeroCopy, PIXMAN_MAX_SIZE,
@@ -90,6 +90,9 @@ impl ZeroCopy for PixmanRenderer {
 /// converted frame in memory; planar uploads each converted chunk itself.
 impl CpuUpload for GlesRenderer {
     fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<GlesTexture, String> {
+        if buffer.planes_direct {
+            return crate::cpu::gles_yuv::create(self, buffer);
+        }
         let size = (buffer.width as i32, buffer.height as i32);
         Offscreen::<GlesTexture>::create_buffer(self, buffer.upload, size.into())
             .map_err(|e| e.to_string())
@@ -264,6 +267,9 @@ impl Engine {
         };
         let mut t = new_target(renderer, target, size, pairs, limits);
         t.egl_refused = refused;
+        // YUV the shader converts is taken as it is too (planes uploaded, not converted).
+        let yuv = crate::cpu::gles_yuv::formats(&mut t.renderer);
+        t.direct.extend(yuv);
         Ok(Engine::Gles(Box::new(t)))
     }
 
@@ -477,7 +483,7 @@ fn render_space<R, T>(
     clear: [f32; 4],
 ) -> Result<Damage, RendererError>
 where
-    R: Renderer + ImportAll + ImportMem + Bind<T>,
+    R: Renderer + ImportAll + ImportMem + Bind<T> + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let elements = space_elements(&mut t.renderer, &mut t.imports, space, output);

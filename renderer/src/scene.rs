@@ -28,7 +28,10 @@ use smithay::{
 use tracing::warn;
 
 use crate::{
-    cpu::{CpuBuffer, ReadError, SurfaceYuvEncoding, CHUNK_BYTES},
+    cpu::{
+        gles_yuv::{YuvDraw, YuvElement},
+        CpuBuffer, ReadError, SurfaceYuvEncoding, CHUNK_BYTES,
+    },
     import::{CpuUpload, Entry, ImportRecord, Imports, ZeroCopy},
 };
 use smithay::{
@@ -37,9 +40,10 @@ use smithay::{
 };
 
 render_elements! {
-    pub PlanarElement<R> where R: ImportAll + ImportMem;
+    pub PlanarElement<R> where R: ImportAll + ImportMem + YuvDraw;
     Surface=WaylandSurfaceRenderElement<R>,
     Cpu=TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>,
+    Yuv=YuvElement,
 }
 
 /// The elements of every window in `space`, topmost first.
@@ -50,7 +54,7 @@ pub(crate) fn space_elements<R>(
     output: &Output,
 ) -> Vec<PlanarElement<R>>
 where
-    R: Renderer + ImportAll + ImportMem,
+    R: Renderer + ImportAll + ImportMem + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let scale = Scale::from(output.current_scale().fractional_scale());
@@ -81,7 +85,7 @@ fn tree_elements<R>(
     scale: Scale<f64>,
     out: &mut Vec<PlanarElement<R>>,
 ) where
-    R: Renderer + ImportAll + ImportMem,
+    R: Renderer + ImportAll + ImportMem + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
@@ -115,13 +119,18 @@ fn tree_elements<R>(
             if let Some(dmabuf) = dmabuf {
                 match imports.entries.get_mut(&dmabuf.weak()) {
                     Some(Entry::Cpu {
-                        record, texture, ..
+                        record,
+                        texture,
+                        buffer,
+                        ..
                     }) => {
                         if let Some(texture) = texture {
                             record.frames_shown += 1;
-                            out.push(PlanarElement::Cpu(texture_element(
-                                location, texture, &view,
-                            )));
+                            let element = || texture_element(location, texture, &view);
+                            out.push(match R::yuv_element(buffer, element) {
+                                Some(yuv) => PlanarElement::Yuv(yuv),
+                                None => PlanarElement::Cpu(element()),
+                            });
                         }
                         return;
                     }
@@ -182,7 +191,7 @@ pub(crate) fn import_tree<R>(
     imports: &mut Imports<R::TextureId>,
     root: &WlSurface,
 ) where
-    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload,
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
@@ -287,7 +296,7 @@ fn update_cpu<R>(
     states: &SurfaceData,
     data: &RendererSurfaceStateUserData,
 ) where
-    R: Renderer + CpuUpload,
+    R: Renderer + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + 'static,
 {
     let (damage, commit, buffer_scale, transform) = {
@@ -349,9 +358,13 @@ fn update_cpu<R>(
         damaged_rows(&damage, e.buffer.height)
     };
     let (format, width) = (e.buffer.upload, e.buffer.width);
-    let read = e.buffer.read(rows, scratch, |rows, bytes| {
-        renderer.cpu_upload(raw, format, width, rows, bytes)
-    });
+    let read = if e.buffer.planes_direct {
+        renderer.read_planes(e.buffer, rows)
+    } else {
+        e.buffer.read(rows, scratch, |rows, bytes| {
+            renderer.cpu_upload(raw, format, width, rows, bytes)
+        })
+    };
     // The chunk stays for the next read, unless a wide buffer made it grow past one.
     if scratch.capacity() > CHUNK_BYTES {
         *scratch = Vec::new();

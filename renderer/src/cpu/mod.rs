@@ -7,6 +7,7 @@
 
 mod buffer;
 pub mod convert;
+pub(crate) mod gles_yuv;
 pub mod map;
 
 pub use buffer::{CpuBuffer, CpuStats, ReadError, CHUNK_BYTES};

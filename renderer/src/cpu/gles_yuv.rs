@@ -1,0 +1,612 @@
+//! CPU-mapped, GPU-converted YUV on GLES: a CPU-path YUV buffer's mapped planes are
+//! uploaded as they are (R8/RG8, R16/RG16 for P010/P012/P016, RG8 for packed 4:2:2: one
+//! luma and one chroma sample a pixel), only their damaged rows, and converted to RGB by
+//! a smithay custom texture shader (`yuv.frag`) where the surface is drawn. NV12 moves
+//! 1.5 bytes a pixel instead of 4, and there is no RGBA copy of the frame at all.
+//!
+//! Why a texture shader at draw time rather than a conversion pass into an RGBA texture:
+//! the draw is smithay's own `render_texture_from_to`, so the element composes like any
+//! other texture (damage, buffer scale and transform, subsurfaces), and no pass writes
+//! and re-reads a whole RGBA frame. y_invert is done in the shader (planes stay in memory
+//! order, so an upload is a straight copy of the mapped rows).
+//!
+//! The shader reads samples exactly as the CPU conversion does (the `yuv` crate: chroma
+//! of the block's sample, no interpolation; 16-bit samples shifted down to 10 bits), so
+//! the two agree within ±1 (tests/tests/yuv_cross_path.rs).
+//!
+//! Known limits: samples are fetched with the texel of the pixel, so a scaled surface
+//! is drawn nearest-neighbour; needs GLES 3 (R8/RG8, unpack row length) and
+//! GL_EXT_texture_norm16 for the 16-bit formats — without them those formats are
+//! converted on the CPU as before.
+
+use std::{ops::Range, sync::Arc};
+
+use drm_fourcc::DrmFourcc as Fourcc;
+use smithay::{
+    backend::renderer::{
+        element::{texture::TextureRenderElement, Element, Id, Kind, RenderElement},
+        gles::{
+            ffi, GlesError, GlesFrame, GlesRenderer, GlesTexProgram, GlesTexture, Uniform,
+            UniformName, UniformType,
+        },
+        pixman::PixmanRenderer,
+        utils::{CommitCounter, DamageSet, OpaqueRegions},
+        Renderer,
+    },
+    utils::{Buffer, Physical, Point, Rectangle, Scale, Transform},
+};
+
+use super::{
+    convert::{Matrix, YuvEncoding},
+    CpuBuffer, ReadError,
+};
+
+const SHADER: &str = include_str!("yuv.frag");
+
+// GLES 3 / GL_EXT_texture_norm16 enums (not all in smithay's generated bindings).
+const R8: u32 = 0x8229;
+const RG8: u32 = 0x822B;
+const R16: u32 = 0x822A;
+const RG16: u32 = 0x822C;
+const RED: u32 = 0x1903;
+const RG: u32 = 0x8227;
+
+/// Channel masks: which texel channel holds a sample.
+const CH_R: [f32; 4] = [1.0, 0.0, 0.0, 0.0];
+const CH_G: [f32; 4] = [0.0, 1.0, 0.0, 0.0];
+
+/// How one YUV format's planes become textures and samples.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Channels per texel of each plane (1: R, 2: RG).
+    channels: [u8; 3],
+    /// 16-bit samples (P010/P012/P016).
+    deep: bool,
+    y_mask: [f32; 4],
+    /// (plane, channel mask) of U and of V.
+    u: (usize, [f32; 4]),
+    v: (usize, [f32; 4]),
+    /// Packed 4:2:2: the texel offsets of U and V within a two-pixel block.
+    packed: Option<(f32, f32)>,
+}
+
+fn layout(fourcc: Fourcc) -> Option<Layout> {
+    use Fourcc::*;
+    let bi = |swap: bool, deep: bool| Layout {
+        channels: [1, 2, 0],
+        deep,
+        y_mask: CH_R,
+        u: (1, if swap { CH_G } else { CH_R }),
+        v: (1, if swap { CH_R } else { CH_G }),
+        packed: None,
+    };
+    let tri = |swap: bool| Layout {
+        channels: [1, 1, 1],
+        deep: false,
+        y_mask: CH_R,
+        u: (if swap { 2 } else { 1 }, CH_R),
+        v: (if swap { 1 } else { 2 }, CH_R),
+        packed: None,
+    };
+    // Packed: texel x is (Y, C) for YUYV/YVYU, (C, Y) for UYVY/VYUY; C alternates U, V.
+    let packed = |luma_first: bool, u_first: bool| {
+        let (y, c) = if luma_first {
+            (CH_R, CH_G)
+        } else {
+            (CH_G, CH_R)
+        };
+        Layout {
+            channels: [2, 0, 0],
+            deep: false,
+            y_mask: y,
+            u: (0, c),
+            v: (0, c),
+            packed: Some(if u_first { (0.0, 1.0) } else { (1.0, 0.0) }),
+        }
+    };
+    Some(match fourcc {
+        Nv12 | Nv16 | Nv24 => bi(false, false),
+        Nv21 | Nv61 | Nv42 => bi(true, false),
+        P010 | P012 | P016 => bi(false, true),
+        Yuv420 | Yuv422 | Yuv444 => tri(false),
+        Yvu420 | Yvu422 | Yvu444 => tri(true),
+        Yuyv => packed(true, true),
+        Yvyu => packed(true, false),
+        Uyvy => packed(false, true),
+        Vyuy => packed(false, false),
+        _ => return None,
+    })
+}
+
+/// The texture format (internal, format, type) of a plane of `channels` samples.
+fn gl_format(channels: u8, deep: bool) -> (u32, u32, u32) {
+    match (channels, deep) {
+        (1, false) => (R8, RED, ffi::UNSIGNED_BYTE),
+        (2, false) => (RG8, RG, ffi::UNSIGNED_BYTE),
+        (1, true) => (R16, RED, ffi::UNSIGNED_SHORT),
+        _ => (RG16, RG, ffi::UNSIGNED_SHORT),
+    }
+}
+
+/// The YUV formats this renderer converts in the shader: all the CPU path reads, given
+/// GLES 3 (and GL_EXT_texture_norm16 for 16-bit samples) and a shader that compiles.
+pub fn formats(renderer: &mut GlesRenderer) -> Vec<Fourcc> {
+    let caps = renderer.with_context(|gl| unsafe {
+        let text = |name| {
+            let p = gl.GetString(name);
+            if p.is_null() {
+                String::new()
+            } else {
+                std::ffi::CStr::from_ptr(p.cast())
+                    .to_string_lossy()
+                    .into_owned()
+            }
+        };
+        (text(ffi::VERSION), text(ffi::EXTENSIONS))
+    });
+    let Ok((version, extensions)) = caps else {
+        return Vec::new();
+    };
+    // "OpenGL ES 3.2 Mesa …"
+    let gles3 = version
+        .strip_prefix("OpenGL ES ")
+        .and_then(|v| v.split('.').next())
+        .and_then(|major| major.parse::<u32>().ok())
+        .is_some_and(|major| major >= 3);
+    let norm16 = extensions
+        .split_whitespace()
+        .any(|e| e == "GL_EXT_texture_norm16");
+    if !gles3 {
+        return Vec::new();
+    }
+    if let Err(err) = program(renderer) {
+        tracing::warn!(%err, "the YUV shader does not compile: YUV is converted on the CPU");
+        return Vec::new();
+    }
+    planar_protocol::format::FORMATS
+        .iter()
+        .map(|f| f.fourcc)
+        .filter(|&f| layout(f).is_some_and(|l| norm16 || !l.deep))
+        .collect()
+}
+
+/// The shader, compiled once per renderer (kept in its EGL context's user data).
+struct Program(GlesTexProgram);
+
+fn program(renderer: &mut GlesRenderer) -> Result<GlesTexProgram, GlesError> {
+    if let Some(p) = renderer.egl_context().user_data().get::<Program>() {
+        return Ok(p.0.clone());
+    }
+    let names = [
+        ("tex_u", UniformType::_1i),
+        ("tex_v", UniformType::_1i),
+        ("size0", UniformType::_2f),
+        ("csize", UniformType::_2f),
+        ("sub", UniformType::_2f),
+        ("chroma_x", UniformType::_3f),
+        ("ymask", UniformType::_4f),
+        ("umask", UniformType::_4f),
+        ("vmask", UniformType::_4f),
+        ("flip", UniformType::_1f),
+        ("levels", UniformType::_2f),
+        ("range", UniformType::_4f),
+        ("coeffs", UniformType::_4f),
+    ]
+    .map(|(n, t)| UniformName::new(n, t));
+    let p = renderer.compile_custom_texture_shader(SHADER, &names)?;
+    let keep = p.clone();
+    renderer
+        .egl_context()
+        .user_data()
+        .insert_if_missing(|| Program(keep));
+    Ok(p)
+}
+
+/// One plane's texture and how its rows are uploaded.
+struct PlaneTexture {
+    texture: GlesTexture,
+    /// GL format and type of the upload.
+    format: u32,
+    kind: u32,
+    /// Texels a row, rows, bytes a texel.
+    size: (usize, usize, usize),
+    /// Image rows a plane row covers.
+    vsub: usize,
+}
+
+/// A `planes_direct` buffer's GPU side: one texture per plane, the program, and the
+/// uniforms for its format and encoding.
+pub(crate) struct Planes {
+    planes: Vec<PlaneTexture>,
+    program: GlesTexProgram,
+    uniforms: Arc<[Uniform<'static>]>,
+    /// The encoding `uniforms` were made for.
+    encoding: YuvEncoding,
+}
+
+/// Makes the plane textures of `buffer` (kept in it); returns plane 0's, which stands
+/// for the image in the scene (its size is the image's, rounded up to whole 4:2:2
+/// blocks for packed formats).
+pub(crate) fn create(
+    renderer: &mut GlesRenderer,
+    buffer: &mut CpuBuffer,
+) -> Result<GlesTexture, String> {
+    let layout = layout(buffer.format.fourcc)
+        .ok_or_else(|| format!("no shader layout for {}", buffer.format.fourcc))?;
+    let program = program(renderer).map_err(|e| e.to_string())?;
+    let mut planes = Vec::new();
+    for (i, size) in buffer.plane_textures().into_iter().enumerate() {
+        let (internal, format, kind) = gl_format(layout.channels[i], layout.deep);
+        let (w, h) = (size.0 as i32, size.1 as i32);
+        let id = renderer
+            .with_context(|gl| unsafe {
+                let mut tex = 0;
+                gl.GenTextures(1, &mut tex);
+                gl.BindTexture(ffi::TEXTURE_2D, tex);
+                for (param, value) in [
+                    (ffi::TEXTURE_MIN_FILTER, ffi::NEAREST),
+                    (ffi::TEXTURE_MAG_FILTER, ffi::NEAREST),
+                    (ffi::TEXTURE_WRAP_S, ffi::CLAMP_TO_EDGE),
+                    (ffi::TEXTURE_WRAP_T, ffi::CLAMP_TO_EDGE),
+                ] {
+                    gl.TexParameteri(ffi::TEXTURE_2D, param, value as i32);
+                }
+                gl.TexImage2D(
+                    ffi::TEXTURE_2D,
+                    0,
+                    internal as i32,
+                    w,
+                    h,
+                    0,
+                    format,
+                    kind,
+                    std::ptr::null(),
+                );
+                gl.BindTexture(ffi::TEXTURE_2D, 0);
+                tex
+            })
+            .map_err(|e| e.to_string())?;
+        // smithay picks a program variant by a texture's format and panics on formats it
+        // does not sample itself: plane 0, the one it draws, is named RGBA8 (opaque, so
+        // the NO_ALPHA variant; the YUV shader is the same in every variant).
+        let named = if i == 0 { ffi::RGBA8 } else { internal };
+        // SAFETY: a texture just made in this renderer's context, owned from here on.
+        let texture =
+            unsafe { GlesTexture::from_raw(renderer, Some(named), true, id, (w, h).into()) };
+        planes.push(PlaneTexture {
+            texture,
+            format,
+            kind,
+            size,
+            vsub: if i == 0 {
+                1
+            } else {
+                usize::from(buffer.format.vsub.max(1))
+            },
+        });
+    }
+    let first = planes[0].texture.clone();
+    let encoding = buffer.encoding();
+    let uniforms = uniforms(buffer, &layout, &planes);
+    buffer.gles = Some(Planes {
+        planes,
+        program,
+        uniforms,
+        encoding,
+    });
+    Ok(first)
+}
+
+/// Uploads the plane rows behind image rows `rows`, straight from the mapping; returns
+/// the image rows that changed.
+pub(crate) fn read(
+    renderer: &mut GlesRenderer,
+    buffer: &mut CpuBuffer,
+    rows: Range<usize>,
+) -> Result<Range<usize>, ReadError> {
+    let mut gpu = buffer
+        .gles
+        .take()
+        .ok_or_else(|| ReadError::Convert("no plane textures".into()))?;
+    if gpu.encoding != buffer.encoding() {
+        if let Some(layout) = layout(buffer.format.fourcc) {
+            gpu.uniforms = uniforms(buffer, &layout, &gpu.planes);
+        }
+        gpu.encoding = buffer.encoding();
+    }
+    let result = buffer.read_planes(rows, |mem, data| {
+        renderer
+            .with_context(|gl| unsafe {
+                gl.PixelStorei(ffi::UNPACK_ALIGNMENT, 1);
+                for (i, plane) in gpu.planes.iter().enumerate() {
+                    let rows =
+                        mem.start / plane.vsub..mem.end.div_ceil(plane.vsub).min(plane.size.1);
+                    upload(gl, plane, data.data[i], data.stride[i], rows);
+                }
+                gl.PixelStorei(ffi::UNPACK_ROW_LENGTH, 0);
+                gl.PixelStorei(ffi::UNPACK_ALIGNMENT, 4);
+                gl.BindTexture(ffi::TEXTURE_2D, 0);
+            })
+            .map_err(|e| e.to_string())
+    });
+    buffer.gles = Some(gpu);
+    result
+}
+
+/// Copies rows `rows` of a mapped plane (`data` from its row 0) into its texture: one
+/// call with the stride as the row length when it is a whole number of texels, else
+/// row by row. The mapping was checked at creation to hold every row.
+///
+/// # Safety
+/// A current GL context, the renderer's.
+unsafe fn upload(
+    gl: &ffi::Gles2,
+    plane: &PlaneTexture,
+    data: &[u8],
+    stride: usize,
+    rows: Range<usize>,
+) {
+    let (w, _, texel) = plane.size;
+    if rows.is_empty() || data.len() < (rows.end - 1) * stride + w * texel {
+        return;
+    }
+    gl.BindTexture(ffi::TEXTURE_2D, plane.texture.tex_id());
+    let sub = |gl: &ffi::Gles2, y: usize, n: usize, row_length: usize| {
+        gl.PixelStorei(ffi::UNPACK_ROW_LENGTH, row_length as i32);
+        gl.TexSubImage2D(
+            ffi::TEXTURE_2D,
+            0,
+            0,
+            y as i32,
+            w as i32,
+            n as i32,
+            plane.format,
+            plane.kind,
+            data[y * stride..].as_ptr().cast(),
+        );
+    };
+    if stride.is_multiple_of(texel) {
+        sub(gl, rows.start, rows.end - rows.start, stride / texel);
+    } else {
+        for y in rows {
+            sub(gl, y, 1, 0);
+        }
+    }
+}
+
+/// The shader's uniforms for `buffer`: plane sizes, where U and V are, the sample depth,
+/// range and matrix.
+fn uniforms(
+    buffer: &CpuBuffer,
+    layout: &Layout,
+    planes: &[PlaneTexture],
+) -> Arc<[Uniform<'static>]> {
+    let size = |i: usize| [planes[i].size.0 as f32, planes[i].size.1 as f32];
+    let f = buffer.format;
+    let (sub, chroma_x) = match layout.packed {
+        Some((u, v)) => ([2.0, 1.0], [2.0, u, v]),
+        None => ([f32::from(f.hsub), f32::from(f.vsub)], [1.0, 0.0, 0.0]),
+    };
+    let enc = buffer.encoding();
+    // Sample levels: 8-bit as they are; 16-bit shifted down to 10 bits, as the CPU path.
+    let (levels, bits) = if layout.deep {
+        ([65535.0, 64.0], 10)
+    } else {
+        ([255.0, 1.0], 8)
+    };
+    let top = ((1u32 << bits) - 1) as f32;
+    let shift = (1u32 << (bits - 8)) as f32;
+    let range = if enc.full_range {
+        [0.0, 1.0 / top, 128.0 * shift, 1.0 / top]
+    } else {
+        [
+            16.0 * shift,
+            1.0 / (219.0 * shift),
+            128.0 * shift,
+            1.0 / (224.0 * shift),
+        ]
+    };
+    let (kr, kb) = match enc.matrix {
+        Matrix::Bt601 => (0.299, 0.114),
+        Matrix::Bt709 => (0.2126, 0.0722),
+        Matrix::Bt2020 => (0.2627, 0.0593),
+    };
+    let kg = 1.0 - kr - kb;
+    let coeffs = [
+        2.0 * (1.0 - kr),
+        2.0 * kb * (1.0 - kb) / kg,
+        2.0 * kr * (1.0 - kr) / kg,
+        2.0 * (1.0 - kb),
+    ];
+    let flip = if buffer.y_inverted() { 1.0 } else { 0.0 };
+    vec![
+        Uniform::new("tex_u", 1),
+        Uniform::new("tex_v", 2),
+        Uniform::new("size0", size(0)),
+        Uniform::new("csize", size(layout.u.0)),
+        Uniform::new("sub", sub),
+        Uniform::new("chroma_x", chroma_x),
+        Uniform::new("ymask", layout.y_mask),
+        Uniform::new("umask", layout.u.1),
+        Uniform::new("vmask", layout.v.1),
+        Uniform::new("flip", flip),
+        Uniform::new("levels", levels),
+        Uniform::new("range", range),
+        Uniform::new("coeffs", coeffs),
+    ]
+    .into()
+}
+
+/// A GPU-converted YUV surface in the scene: smithay's texture element for plane 0,
+/// drawn with the YUV program and the other planes bound beside it.
+pub struct YuvElement {
+    inner: TextureRenderElement<GlesTexture>,
+    y: GlesTexture,
+    u: GlesTexture,
+    v: GlesTexture,
+    program: GlesTexProgram,
+    uniforms: Arc<[Uniform<'static>]>,
+}
+
+impl Element for YuvElement {
+    fn id(&self) -> &Id {
+        self.inner.id()
+    }
+    fn current_commit(&self) -> CommitCounter {
+        self.inner.current_commit()
+    }
+    fn location(&self, scale: Scale<f64>) -> Point<i32, Physical> {
+        self.inner.location(scale)
+    }
+    fn src(&self) -> Rectangle<f64, Buffer> {
+        self.inner.src()
+    }
+    fn transform(&self) -> Transform {
+        self.inner.transform()
+    }
+    fn geometry(&self, scale: Scale<f64>) -> Rectangle<i32, Physical> {
+        self.inner.geometry(scale)
+    }
+    fn damage_since(
+        &self,
+        scale: Scale<f64>,
+        commit: Option<CommitCounter>,
+    ) -> DamageSet<i32, Physical> {
+        self.inner.damage_since(scale, commit)
+    }
+    fn opaque_regions(&self, scale: Scale<f64>) -> OpaqueRegions<i32, Physical> {
+        self.inner.opaque_regions(scale)
+    }
+    fn alpha(&self) -> f32 {
+        self.inner.alpha()
+    }
+    fn kind(&self) -> Kind {
+        self.inner.kind()
+    }
+}
+
+impl<R: YuvDraw> RenderElement<R> for YuvElement {
+    fn draw(
+        &self,
+        frame: &mut R::Frame<'_, '_>,
+        src: Rectangle<f64, Buffer>,
+        dst: Rectangle<i32, Physical>,
+        damage: &[Rectangle<i32, Physical>],
+        opaque_regions: &[Rectangle<i32, Physical>],
+    ) -> Result<(), R::Error> {
+        R::draw_yuv(frame, self, src, dst, damage, opaque_regions)
+    }
+}
+
+/// What the scene needs from a renderer for GPU-converted YUV. Only GLES converts; the
+/// pixman side never has such buffers (its `direct` formats hold no YUV).
+pub(crate) trait YuvDraw: Renderer + Sized {
+    /// The element drawing `buffer` converted, when the renderer converts it; `element`
+    /// makes smithay's texture element for its plane 0.
+    fn yuv_element(
+        buffer: &CpuBuffer,
+        element: impl FnOnce() -> TextureRenderElement<Self::TextureId>,
+    ) -> Option<YuvElement>;
+    /// Uploads the planes behind image rows `rows`; returns the image rows that changed.
+    fn read_planes(
+        &mut self,
+        buffer: &mut CpuBuffer,
+        rows: Range<usize>,
+    ) -> Result<Range<usize>, ReadError>;
+    fn draw_yuv(
+        frame: &mut Self::Frame<'_, '_>,
+        element: &YuvElement,
+        src: Rectangle<f64, Buffer>,
+        dst: Rectangle<i32, Physical>,
+        damage: &[Rectangle<i32, Physical>],
+        opaque_regions: &[Rectangle<i32, Physical>],
+    ) -> Result<(), Self::Error>;
+}
+
+impl YuvDraw for GlesRenderer {
+    fn yuv_element(
+        buffer: &CpuBuffer,
+        element: impl FnOnce() -> TextureRenderElement<GlesTexture>,
+    ) -> Option<YuvElement> {
+        let (gpu, layout) = (buffer.gles.as_ref()?, layout(buffer.format.fourcc)?);
+        Some(YuvElement {
+            inner: element(),
+            y: gpu.planes[0].texture.clone(),
+            u: gpu.planes[layout.u.0].texture.clone(),
+            v: gpu.planes[layout.v.0].texture.clone(),
+            program: gpu.program.clone(),
+            uniforms: gpu.uniforms.clone(),
+        })
+    }
+
+    fn read_planes(
+        &mut self,
+        buffer: &mut CpuBuffer,
+        rows: Range<usize>,
+    ) -> Result<Range<usize>, ReadError> {
+        read(self, buffer, rows)
+    }
+
+    fn draw_yuv(
+        frame: &mut GlesFrame<'_, '_>,
+        element: &YuvElement,
+        src: Rectangle<f64, Buffer>,
+        dst: Rectangle<i32, Physical>,
+        damage: &[Rectangle<i32, Physical>],
+        opaque_regions: &[Rectangle<i32, Physical>],
+    ) -> Result<(), GlesError> {
+        let bind = |frame: &mut GlesFrame<'_, '_>, u: u32, v: u32| {
+            frame.with_context(|gl| unsafe {
+                gl.ActiveTexture(ffi::TEXTURE1);
+                gl.BindTexture(ffi::TEXTURE_2D, u);
+                gl.ActiveTexture(ffi::TEXTURE2);
+                gl.BindTexture(ffi::TEXTURE_2D, v);
+                gl.ActiveTexture(ffi::TEXTURE0);
+            })
+        };
+        bind(frame, element.u.tex_id(), element.v.tex_id())?;
+        let drawn = frame.render_texture_from_to(
+            &element.y,
+            src,
+            dst,
+            damage,
+            opaque_regions,
+            element.inner.transform(),
+            element.inner.alpha(),
+            Some(&element.program),
+            &element.uniforms,
+        );
+        // Units 1 and 2 back to nothing: smithay's own draws use unit 0 only.
+        bind(frame, 0, 0)?;
+        drawn
+    }
+}
+
+impl YuvDraw for PixmanRenderer {
+    fn yuv_element(
+        _: &CpuBuffer,
+        _: impl FnOnce() -> TextureRenderElement<Self::TextureId>,
+    ) -> Option<YuvElement> {
+        None
+    }
+
+    fn read_planes(
+        &mut self,
+        _: &mut CpuBuffer,
+        _: Range<usize>,
+    ) -> Result<Range<usize>, ReadError> {
+        Err(ReadError::Convert("pixman converts YUV on the CPU".into()))
+    }
+
+    fn draw_yuv(
+        _: &mut Self::Frame<'_, '_>,
+        _: &YuvElement,
+        _: Rectangle<f64, Buffer>,
+        _: Rectangle<i32, Physical>,
+        _: &[Rectangle<i32, Physical>],
+        _: &[Rectangle<i32, Physical>],
+    ) -> Result<(), Self::Error> {
+        // Never made for pixman (`yuv_element` refuses): nothing to draw.
+        Ok(())
+    }
+}

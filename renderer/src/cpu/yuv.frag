@@ -1,0 +1,62 @@
+#version 100
+
+// planar's YUV to RGB texture shader (smithay custom texture program): the CPU path's
+// mapped planes, uploaded as they are, converted where they are drawn. Uniforms are
+// explained in gles_yuv.rs (`uniforms`).
+
+//_DEFINES_
+
+#ifdef GL_FRAGMENT_PRECISION_HIGH
+precision highp float;
+#else
+precision mediump float;
+#endif
+
+uniform sampler2D tex;
+uniform sampler2D tex_u;
+uniform sampler2D tex_v;
+uniform float alpha;
+varying vec2 v_coords;
+
+uniform vec2 size0;
+uniform vec2 csize;
+uniform vec2 sub;
+uniform vec3 chroma_x;
+uniform vec4 ymask;
+uniform vec4 umask;
+uniform vec4 vmask;
+uniform float flip;
+uniform vec2 levels;
+uniform vec4 range;
+uniform vec4 coeffs;
+
+#if defined(DEBUG_FLAGS)
+uniform float tint;
+#endif
+
+float level(float s) {
+    return floor((floor(s * levels.x + 0.5)) / levels.y);
+}
+
+void main() {
+    // The pixel of the image (buffer coordinates), then its row in memory.
+    vec2 p = clamp(floor(v_coords * size0), vec2(0.0), size0 - 1.0);
+    float row = mix(p.y, size0.y - 1.0 - p.y, flip);
+    float y = level(dot(texture2D(tex, (vec2(p.x, row) + 0.5) / size0), ymask));
+    float cx = floor(p.x / sub.x) * chroma_x.x;
+    float cy = floor(row / sub.y) + 0.5;
+    float u = level(dot(texture2D(tex_u, vec2(cx + chroma_x.y + 0.5, cy) / csize), umask));
+    float v = level(dot(texture2D(tex_v, vec2(cx + chroma_x.z + 0.5, cy) / csize), vmask));
+    y = (y - range.x) * range.y;
+    u = (u - range.z) * range.w;
+    v = (v - range.z) * range.w;
+    vec3 rgb = vec3(y + coeffs.x * v, y - coeffs.y * u - coeffs.z * v, y + coeffs.w * u);
+    vec4 color = vec4(clamp(rgb, 0.0, 1.0), 1.0) * alpha;
+
+#if defined(DEBUG_FLAGS)
+    if (tint == 1.0)
+        color = vec4(0.0, 0.2, 0.0, 0.2) + color * 0.8;
+#endif
+
+    gl_FragColor = color;
+}
