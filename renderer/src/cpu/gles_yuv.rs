@@ -189,8 +189,10 @@ fn program(renderer: &mut GlesRenderer) -> Result<GlesTexProgram, GlesError> {
         ("vmask", UniformType::_4f),
         ("flip", UniformType::_1f),
         ("levels", UniformType::_2f),
-        ("range", UniformType::_4f),
+        ("bias", UniformType::_2f),
+        ("ycoef", UniformType::_1f),
         ("coeffs", UniformType::_4f),
+        ("shift", UniformType::_2f),
     ]
     .map(|(n, t)| UniformName::new(n, t));
     let p = renderer.compile_custom_texture_shader(SHADER, &names)?;
@@ -394,30 +396,11 @@ fn uniforms(
     } else {
         ([255.0, 1.0], 8)
     };
-    let top = ((1u32 << bits) - 1) as f32;
-    let shift = (1u32 << (bits - 8)) as f32;
-    let range = if enc.full_range {
-        [0.0, 1.0 / top, 128.0 * shift, 1.0 / top]
-    } else {
-        [
-            16.0 * shift,
-            1.0 / (219.0 * shift),
-            128.0 * shift,
-            1.0 / (224.0 * shift),
-        ]
-    };
-    let (kr, kb) = match enc.matrix {
-        Matrix::Bt601 => (0.299, 0.114),
-        Matrix::Bt709 => (0.2126, 0.0722),
-        Matrix::Bt2020 => (0.2627, 0.0593),
-    };
-    let kg = 1.0 - kr - kb;
-    let coeffs = [
-        2.0 * (1.0 - kr),
-        2.0 * kb * (1.0 - kb) / kg,
-        2.0 * kr * (1.0 - kr) / kg,
-        2.0 * (1.0 - kb),
-    ];
+    // The `yuv` crate's integer transform: coefficients scaled to `precision` bits (6 for
+    // its packed 4:2:2 path, 13 for the others), the sum shifted down by precision plus
+    // the bits past 8, rounding.
+    let precision = if layout.packed.is_some() { 6 } else { 13 };
+    let fixed = fixed_point(enc, bits, precision);
     let flip = if buffer.y_inverted() { 1.0 } else { 0.0 };
     vec![
         Uniform::new("tex_u", 1),
@@ -431,12 +414,56 @@ fn uniforms(
         Uniform::new("vmask", layout.v.1),
         Uniform::new("flip", flip),
         Uniform::new("levels", levels),
-        Uniform::new("range", range),
-        Uniform::new("coeffs", coeffs),
+        Uniform::new("bias", fixed.bias),
+        Uniform::new("ycoef", fixed.y),
+        Uniform::new("coeffs", fixed.coeffs),
+        Uniform::new("shift", fixed.shift),
     ]
     .into()
 }
 
+/// The integer YUV→RGB transform of the `yuv` crate (`get_inverse_transform`, then
+/// `to_integers`; not public there), as floats for the shader.
+#[derive(Debug, PartialEq)]
+struct FixedPoint {
+    /// Bias of Y and of U/V, in sample units.
+    bias: [f32; 2],
+    y: f32,
+    /// Cr→R, Cb→B, Cr→G, Cb→G.
+    coeffs: [f32; 4],
+    /// 2^shift and half of it.
+    shift: [f32; 2],
+}
+
+fn fixed_point(enc: YuvEncoding, bits: u32, precision: u32) -> FixedPoint {
+    let (kr, kb): (f32, f32) = match enc.matrix {
+        Matrix::Bt601 => (0.299, 0.114),
+        Matrix::Bt709 => (0.2126, 0.0722),
+        Matrix::Bt2020 => (0.2627, 0.0593),
+    };
+    let top = (1u32 << bits) - 1;
+    let (bias_y, range_y, range_uv) = if enc.full_range {
+        (0, top, top)
+    } else {
+        (16 << (bits - 8), 219 << (bits - 8), 224 << (bits - 8))
+    };
+    let uv = top as f32 / range_uv as f32;
+    let kg = 1.0 - kr - kb;
+    let scale = (1u32 << precision) as f32;
+    let int = |c: f32| (c * scale).round();
+    let shift = (1u32 << (precision + bits - 8)) as f32;
+    FixedPoint {
+        bias: [bias_y as f32, (1u32 << (bits - 1)) as f32],
+        y: int(top as f32 / range_y as f32),
+        coeffs: [
+            int(2.0 * (1.0 - kr) * uv),
+            int(2.0 * (1.0 - kb) * uv),
+            int(2.0 * ((1.0 - kr) * kr / kg) * uv),
+            int(2.0 * ((1.0 - kb) * kb / kg) * uv),
+        ],
+        shift: [shift, shift / 2.0],
+    }
+}
 /// A GPU-converted YUV surface in the scene: smithay's texture element for plane 0,
 /// drawn with the YUV program and the other planes bound beside it.
 pub struct YuvElement {

@@ -27,8 +27,10 @@ uniform vec4 umask;
 uniform vec4 vmask;
 uniform float flip;
 uniform vec2 levels;
-uniform vec4 range;
+uniform vec2 bias;
+uniform float ycoef;
 uniform vec4 coeffs;
+uniform vec2 shift;
 
 #if defined(DEBUG_FLAGS)
 uniform float tint;
@@ -47,11 +49,14 @@ void main() {
     float cy = floor(row / sub.y) + 0.5;
     float u = level(dot(texture2D(tex_u, vec2(cx + chroma_x.y + 0.5, cy) / csize), umask));
     float v = level(dot(texture2D(tex_v, vec2(cx + chroma_x.z + 0.5, cy) / csize), vmask));
-    y = (y - range.x) * range.y;
-    u = (u - range.z) * range.w;
-    v = (v - range.z) * range.w;
-    vec3 rgb = vec3(y + coeffs.x * v, y - coeffs.y * u - coeffs.z * v, y + coeffs.w * u);
-    vec4 color = vec4(clamp(rgb, 0.0, 1.0), 1.0) * alpha;
+    // The CPU conversion's fixed-point arithmetic, done exactly (every value here is an
+    // integer below 2^24): integer coefficients, then a rounding shift.
+    y = (y - bias.x) * ycoef;
+    u -= bias.y;
+    v -= bias.y;
+    vec3 sum = vec3(y + coeffs.x * v, y - coeffs.z * v - coeffs.w * u, y + coeffs.y * u);
+    vec3 rgb = clamp(floor((sum + shift.y) / shift.x), 0.0, 255.0) / 255.0;
+    vec4 color = vec4(rgb, 1.0) * alpha;
 
 #if defined(DEBUG_FLAGS)
     if (tint == 1.0)
