@@ -288,6 +288,12 @@ pub(crate) fn create(
         });
     }
     let first = planes[0].texture.clone();
+    tracing::info!(
+        fourcc = %buffer.format.fourcc,
+        width = buffer.width,
+        height = buffer.height,
+        "YUV planes uploaded as they are, converted to RGB by the GLES shader"
+    );
     let encoding = buffer.encoding();
     let uniforms = uniforms(buffer, &layout, &planes);
     buffer.gles = Some(Planes {
