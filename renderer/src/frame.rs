@@ -30,7 +30,7 @@ use crate::{
         CpuLimits, CpuUpload, ImportPath, ImportPolicy, ImportRecord, ImportRequest, Imports,
         ZeroCopy, PIXMAN_MAX_SIZE,
     },
-    scene::{import_tree, space_elements},
+    scene::{import_tree, space_elements, EncodingOf},
     RendererError,
 };
 
@@ -318,10 +318,11 @@ impl Engine {
     /// at commit rather than at the next frame: a client that commits and disconnects at
     /// once has its buffer destroyed before any frame is drawn, and its last picture must
     /// still be shown.
-    pub fn import_surface_tree(&mut self, surface: &WlSurface) {
+    /// `encoding_of` gives the YUV encoding of each surface's buffer (see [`EncodingOf`]).
+    pub fn import_surface_tree(&mut self, surface: &WlSurface, encoding_of: EncodingOf<'_>) {
         match self {
-            Engine::Gles(t) => import_tree(&mut t.renderer, &mut t.imports, surface),
-            Engine::Pixman(t) => import_tree(&mut t.renderer, &mut t.imports, surface),
+            Engine::Gles(t) => import_tree(&mut t.renderer, &mut t.imports, surface, encoding_of),
+            Engine::Pixman(t) => import_tree(&mut t.renderer, &mut t.imports, surface, encoding_of),
         }
     }
 

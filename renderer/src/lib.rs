@@ -19,6 +19,7 @@ pub mod xwayland;
 
 pub use error::RendererError;
 pub use frame::Engine;
+pub use scene::EncodingOf;
 pub use select::{for_window, select, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
 
 use smithay::backend::allocator::Fourcc;

@@ -29,8 +29,9 @@ use tracing::warn;
 
 use crate::{
     cpu::{
+        convert::YuvEncoding,
         gles_yuv::{YuvDraw, YuvElement},
-        CpuBuffer, ReadError, SurfaceYuvEncoding, CHUNK_BYTES,
+        CpuBuffer, ReadError, CHUNK_BYTES,
     },
     import::{CpuUpload, Entry, ImportRecord, Imports, ZeroCopy},
 };
@@ -183,6 +184,11 @@ fn texture_element<T: Texture + Clone>(
     )
 }
 
+/// The YUV encoding the compositor gives a surface's buffer (wp-color-representation is
+/// the compositor's business; the renderer only takes the value). `None`: keep what the
+/// buffer has.
+pub type EncodingOf<'a> = &'a dyn Fn(&SurfaceData) -> Option<YuvEncoding>;
+
 /// Brings the textures of a committed surface tree up to date: CPU-path buffers re-read
 /// their damaged rows, everything else is imported by smithay (a cached EGL import is
 /// checked for being the same texture, to count re-imports).
@@ -190,6 +196,7 @@ pub(crate) fn import_tree<R>(
     renderer: &mut R,
     imports: &mut Imports<R::TextureId>,
     root: &WlSurface,
+    encoding_of: EncodingOf<'_>,
 ) where
     R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
@@ -264,7 +271,8 @@ pub(crate) fn import_tree<R>(
                         geometry,
                         seen,
                     };
-                    update_cpu(renderer, &mut imports.scratch, cpu, surface, states, data);
+                    let chosen = encoding_of(states);
+                    update_cpu(renderer, &mut imports.scratch, cpu, surface, chosen, data);
                 }
                 None => {}
             }
@@ -287,13 +295,13 @@ struct CpuEntry<'a, T: Texture> {
 /// of them for a new texture or a new YUV encoding), and the texture follows the
 /// surface's buffer scale and transform. When a write fence has not signalled in time the
 /// texture keeps its contents and the commit is not marked seen, so the next commit reads
-/// its damage too.
+/// its damage too. `chosen`: the encoding the compositor gives the surface's buffer.
 fn update_cpu<R>(
     renderer: &mut R,
     scratch: &mut Vec<u8>,
     e: CpuEntry<'_, R::TextureId>,
     surface: &WlSurface,
-    states: &SurfaceData,
+    chosen: Option<YuvEncoding>,
     data: &RendererSurfaceStateUserData,
 ) where
     R: Renderer + CpuUpload + YuvDraw,
@@ -315,10 +323,6 @@ fn update_cpu<R>(
             d.buffer_transform(),
         )
     };
-    let chosen = states
-        .data_map
-        .get::<SurfaceYuvEncoding>()
-        .and_then(|enc| *enc.0.lock().unwrap());
     let recode = chosen.is_some_and(|enc| e.buffer.set_encoding(enc));
     if *e.seen == Some((surface.id(), commit)) && e.texture.is_some() && !recode {
         return;

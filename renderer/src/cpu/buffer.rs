@@ -552,6 +552,67 @@ mod tests {
         assert_eq!(cpu.stats.syncs, 4);
     }
 
+    /// A memfd "dma-buf" of `fourcc` at `w`x`h`, planes packed one after the other.
+    fn yuv_buffer(fourcc: Fourcc, w: u32, h: u32, direct: &[Fourcc]) -> CpuBuffer {
+        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
+        let info = planar_protocol::format::format_info(fourcc as u32).unwrap();
+        let mut b = Dmabuf::builder(
+            (w as i32, h as i32),
+            fourcc,
+            Modifier::Linear,
+            DmabufFlags::empty(),
+        );
+        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
+        let mut offset = 0;
+        let mut kinds = Vec::new();
+        for i in 0..usize::from(info.planes) {
+            let px = info.plane_width(i, w).div_ceil(u32::from(info.block_width));
+            let stride = px * u32::from(info.block_bytes[i]);
+            b.add_plane(fd.try_clone().unwrap(), i as u32, offset, stride);
+            offset += stride * info.plane_height(i, h);
+            kinds.push(FdKind::SealedFile);
+        }
+        ftruncate(&fd, u64::from(offset)).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        let dmabuf = b.build().unwrap();
+        CpuBuffer::new(&dmabuf, info, &kinds, direct, YuvEncoding::default(), true).unwrap()
+    }
+
+    /// The budget counts what the buffer really holds: YUV the renderer converts costs its
+    /// plane textures (NV12 1.5 bytes a pixel), not an RGBA frame (4), and keeps no frame.
+    #[test]
+    fn planes_taken_as_they_are_cost_their_own_size() {
+        let (w, h) = (1920usize, 1080usize);
+        let converted = yuv_buffer(Fourcc::Nv12, w as u32, h as u32, &[]);
+        let direct = yuv_buffer(Fourcc::Nv12, w as u32, h as u32, &[Fourcc::Nv12]);
+        assert!(!converted.planes_direct && direct.planes_direct);
+        let mapped = (w * h * 3 / 2) as u64;
+        assert_eq!(converted.stats.bytes_mapped, mapped);
+        assert_eq!(converted.cost(), mapped + (w * h * 4) as u64);
+        assert_eq!(direct.cost(), mapped + mapped);
+        assert!(
+            direct.frame.is_none(),
+            "no converted frame for planes taken as they are"
+        );
+        assert_eq!(direct.plane_textures(), vec![(w, h, 1), (w / 2, h / 2, 2)]);
+    }
+
+    /// Texture sizes at odd sizes: chroma rounds up, packed 4:2:2 is one two-byte texel a
+    /// pixel over whole blocks, 16-bit samples are two bytes.
+    #[test]
+    fn plane_textures_at_odd_sizes() {
+        let t = |f, d: &[Fourcc]| yuv_buffer(f, 61, 35, d).plane_textures();
+        assert_eq!(t(Fourcc::Nv12, &[]), vec![(61, 35, 1), (31, 18, 2)]);
+        assert_eq!(t(Fourcc::Yuyv, &[]), vec![(62, 35, 2)]);
+        assert_eq!(t(Fourcc::P010, &[]), vec![(61, 35, 2), (31, 18, 4)]);
+        assert_eq!(
+            t(Fourcc::Yuv420, &[]),
+            vec![(61, 35, 1), (31, 18, 1), (31, 18, 1)]
+        );
+        let yuyv = yuv_buffer(Fourcc::Yuyv, 61, 35, &[Fourcc::Yuyv]);
+        assert_eq!(yuyv.cost(), yuyv.stats.bytes_mapped + 62 * 35 * 2);
+    }
+
     /// A refused START is an error, with nothing to END and nothing converted.
     #[test]
     fn refused_sync_start_reads_nothing() {

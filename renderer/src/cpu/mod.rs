@@ -11,8 +11,3 @@ pub(crate) mod gles_yuv;
 pub mod map;
 
 pub use buffer::{CpuBuffer, CpuStats, ReadError, CHUNK_BYTES};
-
-/// Surface data: the YUV encoding a client chose for its surface (wp-color-representation),
-/// read by the CPU path when the surface's buffer is converted.
-#[derive(Debug, Default)]
-pub struct SurfaceYuvEncoding(pub std::sync::Mutex<Option<convert::YuvEncoding>>);
