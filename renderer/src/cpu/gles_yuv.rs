@@ -129,7 +129,7 @@ fn gl_format(channels: u8, deep: bool) -> (u32, u32, u32) {
 }
 
 /// The YUV formats this renderer converts in the shader: all the CPU path reads, given
-/// GLES 3 (and GL_EXT_texture_norm16 for 16-bit samples) and a shader that compiles.
+/// GLES 3 (and GL_EXT_texture_norm16 for 16-bit samples).
 pub fn formats(renderer: &mut GlesRenderer) -> Vec<Fourcc> {
     let caps = renderer.with_context(|gl| unsafe {
         let text = |name| {
@@ -156,11 +156,9 @@ pub fn formats(renderer: &mut GlesRenderer) -> Vec<Fourcc> {
     let norm16 = extensions
         .split_whitespace()
         .any(|e| e == "GL_EXT_texture_norm16");
+    // The shader is compiled at the first YUV buffer, not here: six programs (smithay's
+    // variants) cost start-up time that runs without YUV do not need.
     if !gles3 {
-        return Vec::new();
-    }
-    if let Err(err) = program(renderer) {
-        tracing::warn!(%err, "the YUV shader does not compile: YUV is converted on the CPU");
         return Vec::new();
     }
     planar_protocol::format::FORMATS
