@@ -2,7 +2,8 @@
 //! the format table, the same client buffer shown by planar with GLES (planes uploaded
 //! as they are, converted by the shader) and with pixman (converted on the CPU by the
 //! `yuv` crate) gives the same screenshot within ±1 per channel. Odd sizes (chroma
-//! edges), BT.601/709/2020, limited and full range, y_invert.
+//! edges), BT.601/709/2020, limited and full range, y_invert. The shader is forced on
+//! (`PLANAR_YUV_SHADER=1`): on llvmpipe planar converts on the CPU by default.
 
 use std::{path::Path, time::Duration};
 
@@ -144,6 +145,8 @@ fn egl_yuv_shader_matches_the_cpu_conversion() {
             y_invert: true,
         });
     }
+    // Inherited by every planar this test starts (the only test in this binary).
+    std::env::set_var("PLANAR_YUV_SHADER", "1");
     let dir = runtime_dir();
     let failures: Vec<String> = cases
         .iter()

@@ -207,22 +207,16 @@ impl CpuBuffer {
     }
 
     /// Per plane: (texels a row, rows, bytes a texel) of the texture that holds it as it
-    /// is. Packed 4:2:2 (YUYV …) is one two-byte texel a pixel (luma and one chroma
-    /// sample), so its texture is as wide as the image, rounded up to whole blocks.
+    /// is: a texel is a block of the format table (packed 4:2:2 such as YUYV: one texel
+    /// for two pixels).
     pub fn plane_textures(&self) -> Vec<(usize, usize, usize)> {
         let f = self.format;
         (0..usize::from(f.planes))
             .map(|i| {
                 let px = f.plane_width(i, self.width as u32) as usize;
                 let blocks = px.div_ceil(usize::from(f.block_width));
-                let bytes = blocks * usize::from(f.block_bytes[i]);
-                let texel = if f.block_width > 1 {
-                    2
-                } else {
-                    usize::from(f.block_bytes[i])
-                };
                 let rows = f.plane_height(i, self.height as u32) as usize;
-                (bytes / texel, rows, texel)
+                (blocks, rows, usize::from(f.block_bytes[i]))
             })
             .collect()
     }
@@ -597,20 +591,20 @@ mod tests {
         assert_eq!(direct.plane_textures(), vec![(w, h, 1), (w / 2, h / 2, 2)]);
     }
 
-    /// Texture sizes at odd sizes: chroma rounds up, packed 4:2:2 is one two-byte texel a
-    /// pixel over whole blocks, 16-bit samples are two bytes.
+    /// Texture sizes at odd sizes: chroma rounds up, packed 4:2:2 is one four-byte texel
+    /// for two pixels, 16-bit samples are two bytes.
     #[test]
     fn plane_textures_at_odd_sizes() {
         let t = |f, d: &[Fourcc]| yuv_buffer(f, 61, 35, d).plane_textures();
         assert_eq!(t(Fourcc::Nv12, &[]), vec![(61, 35, 1), (31, 18, 2)]);
-        assert_eq!(t(Fourcc::Yuyv, &[]), vec![(62, 35, 2)]);
+        assert_eq!(t(Fourcc::Yuyv, &[]), vec![(31, 35, 4)]);
         assert_eq!(t(Fourcc::P010, &[]), vec![(61, 35, 2), (31, 18, 4)]);
         assert_eq!(
             t(Fourcc::Yuv420, &[]),
             vec![(61, 35, 1), (31, 18, 1), (31, 18, 1)]
         );
         let yuyv = yuv_buffer(Fourcc::Yuyv, 61, 35, &[Fourcc::Yuyv]);
-        assert_eq!(yuyv.cost(), yuyv.stats.bytes_mapped + 62 * 35 * 2);
+        assert_eq!(yuyv.cost(), yuyv.stats.bytes_mapped + 31 * 35 * 4);
     }
 
     /// A refused START is an error, with nothing to END and nothing converted.

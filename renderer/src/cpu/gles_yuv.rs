@@ -14,6 +14,9 @@
 //! of the block's sample, no interpolation; 16-bit samples shifted down to 10 bits), so
 //! the two agree within ±1 (tests/tests/yuv_cross_path.rs).
 //!
+//! On by default except on CPU rasterizers (llvmpipe), where it was measured slower
+//! than the CPU conversion; `PLANAR_YUV_SHADER=1` or `0` overrides (see [`wanted`]).
+//!
 //! Known limits: samples are fetched with the texel of the pixel, so a scaled surface
 //! is drawn nearest-neighbour; needs GLES 3 (R8/RG8, unpack row length) and
 //! GL_EXT_texture_norm16 for the 16-bit formats — without them those formats are
@@ -52,57 +55,77 @@ const RED: u32 = 0x1903;
 const RG: u32 = 0x8227;
 
 /// Channel masks: which texel channel holds a sample.
-const CH_R: [f32; 4] = [1.0, 0.0, 0.0, 0.0];
-const CH_G: [f32; 4] = [0.0, 1.0, 0.0, 0.0];
+const CH: [[f32; 4]; 4] = [
+    [1.0, 0.0, 0.0, 0.0],
+    [0.0, 1.0, 0.0, 0.0],
+    [0.0, 0.0, 1.0, 0.0],
+    [0.0, 0.0, 0.0, 1.0],
+];
+
+/// The shader's layouts, one program each: one fetch per plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// 4:2:2 packed in one plane: an RGBA8 texel is a two-pixel block.
+    Packed,
+    /// Luma, then interleaved chroma (NV12 …, P010 …).
+    TwoPlanes,
+    /// Luma, U and V planes (YUV420 …).
+    ThreePlanes,
+}
 
 /// How one YUV format's planes become textures and samples.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
-    /// Channels per texel of each plane (1: R, 2: RG).
+    class: Class,
+    /// Channels per texel of each plane (1: R, 2: RG, 4: RGBA).
     channels: [u8; 3],
     /// 16-bit samples (P010/P012/P016).
     deep: bool,
-    y_mask: [f32; 4],
-    /// (plane, channel mask) of U and of V.
-    u: (usize, [f32; 4]),
-    v: (usize, [f32; 4]),
-    /// Packed 4:2:2: the texel offsets of U and V within a two-pixel block.
-    packed: Option<(f32, f32)>,
+    /// Channel of luma (of the block's first and second pixel when packed), U and V.
+    y: [f32; 4],
+    y1: [f32; 4],
+    u: [f32; 4],
+    v: [f32; 4],
+    /// The planes U and V are sampled from.
+    u_plane: usize,
+    v_plane: usize,
 }
 
 fn layout(fourcc: Fourcc) -> Option<Layout> {
     use Fourcc::*;
     let bi = |swap: bool, deep: bool| Layout {
+        class: Class::TwoPlanes,
         channels: [1, 2, 0],
         deep,
-        y_mask: CH_R,
-        u: (1, if swap { CH_G } else { CH_R }),
-        v: (1, if swap { CH_R } else { CH_G }),
-        packed: None,
+        y: CH[0],
+        y1: CH[0],
+        u: CH[usize::from(swap)],
+        v: CH[usize::from(!swap)],
+        u_plane: 1,
+        v_plane: 1,
     };
     let tri = |swap: bool| Layout {
+        class: Class::ThreePlanes,
         channels: [1, 1, 1],
         deep: false,
-        y_mask: CH_R,
-        u: (if swap { 2 } else { 1 }, CH_R),
-        v: (if swap { 1 } else { 2 }, CH_R),
-        packed: None,
+        y: CH[0],
+        y1: CH[0],
+        u: CH[0],
+        v: CH[0],
+        u_plane: if swap { 2 } else { 1 },
+        v_plane: if swap { 1 } else { 2 },
     };
-    // Packed: texel x is (Y, C) for YUYV/YVYU, (C, Y) for UYVY/VYUY; C alternates U, V.
-    let packed = |luma_first: bool, u_first: bool| {
-        let (y, c) = if luma_first {
-            (CH_R, CH_G)
-        } else {
-            (CH_G, CH_R)
-        };
-        Layout {
-            channels: [2, 0, 0],
-            deep: false,
-            y_mask: y,
-            u: (0, c),
-            v: (0, c),
-            packed: Some(if u_first { (0.0, 1.0) } else { (1.0, 0.0) }),
-        }
+    // Packed: the byte order of a two-pixel block, as (Y0, Y1, U, V) positions.
+    let packed = |[y0, y1, u, v]: [usize; 4]| Layout {
+        class: Class::Packed,
+        channels: [4, 0, 0],
+        deep: false,
+        y: CH[y0],
+        y1: CH[y1],
+        u: CH[u],
+        v: CH[v],
+        u_plane: 0,
+        v_plane: 0,
     };
     Some(match fourcc {
         Nv12 | Nv16 | Nv24 => bi(false, false),
@@ -110,10 +133,10 @@ fn layout(fourcc: Fourcc) -> Option<Layout> {
         P010 | P012 | P016 => bi(false, true),
         Yuv420 | Yuv422 | Yuv444 => tri(false),
         Yvu420 | Yvu422 | Yvu444 => tri(true),
-        Yuyv => packed(true, true),
-        Yvyu => packed(true, false),
-        Uyvy => packed(false, true),
-        Vyuy => packed(false, false),
+        Yuyv => packed([0, 2, 1, 3]),
+        Yvyu => packed([0, 2, 3, 1]),
+        Uyvy => packed([1, 3, 0, 2]),
+        Vyuy => packed([1, 3, 2, 0]),
         _ => return None,
     })
 }
@@ -123,6 +146,7 @@ fn gl_format(channels: u8, deep: bool) -> (u32, u32, u32) {
     match (channels, deep) {
         (1, false) => (R8, RED, ffi::UNSIGNED_BYTE),
         (2, false) => (RG8, RG, ffi::UNSIGNED_BYTE),
+        (4, _) => (ffi::RGBA8, ffi::RGBA, ffi::UNSIGNED_BYTE),
         (1, true) => (R16, RED, ffi::UNSIGNED_SHORT),
         _ => (RG16, RG, ffi::UNSIGNED_SHORT),
     }
@@ -142,11 +166,18 @@ pub fn formats(renderer: &mut GlesRenderer) -> Vec<Fourcc> {
                     .into_owned()
             }
         };
-        (text(ffi::VERSION), text(ffi::EXTENSIONS))
+        (
+            text(ffi::VERSION),
+            text(ffi::EXTENSIONS),
+            text(ffi::RENDERER),
+        )
     });
-    let Ok((version, extensions)) = caps else {
+    let Ok((version, extensions, gl_renderer)) = caps else {
         return Vec::new();
     };
+    if !wanted(&gl_renderer) {
+        return Vec::new();
+    }
     // "OpenGL ES 3.2 Mesa …"
     let gles3 = version
         .strip_prefix("OpenGL ES ")
@@ -168,12 +199,47 @@ pub fn formats(renderer: &mut GlesRenderer) -> Vec<Fourcc> {
         .collect()
 }
 
-/// The shader, compiled once per renderer (kept in its EGL context's user data).
-struct Program(GlesTexProgram);
+/// Whether YUV goes through the shader on a renderer named `gl_renderer`
+/// (GL_RENDERER): `PLANAR_YUV_SHADER=1` or `0` decides; by default yes, except on CPU
+/// rasterizers (llvmpipe, softpipe), where sampling three textures per pixel in the
+/// JIT-compiled shader was measured slower than the `yuv` crate's SIMD conversion plus
+/// a 4-byte upload (1080p NV12: 54 against 37 ms of compositor CPU a frame).
+fn wanted(gl_renderer: &str) -> bool {
+    let software = ["llvmpipe", "softpipe"]
+        .iter()
+        .any(|name| gl_renderer.contains(name));
+    let choice = std::env::var("PLANAR_YUV_SHADER").ok();
+    let on = match choice.as_deref() {
+        Some("1") => true,
+        Some("0") => false,
+        _ => !software,
+    };
+    tracing::debug!(
+        gl_renderer,
+        shader = on,
+        env = choice.as_deref().unwrap_or("unset"),
+        "YUV on the CPU path: converted in the GLES shader (planes uploaded as they are) \
+         or on the CPU (PLANAR_YUV_SHADER=1/0; default: the shader except on llvmpipe)"
+    );
+    on
+}
 
-fn program(renderer: &mut GlesRenderer) -> Result<GlesTexProgram, GlesError> {
-    if let Some(p) = renderer.egl_context().user_data().get::<Program>() {
-        return Ok(p.0.clone());
+/// The shader's programs, compiled once per renderer and layout (kept in its EGL
+/// context's user data).
+#[derive(Default)]
+struct Programs(std::cell::RefCell<Vec<(Class, GlesTexProgram)>>);
+
+fn program(renderer: &mut GlesRenderer, class: Class) -> Result<GlesTexProgram, GlesError> {
+    let data = renderer.egl_context().user_data();
+    data.insert_if_missing(Programs::default);
+    let cached = data.get::<Programs>().and_then(|p| {
+        let list = p.0.borrow();
+        list.iter()
+            .find(|(c, _)| *c == class)
+            .map(|(_, p)| p.clone())
+    });
+    if let Some(p) = cached {
+        return Ok(p);
     }
     let names = [
         ("tex_u", UniformType::_1i),
@@ -181,8 +247,8 @@ fn program(renderer: &mut GlesRenderer) -> Result<GlesTexProgram, GlesError> {
         ("size0", UniformType::_2f),
         ("csize", UniformType::_2f),
         ("sub", UniformType::_2f),
-        ("chroma_x", UniformType::_3f),
         ("ymask", UniformType::_4f),
+        ("y1mask", UniformType::_4f),
         ("umask", UniformType::_4f),
         ("vmask", UniformType::_4f),
         ("flip", UniformType::_1f),
@@ -193,12 +259,15 @@ fn program(renderer: &mut GlesRenderer) -> Result<GlesTexProgram, GlesError> {
         ("shift", UniformType::_2f),
     ]
     .map(|(n, t)| UniformName::new(n, t));
-    let p = renderer.compile_custom_texture_shader(SHADER, &names)?;
-    let keep = p.clone();
-    renderer
-        .egl_context()
-        .user_data()
-        .insert_if_missing(|| Program(keep));
+    let define = match class {
+        Class::Packed => "#define PACKED",
+        Class::TwoPlanes => "#define TWO_PLANES",
+        Class::ThreePlanes => "",
+    };
+    let p = renderer.compile_custom_texture_shader(SHADER.replace("//_LAYOUT_", define), &names)?;
+    if let Some(programs) = renderer.egl_context().user_data().get::<Programs>() {
+        programs.0.borrow_mut().push((class, p.clone()));
+    }
     Ok(p)
 }
 
@@ -225,15 +294,14 @@ pub(crate) struct Planes {
 }
 
 /// Makes the plane textures of `buffer` (kept in it); returns plane 0's, which stands
-/// for the image in the scene (its size is the image's, rounded up to whole 4:2:2
-/// blocks for packed formats).
+/// for the image in the scene.
 pub(crate) fn create(
     renderer: &mut GlesRenderer,
     buffer: &mut CpuBuffer,
 ) -> Result<GlesTexture, String> {
     let layout = layout(buffer.format.fourcc)
         .ok_or_else(|| format!("no shader layout for {}", buffer.format.fourcc))?;
-    let program = program(renderer).map_err(|e| e.to_string())?;
+    let program = program(renderer, layout.class).map_err(|e| e.to_string())?;
     let mut planes = Vec::new();
     for (i, size) in buffer.plane_textures().into_iter().enumerate() {
         let (internal, format, kind) = gl_format(layout.channels[i], layout.deep);
@@ -270,9 +338,17 @@ pub(crate) fn create(
         // does not sample itself: plane 0, the one it draws, is named RGBA8 (opaque, so
         // the NO_ALPHA variant; the YUV shader is the same in every variant).
         let named = if i == 0 { ffi::RGBA8 } else { internal };
+        // Plane 0 stands for the image in the scene, so it is declared the image's size
+        // (smithay uses the size only for geometry and texture coordinates, which the
+        // shader maps back to texels itself): a packed 4:2:2 texture is half as wide.
+        let declared = if i == 0 {
+            (buffer.width as i32, buffer.height as i32)
+        } else {
+            (w, h)
+        };
         // SAFETY: a texture just made in this renderer's context, owned from here on.
         let texture =
-            unsafe { GlesTexture::from_raw(renderer, Some(named), true, id, (w, h).into()) };
+            unsafe { GlesTexture::from_raw(renderer, Some(named), true, id, declared.into()) };
         planes.push(PlaneTexture {
             texture,
             format,
@@ -389,9 +465,9 @@ fn uniforms(
 ) -> Arc<[Uniform<'static>]> {
     let size = |i: usize| [planes[i].size.0 as f32, planes[i].size.1 as f32];
     let f = buffer.format;
-    let (sub, chroma_x) = match layout.packed {
-        Some((u, v)) => ([2.0, 1.0], [2.0, u, v]),
-        None => ([f32::from(f.hsub), f32::from(f.vsub)], [1.0, 0.0, 0.0]),
+    let sub = match layout.class {
+        Class::Packed => [2.0, 1.0],
+        _ => [f32::from(f.hsub), f32::from(f.vsub)],
     };
     let enc = buffer.encoding();
     // Sample levels: 8-bit as they are; 16-bit shifted down to 10 bits, as the CPU path.
@@ -403,19 +479,19 @@ fn uniforms(
     // The `yuv` crate's integer transform: coefficients scaled to `precision` bits (6 for
     // its packed 4:2:2 path, 13 for the others), the sum shifted down by precision plus
     // the bits past 8, rounding.
-    let precision = if layout.packed.is_some() { 6 } else { 13 };
+    let precision = if layout.class == Class::Packed { 6 } else { 13 };
     let fixed = fixed_point(enc, bits, precision);
     let flip = if buffer.y_inverted() { 1.0 } else { 0.0 };
     vec![
         Uniform::new("tex_u", 1),
         Uniform::new("tex_v", 2),
-        Uniform::new("size0", size(0)),
-        Uniform::new("csize", size(layout.u.0)),
+        Uniform::new("size0", [buffer.width as f32, buffer.height as f32]),
+        Uniform::new("csize", size(layout.u_plane)),
         Uniform::new("sub", sub),
-        Uniform::new("chroma_x", chroma_x),
-        Uniform::new("ymask", layout.y_mask),
-        Uniform::new("umask", layout.u.1),
-        Uniform::new("vmask", layout.v.1),
+        Uniform::new("ymask", layout.y),
+        Uniform::new("y1mask", layout.y1),
+        Uniform::new("umask", layout.u),
+        Uniform::new("vmask", layout.v),
         Uniform::new("flip", flip),
         Uniform::new("levels", levels),
         Uniform::new("bias", fixed.bias),
@@ -563,8 +639,8 @@ impl YuvDraw for GlesRenderer {
         Some(YuvElement {
             inner: element(),
             y: gpu.planes[0].texture.clone(),
-            u: gpu.planes[layout.u.0].texture.clone(),
-            v: gpu.planes[layout.v.0].texture.clone(),
+            u: gpu.planes[layout.u_plane].texture.clone(),
+            v: gpu.planes[layout.v_plane].texture.clone(),
             program: gpu.program.clone(),
             uniforms: gpu.uniforms.clone(),
         })
