@@ -160,3 +160,141 @@ fn egl_yuv_shader_matches_the_cpu_conversion() {
         failures.join("\n")
     );
 }
+
+/// BT.601 limited (Y, U, V) of the quadrants: red, green / blue, white.
+const QUADS_YUV: [[u8; 3]; 4] = [
+    [81, 90, 240],
+    [145, 54, 34],
+    [41, 240, 110],
+    [235, 128, 128],
+];
+const QUADS_RGB: [[u8; 3]; 4] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+
+/// A 64x64 NV12 image in one buffer (luma, then chroma at offset 64*64): quadrant `q(x,
+/// y)` of each pixel.
+fn nv12(q: impl Fn(u32, u32) -> usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; 64 * 64 * 3 / 2];
+    for y in 0..64u32 {
+        for x in 0..64u32 {
+            let [l, u, v] = QUADS_YUV[q(x, y)];
+            bytes[(y * 64 + x) as usize] = l;
+            if x % 2 == 0 && y % 2 == 0 {
+                let c = (64 * 64 + (y / 2) * 64 + x) as usize;
+                bytes[c] = u;
+                bytes[c + 1] = v;
+            }
+        }
+    }
+    bytes
+}
+
+fn quadrant(x: u32, y: u32) -> usize {
+    usize::from(x >= 32) + 2 * usize::from(y >= 32)
+}
+
+/// The shader path composes like the rest of the scene: buffer scale and transform,
+/// y_invert, and a commit that damages only some rows re-uploads those rows only (the
+/// rest keep what was uploaded before, even though the memory changed).
+#[test]
+fn egl_yuv_shader_follows_scale_transform_y_invert_and_damage() {
+    use planar_tests::{
+        dmabuf_client::{AddPlane, DmabufConn, Outcome},
+        fixture::Server,
+        test_client::PlanarTest,
+        window::Window,
+    };
+    use std::os::fd::AsFd;
+    use wayland_client::protocol::wl_output::Transform;
+    let name = "egl_yuv_shader_follows_scale_transform_y_invert_and_damage";
+    if let Some(reason) = gles_unavailable() {
+        return skip(name, &reason);
+    }
+    std::env::set_var("PLANAR_YUV_SHADER", "1");
+    let server = Server::start(&[
+        "--renderer",
+        "gles",
+        "--import",
+        "cpu",
+        "--allow-capture",
+        "all",
+    ])
+    .unwrap();
+    let conn = server.connect().unwrap();
+    let mut window = Window::new(&conn, "yuv-geometry").unwrap();
+    let mut dmabuf = DmabufConn::new(conn.clone(), 5).unwrap();
+    let fd = planar_tests::memfd::sealed("nv12", &nv12(quadrant)).unwrap();
+    let make = |dmabuf: &mut DmabufConn, flags| {
+        let plane = |i: u32| AddPlane {
+            fd: fd.as_fd(),
+            plane_idx: i,
+            offset: i * 64 * 64,
+            stride: 64,
+            modifier: 0,
+        };
+        let nv12 = drm_fourcc::DrmFourcc::Nv12 as u32;
+        match dmabuf.create(&[plane(0), plane(1)], 64, 64, nv12, flags) {
+            Outcome::Created(b) => b,
+            _ => panic!("NV12 not created\n{}", server.log()),
+        }
+    };
+    let buffer = make(&mut dmabuf, 0);
+    let shot = |window: &mut Window, buffer, rows, at: [(u32, u32); 4]| {
+        window.show(buffer, 64, rows, 64);
+        window.wait_presented().unwrap();
+        let img = PlanarTest::new(&conn)
+            .unwrap()
+            .capture()
+            .unwrap()
+            .unwrap()
+            .0;
+        at.map(|(x, y)| {
+            let p = img.pixel(x, y);
+            // The nearest quadrant colour, when within 4 per channel.
+            QUADS_RGB
+                .iter()
+                .position(|c| (0..3).all(|i| (i16::from(p[i]) - i16::from(c[i])).abs() <= 4))
+                .unwrap_or(usize::MAX)
+        })
+    };
+    let at = |d: u32| [(d, d), (3 * d, d), (d, 3 * d), (3 * d, 3 * d)];
+    assert_eq!(
+        shot(&mut window, &buffer, None, at(16)),
+        [0, 1, 2, 3],
+        "scale 1\n{}",
+        server.log()
+    );
+    assert!(server.log().contains(SHADER_LINE), "{}", server.log());
+    window.surface().set_buffer_scale(2);
+    assert_eq!(
+        shot(&mut window, &buffer, None, at(8)),
+        [0, 1, 2, 3],
+        "buffer_scale 2"
+    );
+    window.surface().set_buffer_scale(1);
+    window.surface().set_buffer_transform(Transform::_180);
+    assert_eq!(
+        shot(&mut window, &buffer, None, at(16)),
+        [3, 2, 1, 0],
+        "transform 180"
+    );
+    window.surface().set_buffer_transform(Transform::Normal);
+    // Memory rows in reverse: the image is the same upside down.
+    let inverted = make(&mut dmabuf, planar_protocol::validate::FLAG_Y_INVERT);
+    assert_eq!(
+        shot(&mut window, &inverted, None, at(16)),
+        [2, 3, 0, 1],
+        "y_invert"
+    );
+    assert_eq!(
+        shot(&mut window, &buffer, None, at(16)),
+        [0, 1, 2, 3],
+        "back"
+    );
+    // Everything white in memory, but only rows 0..32 damaged: the top half changes.
+    rustix::io::pwrite(&fd, &nv12(|_, _| 3), 0).unwrap();
+    assert_eq!(
+        shot(&mut window, &buffer, Some((0, 32)), at(16)),
+        [3, 3, 2, 3],
+        "damage of the top half"
+    );
+}
