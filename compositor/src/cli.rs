@@ -146,8 +146,8 @@ pub struct RunArgs {
     /// Where the output goes: headless (offscreen only), or nested (also a window on the
     /// Wayland or X11 session in WAYLAND_DISPLAY / DISPLAY, sized as the window, taking its
     /// pointer and keyboard).
-    #[arg(long, default_value = "headless", value_parser = ["headless", "nested"])]
-    pub backend: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: crate::backend::BackendKind,
     /// Socket name inside $XDG_RUNTIME_DIR (default: a free wayland-N).
     #[arg(long)]
     pub socket: Option<String>,
@@ -290,17 +290,10 @@ fn parse_screenshot(s: &str) -> Result<(Option<String>, PathBuf), String> {
     Ok((None, s.into()))
 }
 
-fn parse_size(s: &str) -> Result<(i32, i32), String> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or_else(|| format!("size {s:?} is not WxH"))?;
-    let parse = |v: &str| {
-        v.parse::<i32>()
-            .ok()
-            .filter(|n| (1..=16384).contains(n))
-            .ok_or_else(|| format!("size {s:?}: {v:?} is not a number from 1 to 16384"))
-    };
-    Ok((parse(w)?, parse(h)?))
+pub(crate) fn parse_size(s: &str) -> Result<(i32, i32), String> {
+    // 16384: the largest output planar makes (the CPU path's pixman limit too).
+    let (w, h) = planar_protocol::names::parse_size(s, 16384)?;
+    Ok((w as i32, h as i32))
 }
 
 fn parse_keymap(s: &str) -> Result<crate::keymap::KeymapNames, String> {

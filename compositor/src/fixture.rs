@@ -14,9 +14,8 @@
 //! Known limits: no command is spawned (the app is the test's business), so capture
 //! protocols follow the `all` policy only when asked ([`HeadlessBuilder::allow_capture_all`]);
 //! no signal handling (the test process owns its signals); input steps of `--script`
-//! are not wired in yet. Its event loop is a trimmed copy of `run::run`'s (no child, no
-//! signals, no timeout) rather than a shared function, to keep `run.rs` untouched while
-//! other branches change it.
+//! are not wired in yet. Its compositor, loop and teardown are `planar run`'s
+//! (`serve::Planar`).
 
 use std::{
     os::unix::{fs::DirBuilderExt, net::UnixStream},
@@ -27,20 +26,21 @@ use std::{
 };
 
 use anyhow::Context;
-use calloop::{
-    channel::{Channel, Event},
-    EventLoop,
-};
+use calloop::channel::{Channel, Event};
 use planar_renderer::{
     compare::{check_against, CheckOptions, CheckOutcome},
     image::RgbaImage,
     import::{ImportPolicy, ImportRecord},
-    PendingRenderer, RendererChoice,
+    RendererChoice,
 };
-use smithay::reexports::wayland_server::{Display, ListeningSocket};
+use smithay::reexports::wayland_server::ListeningSocket;
 use tracing::warn;
 
-use crate::state::{OutputConfig, State, Stop};
+use crate::{
+    backend::BackendKind,
+    serve::Planar,
+    state::{OutputConfig, State, Stop},
+};
 
 pub use planar_renderer::compare::Fuzz;
 
@@ -57,6 +57,21 @@ pub struct HeadlessBuilder {
     allow_capture_all: bool,
 }
 
+/// Builder setters that store their one argument in the field of the same name. A macro
+/// rather than a builder crate: these are all the setters there are, and no other type
+/// needs one.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident($field:ident: $ty:ty);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $field: $ty) -> Self {
+                self.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
 impl HeadlessBuilder {
     /// Output size in pixels (default 1280x720).
     pub fn size(mut self, width: i32, height: i32) -> Self {
@@ -64,47 +79,22 @@ impl HeadlessBuilder {
         self
     }
 
-    /// Integer output scale (default 1).
-    pub fn scale(mut self, scale: i32) -> Self {
-        self.scale = scale;
-        self
-    }
-
-    /// Refresh rate in Hz; 0 repaints only on damage (default 60).
-    pub fn refresh(mut self, hz: u32) -> Self {
-        self.refresh_hz = hz;
-        self
-    }
-
-    /// Presentation timestamps advance by one refresh interval per frame from 0.
-    pub fn virtual_clock(mut self, on: bool) -> Self {
-        self.virtual_clock = on;
-        self
-    }
-
-    /// `Auto` (default), `Gles`, `GlesSoftware` or `Pixman`.
-    pub fn renderer(mut self, renderer: RendererChoice) -> Self {
-        self.renderer = renderer;
-        self
-    }
-
-    /// Which import path dma-bufs take, and injected EGL import failures.
-    pub fn import_policy(mut self, policy: ImportPolicy) -> Self {
-        self.import_policy = policy;
-        self
-    }
-
-    /// Highest zwp_linux_dmabuf_v1 version advertised (1 to 5).
-    pub fn dmabuf_version(mut self, version: u32) -> Self {
-        self.dmabuf_version = version;
-        self
-    }
-
-    /// Let every client capture the output (planar's default lets only its own command,
-    /// and there is none here).
-    pub fn allow_capture_all(mut self, all: bool) -> Self {
-        self.allow_capture_all = all;
-        self
+    setters! {
+        /// Integer output scale (default 1).
+        scale(scale: i32);
+        /// Refresh rate in Hz; 0 repaints only on damage (default 60).
+        refresh(refresh_hz: u32);
+        /// Presentation timestamps advance by one refresh interval per frame from 0.
+        virtual_clock(virtual_clock: bool);
+        /// `Auto` (default), `Gles`, `GlesSoftware` or `Pixman`.
+        renderer(renderer: RendererChoice);
+        /// Which import path dma-bufs take, and injected EGL import failures.
+        import_policy(import_policy: ImportPolicy);
+        /// Highest zwp_linux_dmabuf_v1 version advertised (1 to 5).
+        dmabuf_version(dmabuf_version: u32);
+        /// Let every client capture the output (planar's default lets only its own
+        /// command, and there is none here).
+        allow_capture_all(allow_capture_all: bool);
     }
 
     /// Starts planar on its own thread; returns once its socket accepts clients.
@@ -300,26 +290,14 @@ fn answer(state: &mut State, request: Request) {
     }
 }
 
-/// The compositor thread: `run::run`'s loop without a command, signals or timeout.
+/// The compositor thread: `planar run`'s compositor (`serve::Planar`) without a command,
+/// signals or timeout, answering the handle's requests.
 fn serve(
     cfg: HeadlessBuilder,
     dir: &Path,
     requests: Channel<Request>,
     ready: &mpsc::Sender<Result<String, String>>,
 ) -> anyhow::Result<()> {
-    let mut event_loop: EventLoop<State> =
-        EventLoop::try_new().context("error creating the event loop")?;
-    let (renderer_tx, renderer_rx) = calloop::channel::channel::<()>();
-    let pending = PendingRenderer::start(cfg.renderer, move || {
-        let _ = renderer_tx.send(());
-    });
-    let handle = event_loop.handle();
-    handle
-        .insert_source(renderer_rx, |_, _, state| {
-            state.ensure_backend();
-        })
-        .map_err(|e| anyhow::anyhow!("error watching the renderer worker: {e}"))?;
-    let mut display: Display<State> = Display::new().context("error creating the display")?;
     let config = OutputConfig {
         dmabuf_version: cfg.dmabuf_version,
         import_policy: cfg.import_policy.clone(),
@@ -330,17 +308,18 @@ fn serve(
         virtual_clock: cfg.virtual_clock,
         outputs: Vec::new(),
     };
-    let mut state = State::new(display.handle(), Some(pending), &config);
+    let mut planar = Planar::new(BackendKind::Headless, cfg.renderer, &config)?;
+    let state = &mut planar.state;
     state.capture_policy.set_allow_all(cfg.allow_capture_all);
-    state.loop_handle = Some(handle.clone());
     state.add_input_devices(&Default::default())?;
 
     let name = "wayland-0".to_string();
     let socket = ListeningSocket::bind_absolute(dir.join(&name))
         .with_context(|| format!("error creating the socket in {}", dir.display()))?;
-    crate::listen::watch(&handle, socket, display.handle())?;
-    crate::run::watch_display_and_tick(&handle, &mut display, &state)?;
-    handle
+    planar.listen(socket)?;
+    planar
+        .event_loop
+        .handle()
         .insert_source(requests, |event, _, state| match event {
             Event::Msg(request) => answer(state, request),
             Event::Closed => {
@@ -350,25 +329,10 @@ fn serve(
         .map_err(|e| anyhow::anyhow!("error watching the handle's requests: {e}"))?;
     let _ = ready.send(Ok(name));
 
-    while state.stop.is_none() {
-        let step = crate::panic::catch("handling a request", || -> anyhow::Result<()> {
-            // Messages read here are handled before a request that came after them.
-            display
-                .dispatch_clients(&mut state)
-                .context("error dispatching clients")?;
-            event_loop
-                .dispatch(Some(Duration::from_millis(100)), &mut state)
-                .context("error in the event loop")?;
-            crate::run::serve_clients(&mut display, &mut state)
-        });
-        match step {
-            Ok(result) => result?,
-            Err(_) => state.stop = Some(Stop::Panicked),
-        }
+    while planar.state.stop.is_none() {
+        // Messages read before the wait are handled before a request that came after them.
+        planar.turn(Duration::from_millis(100), true, |_| {})?;
     }
-    if state.stop == Some(Stop::Panicked) {
-        std::mem::forget(state);
-        std::mem::forget(display);
-    }
+    planar.teardown();
     Ok(())
 }

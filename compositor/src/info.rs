@@ -1,12 +1,16 @@
 //! `planar info`: the renderer that would be chosen, and what it can take.
 
 use anyhow::Context;
-use planar_renderer::select;
+use planar_renderer::{
+    cpu::convert::cpu_readable,
+    import::{advertise, ImportPath, ImportPolicy},
+    select,
+};
 
 use crate::cli::{CompareArgs, InfoArgs};
 
 pub fn info(args: InfoArgs) -> anyhow::Result<()> {
-    let (_engine, info) =
+    let (engine, info) =
         select(args.renderer.renderer, (64, 64).into()).context("error creating the renderer")?;
     println!("renderer: {}", info.kind);
     for step in &info.steps {
@@ -27,21 +31,20 @@ pub fn info(args: InfoArgs) -> anyhow::Result<()> {
     );
     let shm: Vec<String> = info.shm_formats.iter().map(|f| f.to_string()).collect();
     println!("wl_shm formats ({}): {}", shm.len(), shm.join(" "));
+    // What `planar run` advertises with its default --import: the same function's answer.
+    let offer = advertise::offer(&engine, &info.kind, &ImportPolicy::default(), false);
     println!("dma-buf pairs EGL lists ({}):", info.dmabuf_formats.len());
     for f in &info.dmabuf_formats {
-        let pair = (f.code as u32, u64::from(f.modifier));
-        let path = if info.zero_copy.contains(&pair) {
-            "zero-copy"
-        } else if info.refused.contains(&pair) {
-            "refused by EGL when tried: CPU path"
-        } else {
-            "not in planar's format table: not advertised"
+        let path = match offer.path_of((f.code as u32, u64::from(f.modifier))) {
+            Some(ImportPath::Egl) => "zero-copy",
+            Some(_) => "refused by EGL when tried: CPU path",
+            None => "not in planar's format table: not advertised",
         };
         println!("  {} {:?}: {path}", f.code, f.modifier);
     }
     let cpu: Vec<String> = planar_protocol::format::FORMATS
         .iter()
-        .filter(|f| planar_renderer::cpu::convert::conversion(f.fourcc).is_some())
+        .filter(|f| cpu_readable(f))
         .map(|f| f.fourcc.to_string())
         .collect();
     println!("CPU path formats ({}): {}", cpu.len(), cpu.join(" "));

@@ -16,7 +16,7 @@ use smithay::{
     input::{
         keyboard::{FilterResult, Keycode, Keysym},
         pointer::AxisFrame,
-        touch::{DownEvent, MotionEvent as TouchMotion, UpEvent},
+        touch::{DownEvent, MotionEvent as TouchMotion, TouchHandle, UpEvent},
     },
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Client, DisplayHandle},
     utils::{Logical, Point, SERIAL_COUNTER},
@@ -234,44 +234,53 @@ impl State {
 
     /// A touch point goes down at `location` (output coordinates) on the surface there.
     pub fn inject_touch_down(&mut self, id: i32, location: Point<f64, Logical>) {
-        let Some(touch) = self.seat.get_touch() else {
-            return;
-        };
-        let focus = self.surface_under(location);
-        let event = DownEvent {
-            slot: Some(id as u32).into(),
-            location,
-            serial: SERIAL_COUNTER.next_serial(),
-            time: self.input_time(),
-        };
-        touch.down(self, focus, &event);
-        touch.frame(self);
+        self.touch_frame(|state, touch| {
+            let focus = state.surface_under(location);
+            let slot = Some(id as u32).into();
+            let serial = SERIAL_COUNTER.next_serial();
+            let time = state.input_time();
+            let event = DownEvent {
+                slot,
+                location,
+                serial,
+                time,
+            };
+            touch.down(state, focus, &event);
+        });
     }
 
     pub fn inject_touch_motion(&mut self, id: i32, location: Point<f64, Logical>) {
-        let Some(touch) = self.seat.get_touch() else {
-            return;
-        };
-        let focus = self.surface_under(location);
-        let event = TouchMotion {
-            slot: Some(id as u32).into(),
-            location,
-            time: self.input_time(),
-        };
-        touch.motion(self, focus, &event);
-        touch.frame(self);
+        self.touch_frame(|state, touch| {
+            let focus = state.surface_under(location);
+            let slot = Some(id as u32).into();
+            let time = state.input_time();
+            touch.motion(
+                state,
+                focus,
+                &TouchMotion {
+                    slot,
+                    location,
+                    time,
+                },
+            );
+        });
     }
 
     pub fn inject_touch_up(&mut self, id: i32) {
+        self.touch_frame(|state, touch| {
+            let slot = Some(id as u32).into();
+            let serial = SERIAL_COUNTER.next_serial();
+            let time = state.input_time();
+            touch.up(state, &UpEvent { slot, serial, time });
+        });
+    }
+
+    /// One touch event (`send`) and the frame that ends it; nothing without a touch device.
+    fn touch_frame(&mut self, send: impl FnOnce(&mut Self, &TouchHandle<Self>)) {
         let Some(touch) = self.seat.get_touch() else {
             return;
         };
-        let event = UpEvent {
-            slot: Some(id as u32).into(),
-            serial: SERIAL_COUNTER.next_serial(),
-            time: self.input_time(),
-        };
-        touch.up(self, &event);
+        send(self, &touch);
         touch.frame(self);
     }
 }

@@ -55,10 +55,9 @@ impl State {
 
     /// Whether the output is a window on a host session.
     pub fn is_nested(&self) -> bool {
-        #[cfg(feature = "nested")]
-        return matches!(self.backend, Some(crate::backend::Backend::Nested(_)));
-        #[cfg(not(feature = "nested"))]
-        false
+        self.backend
+            .as_ref()
+            .is_some_and(crate::backend::Backend::is_nested)
     }
 
     /// Gives keyboard focus to `window` (none when `None`), raising it.

@@ -180,10 +180,18 @@ mod tests {
         assert!(KeymapNames::parse("us;rm").is_err());
     }
 
+    /// The index of `layout`, or `None` after a SKIP line for `test` when xkb-data lacks it.
+    fn layout_or_skip(layout: &str, test: &str) -> Option<KeymapIndex> {
+        let index = KeymapIndex::new(&KeymapNames::parse(layout).unwrap());
+        if index.is_none() {
+            eprintln!("SKIP {test}: xkb-data has no {layout} layout");
+        }
+        index
+    }
+
     #[test]
     fn us_layout_places_characters() {
-        let Some(index) = KeymapIndex::new(&KeymapNames::parse("us").unwrap()) else {
-            eprintln!("SKIP us_layout_places_characters: xkb-data has no us layout");
+        let Some(index) = layout_or_skip("us", "us_layout_places_characters") else {
             return;
         };
         // evdev KEY_A is 30, + 8 for XKB.
@@ -200,8 +208,7 @@ mod tests {
 
     #[test]
     fn german_layout_needs_altgr_for_at() {
-        let Some(index) = KeymapIndex::new(&KeymapNames::parse("de").unwrap()) else {
-            eprintln!("SKIP german_layout_needs_altgr_for_at: xkb-data has no de layout");
+        let Some(index) = layout_or_skip("de", "german_layout_needs_altgr_for_at") else {
             return;
         };
         let at = index.find_char('@').unwrap();

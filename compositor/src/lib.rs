@@ -23,8 +23,6 @@ mod input;
 mod keymap;
 mod limits;
 mod listen;
-#[cfg(feature = "nested")]
-mod nested;
 mod outputs;
 mod panic;
 mod present;
@@ -32,10 +30,12 @@ pub mod results;
 pub mod run;
 mod runtime_dir;
 mod script;
+mod serve;
 mod state;
 mod waits;
 mod xwayland;
 
+pub use backend::BackendKind;
 pub use fixture::{Fuzz, Headless, HeadlessBuilder};
 pub use planar_renderer::{
     compare::{CheckOptions, CheckOutcome},

@@ -48,15 +48,7 @@ pub fn parse_output_spec(s: &str) -> Result<OutputSpec, String> {
         Some((size, hz)) => (size, Some(hz)),
         None => (head, None),
     };
-    let (w, h) = size
-        .split_once('x')
-        .ok_or_else(|| format!("output {s:?}: {size:?} is not WxH"))?;
-    let dim = |v: &str| {
-        v.parse::<i32>()
-            .ok()
-            .filter(|n| (1..=16384).contains(n))
-            .ok_or_else(|| format!("output {s:?}: {v:?} is not a number from 1 to 16384"))
-    };
+    let size = crate::cli::parse_size(size).map_err(|e| format!("output {s:?}: {e}"))?;
     let refresh_hz = hz
         .map(|hz| {
             hz.parse::<u32>()
@@ -66,7 +58,7 @@ pub fn parse_output_spec(s: &str) -> Result<OutputSpec, String> {
         })
         .transpose()?;
     let mut spec = OutputSpec {
-        size: (dim(w)?, dim(h)?),
+        size,
         refresh_hz,
         scale: 1.0,
         transform: Transform::Normal,

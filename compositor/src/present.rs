@@ -23,8 +23,7 @@ impl State {
             return;
         };
         let rendered = backend.render(&self.space, &self.outputs);
-        #[cfg(feature = "nested")]
-        if crate::backend::host_gone() {
+        if backend.host_gone() {
             self.host_went_away();
         }
         let changed = match rendered {

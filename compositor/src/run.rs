@@ -1,5 +1,6 @@
-//! `planar run`: the headless compositor, the client command under it, and the exit
-//! status that CI reads.
+//! `planar run`: the compositor, the client command under it, and the exit status that CI
+//! reads. [`run`] is set-up (`setup`, `spawn_command`), the loop (`serve`) and the finish
+//! (`stop_code`, `finish`); the compositor's core is shared with the fixture (`serve.rs`).
 
 use std::time::Duration;
 
@@ -8,16 +9,17 @@ use calloop::{
     generic::Generic,
     signals::{Signal, Signals},
     timer::{TimeoutAction, Timer},
-    EventLoop, Interest, Mode, PostAction,
+    Interest, Mode, PostAction,
 };
-use planar_renderer::{compare::check_against, PendingRenderer, RendererChoice};
-use smithay::reexports::wayland_server::{Display, ListeningSocket};
+use planar_renderer::compare::check_against;
+use smithay::reexports::wayland_server::ListeningSocket;
 use tracing::info;
 
 use crate::{
     child::{exit_code, ClientCommand},
     cli::RunArgs,
     runtime_dir::RuntimeDir,
+    serve::Planar,
     state::{OutputConfig, State, Stop},
 };
 
@@ -30,85 +32,28 @@ pub const EXIT_MISMATCH: i32 = 125;
 /// Exit status when a `--script` step failed.
 pub const EXIT_STEP_FAILED: i32 = 123;
 
-/// Wakes the loop when clients write (the dispatch itself happens in `serve_clients`,
-/// where the display is at hand) and, unless on demand, ticks at the refresh rate. Shared
-/// by `run` and the embedded fixture.
-pub(crate) fn watch_display_and_tick(
-    handle: &calloop::LoopHandle<'static, State>,
-    display: &mut Display<State>,
-    state: &State,
-) -> anyhow::Result<()> {
-    let poll_fd = display
-        .backend()
-        .poll_fd()
-        .try_clone_to_owned()
-        .context("error cloning the display fd")?;
-    handle
-        .insert_source(
-            Generic::new(poll_fd, Interest::READ, Mode::Level),
-            |_, _, _| Ok(PostAction::Continue),
-        )
-        .map_err(|e| anyhow::anyhow!("error watching the display: {e}"))?;
-    let refresh = state.refresh;
-    if !state.on_demand {
-        handle
-            .insert_source(Timer::from_duration(refresh), move |_, _, state| {
-                state.tick();
-                TimeoutAction::ToDuration(refresh)
-            })
-            .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;
-    }
-    Ok(())
-}
-
-/// One pass over the clients after the event loop woke: their requests, what follows from
-/// them (Xwayland pairing, paced updates when on demand, input waits), frame callbacks,
-/// then the replies. Shared by `run` and the embedded fixture.
-pub(crate) fn serve_clients(display: &mut Display<State>, state: &mut State) -> anyhow::Result<()> {
-    display
-        .dispatch_clients(state)
-        .context("error dispatching clients")?;
-    state.pair_x11_surfaces();
-    if state.on_demand {
-        // No refresh tick: fifo and commit-timing updates go through when idle.
-        state.release_paced();
-    }
-    state.poll_input();
-    for (callback, data) in state.pending_callbacks.drain(..) {
-        callback.done(data);
-    }
-    display.flush_clients().context("error flushing clients")?;
-    Ok(())
-}
-
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let runtime_dir = RuntimeDir::from_env()?;
     crate::limits::raise_nofile();
-    let mut event_loop: EventLoop<State> =
-        EventLoop::try_new().context("error creating the event loop")?;
-    // The renderer is chosen on a worker while the socket is opened and clients are
-    // answered; the worker wakes the loop through this channel when it is done.
-    let (ready_tx, ready_rx) = calloop::channel::channel::<()>();
-    let nested = args.backend == "nested";
-    if nested && args.renderer.renderer == RendererChoice::Pixman {
-        anyhow::bail!("--backend nested draws with GLES on the window's EGL display; --renderer pixman is headless only");
-    }
-    // Nested mode makes its renderer on the window's display, on this thread (winit's
-    // event loop must live on the main thread).
-    let pending = (!nested).then(|| {
-        PendingRenderer::start(args.renderer.renderer, move || {
-            let _ = ready_tx.send(());
-        })
-    });
-    event_loop
-        .handle()
-        .insert_source(ready_rx, |_, _, state| {
-            state.ensure_backend();
-        })
-        .map_err(|e| anyhow::anyhow!("error watching the renderer worker: {e}"))?;
-    let mut display: Display<State> = Display::new().context("error creating the display")?;
+    let (mut planar, socket_name) = setup(&args, &runtime_dir)?;
+    let mut child = spawn_command(&args, &mut planar, &runtime_dir, &socket_name)?;
+    serve(&mut planar, child.as_mut())?;
+    let code = stop_code(&args, &mut planar.state, child.as_mut())?;
+    let code = finish(&args, &mut planar.state, code, started)?;
+    planar.teardown();
+    Ok(code)
+}
 
+/// Everything before the command starts: the compositor with the command line's
+/// settings, its backend started, its socket, signals and Xwayland. Returns the socket's
+/// name.
+fn setup(args: &RunArgs, runtime_dir: &RuntimeDir) -> anyhow::Result<(Planar, String)> {
+    let mut names: Vec<_> = args.outputs.iter().filter_map(|o| o.name.clone()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        anyhow::bail!("two outputs are named {}", w[0]);
+    }
     let config = OutputConfig {
         dmabuf_version: args.dmabuf_version,
         import_policy: args.import_policy(),
@@ -119,16 +64,48 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         virtual_clock: args.clock == "virtual",
         outputs: args.outputs.clone(),
     };
-    let mut names: Vec<_> = args.outputs.iter().filter_map(|o| o.name.clone()).collect();
-    names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        anyhow::bail!("two outputs are named {}", w[0]);
+    let mut planar = Planar::new(args.backend, args.renderer.renderer, &config)?;
+    configure(args, &mut planar.state)?;
+    let handle = planar.event_loop.handle();
+    crate::backend::start(args.backend, &mut planar.state, &handle)?;
+
+    // The socket is made in the runtime directory, whatever this process's environment
+    // says, so a private directory works without touching our own environment.
+    let (socket, socket_name) = match &args.socket {
+        Some(name) => (
+            ListeningSocket::bind_absolute(runtime_dir.path().join(name))
+                .with_context(|| format!("error creating the socket {name}"))?,
+            name.clone(),
+        ),
+        None => bind_auto(runtime_dir.path())?,
+    };
+    if let Some(backend) = &planar.state.backend {
+        backend.listening_on(&socket_name);
     }
-    let mut state = State::new(display.handle(), pending, &config);
+    planar.listen(socket)?;
+    handle
+        .insert_source(
+            Signals::new(&[Signal::SIGINT, Signal::SIGTERM])
+                .context("error watching SIGINT/SIGTERM")?,
+            |event, _, state| {
+                info!(signal = ?event.signal(), "stopping on signal");
+                state.stop.get_or_insert(Stop::Signal);
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("error adding the signal source: {e}"))?;
+    if args.xwayland {
+        crate::xwayland::start(&mut planar.state)?;
+        wait_for_xwayland(&mut planar)?;
+    }
+    Ok((planar, socket_name))
+}
+
+/// The state's settings from the command line: capture and input permissions, limits,
+/// screenshots, input devices and the script.
+fn configure(args: &RunArgs, state: &mut State) -> anyhow::Result<()> {
     state
         .capture_policy
         .set_allow_all(args.allow_capture == "all");
-    state.loop_handle = Some(event_loop.handle());
     let limits = crate::limits::Limits::from_args(&args.limit);
     state.dmabuf_state.set_limits(limits.dmabuf);
     state.capture_policy.set_pending_limit(limits.captures);
@@ -149,47 +126,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         let steps = crate::script::load(path)?;
         state.input.script = Some(crate::script::Script::new(steps, args.check.bless));
     }
-    if nested {
-        #[cfg(feature = "nested")]
-        crate::nested::start(&mut state, &event_loop.handle())?;
-        #[cfg(not(feature = "nested"))]
-        anyhow::bail!("this planar was built without the `nested` feature");
-    }
+    Ok(())
+}
 
-    // The socket is made in the runtime directory, whatever this process's environment
-    // says, so a private directory works without touching our own environment.
-    let (socket, socket_name) = match &args.socket {
-        Some(name) => (
-            ListeningSocket::bind_absolute(runtime_dir.path().join(name))
-                .with_context(|| format!("error creating the socket {name}"))?,
-            name.clone(),
-        ),
-        None => bind_auto(runtime_dir.path())?,
-    };
-    #[cfg(feature = "nested")]
-    if let Some(crate::backend::Backend::Nested(nested)) = &state.backend {
-        nested.set_title(&socket_name);
-    }
-    let handle = event_loop.handle();
-    crate::listen::watch(&handle, socket, display.handle())?;
-    watch_display_and_tick(&handle, &mut display, &state)?;
-
-    handle
-        .insert_source(
-            Signals::new(&[Signal::SIGINT, Signal::SIGTERM])
-                .context("error watching SIGINT/SIGTERM")?,
-            |event, _, state| {
-                info!(signal = ?event.signal(), "stopping on signal");
-                state.stop.get_or_insert(Stop::Signal);
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("error adding the signal source: {e}"))?;
-
-    if args.xwayland {
-        crate::xwayland::start(&mut state)?;
-        wait_for_xwayland(&mut event_loop, &mut display, &mut state)?;
-    }
-
+/// Says where planar listens, starts the command (if any) with its exit watched, and the
+/// timeout.
+fn spawn_command(
+    args: &RunArgs,
+    planar: &mut Planar,
+    runtime_dir: &RuntimeDir,
+    socket_name: &str,
+) -> anyhow::Result<Option<ClientCommand>> {
+    let state = &mut planar.state;
+    let handle = planar.event_loop.handle();
     if args.command.is_empty() {
         // The one line scripts read to connect; with a command, stdout is the command's.
         println!(
@@ -202,7 +151,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     info!(socket = %socket_name, dir = %runtime_dir.path().display(), "listening");
 
-    let mut child = match args.command.as_slice() {
+    let child = match args.command.as_slice() {
         [] => None,
         argv => {
             let token = state.capture_policy.token().to_string();
@@ -210,7 +159,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             let cmd = ClientCommand::spawn(
                 argv,
                 runtime_dir.path(),
-                &socket_name,
+                socket_name,
                 &token,
                 x11_display.as_deref(),
             )?;
@@ -233,32 +182,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             })
             .map_err(|e| anyhow::anyhow!("error adding the timeout: {e}"))?;
     }
+    Ok(child)
+}
 
-    while state.stop.is_none() {
+/// The loop: until something stops planar (see `Stop`).
+fn serve(planar: &mut Planar, mut child: Option<&mut ClientCommand>) -> anyhow::Result<()> {
+    while planar.state.stop.is_none() {
         // Waits on clients (script steps, planar-test-v1 barriers) are polled every few
         // ms while any is pending.
-        let wake = if state.input_busy() { 5 } else { 100 };
-        let step = crate::panic::catch("handling a request", || -> anyhow::Result<()> {
-            event_loop
-                .dispatch(Some(Duration::from_millis(wake)), &mut state)
-                .context("error in the event loop")?;
-            if let Some(cmd) = child.as_mut() {
+        let wake = if planar.state.input_busy() { 5 } else { 100 };
+        planar.turn(Duration::from_millis(wake), false, |state| {
+            if let Some(cmd) = child.as_deref_mut() {
                 if let Ok(Some(status)) = cmd.child.try_wait() {
                     state.stop.get_or_insert(Stop::ChildExited(status));
                 }
             }
-            // Messages a client sent before the command exited are still handled: the last
-            // commit of an app that draws and exits belongs in the picture.
-            serve_clients(&mut display, &mut state)
-        });
-        match step {
-            Ok(result) => result?,
-            Err(_) => state.stop = Some(Stop::Panicked),
-        }
+            // Messages a client sent before the command exited are still handled (the
+            // turn serves clients after this): the last commit of an app that draws and
+            // exits belongs in the picture.
+        })?;
     }
+    Ok(())
+}
 
+/// The exit status the stop reason gives, before the checks: the screenshot is frozen,
+/// the command ended if it still runs.
+fn stop_code(
+    args: &RunArgs,
+    state: &mut State,
+    mut child: Option<&mut ClientCommand>,
+) -> anyhow::Result<i32> {
     let stop = state.stop.expect("loop ends only with a reason");
-    let code = match stop {
+    Ok(match stop {
         Stop::ChildExited(status) => {
             state.freeze_screenshot("the command exited");
             let code = exit_code(status);
@@ -320,8 +275,65 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 None => 0,
             }
         }
-    };
+    })
+}
 
+/// Everything after the loop: the import report, the screenshots, the `--expect` check
+/// and the results page; returns the exit status.
+fn finish(
+    args: &RunArgs,
+    state: &mut State,
+    mut code: i32,
+    started: std::time::Instant,
+) -> anyhow::Result<i32> {
+    write_report(args, state)?;
+    // The page and JUnit list every buffer of the run: read back from the records file
+    // (the streamed report), since planar holds records of live buffers only.
+    let want_results = args.html.is_some() || args.junit.is_some();
+    let records: Vec<planar_renderer::import::ImportRecord> = match args.records_file() {
+        Some(path) if want_results => std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    if args.report.is_none() {
+        if let Some(path) = args.records_file() {
+            // Only written for the page: not the user's file.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    write_screenshots(state)?;
+    if state.screenshot.wanted && state.screenshot.frozen.is_none() {
+        anyhow::bail!("error taking the screenshot: no frame could be read back");
+    }
+    let mut checks = Vec::new();
+    if let (Some(reference), Some(image)) = (&args.expect, &state.screenshot.frozen) {
+        let outcome = check_against(image, reference, &args.check.options())
+            .with_context(|| format!("error comparing with {}", reference.display()))?;
+        eprintln!("planar: {}", outcome.message(reference));
+        if want_results {
+            checks.push(crate::results::CheckResult::new(
+                reference,
+                image,
+                state.screenshot.path.as_deref(),
+                &outcome,
+                &args.check.options(),
+            ));
+        }
+        // A failing command keeps its own status; a mismatch fails a run that passed.
+        if !outcome.passed() && code == 0 {
+            code = EXIT_MISMATCH;
+        }
+    }
+    if want_results {
+        crate::results::write_run(args, started.elapsed(), code, checks, &records)?;
+    }
+    Ok(code)
+}
+
+/// The import report (`--report`, or the records file the results page reads).
+fn write_report(args: &RunArgs, state: &mut State) -> anyhow::Result<()> {
     if let Some(backend) = state.backend.as_mut() {
         let (live, streamed) = backend.engine().import_records_held();
         info!(
@@ -342,22 +354,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             info!(path = %path.display(), buffers = written, "import report written");
         }
     }
-    // The page and JUnit list every buffer of the run: read back from the records file
-    // (the streamed report), since planar holds records of live buffers only.
-    let want_results = args.html.is_some() || args.junit.is_some();
-    let records: Vec<planar_renderer::import::ImportRecord> = match args.records_file() {
-        Some(path) if want_results => std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    if args.report.is_none() {
-        if let Some(path) = args.records_file() {
-            // Only written for the page: not the user's file.
-            let _ = std::fs::remove_file(path);
-        }
-    }
+    Ok(())
+}
+
+/// `--screenshot`: the frozen frame of the layout, and of each named output.
+fn write_screenshots(state: &State) -> anyhow::Result<()> {
     if let (Some(path), Some(image)) = (&state.screenshot.path, &state.screenshot.frozen) {
         image
             .write_png(path)
@@ -380,52 +381,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             None => anyhow::bail!("error taking the screenshot of output {name}: no such output"),
         }
     }
-    if state.screenshot.wanted && state.screenshot.frozen.is_none() {
-        anyhow::bail!("error taking the screenshot: no frame could be read back");
-    }
-    let mut code = code;
-    let mut checks = Vec::new();
-    if let (Some(reference), Some(image)) = (&args.expect, &state.screenshot.frozen) {
-        let outcome = check_against(image, reference, &args.check.options())
-            .with_context(|| format!("error comparing with {}", reference.display()))?;
-        eprintln!("planar: {}", outcome.message(reference));
-        if want_results {
-            checks.push(crate::results::CheckResult::new(
-                reference,
-                image,
-                state.screenshot.path.as_deref(),
-                &outcome,
-                &args.check.options(),
-            ));
-        }
-        // A failing command keeps its own status; a mismatch fails a run that passed.
-        if !outcome.passed() && code == 0 {
-            code = EXIT_MISMATCH;
-        }
-    }
-    if want_results {
-        crate::results::write_run(&args, started.elapsed(), code, checks, &records)?;
-    }
-    if stop == Stop::Panicked {
-        // Their state may be inconsistent after the panic: tearing it down could panic
-        // again, and the process ends now anyway.
-        std::mem::forget(state);
-        std::mem::forget(display);
-    } else {
-        drop(state);
-        drop(display);
-    }
-    Ok(code)
+    Ok(())
 }
 
 /// Runs the loop until Xwayland is ready (its window manager connected), so CMD finds a
 /// working DISPLAY. Xwayland needs Wayland roundtrips to start, hence the dispatching.
-fn wait_for_xwayland(
-    event_loop: &mut EventLoop<State>,
-    display: &mut Display<State>,
-    state: &mut State,
-) -> anyhow::Result<()> {
+fn wait_for_xwayland(planar: &mut Planar) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + crate::xwayland::START_TIMEOUT;
+    let Planar {
+        state,
+        display,
+        event_loop,
+    } = planar;
     while state.x11_display().is_none() && state.stop.is_none() {
         if std::time::Instant::now() > deadline {
             anyhow::bail!(

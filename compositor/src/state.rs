@@ -31,8 +31,8 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-use crate::backend::{Backend, Headless};
-use planar_renderer::{PendingRenderer, RendererInfo, SHM_FORMATS};
+use crate::backend::{Backend, Pending};
+use planar_renderer::{RendererInfo, SHM_FORMATS};
 use smithay::reexports::wayland_server::protocol::wl_shm;
 
 /// The wl_shm code of a DRM fourcc, as the protocol defines it (ARGB/XRGB8888 have their
@@ -144,7 +144,7 @@ pub struct State {
     pub refresh_hz: u32,
     /// `None` while the renderer is still being chosen on its worker thread.
     pub backend: Option<Backend>,
-    pending_renderer: Option<PendingRenderer>,
+    pending_backend: Option<Pending>,
     pub renderer_info: Option<RendererInfo>,
     pub failure: Option<String>,
     pub clock: Clock<Monotonic>,
@@ -173,6 +173,8 @@ pub struct State {
         smithay::reexports::wayland_server::protocol::wl_callback::WlCallback,
         u32,
     )>,
+    /// planar_test_v1.next_frame requests waiting for their client's next interval.
+    pub next_frames: crate::handlers::next_frame::NextFrames,
 }
 
 /// Output settings from the command line.
@@ -189,11 +191,11 @@ pub struct OutputConfig {
 }
 
 impl State {
-    /// `pending_renderer`: the headless selection chain running on its worker; None when
-    /// the backend is installed by the caller (nested mode).
+    /// `pending_backend`: a backend whose renderer is being chosen on its worker (see
+    /// `backend::prepare`); None when the backend installs itself (`backend::start`).
     pub fn new(
         display_handle: DisplayHandle,
-        pending_renderer: Option<PendingRenderer>,
+        pending_backend: Option<Pending>,
         config: &OutputConfig,
     ) -> Self {
         let dh = &display_handle;
@@ -246,7 +248,7 @@ impl State {
             output_globals: Vec::new(),
             refresh_hz: config.refresh_hz,
             backend: None,
-            pending_renderer,
+            pending_backend,
             renderer_info: None,
             failure: None,
             clock: Clock::new(),
@@ -269,6 +271,7 @@ impl State {
             capture_policy,
             input: Default::default(),
             pending_callbacks: Vec::new(),
+            next_frames: Default::default(),
             xwayland: None,
         };
         let specs = if config.outputs.is_empty() {
@@ -302,18 +305,12 @@ impl State {
         if self.backend.is_some() {
             return true;
         }
-        let Some(pending) = self.pending_renderer.take() else {
+        let Some(pending) = self.pending_backend.take() else {
             return false;
         };
-        let size = self
-            .output
-            .current_mode()
-            .map(|m| m.size)
-            .unwrap_or_else(|| (1, 1).into());
-        match pending.finish(size) {
-            Ok((engine, info)) => {
-                let headless = Backend::Headless(Box::new(Headless::new(engine, &self.output)));
-                self.install_backend(headless, info);
+        match pending.finish(&self.output) {
+            Ok((backend, info)) => {
+                self.install_backend(backend, info);
                 true
             }
             Err(err) => {
@@ -341,13 +338,13 @@ impl State {
                     .filter_map(|f| shm_format(*f)),
             );
         }
-        let advertised = crate::handlers::dmabuf::advertised(
+        let offer = planar_renderer::import::advertise::offer(
             backend.engine(),
-            &info,
+            &info.kind,
             &self.import_policy,
             self.linear_only,
         );
-        if let Err(err) = self.dmabuf_state.set_advertised(advertised) {
+        if let Err(err) = self.dmabuf_state.set_advertised(offer.advertised()) {
             warn!(%err, "error writing the linux-dmabuf format table");
         }
         // Buffers are imported at commit; those committed while the renderer was still

@@ -9,6 +9,7 @@ pub mod client;
 pub mod dmabuf;
 pub mod fd;
 pub mod format;
+pub mod names;
 pub mod test_protocol;
 pub mod validate;
 

@@ -7,6 +7,7 @@
 use crate::{
     advertise::{Advertised, MOD_INVALID, MOD_LINEAR},
     format::{format_info, FormatInfo, MAX_PLANES},
+    names::fourcc_name,
 };
 
 /// zwp_linux_buffer_params_v1 error codes.
@@ -50,7 +51,7 @@ pub struct CreateRequest {
     pub version: u32,
 }
 
-/// Why a buffer is not created.
+/// Why a request is refused: every check here answers with one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// A fatal protocol error on the params object.
@@ -60,10 +61,21 @@ pub enum Rejection {
     Failed(String),
 }
 
+impl Rejection {
+    /// The protocol error to post: a `failed` becomes INVALID_WL_BUFFER, as create_immed
+    /// has no `failed` event.
+    pub fn into_protocol(self) -> (ParamsError, String) {
+        match self {
+            Rejection::Protocol(code, msg) => (code, msg),
+            Rejection::Failed(msg) => (ParamsError::InvalidWlBuffer, msg),
+        }
+    }
+}
+
 /// Checks a v6 `set_sampling_device` array: exactly one native-endian dev_t.
-pub fn check_sampling_device(device: &[u8]) -> Result<u64, (ParamsError, String)> {
+pub fn check_sampling_device(device: &[u8]) -> Result<u64, Rejection> {
     let bytes: [u8; 8] = device.try_into().map_err(|_| {
-        (
+        Rejection::Protocol(
             ParamsError::InvalidDevTSize,
             format!(
                 "set_sampling_device: the device array has {} bytes; a dev_t has {}",
@@ -82,22 +94,22 @@ pub fn check_add(
     plane_idx: u32,
     modifier: u64,
     version: u32,
-) -> Result<(), (ParamsError, String)> {
+) -> Result<(), Rejection> {
     if used {
-        return Err((
+        return Err(Rejection::Protocol(
             ParamsError::AlreadyUsed,
             "add after create: the params object was already used".into(),
         ));
     }
     let idx = plane_idx as usize;
     if idx >= MAX_PLANES {
-        return Err((
+        return Err(Rejection::Protocol(
             ParamsError::PlaneIdx,
             format!("plane index {plane_idx} is out of bounds (at most {MAX_PLANES} planes)"),
         ));
     }
     if planes[idx].is_some() {
-        return Err((
+        return Err(Rejection::Protocol(
             ParamsError::PlaneSet,
             format!("plane {plane_idx} was already set"),
         ));
@@ -108,7 +120,7 @@ pub fn check_add(
             .enumerate()
             .find_map(|(i, p)| p.filter(|p| p.modifier != modifier).map(|p| (i, p)))
         {
-            return Err((
+            return Err(Rejection::Protocol(
                 ParamsError::InvalidFormat,
                 format!(
                     "plane {plane_idx} has modifier {modifier:#x} but plane {other} has {:#x}",
@@ -262,15 +274,5 @@ fn check_plane_bounds(
             p.offset, p.stride
         )),
         _ => Ok(()),
-    }
-}
-
-/// A fourcc code as its four characters (or hex when they are not printable).
-pub fn fourcc_name(code: u32) -> String {
-    let bytes = code.to_le_bytes();
-    if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
-        format!("'{}'", String::from_utf8_lossy(&bytes))
-    } else {
-        format!("{code:#010x}")
     }
 }

@@ -58,6 +58,19 @@ fn planes(list: &[Option<Plane>]) -> [Option<Plane>; MAX_PLANES] {
     out
 }
 
+/// `create` of a 64x64 XRGB8888 buffer with `planes`, everything advertised.
+fn create_xr24_64(
+    planes: &[Option<Plane>; MAX_PLANES],
+    used: bool,
+) -> Result<&'static planar_protocol::format::FormatInfo, Rejection> {
+    check_create(&req(64, 64, Fourcc::Xrgb8888), planes, used, &advertised())
+}
+
+/// The protocol error of [`create_xr24_64`] with the planes `list`, if any.
+fn create_code(list: &[Option<Plane>], used: bool) -> Option<u32> {
+    code(create_xr24_64(&planes(list), used))
+}
+
 fn code(r: Result<&'static planar_protocol::format::FormatInfo, Rejection>) -> Option<u32> {
     match r {
         Err(Rejection::Protocol(c, _)) => Some(c as u32),
@@ -75,19 +88,36 @@ fn failed(r: Result<&'static planar_protocol::format::FormatInfo, Rejection>) ->
 #[test]
 fn add_errors() {
     let empty = [None; MAX_PLANES];
-    assert_eq!(check_add(&empty, false, 4, 0, 5).unwrap_err().0, PlaneIdx);
     assert_eq!(
-        check_add(&empty, false, u32::MAX, 0, 5).unwrap_err().0,
+        check_add(&empty, false, 4, 0, 5)
+            .unwrap_err()
+            .into_protocol()
+            .0,
+        PlaneIdx
+    );
+    assert_eq!(
+        check_add(&empty, false, u32::MAX, 0, 5)
+            .unwrap_err()
+            .into_protocol()
+            .0,
         PlaneIdx
     );
     assert!(check_add(&empty, false, 3, 0, 5).is_ok());
     let one = planes(&[plane(0, 256, 65536)]);
-    let (code, msg) = check_add(&one, false, 0, 0, 5).unwrap_err();
+    let (code, msg) = check_add(&one, false, 0, 0, 5).unwrap_err().into_protocol();
     assert_eq!(code, PlaneSet);
     assert!(msg.contains("plane 0"), "{msg}");
-    assert_eq!(check_add(&one, true, 1, 0, 5).unwrap_err().0, AlreadyUsed);
+    assert_eq!(
+        check_add(&one, true, 1, 0, 5)
+            .unwrap_err()
+            .into_protocol()
+            .0,
+        AlreadyUsed
+    );
     // v5: modifiers must match at add; v4 leaves it to create.
-    let (code, msg) = check_add(&one, false, 1, MOD_INVALID, 5).unwrap_err();
+    let (code, msg) = check_add(&one, false, 1, MOD_INVALID, 5)
+        .unwrap_err()
+        .into_protocol();
     assert_eq!(code, InvalidFormat);
     assert!(msg.contains("plane 1") && msg.contains("plane 0"), "{msg}");
     assert!(check_add(&one, false, 1, MOD_INVALID, 4).is_ok());
@@ -97,14 +127,14 @@ fn add_errors() {
 fn create_accepts_exact_fit() {
     // 64x64 XRGB8888, stride 256: exactly 16384 bytes.
     let p = planes(&[plane(0, 256, 16384)]);
-    let info = check_create(&req(64, 64, Fourcc::Xrgb8888), &p, false, &advertised()).unwrap();
+    let info = create_xr24_64(&p, false).unwrap();
     assert_eq!(info.planes, 1);
 }
 
 #[test]
 fn create_one_byte_over_is_out_of_bounds() {
     let p = planes(&[plane(1, 256, 16384)]);
-    let r = check_create(&req(64, 64, Fourcc::Xrgb8888), &p, false, &advertised());
+    let r = create_xr24_64(&p, false);
     match r {
         Err(Rejection::Protocol(OutOfBounds, msg)) => {
             assert!(
@@ -118,14 +148,8 @@ fn create_one_byte_over_is_out_of_bounds() {
 
 #[test]
 fn offset_at_end_is_out_of_bounds() {
-    let p = planes(&[plane(16384, 256, 16384)]);
     assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &p,
-            false,
-            &advertised()
-        )),
+        create_code(&[plane(16384, 256, 16384)], false),
         Some(OutOfBounds as u32)
     );
 }
@@ -134,15 +158,7 @@ fn offset_at_end_is_out_of_bounds() {
 fn u32_overflow_is_out_of_bounds_not_a_wrap() {
     // offset + stride*height wraps u32 (0xffff_ff00 + 256*64 > 2^32) but not u64.
     let p = planes(&[plane(0xffff_ff00, 256, u64::from(u32::MAX))]);
-    assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &p,
-            false,
-            &advertised()
-        )),
-        Some(OutOfBounds as u32)
-    );
+    assert_eq!(code(create_xr24_64(&p, false)), Some(OutOfBounds as u32));
     // Huge stride and height: the product overflows 32 bits.
     let p = planes(&[plane(0, u32::MAX, 1 << 20)]);
     assert_eq!(
@@ -157,17 +173,9 @@ fn u32_overflow_is_out_of_bounds_not_a_wrap() {
     // Unknown size: the layout must still fit 32 bits.
     let mut p = planes(&[plane(0xffff_f000, 256, 0)]);
     p[0].as_mut().unwrap().size = None;
-    assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &p,
-            false,
-            &advertised()
-        )),
-        Some(OutOfBounds as u32)
-    );
+    assert_eq!(code(create_xr24_64(&p, false)), Some(OutOfBounds as u32));
     p[0].as_mut().unwrap().offset = 0;
-    assert!(check_create(&req(64, 64, Fourcc::Xrgb8888), &p, false, &advertised()).is_ok());
+    assert!(create_xr24_64(&p, false).is_ok());
 }
 
 #[test]
@@ -196,7 +204,7 @@ fn height_zero_with_huge_offset_is_invalid_dimensions() {
 #[test]
 fn stride_shorter_than_a_row_is_out_of_bounds() {
     let p = planes(&[plane(0, 255, 1 << 20)]);
-    let r = check_create(&req(64, 64, Fourcc::Xrgb8888), &p, false, &advertised());
+    let r = create_xr24_64(&p, false);
     match r {
         Err(Rejection::Protocol(OutOfBounds, msg)) => {
             assert!(msg.contains("stride 255") && msg.contains("256"), "{msg}")
@@ -248,15 +256,7 @@ fn plane_count_comes_from_the_table() {
     assert_eq!(code(r), Some(Incomplete as u32));
     // XRGB8888 needs 1; a second is too many.
     let two = planes(&[plane(0, 256, 1 << 20), plane(0, 256, 1 << 20)]);
-    assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &two,
-            false,
-            &advertised()
-        )),
-        Some(Incomplete as u32)
-    );
+    assert_eq!(code(create_xr24_64(&two, false)), Some(Incomplete as u32));
     // A gap: planes 0 and 2 of I420.
     let gap = planes(&[plane(0, 64, 1 << 20), None, plane(0, 32, 1 << 20)]);
     assert_eq!(
@@ -272,14 +272,8 @@ fn plane_count_comes_from_the_table() {
 
 #[test]
 fn used_params_are_already_used() {
-    let p = planes(&[plane(0, 256, 16384)]);
     assert_eq!(
-        code(check_create(
-            &req(64, 64, Fourcc::Xrgb8888),
-            &p,
-            true,
-            &advertised()
-        )),
+        create_code(&[plane(0, 256, 16384)], true),
         Some(AlreadyUsed as u32)
     );
 }
@@ -358,7 +352,9 @@ fn sampling_device_is_one_dev_t() {
     let dev: u64 = 0xe200;
     assert_eq!(check_sampling_device(&dev.to_ne_bytes()), Ok(dev));
     for len in [0, 4, 7, 9, 16] {
-        let err = check_sampling_device(&vec![0; len]).unwrap_err();
+        let err = check_sampling_device(&vec![0; len])
+            .unwrap_err()
+            .into_protocol();
         assert_eq!(err.0, InvalidDevTSize, "{len} bytes");
         assert_eq!(InvalidDevTSize as u32, 8);
     }

@@ -18,6 +18,208 @@ pub enum RendererError {
     NoneAvailable(String),
     #[error("rendering the output failed: {0}")]
     Render(String),
-    #[error("nested window: {0}")]
-    Window(String),
+}
+
+/// Why rows of a CPU-path buffer could not be converted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("{fourcc} conversion failed: {source}")]
+    Yuv {
+        fourcc: drm_fourcc::DrmFourcc,
+        source: yuv::YuvError,
+    },
+    #[error("{0} is not a YUV format planar converts")]
+    NotYuv(drm_fourcc::DrmFourcc),
+}
+
+/// Why a buffer could not be set up for the CPU path (`CpuBuffer::new`).
+#[derive(Debug, thiserror::Error)]
+pub enum CpuError {
+    #[error("the CPU path cannot read {0}")]
+    Unreadable(drm_fourcc::DrmFourcc),
+    #[error("plane {plane}: fstat: {source}")]
+    Fstat {
+        plane: usize,
+        source: rustix::io::Errno,
+    },
+    #[error("plane {plane}: mapping {len} bytes failed: {source}")]
+    Map {
+        plane: usize,
+        len: usize,
+        source: std::io::Error,
+    },
+}
+
+/// The CPU buffer's read path (`cpu/buffer.rs`) still carries its errors as strings.
+impl From<ConvertError> for String {
+    fn from(e: ConvertError) -> String {
+        e.to_string()
+    }
+}
+
+/// Why a path did not take a buffer, or (as [`ImportError::Rejected`]) why none did. The
+/// Display of each is the import record's `reason` text, byte for byte: the report, the
+/// log, the `failed` event and the tests read it.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The pair is not one EGL imports zero-copy (not probed as importable).
+    #[error("the EGL renderer does not take this format+modifier")]
+    NotZeroCopy,
+    /// `--fail-import` names this pair.
+    #[error("EGL import failed: forced by --fail-import")]
+    ForcedFailure,
+    /// pixman: no zero-copy import at all.
+    #[error("the renderer has no zero-copy import")]
+    NoZeroCopyImport,
+    /// The driver refused the import (EGL_BAD_ALLOC on a foreign buffer).
+    #[error("EGL import failed: {0}")]
+    Egl(String),
+    /// `--import cpu`: the EGL path is not tried.
+    #[error("--import cpu")]
+    CpuOnly,
+    /// `--import egl`: the CPU path is not tried.
+    #[error("--import egl")]
+    EglOnly,
+    /// The modifier is not LINEAR (or implicit from an exporter that cannot tile).
+    #[error("the CPU cannot read modifier {0:#x}")]
+    TiledModifier(u64),
+    /// The implicit modifier, on a buffer from an exporter that may tile (a GPU's).
+    #[error(
+        "the CPU cannot read modifier {:#x} from an exporter that may tile",
+        planar_protocol::advertise::MOD_INVALID
+    )]
+    MayTile,
+    /// Larger than the renderer's largest texture.
+    #[error("{width}x{height} is larger than the renderer's largest texture ({max}x{max})")]
+    TooLarge { width: i32, height: i32, max: i32 },
+    /// Mapping the buffer failed.
+    #[error("CPU path: {0}")]
+    Cpu(#[from] CpuError),
+    /// The buffer's cost would take the CPU-path bytes in use past a budget.
+    #[error("CPU path: {cost_mib} MiB (mapped and converted) is past the {}: {in_use_mib} of {budget_mib} MiB in use ({})", .budget.what(), .budget.flag())]
+    OverBudget {
+        cost_mib: u64,
+        in_use_mib: u64,
+        budget_mib: u64,
+        budget: Budget,
+    },
+    /// No path took the buffer: why each one did not, in the order they were tried.
+    #[error("{}", join(.0))]
+    Rejected(Vec<ImportError>),
+    /// The renderer is not running (it failed to start).
+    #[error("no renderer is running")]
+    NoRenderer,
+}
+
+/// Which CPU-path budget a buffer is past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// `--cpu-budget`: all clients together.
+    Total,
+    /// `--cpu-budget-per-client`: one client.
+    PerClient,
+}
+
+impl Budget {
+    pub fn what(self) -> &'static str {
+        match self {
+            Budget::Total => "CPU-path budget",
+            Budget::PerClient => "client's CPU-path budget",
+        }
+    }
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            Budget::Total => "--cpu-budget",
+            Budget::PerClient => "--cpu-budget-per-client",
+        }
+    }
+}
+
+/// Reasons joined as the report writes them.
+pub(crate) fn join(reasons: &[ImportError]) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reasons as the import report has always spelled them: tests, reports and
+    /// users' scripts read these, so a change here is a change of interface.
+    #[test]
+    fn import_errors_read_as_the_report_reasons() {
+        let cases: Vec<(ImportError, &str)> = vec![
+            (
+                ImportError::NotZeroCopy,
+                "the EGL renderer does not take this format+modifier",
+            ),
+            (
+                ImportError::ForcedFailure,
+                "EGL import failed: forced by --fail-import",
+            ),
+            (
+                ImportError::NoZeroCopyImport,
+                "the renderer has no zero-copy import",
+            ),
+            (
+                ImportError::Egl("EGL_BAD_ALLOC".into()),
+                "EGL import failed: EGL_BAD_ALLOC",
+            ),
+            (ImportError::CpuOnly, "--import cpu"),
+            (ImportError::EglOnly, "--import egl"),
+            (
+                ImportError::TiledModifier(0x0100_0000_0000_0001),
+                "the CPU cannot read modifier 0x100000000000001",
+            ),
+            (
+                ImportError::MayTile,
+                "the CPU cannot read modifier 0xffffffffffffff from an exporter that may tile",
+            ),
+            (
+                ImportError::TooLarge {
+                    width: 20000,
+                    height: 10,
+                    max: 16384,
+                },
+                "20000x10 is larger than the renderer's largest texture (16384x16384)",
+            ),
+            (
+                ImportError::Cpu(CpuError::Unreadable(drm_fourcc::DrmFourcc::Nv12)),
+                "CPU path: the CPU path cannot read NV12",
+            ),
+            (
+                ImportError::OverBudget {
+                    cost_mib: 8,
+                    in_use_mib: 510,
+                    budget_mib: 512,
+                    budget: Budget::Total,
+                },
+                "CPU path: 8 MiB (mapped and converted) is past the CPU-path budget: 510 of \
+                 512 MiB in use (--cpu-budget)",
+            ),
+            (
+                ImportError::OverBudget {
+                    cost_mib: 8,
+                    in_use_mib: 250,
+                    budget_mib: 256,
+                    budget: Budget::PerClient,
+                },
+                "CPU path: 8 MiB (mapped and converted) is past the client's CPU-path budget: \
+                 250 of 256 MiB in use (--cpu-budget-per-client)",
+            ),
+            (
+                ImportError::Rejected(vec![ImportError::CpuOnly, ImportError::MayTile]),
+                "--import cpu; the CPU cannot read modifier 0xffffffffffffff from an exporter \
+                 that may tile",
+            ),
+        ];
+        for (error, reason) in cases {
+            assert_eq!(error.to_string(), reason, "{error:?}");
+        }
+    }
 }

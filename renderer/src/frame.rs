@@ -27,8 +27,8 @@ use std::ops::Range;
 use crate::{
     cpu::{gles_yuv::YuvDraw, CpuBuffer},
     import::{
-        CpuLimits, CpuUpload, ImportPath, ImportPolicy, ImportRecord, ImportRequest, Imports,
-        ZeroCopy, PIXMAN_MAX_SIZE,
+        Capabilities, CpuLimits, CpuUpload, EglPairs, ImportError, ImportPath, ImportPolicy,
+        ImportRecord, ImportRequest, Imports, ZeroCopy, PIXMAN_MAX_SIZE,
     },
     scene::{import_tree, space_elements, EncodingOf},
     RendererError,
@@ -45,12 +45,10 @@ pub struct Target<R: Renderer, T> {
     /// Age to pass to the damage tracker: 0 before the first frame, then 1.
     age: usize,
     imports: Imports<R::TextureId>,
-    /// Pairs the renderer imports zero-copy.
-    egl_pairs: Vec<(u32, u64)>,
+    /// The EGL pairs as probed (none on pixman).
+    egl: EglPairs,
     /// Formats the renderer uploads from memory as they are.
     direct: Vec<Fourcc>,
-    /// Pairs EGL lists but refused when probed.
-    egl_refused: Vec<(u32, u64)>,
     /// What the CPU path may take on this renderer.
     cpu_limits: CpuLimits,
     /// The output `target` belongs to ("" for the first one drawn).
@@ -186,7 +184,7 @@ fn new_target<R, T>(
     mut renderer: R,
     target: T,
     size: Size<i32, Physical>,
-    egl_pairs: Vec<(u32, u64)>,
+    egl: EglPairs,
     cpu_limits: CpuLimits,
 ) -> Target<R, T>
 where
@@ -200,13 +198,29 @@ where
         size,
         age: 0,
         imports: Imports::default(),
-        egl_pairs,
+        egl,
         direct,
-        egl_refused: Vec::new(),
         cpu_limits,
         current: String::new(),
         stash: Vec::new(),
     }
+}
+
+/// The import decision on `t`'s renderer, with what it imports and may take.
+fn decide<R: ZeroCopy, T>(
+    t: &mut Target<R, T>,
+    req: &ImportRequest<'_>,
+    policy: &ImportPolicy,
+) -> Result<ImportPath, ImportError>
+where
+    R::TextureId: Clone + 'static,
+{
+    let caps = Capabilities {
+        egl: &t.egl,
+        direct: &t.direct,
+        limits: t.cpu_limits,
+    };
+    t.imports.decide(&mut t.renderer, req, policy, &caps)
 }
 
 impl<R: Renderer + Offscreen<T>, T> Target<R, T> {
@@ -246,12 +260,11 @@ impl<R: Renderer + Offscreen<T>, T> Target<R, T> {
 }
 
 impl Engine {
-    /// `pairs`: what EGL really imports (probed when the display was opened).
+    /// `egl`: what EGL really imports (probed when the display was opened).
     pub(crate) fn gles(
         mut renderer: GlesRenderer,
         size: Size<i32, Physical>,
-        pairs: Vec<(u32, u64)>,
-        refused: Vec<(u32, u64)>,
+        egl: EglPairs,
     ) -> Result<Self, RendererError> {
         let target: GlesTexture = output_buffer(&mut renderer, size)?;
         let mut max = 0;
@@ -265,8 +278,7 @@ impl Engine {
             max_size: max,
             keep_frame: false,
         };
-        let mut t = new_target(renderer, target, size, pairs, limits);
-        t.egl_refused = refused;
+        let mut t = new_target(renderer, target, size, egl, limits);
         // YUV the shader converts is taken as it is too (planes uploaded, not converted).
         let yuv = crate::cpu::gles_yuv::formats(&mut t.renderer);
         t.direct.extend(yuv);
@@ -282,7 +294,7 @@ impl Engine {
             renderer,
             target,
             size,
-            Vec::new(),
+            EglPairs::default(),
             CpuLimits {
                 max_size: PIXMAN_MAX_SIZE,
                 keep_frame: true,
@@ -331,24 +343,10 @@ impl Engine {
         &mut self,
         req: &ImportRequest<'_>,
         policy: &ImportPolicy,
-    ) -> Result<ImportPath, String> {
+    ) -> Result<ImportPath, ImportError> {
         match self {
-            Engine::Gles(t) => t.imports.decide(
-                &mut t.renderer,
-                req,
-                policy,
-                &t.egl_pairs,
-                &t.direct,
-                t.cpu_limits,
-            ),
-            Engine::Pixman(t) => t.imports.decide(
-                &mut t.renderer,
-                req,
-                policy,
-                &t.egl_pairs,
-                &t.direct,
-                t.cpu_limits,
-            ),
+            Engine::Gles(t) => decide(t, req, policy),
+            Engine::Pixman(t) => decide(t, req, policy),
         }
     }
 
@@ -401,19 +399,11 @@ impl Engine {
         }
     }
 
-    /// The dma-buf (fourcc, modifier) pairs this renderer imports zero-copy.
-    pub fn dmabuf_pairs(&self) -> Vec<(u32, u64)> {
+    /// The EGL pairs as probed: what imports zero-copy, what EGL lists but refused.
+    pub fn egl_pairs(&self) -> &EglPairs {
         match self {
-            Engine::Gles(t) => t.egl_pairs.clone(),
-            Engine::Pixman(t) => t.egl_pairs.clone(),
-        }
-    }
-
-    /// Pairs EGL lists but refused when tried: they can only take the CPU path.
-    pub fn egl_refused_pairs(&self) -> Vec<(u32, u64)> {
-        match self {
-            Engine::Gles(t) => t.egl_refused.clone(),
-            Engine::Pixman(t) => t.egl_refused.clone(),
+            Engine::Gles(t) => &t.egl,
+            Engine::Pixman(t) => &t.egl,
         }
     }
 

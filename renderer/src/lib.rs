@@ -20,7 +20,7 @@ pub mod xwayland;
 pub use error::RendererError;
 pub use frame::Engine;
 pub use scene::EncodingOf;
-pub use select::{for_window, select, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
+pub use select::{select, sharing, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
 
 use smithay::backend::allocator::Fourcc;
 

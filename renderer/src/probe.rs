@@ -6,7 +6,7 @@
 
 use std::os::fd::OwnedFd;
 
-use planar_protocol::format::format_info;
+use planar_protocol::{format::format_info, names::fourcc_chars};
 use smithay::backend::{
     allocator::{
         dmabuf::{Dmabuf, DmabufFlags},
@@ -16,13 +16,12 @@ use smithay::backend::{
 };
 use tracing::info;
 
+use crate::import::EglPairs;
+
 const PROBE_SIZE: u32 = 64;
 
-/// (fourcc, modifier) pairs.
-type Pairs = Vec<(u32, u64)>;
-
 /// Splits `pairs` into those EGL imports and those it refuses.
-pub(crate) fn probe(display: &EGLDisplay, pairs: &[(u32, u64)]) -> (Pairs, Pairs) {
+pub(crate) fn probe(display: &EGLDisplay, pairs: &[(u32, u64)]) -> EglPairs {
     let mut ok = Vec::new();
     let mut refused = Vec::new();
     for &(code, modifier) in pairs {
@@ -36,11 +35,14 @@ pub(crate) fn probe(display: &EGLDisplay, pairs: &[(u32, u64)]) -> (Pairs, Pairs
     if !refused.is_empty() {
         let names: Vec<String> = refused
             .iter()
-            .map(|(f, m)| format!("{}:{m:#x}", String::from_utf8_lossy(&f.to_le_bytes())))
+            .map(|(f, m)| format!("{}:{m:#x}", fourcc_chars(*f)))
             .collect();
         info!(refused = %names.join(" "), "EGL lists these pairs but refuses them from memory buffers; they go to the CPU path");
     }
-    (ok, refused)
+    EglPairs {
+        zero_copy: ok,
+        refused,
+    }
 }
 
 fn probe_one(display: &EGLDisplay, code: u32, modifier: u64) -> Option<bool> {

@@ -2,8 +2,17 @@
 //! the EGL software device → GLES on the surfaceless platform → pixman. Every step is
 //! logged with the reason it was taken or skipped, and kept in [`RendererInfo::steps`] so
 //! `planar info` can print the same story.
+//!
+//! A backend that already has an EGL context (a nested window's) skips the chain:
+//! [`sharing`] makes the renderer on that context's display. The renderer knows nothing
+//! of windows; the backend presents the frame.
 
-use std::{ffi::CStr, fmt, path::PathBuf, str::FromStr};
+use std::{
+    ffi::CStr,
+    fmt,
+    path::{Path, PathBuf},
+    str::FromStr,
+};
 
 use smithay::{
     backend::{
@@ -56,9 +65,13 @@ pub enum RendererKind {
     GlesSoftwareDevice,
     /// GLES on EGL_PLATFORM_SURFACELESS_MESA.
     GlesSurfaceless,
-    /// GLES on the EGL display of a nested window (`--backend nested`), sharing textures
-    /// with the window's context; the DRM node when EGL names one.
-    GlesWindow(Option<PathBuf>),
+    /// GLES on an EGL display the caller already has (a nested backend's), in a context
+    /// that shares textures with the caller's; `owner` says whose display it is, `node` is
+    /// the DRM node when EGL names one.
+    GlesShared {
+        owner: String,
+        node: Option<PathBuf>,
+    },
     /// pixman, pure CPU.
     Pixman,
 }
@@ -68,6 +81,15 @@ impl RendererKind {
     pub fn is_gles(&self) -> bool {
         !matches!(self, RendererKind::Pixman)
     }
+
+    /// The DRM node the renderer draws on, when there is one (linux-dmabuf's main device).
+    pub fn drm_node(&self) -> Option<&Path> {
+        match self {
+            RendererKind::GlesGbm(node) => Some(node),
+            RendererKind::GlesShared { node, .. } => node.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for RendererKind {
@@ -76,12 +98,14 @@ impl fmt::Display for RendererKind {
             RendererKind::GlesGbm(node) => write!(f, "gles (GBM on {})", node.display()),
             RendererKind::GlesSoftwareDevice => f.write_str("gles (EGL software device)"),
             RendererKind::GlesSurfaceless => f.write_str("gles (EGL surfaceless)"),
-            RendererKind::GlesWindow(Some(node)) => {
-                write!(f, "gles (EGL display of the window, on {})", node.display())
-            }
-            RendererKind::GlesWindow(None) => {
-                f.write_str("gles (EGL display of the window, software or unnamed device)")
-            }
+            RendererKind::GlesShared {
+                owner,
+                node: Some(node),
+            } => write!(f, "gles (EGL display of {owner}, on {})", node.display()),
+            RendererKind::GlesShared { owner, node: None } => write!(
+                f,
+                "gles (EGL display of {owner}, software or unnamed device)"
+            ),
             RendererKind::Pixman => f.write_str("pixman"),
         }
     }
@@ -98,12 +122,8 @@ pub struct RendererInfo {
     pub gl_renderer: Option<String>,
     /// wl_shm formats the renderer imports.
     pub shm_formats: Vec<Fourcc>,
-    /// dma-buf format+modifier pairs EGL lists.
+    /// dma-buf format+modifier pairs EGL lists (which of them import: `Engine::egl_pairs`).
     pub dmabuf_formats: Vec<Format>,
-    /// Of those (in planar's table), the pairs that really import zero-copy (probed).
-    pub zero_copy: Vec<(u32, u64)>,
-    /// Listed by EGL but refused when tried: these take the CPU path.
-    pub refused: Vec<(u32, u64)>,
 }
 
 /// Runs the selection chain and creates the renderer with an offscreen target of `size`.
@@ -205,15 +225,17 @@ impl Drop for PendingRenderer {
     }
 }
 
-/// The renderer for `--backend nested`: GLES on the EGL display of the window, in a
-/// context that shares textures with `window` (the window's own context), so the frame
-/// drawn offscreen is put on the window without a copy through memory. Dma-bufs are
-/// imported on this display, with the same decision and CPU fallback as headless.
-pub fn for_window(
-    window: &EGLContext,
+/// A renderer for a backend that already has an EGL context (a nested window's): GLES on
+/// that context's display, in a new context sharing textures with `share_with`, so the
+/// backend can put the frame drawn offscreen on its own surface without a copy through
+/// memory. Dma-bufs are imported on this display, with the same decision and CPU fallback
+/// as headless. `owner` names the display in the renderer's kind ("the window").
+pub fn sharing(
+    share_with: &EGLContext,
+    owner: &str,
     size: Size<i32, smithay::utils::Physical>,
 ) -> Result<(Engine, RendererInfo), RendererError> {
-    let display = window.display();
+    let display = share_with.display();
     // A GPU's own buffers import even where memory buffers are refused, so only a
     // software (or unnamed) device is probed, as in the headless chain.
     let (node, probe) = match EGLDevice::device_for_display(display) {
@@ -227,9 +249,12 @@ pub fn for_window(
         }
         _ => (None, true),
     };
-    let kind = RendererKind::GlesWindow(node);
+    let kind = RendererKind::GlesShared {
+        owner: owner.to_string(),
+        node,
+    };
     let (context, strings) = context_on(display.clone(), probe, |d| {
-        EGLContext::new_shared(d, window)
+        EGLContext::new_shared(d, share_with)
     })?;
     let (engine, strings) = gles_engine(context, strings, size)?;
     let mut line = format!("{kind}: chosen");
@@ -254,12 +279,7 @@ fn gles_engine(
     let (renderer, gl) = gl_renderer_string(renderer)?;
     let mut strings = strings;
     strings.gl_renderer = gl;
-    let engine = Engine::gles(
-        renderer,
-        size,
-        strings.importable.clone(),
-        strings.refused.clone(),
-    )?;
+    let engine = Engine::gles(renderer, size, strings.egl.clone())?;
     Ok((engine, strings))
 }
 
@@ -392,10 +412,8 @@ struct EglStrings {
     version: Option<String>,
     gl_renderer: Option<String>,
     dmabuf_formats: Vec<Format>,
-    /// The pairs of planar's table that really import (see `probe`).
-    importable: Vec<(u32, u64)>,
-    /// Listed by EGL but refused when tried.
-    refused: Vec<(u32, u64)>,
+    /// Which pairs of planar's table really import (see `probe`).
+    egl: crate::import::EglPairs,
 }
 
 fn context_on(
@@ -422,15 +440,18 @@ fn context_on(
         .iter()
         .map(|f| (f.code as u32, u64::from(f.modifier)))
         .collect();
-    let (importable, refused) = if probe {
+    let egl = if probe {
         crate::probe::probe(&display, &listed)
     } else {
-        let known = listed
+        let zero_copy = listed
             .iter()
             .copied()
             .filter(|(f, _)| planar_protocol::format::format_info(*f).is_some())
             .collect();
-        (known, Vec::new())
+        crate::import::EglPairs {
+            zero_copy,
+            refused: Vec::new(),
+        }
     };
     let context = new_context(&display)?;
     Ok((
@@ -440,8 +461,7 @@ fn context_on(
             version,
             gl_renderer: None,
             dmabuf_formats,
-            importable,
-            refused,
+            egl,
         },
     ))
 }
@@ -479,8 +499,63 @@ fn finish(
         gl_renderer: strings.gl_renderer,
         shm_formats,
         dmabuf_formats: strings.dmabuf_formats,
-        zero_copy: strings.importable,
-        refused: strings.refused,
     };
     (engine, info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_display_names_its_owner_and_node() {
+        let on_node = RendererKind::GlesShared {
+            owner: "the window".into(),
+            node: Some("/dev/dri/renderD128".into()),
+        };
+        assert_eq!(
+            on_node.to_string(),
+            "gles (EGL display of the window, on /dev/dri/renderD128)"
+        );
+        assert_eq!(on_node.drm_node(), Some(Path::new("/dev/dri/renderD128")));
+        let software = RendererKind::GlesShared {
+            owner: "the window".into(),
+            node: None,
+        };
+        assert_eq!(
+            software.to_string(),
+            "gles (EGL display of the window, software or unnamed device)"
+        );
+        assert_eq!(software.drm_node(), None);
+        let gbm = RendererKind::GlesGbm("/dev/dri/card0".into());
+        assert_eq!(gbm.drm_node(), Some(Path::new("/dev/dri/card0")));
+        assert_eq!(RendererKind::GlesSurfaceless.drm_node(), None);
+        assert_eq!(RendererKind::Pixman.drm_node(), None);
+    }
+
+    /// `sharing` needs no window: any EGL context will do (here one on the surfaceless
+    /// platform), and the renderer it makes draws and reads back at the size asked for.
+    #[test]
+    fn sharing_makes_a_renderer_on_the_callers_display() {
+        let test = "sharing_makes_a_renderer_on_the_callers_display";
+        let theirs = egl_display(EGLSurfacelessDisplay)
+            .and_then(|d| EGLContext::new(&d).map_err(RendererError::from));
+        let theirs = match theirs {
+            Ok(context) => context,
+            Err(err) => return println!("SKIP {test}: no surfaceless EGL context: {err}"),
+        };
+        let (mut engine, info) = sharing(&theirs, "a test context", (40, 30).into())
+            .expect("a renderer on the display of a working context");
+        assert_eq!(
+            info.kind,
+            RendererKind::GlesShared {
+                owner: "a test context".into(),
+                node: None,
+            }
+        );
+        assert_eq!(info.steps.len(), 1, "{:?}", info.steps);
+        assert!(info.steps[0].starts_with("gles (EGL display of a test context"));
+        assert_eq!(engine.size(), (40, 30).into());
+        assert_eq!(engine.read_rgba().unwrap().len(), 40 * 30 * 4);
+    }
 }

@@ -8,6 +8,7 @@ use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{
     advertise::{MOD_INVALID, MOD_LINEAR},
     format::{format_info, FORMATS},
+    names::fourcc_chars,
     validate::FLAG_Y_INVERT,
 };
 use wayland_client::{protocol::wl_buffer::WlBuffer, Connection};
@@ -98,29 +99,21 @@ impl Pattern {
     }
 }
 
-/// Parses a fourcc name (`NV12`, `XR24`) or a format name (`xrgb8888`, `nv12`).
+/// Parses a fourcc name (`NV12`, `XR24`) or a format name (`xrgb8888`, `nv12`): the
+/// format table's name column.
 pub fn parse_format(s: &str) -> Result<Fourcc, String> {
     let upper = s.to_ascii_uppercase();
     FORMATS
         .iter()
-        .map(|f| f.fourcc)
         .find(|f| {
-            let code = (*f as u32).to_le_bytes();
-            String::from_utf8_lossy(&code).trim_end() == upper
-                || format!("{f:?}").to_ascii_uppercase() == upper
+            fourcc_chars(f.fourcc as u32).trim_end() == upper
+                || f.name.to_ascii_uppercase() == upper
         })
+        .map(|f| f.fourcc)
         .ok_or_else(|| format!("unknown format {s:?}"))
 }
 
-/// Parses `linear`, `invalid` or a hex modifier.
-pub fn parse_modifier(s: &str) -> Result<u64, String> {
-    match s {
-        "linear" => Ok(MOD_LINEAR),
-        "invalid" => Ok(MOD_INVALID),
-        hex => u64::from_str_radix(hex.trim_start_matches("0x"), 16)
-            .map_err(|_| format!("{hex:?} is not a modifier")),
-    }
-}
+pub use planar_protocol::names::parse_modifier;
 
 /// Everything `show` needs.
 #[derive(Debug, Clone)]
@@ -487,16 +480,7 @@ fn verify(
     })
 }
 
-/// Checks that a size string is WxH.
+/// Parses `WxH` (each side at least 1).
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or_else(|| format!("{s:?} is not WxH"))?;
-    let p = |v: &str| {
-        v.parse::<u32>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| format!("{s:?} is not WxH"))
-    };
-    Ok((p(w)?, p(h)?))
+    planar_protocol::names::parse_size(s, u32::MAX)
 }

@@ -11,6 +11,7 @@ use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{
     advertise::{MOD_INVALID, MOD_LINEAR},
     format::format_info,
+    names::{fourcc_chars, modifier_name},
 };
 use wayland_client::Connection;
 
@@ -402,11 +403,7 @@ pub fn run(
         let add = crate::client::layout_planes(&layout, &fds, m);
         let o = c.create(&add, 64, 48, f, 0);
         if !matches!(o, Outcome::Created(_)) {
-            failed.push(format!(
-                "{}:{}",
-                String::from_utf8_lossy(&f.to_le_bytes()).trim(),
-                if m == MOD_LINEAR { "LINEAR" } else { "INVALID" }
-            ));
+            failed.push(format!("{}:{}", fourcc_chars(f).trim(), modifier_name(m)));
         }
     }
     let skipped = advertised.len() - layable.len();

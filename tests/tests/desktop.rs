@@ -612,9 +612,10 @@ fn broken_security_context_fds_do_not_stop_planar() {
 
 #[test]
 fn hostile_commit_timing_targets_are_released() {
-    // Negative seconds, nanoseconds past a second, the end of time: each update is shown
-    // (past ones at once, far ones released with a warning), and planar stays up, in debug
-    // builds too (smithay's own conversion debug-asserts non-negative times).
+    // Negative seconds, the end of time: each update is shown (past ones at once, far ones
+    // released with a warning), and planar stays up, in debug builds too (smithay's own
+    // conversion debug-asserts non-negative times). Nanoseconds of a second or more are
+    // the protocol's invalid_timestamp (below; hostile.rs has the error's own test).
     let server = Server::start(&["--renderer", "pixman"]).unwrap();
     let conn = server.connect().unwrap();
     let mut window = Window::new(&conn, "hostile").unwrap();
@@ -624,9 +625,7 @@ fn hostile_commit_timing_targets_are_released() {
     let timer = manager.get_timer(window.surface(), &qh, ());
     let buffer = shm_buffer(&shm, &qh, 8, 8, 32, &[0x40; 8 * 8 * 4]).unwrap();
     let targets = [
-        (u32::MAX, u32::MAX, u32::MAX),
         (0x8000_0000, 0, 0),
-        (0, 5, 2_999_999_999),
         (0x7fff_ffff, u32::MAX, 999_999_999),
         (0, 0, 0),
     ];
@@ -645,6 +644,25 @@ fn hostile_commit_timing_targets_are_released() {
             server.log()
         );
         window.blocking_dispatch().unwrap();
+    }
+    for (hi, lo, nsec) in [(u32::MAX, u32::MAX, u32::MAX), (0, 5, 2_999_999_999)] {
+        let conn = server.connect().unwrap();
+        let window = Window::new(&conn, "hostile").unwrap();
+        let qh = window.queue_handle().clone();
+        let manager: WpCommitTimingManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
+        let timer = manager.get_timer(window.surface(), &qh, ());
+        timer.set_timestamp(hi, lo, nsec);
+        window.surface().commit();
+        match conn.roundtrip() {
+            Err(wayland_client::backend::WaylandError::Protocol(e)) => assert_eq!(
+                (e.object_interface.as_str(), e.code),
+                ("wp_commit_timer_v1", 0),
+                "({hi:#x}, {lo:#x}, {nsec})"
+            ),
+            other => {
+                panic!("({hi:#x}, {lo:#x}, {nsec}): expected invalid_timestamp, got {other:?}")
+            }
+        }
     }
     assert!(global_names(&server.connect().unwrap()).len() > 10);
 }

@@ -301,12 +301,8 @@ fn egl_v4_feedback_matches_v3_events() {
 }
 
 fn render_feedback(fb: &planar_tests::dmabuf_client::Feedback) -> String {
-    let name = |f: u32| String::from_utf8_lossy(&f.to_le_bytes()).into_owned();
-    let modifier = |m: u64| match m {
-        MOD_LINEAR => "LINEAR".to_string(),
-        MOD_INVALID => "INVALID".to_string(),
-        m => format!("{m:#x}"),
-    };
+    let name = planar_protocol::names::fourcc_chars;
+    let modifier = planar_protocol::names::modifier_name;
     let mut out = format!(
         "main_device: {:#x}\ntable entries: {}\n",
         fb.main_device,

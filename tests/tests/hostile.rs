@@ -5,7 +5,7 @@
 
 use std::{
     os::{
-        fd::AsFd,
+        fd::{AsFd, BorrowedFd},
         unix::net::{UnixListener, UnixStream},
     },
     time::{Duration, Instant},
@@ -84,6 +84,21 @@ fn security_manager(conn: &Connection) -> (WpSecurityContextManagerV1, QueueHand
     // The queue's events are all ignored; only the objects' ids matter here.
     std::mem::forget(queue);
     (manager, qh)
+}
+
+/// `n` security contexts listening on `listen` made (committed, then their objects
+/// destroyed: the listeners stay), with no protocol error every 50 and at the end.
+fn make_listeners(conn: &Connection, listen: BorrowedFd, close: BorrowedFd, n: usize) {
+    let (manager, qh) = security_manager(conn);
+    for i in 0..n {
+        let context = manager.create_listener(listen, close, &qh, ());
+        context.commit();
+        context.destroy();
+        if i % 50 == 49 {
+            assert_eq!(roundtrip_error(conn), None);
+        }
+    }
+    assert_eq!(roundtrip_error(conn), None);
 }
 
 /// A pipe, or a connected socket, as listen_fd: smithay's listener would accept() on it
@@ -178,16 +193,7 @@ fn security_context_listeners_are_bounded() {
     let listener = UnixListener::bind(dir.path().join("sandbox.sock")).unwrap();
     let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
     let conn = server.connect().unwrap();
-    let (manager, qh) = security_manager(&conn);
-    for i in 0..300 {
-        let context = manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ());
-        context.commit();
-        context.destroy();
-        if i % 50 == 49 {
-            assert_eq!(roundtrip_error(&conn), None);
-        }
-    }
-    assert_eq!(roundtrip_error(&conn), None);
+    make_listeners(&conn, listener.as_fd(), close_read.as_fd(), 300);
     drop(conn);
     std::thread::sleep(Duration::from_millis(300));
     let held = open_fds(server.pid()).saturating_sub(baseline);
@@ -348,6 +354,16 @@ fn shown_window(server: &Server) -> planar_tests::window::Window {
     window
 }
 
+/// A commit timer for `window`'s surface.
+fn commit_timer(
+    window: &planar_tests::window::Window,
+) -> wayland_protocols::wp::commit_timing::v1::client::wp_commit_timer_v1::WpCommitTimerV1 {
+    use wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1;
+    let qh = window.queue_handle();
+    let manager: WpCommitTimingManagerV1 = window.globals.bind(qh, 1..=1, ()).unwrap();
+    manager.get_timer(window.surface(), qh, ())
+}
+
 /// wp_fifo_v1: each commit that waits on the previous one's barrier is held until the
 /// next refresh, and one goes out per refresh. smithay scans a client's whole queue of held
 /// commits at every commit: a client that commits (wait_barrier, set_barrier, commit:
@@ -402,7 +418,6 @@ fn commits_held_by_fifo_are_bounded() {
 /// planar at the next refresh.
 #[test]
 fn commit_timing_targets_out_of_range_do_not_panic() {
-    use wayland_protocols::wp::commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1;
     for (hi, lo, nsec, refresh) in [
         (u32::MAX, u32::MAX, u32::MAX, "60"),
         (0x8000_0000, 0, 0, "60"),
@@ -420,9 +435,7 @@ fn commit_timing_targets_out_of_range_do_not_panic() {
         ])
         .expect("planar starts");
         let window = shown_window(&server);
-        let qh = window.queue_handle().clone();
-        let manager: WpCommitTimingManagerV1 = window.globals.bind(&qh, 1..=1, ()).unwrap();
-        let timer = manager.get_timer(window.surface(), &qh, ());
+        let timer = commit_timer(&window);
         timer.set_timestamp(hi, lo, nsec);
         window.surface().damage(0, 0, 1, 1);
         window.surface().commit();
@@ -436,4 +449,146 @@ fn commit_timing_targets_out_of_range_do_not_panic() {
         );
         still_serving(&mut server);
     }
+}
+
+/// The overall bound of 32 listeners left one client free to take every slot, so that no
+/// other sandbox engine could make a context. One connection may have 8 listening.
+#[test]
+fn security_context_listeners_are_bounded_per_client() {
+    let mut server = server();
+    let dir = runtime_dir();
+    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    let greedy = UnixListener::bind(dir.path().join("greedy.sock")).unwrap();
+    let conn = server.connect().unwrap();
+    make_listeners(&conn, greedy.as_fd(), close_read.as_fd(), 40);
+    assert!(
+        server
+            .log()
+            .contains("the client made 8 security contexts that are still listening"),
+        "{}",
+        server.log()
+    );
+
+    // Another client's context still gets a slot: planar listens on its socket, which
+    // the test's own listener no longer holds open.
+    let path = dir.path().join("fair.sock");
+    let fair = UnixListener::bind(&path).unwrap();
+    let other = server.connect().unwrap();
+    make_listeners(&other, fair.as_fd(), close_read.as_fd(), 1);
+    drop(fair);
+    let stream = UnixStream::connect(&path).expect("planar listens on the second client's socket");
+    let sandboxed = Connection::from_socket(stream).unwrap();
+    sandboxed
+        .roundtrip()
+        .expect("a client through the second context is served");
+    still_serving(&mut server);
+}
+
+/// wp_commit_timer_v1.set_timestamp with tv_nsec of a second or more: the protocol's
+/// `invalid_timestamp` (smithay stored it, and planar read it as a time).
+#[test]
+fn commit_timer_nanoseconds_of_a_second_are_invalid_timestamp() {
+    let mut server = server();
+    let window = shown_window(&server);
+    let timer = commit_timer(&window);
+    // The largest valid nanoseconds, a target in the past: applied at once.
+    timer.set_timestamp(0, 5, 999_999_999);
+    window.surface().damage(0, 0, 1, 1);
+    window.surface().commit();
+    assert_eq!(roundtrip_error(&window.conn), None);
+    timer.set_timestamp(0, 5, 1_000_000_000);
+    assert_eq!(
+        roundtrip_error(&window.conn),
+        Some(("wp_commit_timer_v1".into(), 0))
+    );
+    still_serving(&mut server);
+}
+
+/// xdg_toplevel_icon_v1.add_buffer with a scale below 1: `invalid_buffer` (smithay checks
+/// that the buffer is wl_shm and square, and kept any scale).
+#[test]
+fn toplevel_icon_buffer_scale_below_one_is_invalid_buffer() {
+    use wayland_client::protocol::wl_shm::WlShm;
+    use wayland_protocols::xdg::toplevel_icon::v1::client::xdg_toplevel_icon_manager_v1::XdgToplevelIconManagerV1;
+    let mut server = server();
+    for (scale, error) in [(1, None), (0, Some(1)), (-2, Some(1))] {
+        let conn = server.connect().unwrap();
+        let window = planar_tests::window::Window::new(&conn, "icon").unwrap();
+        let qh = window.queue_handle();
+        let shm: WlShm = window.globals.bind(qh, 1..=1, ()).unwrap();
+        let pixels = vec![0x80; 16 * 16 * 4];
+        let buffer = planar_tests::shm_client::shm_buffer(&shm, qh, 16, 16, 64, &pixels).unwrap();
+        let queue = conn.new_event_queue::<Raw>();
+        let manager: XdgToplevelIconManagerV1 =
+            window.globals.bind(&queue.handle(), 1..=1, ()).unwrap();
+        let icon = manager.create_icon(&queue.handle(), ());
+        icon.add_buffer(&buffer, scale);
+        assert_eq!(
+            roundtrip_error(&conn),
+            error.map(|code| ("xdg_toplevel_icon_v1".to_string(), code)),
+            "scale {scale}"
+        );
+    }
+    still_serving(&mut server);
+}
+
+delegate_noop!(Raw: ignore planar_protocol::test_protocol::client::planar_test_v1::PlanarTestV1);
+delegate_noop!(Raw: ignore wayland_client::protocol::wl_callback::WlCallback);
+
+/// planar_test_v1.next_frame draws a frame now. A client asking in a loop, without
+/// waiting for its callbacks, had planar draw once per request while every other client
+/// waited. Each client now gets at most one such frame per refresh interval (60 Hz here),
+/// and a well-behaved client is answered promptly during the flood.
+#[test]
+fn next_frame_flood_is_coalesced() {
+    use planar_protocol::test_protocol::client::planar_test_v1::PlanarTestV1;
+    use planar_tests::test_client::PlanarTest;
+    const FLOOD: usize = 20_000;
+    let mut server = server();
+    let polite = server.connect().unwrap();
+    let mut polite = PlanarTest::new(&polite).unwrap();
+    let before = polite.next_frame().unwrap();
+
+    let flooder = server.connect().unwrap();
+    let (globals, mut queue) = registry_queue_init::<Raw>(&flooder).unwrap();
+    let qh = queue.handle();
+    let test: PlanarTestV1 = globals.bind(&qh, 1..=3, ()).unwrap();
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for chunk in 0..FLOOD / 1000 {
+        for _ in 0..1000 {
+            test.next_frame(&qh, ());
+        }
+        flooder.flush().unwrap();
+        // Asked while planar reads the flood.
+        let asked = Instant::now();
+        polite.next_frame().unwrap();
+        slowest = slowest.max(asked.elapsed());
+        // The flooder reads its events (a roundtrip), but never waits for its frames.
+        queue.roundtrip(&mut Raw).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "after {} requests the flood still runs",
+            (chunk + 1) * 1000
+        );
+    }
+    let elapsed = started.elapsed();
+    let after = polite.next_frame().unwrap();
+    let drawn = after.wrapping_sub(before) as f64;
+    // Two clients, each at most one frame per interval (one more at each end, and a
+    // tenth of a second of slack between the test's clock and planar's).
+    let allowed = 2.0 * (60.0 * (elapsed.as_secs_f64() + 0.1) + 2.0) + 2.0;
+    eprintln!(
+        "{FLOOD} next_frame requests in {elapsed:?}: {drawn} frames drawn (at most {allowed:.0}), \
+         the polite client waited {slowest:?} at most"
+    );
+    assert!(
+        drawn <= allowed,
+        "{drawn} frames drawn for {FLOOD} requests in {elapsed:?}"
+    );
+    assert!(
+        slowest < Duration::from_secs(2),
+        "the polite client waited {slowest:?}"
+    );
+    still_serving(&mut server);
 }

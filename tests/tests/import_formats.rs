@@ -37,7 +37,7 @@ fn zero_copy_formats() -> BTreeSet<String> {
 }
 
 fn fourcc_name(f: Fourcc) -> String {
-    String::from_utf8_lossy(&(f as u32).to_le_bytes())
+    planar_protocol::names::fourcc_chars(f as u32)
         .trim()
         .to_string()
 }

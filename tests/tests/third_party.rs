@@ -158,7 +158,7 @@ fn wayland_info_lists_the_dmabuf_formats() {
         .iter()
         .map(|&(f, m)| {
             (
-                String::from_utf8_lossy(&f.to_le_bytes()).into_owned(),
+                planar_protocol::names::fourcc_chars(f),
                 format!("{m:#018x}"),
             )
         })

@@ -1,16 +1,34 @@
 //! The headless backend: every virtual output drawn into its own offscreen target (the
 //! engine swaps them in; each output has its own damage tracker).
 
-use planar_renderer::{Engine, RendererError};
+use calloop::LoopHandle;
+use planar_renderer::{Engine, PendingRenderer, RendererChoice, RendererError};
 use smithay::{
     backend::renderer::damage::OutputDamageTracker,
     desktop::{Space, Window},
     output::Output,
 };
 
-/// Background colour behind all windows: a fixed dark grey-blue, so screenshots are
-/// reproducible and an empty output is told apart from a black client.
-pub const BACKGROUND: [f32; 4] = [0.125, 0.125, 0.1875, 1.0];
+use super::BACKGROUND;
+use crate::state::State;
+
+/// Starts the renderer selection chain on its worker, which wakes the loop through a
+/// channel when it is done; the loop then installs the backend (`State::ensure_backend`).
+pub fn prepare(
+    choice: RendererChoice,
+    handle: &LoopHandle<'static, State>,
+) -> anyhow::Result<PendingRenderer> {
+    let (ready_tx, ready_rx) = calloop::channel::channel::<()>();
+    let pending = PendingRenderer::start(choice, move || {
+        let _ = ready_tx.send(());
+    });
+    handle
+        .insert_source(ready_rx, |_, _, state| {
+            state.ensure_backend();
+        })
+        .map_err(|e| anyhow::anyhow!("error watching the renderer worker: {e}"))?;
+    Ok(pending)
+}
 
 pub struct Headless {
     pub engine: Engine,

@@ -11,49 +11,46 @@ use std::sync::{Arc, Mutex};
 use smithay::{
     output::Output,
     reexports::wayland_server::{
+        delegate_dispatch,
         protocol::{wl_buffer::WlBuffer, wl_shm},
-        Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
+        Client, DataInit, Dispatch, DisplayHandle, Resource,
     },
 };
 use tracing::warn;
 use wayland_protocols::ext::{
     image_capture_source::v1::server::{
-        ext_image_capture_source_v1::{self, ExtImageCaptureSourceV1},
+        ext_image_capture_source_v1::ExtImageCaptureSourceV1,
         ext_output_image_capture_source_manager_v1::{self, ExtOutputImageCaptureSourceManagerV1},
     },
     image_copy_capture::v1::server::{
-        ext_image_copy_capture_cursor_session_v1::{self, ExtImageCopyCaptureCursorSessionV1},
+        ext_image_copy_capture_cursor_session_v1::{
+            ExtImageCopyCaptureCursorSessionV1, Request as CursorRequest,
+        },
         ext_image_copy_capture_frame_v1::{self, ExtImageCopyCaptureFrameV1, FailureReason},
-        ext_image_copy_capture_manager_v1::{self, ExtImageCopyCaptureManagerV1},
+        ext_image_copy_capture_manager_v1::{
+            ExtImageCopyCaptureManagerV1, Request as ManagerRequest,
+        },
         ext_image_copy_capture_session_v1::{self, ExtImageCopyCaptureSessionV1},
     },
 };
 
-use super::{output_rect, CaptureError, CaptureGlobal, CapturePolicy, CaptureSlot};
-use crate::state::State;
+use super::{output_rect, split_time, CaptureError, CapturePolicy, FrameBook, Refusal};
+use crate::{handlers::dispatch::Inert, state::State};
 
-/// A frame: the buffer attached to it, whether capture was asked already, and the
-/// permission filter it came with.
-pub struct FrameData {
-    inner: Mutex<(Option<WlBuffer>, bool)>,
+const PROTOCOL: &str = "ext-image-copy-capture";
+
+/// A capture session: the filter it came with and the output it captures (`None`: not an
+/// output source, or a cursor's; its frames fail).
+#[derive(Clone)]
+pub struct Session {
     policy: Arc<CapturePolicy>,
-    /// The output the session captures (`None`: not an output source).
     output: Option<Output>,
-    /// `None`: past the client's capture limit; `capture` only fails.
-    slot: Option<CaptureSlot>,
 }
 
-impl GlobalDispatch<ExtOutputImageCaptureSourceManagerV1, CaptureGlobal> for State {
-    fn bind(
-        _: &mut Self,
-        _: &DisplayHandle,
-        _: &Client,
-        resource: New<ExtOutputImageCaptureSourceManagerV1>,
-        _: &CaptureGlobal,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        data_init.init(resource, ());
-    }
+/// A frame: the buffer attached to it, with what every capture frame keeps.
+pub struct FrameData {
+    buffer: Mutex<Option<WlBuffer>>,
+    book: FrameBook,
 }
 
 impl Dispatch<ExtOutputImageCaptureSourceManagerV1, ()> for State {
@@ -76,50 +73,31 @@ impl Dispatch<ExtOutputImageCaptureSourceManagerV1, ()> for State {
     }
 }
 
-impl Dispatch<ExtImageCaptureSourceV1, Option<Output>> for State {
-    fn request(
-        _: &mut Self,
-        _: &Client,
-        _: &ExtImageCaptureSourceV1,
-        _: ext_image_capture_source_v1::Request,
-        _: &Option<Output>,
-        _: &DisplayHandle,
-        _: &mut DataInit<'_, Self>,
-    ) {
-    }
-}
-
-impl GlobalDispatch<ExtImageCopyCaptureManagerV1, CaptureGlobal> for State {
-    fn bind(
-        _: &mut Self,
-        _: &DisplayHandle,
-        _: &Client,
-        resource: New<ExtImageCopyCaptureManagerV1>,
-        global: &CaptureGlobal,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        data_init.init(resource, global.policy.clone());
-    }
-}
+// A source's only request is `destroy`.
+delegate_dispatch!(State: [ExtImageCaptureSourceV1: Option<Output>] => Inert);
 
 impl Dispatch<ExtImageCopyCaptureManagerV1, Arc<CapturePolicy>> for State {
     fn request(
         _state: &mut Self,
         client: &Client,
         _resource: &ExtImageCopyCaptureManagerV1,
-        request: ext_image_copy_capture_manager_v1::Request,
+        request: ManagerRequest,
         policy: &Arc<CapturePolicy>,
         dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
         match request {
-            ext_image_copy_capture_manager_v1::Request::CreateSession {
+            ManagerRequest::CreateSession {
                 session, source, ..
             } => {
                 let output = source.data::<Option<Output>>().cloned().flatten();
                 let has_output = output.is_some();
-                let session = data_init.init(session, (policy.clone(), output.clone()));
-                if !policy.check(client, dh, "ext-image-copy-capture") {
+                let data = Session {
+                    policy: policy.clone(),
+                    output: output.clone(),
+                };
+                let session = data_init.init(session, data);
+                if !policy.check(client, dh, PROTOCOL) {
                     session.stopped();
                     return;
                 }
@@ -132,56 +110,51 @@ impl Dispatch<ExtImageCopyCaptureManagerV1, Arc<CapturePolicy>> for State {
                 session.shm_format(wl_shm::Format::Xrgb8888);
                 session.done();
             }
-            ext_image_copy_capture_manager_v1::Request::CreatePointerCursorSession {
-                session,
-                ..
-            } => {
-                // planar has no pointer, so there is no cursor to capture.
-                data_init.init(session, policy.clone());
+            ManagerRequest::CreatePointerCursorSession { session, .. } => {
+                // planar has no pointer, so there is no cursor to capture: the cursor
+                // session hands out a session of no output, stopped at once.
+                let data = Session {
+                    policy: policy.clone(),
+                    output: None,
+                };
+                data_init.init(session, data);
             }
             _ => {}
         }
     }
 }
 
-impl Dispatch<ExtImageCopyCaptureCursorSessionV1, Arc<CapturePolicy>> for State {
+impl Dispatch<ExtImageCopyCaptureCursorSessionV1, Session> for State {
     fn request(
         _state: &mut Self,
         _client: &Client,
         _resource: &ExtImageCopyCaptureCursorSessionV1,
-        request: ext_image_copy_capture_cursor_session_v1::Request,
-        policy: &Arc<CapturePolicy>,
+        request: CursorRequest,
+        data: &Session,
         _dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
-        if let ext_image_copy_capture_cursor_session_v1::Request::GetCaptureSession { session } =
-            request
-        {
-            data_init.init(session, (policy.clone(), None)).stopped();
+        if let CursorRequest::GetCaptureSession { session } = request {
+            data_init.init(session, data.clone()).stopped();
         }
     }
 }
 
-impl Dispatch<ExtImageCopyCaptureSessionV1, (Arc<CapturePolicy>, Option<Output>)> for State {
+impl Dispatch<ExtImageCopyCaptureSessionV1, Session> for State {
     fn request(
         _state: &mut Self,
         client: &Client,
         _resource: &ExtImageCopyCaptureSessionV1,
         request: ext_image_copy_capture_session_v1::Request,
-        (policy, output): &(Arc<CapturePolicy>, Option<Output>),
+        session: &Session,
         _dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
         if let ext_image_copy_capture_session_v1::Request::CreateFrame { frame } = request {
-            data_init.init(
-                frame,
-                FrameData {
-                    inner: Mutex::new((None, false)),
-                    policy: policy.clone(),
-                    output: output.clone(),
-                    slot: policy.take_slot(client, "ext-image-copy-capture"),
-                },
-            );
+            let output = session.output.clone();
+            let book = FrameBook::new(&session.policy, client, PROTOCOL, output);
+            let buffer = Mutex::new(None);
+            data_init.init(frame, FrameData { buffer, book });
         }
     }
 }
@@ -198,40 +171,19 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
     ) {
         match request {
             ext_image_copy_capture_frame_v1::Request::AttachBuffer { buffer } => {
-                data.inner.lock().unwrap_or_else(|e| e.into_inner()).0 = Some(buffer);
+                *data.buffer.lock().unwrap_or_else(|e| e.into_inner()) = Some(buffer);
             }
             ext_image_copy_capture_frame_v1::Request::Capture => {
-                let buffer = {
-                    let mut d = data.inner.lock().unwrap_or_else(|e| e.into_inner());
-                    if d.1 {
-                        frame.post_error(
-                            ext_image_copy_capture_frame_v1::Error::AlreadyCaptured,
-                            "capture was already sent",
-                        );
-                        return;
-                    }
-                    d.1 = true;
-                    match d.0.clone() {
-                        Some(b) => b,
-                        None => {
-                            frame.post_error(
-                                ext_image_copy_capture_frame_v1::Error::NoBuffer,
-                                "capture without attach_buffer",
-                            );
-                            return;
-                        }
-                    }
+                let Some(buffer) = buffer_to_fill(frame, data) else {
+                    return;
                 };
-                if !data.policy.check(client, dh, "ext-image-copy-capture") {
-                    frame.failed(FailureReason::Stopped);
-                    return;
-                }
-                if data.slot.is_none() {
-                    frame.failed(FailureReason::Unknown);
-                    return;
+                match data.book.refusal(client, dh) {
+                    Some(Refusal::Permission) => return frame.failed(FailureReason::Stopped),
+                    Some(Refusal::Limit) => return frame.failed(FailureReason::Unknown),
+                    None => {}
                 }
                 state.present();
-                let Some(output) = data.output.clone() else {
+                let Some(output) = data.book.output.clone() else {
                     frame.failed(FailureReason::Stopped);
                     return;
                 };
@@ -241,9 +193,8 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
                     Ok(()) => {
                         frame.transform(smithay::utils::Transform::Normal.into());
                         frame.damage(0, 0, size.w, size.h);
-                        let t = state.now();
-                        let secs = t.as_secs();
-                        frame.presentation_time((secs >> 32) as u32, secs as u32, t.subsec_nanos());
+                        let (hi, lo, nanos) = split_time(state.now());
+                        frame.presentation_time(hi, lo, nanos);
                         frame.ready();
                     }
                     Err(CaptureError::BadBuffer(why)) => {
@@ -259,4 +210,22 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for State {
             _ => {}
         }
     }
+}
+
+/// The buffer a frame's `capture` fills, the first time only; `None` once the protocol
+/// error is posted (a second `capture`, or none attached).
+fn buffer_to_fill(frame: &ExtImageCopyCaptureFrameV1, data: &FrameData) -> Option<WlBuffer> {
+    use ext_image_copy_capture_frame_v1::Error;
+    let attached = data
+        .buffer
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let (error, message) = match attached {
+        _ if !data.book.first_use() => (Error::AlreadyCaptured, "capture was already sent"),
+        Some(buffer) => return Some(buffer),
+        None => (Error::NoBuffer, "capture without attach_buffer"),
+    };
+    frame.post_error(error, message);
+    None
 }

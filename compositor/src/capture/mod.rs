@@ -1,8 +1,10 @@
 //! Capture: the output copied into a client's wl_shm buffer, through three protocols
 //! (`wlr`: wlr-screencopy v3, `ext`: ext-image-copy-capture v1 with its output source,
 //! `planar_test`: planar-test-v1's capture request). This module holds what they share:
-//! who may capture (`CapturePolicy`), the registration of the capture globals, region
-//! clipping against the output as it is now, and the copy.
+//! who may capture (`CapturePolicy`), the registration of the capture globals, what each
+//! wlr or ext frame keeps (`FrameBook`: its filter, its slot against the client's limit,
+//! its output, its one copy), region clipping against the output as it is now, and the
+//! copy.
 //!
 //! Permission is a filter given to each global when it is created (its global data, as
 //! niri's screencopy does with `can_view`), handed down to every object made from it, and
@@ -41,6 +43,7 @@ use std::{
 
 use smithay::{
     reexports::wayland_server::{
+        delegate_global_dispatch,
         protocol::{wl_buffer::WlBuffer, wl_shm},
         Client, DisplayHandle,
     },
@@ -54,6 +57,7 @@ use wayland_protocols::ext::{
 };
 use wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1;
 
+use crate::handlers::dispatch::BindPlain;
 use crate::state::{ClientState, State};
 
 /// The environment variable that carries the capture secret to the command.
@@ -177,21 +181,82 @@ impl Drop for CaptureSlot {
     }
 }
 
-/// The global data of every capture global: the permission filter.
-#[derive(Clone)]
-pub struct CaptureGlobal {
-    pub policy: Arc<CapturePolicy>,
+/// Creates the capture globals (wlr-screencopy v3, ext-image-copy-capture v1 and its
+/// output source manager). The two that hand out pixels have `policy` as their filter
+/// (their global data, which `BindPlain` hands to every manager object); a capture
+/// source names an output and shows nothing, so its manager has none.
+pub fn register(dh: &DisplayHandle, policy: &Arc<CapturePolicy>) {
+    dh.create_global::<State, ZwlrScreencopyManagerV1, _>(3, policy.clone());
+    dh.create_global::<State, ExtImageCopyCaptureManagerV1, _>(1, policy.clone());
+    dh.create_global::<State, ExtOutputImageCaptureSourceManagerV1, _>(1, ());
 }
 
-/// Creates the capture globals (wlr-screencopy v3, ext-image-copy-capture v1 and its
-/// output source manager), each with `policy` as its filter.
-pub fn register(dh: &DisplayHandle, policy: &Arc<CapturePolicy>) {
-    let data = CaptureGlobal {
-        policy: policy.clone(),
-    };
-    dh.create_global::<State, ZwlrScreencopyManagerV1, _>(3, data.clone());
-    dh.create_global::<State, ExtImageCopyCaptureManagerV1, _>(1, data.clone());
-    dh.create_global::<State, ExtOutputImageCaptureSourceManagerV1, _>(1, data);
+delegate_global_dispatch!(State: [ZwlrScreencopyManagerV1: Arc<CapturePolicy>] => BindPlain);
+delegate_global_dispatch!(State: [ExtImageCopyCaptureManagerV1: Arc<CapturePolicy>] => BindPlain);
+delegate_global_dispatch!(State: [ExtOutputImageCaptureSourceManagerV1: ()] => BindPlain);
+
+/// What a capture frame of either protocol (wlr, ext) keeps: the filter it came with, its
+/// slot against the client's limit, the output it copies, and whether its one copy was
+/// asked for already.
+pub struct FrameBook {
+    policy: Arc<CapturePolicy>,
+    protocol: &'static str,
+    /// `None`: past the client's capture limit; the frame only fails.
+    slot: Option<CaptureSlot>,
+    /// `None`: the output was gone when the frame was made (or it is no output source).
+    pub output: Option<Output>,
+    used: AtomicBool,
+}
+
+/// Why a frame may not be copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client may not capture (logged by `CapturePolicy::check`).
+    Permission,
+    /// The client holds as many frames as `--limit captures` allows (logged at creation).
+    Limit,
+}
+
+impl FrameBook {
+    /// A new frame of `client`'s, taking a slot if one is free.
+    pub fn new(
+        policy: &Arc<CapturePolicy>,
+        client: &Client,
+        protocol: &'static str,
+        output: Option<Output>,
+    ) -> Self {
+        FrameBook {
+            slot: policy.take_slot(client, protocol),
+            policy: policy.clone(),
+            protocol,
+            output,
+            used: AtomicBool::new(false),
+        }
+    }
+
+    /// Why the frame may not hand out pixels now, if it may not. Asked at creation and
+    /// again at the copy: a frame refused at creation is never copied anyway.
+    pub fn refusal(&self, client: &Client, dh: &DisplayHandle) -> Option<Refusal> {
+        if !self.policy.check(client, dh, self.protocol) {
+            Some(Refusal::Permission)
+        } else if self.slot.is_none() {
+            Some(Refusal::Limit)
+        } else {
+            None
+        }
+    }
+
+    /// Whether this is the frame's first copy request (each frame copies once).
+    pub fn first_use(&self) -> bool {
+        !self.used.swap(true, Ordering::SeqCst)
+    }
+}
+
+/// A presentation time as the capture protocols send it: seconds high and low 32 bits,
+/// nanoseconds.
+pub fn split_time(t: std::time::Duration) -> (u32, u32, u32) {
+    let secs = t.as_secs();
+    ((secs >> 32) as u32, secs as u32, t.subsec_nanos())
 }
 
 /// 128 bits from the kernel's random source, as hex. Without one (no /dev/urandom), no

@@ -8,14 +8,11 @@
 //! Known limits: wl_shm targets only (XRGB8888), no cursor (there is none),
 //! `copy_with_damage` answers at once with full damage.
 
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Arc,
-};
+use std::sync::Arc;
 
 use smithay::{
     reexports::wayland_server::{
-        protocol::wl_shm, Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
+        protocol::wl_shm, Client, DataInit, Dispatch, DisplayHandle, Resource,
     },
     utils::{Physical, Rectangle},
 };
@@ -25,38 +22,22 @@ use wayland_protocols_wlr::screencopy::v1::server::{
     zwlr_screencopy_manager_v1::{self, ZwlrScreencopyManagerV1},
 };
 
-use super::{output_rect, CaptureError, CaptureGlobal, CapturePolicy, CaptureSlot};
+use super::{output_rect, split_time, CaptureError, CapturePolicy, FrameBook};
 use crate::state::State;
 
-/// A pending capture: the region in output pixels, whether it was copied already, and
-/// the permission filter it came with.
-pub struct FrameData {
-    output: Option<smithay::output::Output>,
-    region: Rectangle<i32, Physical>,
-    used: AtomicBool,
-    policy: Arc<CapturePolicy>,
-    /// `None`: past the client's capture limit; the frame only fails.
-    slot: Option<CaptureSlot>,
-}
+const PROTOCOL: &str = "wlr-screencopy";
 
-impl GlobalDispatch<ZwlrScreencopyManagerV1, CaptureGlobal> for State {
-    fn bind(
-        _state: &mut Self,
-        _dh: &DisplayHandle,
-        _client: &Client,
-        resource: New<ZwlrScreencopyManagerV1>,
-        global: &CaptureGlobal,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        data_init.init(resource, global.policy.clone());
-    }
+/// A pending capture: the region in output pixels, with what every capture frame keeps.
+pub struct FrameData {
+    region: Rectangle<i32, Physical>,
+    book: FrameBook,
 }
 
 impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
     fn request(
-        _state: &mut Self,
+        _: &mut Self,
         client: &Client,
-        _manager: &ZwlrScreencopyManagerV1,
+        _: &ZwlrScreencopyManagerV1,
         request: zwlr_screencopy_manager_v1::Request,
         policy: &Arc<CapturePolicy>,
         dh: &DisplayHandle,
@@ -91,23 +72,15 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
             }
             _ => return,
         };
-        let slot = policy.take_slot(client, "wlr-screencopy");
-        let limited = slot.is_none();
-        let frame = data_init.init(
-            frame,
-            FrameData {
-                output: output.clone(),
-                region,
-                used: AtomicBool::new(false),
-                policy: policy.clone(),
-                slot,
-            },
-        );
-        if limited || !policy.check(client, dh, "wlr-screencopy") {
+        let book = FrameBook::new(policy, client, PROTOCOL, output);
+        let refused = book.refusal(client, dh).is_some();
+        let gone = book.output.is_none();
+        let frame = data_init.init(frame, FrameData { region, book });
+        if refused {
             frame.failed();
             return;
         }
-        if output.is_none() {
+        if gone {
             warn!(client = ?client.id(), "screencopy refused: the output was removed");
             frame.failed();
             return;
@@ -144,19 +117,18 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
             zwlr_screencopy_frame_v1::Request::CopyWithDamage { buffer } => (buffer, true),
             _ => return,
         };
-        // Checked again here: a frame refused at creation must not be copied anyway.
-        if data.slot.is_none() || !data.policy.check(client, dh, "wlr-screencopy") {
+        if data.book.refusal(client, dh).is_some() {
             frame.failed();
             return;
         }
-        if data.used.swap(true, Ordering::SeqCst) {
+        if !data.book.first_use() {
             frame.post_error(
                 zwlr_screencopy_frame_v1::Error::AlreadyUsed,
                 "copy was already requested",
             );
             return;
         }
-        let Some(output) = data.output.clone() else {
+        let Some(output) = data.book.output.clone() else {
             frame.failed();
             return;
         };
@@ -166,9 +138,8 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for State {
                 if with_damage {
                     frame.damage(0, 0, data.region.size.w as u32, data.region.size.h as u32);
                 }
-                let t = state.now();
-                let secs = t.as_secs();
-                frame.ready((secs >> 32) as u32, secs as u32, t.subsec_nanos());
+                let (hi, lo, nanos) = split_time(state.now());
+                frame.ready(hi, lo, nanos);
             }
             Err(CaptureError::BadBuffer(why)) => {
                 warn!("screencopy: {why}");

@@ -5,7 +5,13 @@ use std::sync::atomic::Ordering;
 
 use smithay::{
     backend::renderer::utils::{on_commit_buffer_handler, with_renderer_surface_state},
-    reexports::wayland_server::{protocol::wl_surface::WlSurface, Client},
+    reexports::wayland_server::{
+        protocol::{
+            wl_callback::WlCallback, wl_compositor::WlCompositor,
+            wl_subcompositor::WlSubcompositor, wl_surface::WlSurface,
+        },
+        Client,
+    },
     wayland::compositor::{get_parent, CompositorClientState, CompositorHandler, CompositorState},
 };
 
@@ -86,18 +92,7 @@ pub fn surface_committed(state: &mut State, root: &WlSurface) {
 
 // smithay's delegate_compositor! minus wl_surface, wl_region and wl_subsurface, which
 // `guard` dispatches first (client sizes checked before smithay sees them).
-smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
-    smithay::reexports::wayland_server::protocol::wl_compositor::WlCompositor: ()
-] => CompositorState);
-smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
-    smithay::reexports::wayland_server::protocol::wl_subcompositor::WlSubcompositor: ()
-] => CompositorState);
-smithay::reexports::wayland_server::delegate_dispatch!(State: [
-    smithay::reexports::wayland_server::protocol::wl_compositor::WlCompositor: ()
-] => CompositorState);
-smithay::reexports::wayland_server::delegate_dispatch!(State: [
-    smithay::reexports::wayland_server::protocol::wl_callback::WlCallback: ()
-] => CompositorState);
-smithay::reexports::wayland_server::delegate_dispatch!(State: [
-    smithay::reexports::wayland_server::protocol::wl_subcompositor::WlSubcompositor: ()
-] => CompositorState);
+super::dispatch::delegate_to!(CompositorState:
+    globals [WlCompositor: (), WlSubcompositor: ()]
+    objects [WlCompositor: (), WlCallback: (), WlSubcompositor: ()]
+);

@@ -37,7 +37,6 @@ use smithay::{
             xdg_toplevel::{self, XdgToplevel},
         },
         wayland_server::{
-            backend::ClientId,
             protocol::{
                 wl_region::{self, WlRegion},
                 wl_shm,
@@ -45,7 +44,7 @@ use smithay::{
                 wl_subsurface::{self, WlSubsurface},
                 wl_surface::{self, WlSurface},
             },
-            Client, DataInit, Dispatch, DisplayHandle, Resource,
+            Client, Resource,
         },
     },
     wayland::{
@@ -58,7 +57,7 @@ use smithay::{
 };
 use tracing::{debug, warn};
 
-use crate::state::State;
+use super::dispatch::intercept;
 
 /// The largest coordinate or size passed on to smithay: 2^20 pixels, far past any output,
 /// and small enough that sums and products by any sane scale stay inside i32.
@@ -72,138 +71,47 @@ fn size(v: i32) -> i32 {
     v.clamp(0, LIMIT)
 }
 
-/// Implements `Dispatch<$iface, $udata>` for `State`: `$check` sees each request first
-/// and returns the one to hand to `$smithay` (or `None` when it answered it itself).
-macro_rules! guarded {
-    ($iface:ty, $udata:ty => $smithay:ty, $check:expr) => {
-        impl Dispatch<$iface, $udata> for State {
-            fn request(
-                state: &mut Self,
-                client: &Client,
-                resource: &$iface,
-                request: <$iface as Resource>::Request,
-                data: &$udata,
-                dh: &DisplayHandle,
-                data_init: &mut DataInit<'_, Self>,
-            ) {
-                let Some(request) = $check(client, resource, request) else {
-                    return;
-                };
-                <$smithay as Dispatch<$iface, $udata, State>>::request(
-                    state, client, resource, request, data, dh, data_init,
-                )
-            }
-
-            fn destroyed(state: &mut Self, client: ClientId, resource: &$iface, data: &$udata) {
-                <$smithay as Dispatch<$iface, $udata, State>>::destroyed(
-                    state, client, resource, data,
-                )
-            }
-        }
-    };
-}
-
-guarded!(WlSurface, SurfaceUserData => CompositorState, check_surface);
-guarded!(WlRegion, RegionUserData => CompositorState, check_region);
-guarded!(WlSubsurface, SubsurfaceUserData => CompositorState, check_subsurface);
-guarded!(WlShmPool, ShmPoolUserData => ShmState, check_shm_pool);
-guarded!(XdgSurface, XdgSurfaceUserData => XdgShellState, check_xdg_surface);
-guarded!(XdgToplevel, XdgShellSurfaceUserData => XdgShellState, check_toplevel);
-guarded!(XdgPositioner, XdgPositionerUserData => XdgShellState, check_positioner);
-
 /// A damage or region rectangle, clamped; `None` when it is empty or negative.
 fn rect(x: i32, y: i32, w: i32, h: i32) -> Option<(i32, i32, i32, i32)> {
     (w > 0 && h > 0).then(|| (coord(x), coord(y), size(w), size(h)))
 }
 
-fn check_surface(
-    client: &Client,
-    _: &WlSurface,
-    request: wl_surface::Request,
-) -> Option<wl_surface::Request> {
-    use wl_surface::Request::{Damage, DamageBuffer};
-    match request {
-        Damage {
-            x,
-            y,
-            width,
-            height,
-        } => {
-            #[cfg(debug_assertions)]
-            crate::panic::test_trigger(x);
-            let Some((x, y, width, height)) = rect(x, y, width, height) else {
-                debug!(client = %crate::client_name::label(client), width, height, "wl_surface.damage with an empty or negative size ignored");
-                return None;
-            };
-            Some(Damage {
-                x,
-                y,
-                width,
-                height,
-            })
+/// `request` with the rectangle of the listed variants (fields x, y, width, height)
+/// clamped by `rect`; an empty or negative one is dropped with a debug line naming it.
+macro_rules! clamp_rects {
+    ($client:expr, $request:expr, $($variant:ident => $what:literal),+) => {
+        match $request {
+            $($variant { x, y, width, height } => {
+                let clamped = rect(x, y, width, height)
+                    .map(|(x, y, width, height)| $variant { x, y, width, height });
+                if clamped.is_none() {
+                    debug!(client = %crate::client_name::label($client), width, height, "{} with an empty or negative size ignored", $what);
+                }
+                clamped
+            })+
+            other => Some(other),
         }
-        DamageBuffer {
-            x,
-            y,
-            width,
-            height,
-        } => {
-            let Some((x, y, width, height)) = rect(x, y, width, height) else {
-                debug!(client = %crate::client_name::label(client), width, height, "wl_surface.damage_buffer with an empty or negative size ignored");
-                return None;
-            };
-            Some(DamageBuffer {
-                x,
-                y,
-                width,
-                height,
-            })
-        }
-        other => Some(other),
-    }
+    };
 }
 
-fn check_region(
-    client: &Client,
-    _: &WlRegion,
-    request: wl_region::Request,
-) -> Option<wl_region::Request> {
+// Each check sees the request first (the state is not needed: the `_`).
+intercept!(WlSurface, SurfaceUserData => CompositorState, |_, client, _, request| {
+    use wl_surface::Request::{Damage, DamageBuffer};
+    #[cfg(debug_assertions)]
+    if let Damage { x, .. } = request {
+        crate::panic::test_trigger(x);
+    }
+    clamp_rects!(client, request, Damage => "wl_surface.damage", DamageBuffer => "wl_surface.damage_buffer")
+});
+intercept!(WlRegion, RegionUserData => CompositorState, |_, client, _, request| {
     use wl_region::Request::{Add, Subtract};
-    let (add, x, y, width, height) = match request {
-        Add {
-            x,
-            y,
-            width,
-            height,
-        } => (true, x, y, width, height),
-        Subtract {
-            x,
-            y,
-            width,
-            height,
-        } => (false, x, y, width, height),
-        other => return Some(other),
-    };
-    let Some((x, y, width, height)) = rect(x, y, width, height) else {
-        debug!(client = %crate::client_name::label(client), width, height, "wl_region rectangle with an empty or negative size ignored");
-        return None;
-    };
-    Some(if add {
-        Add {
-            x,
-            y,
-            width,
-            height,
-        }
-    } else {
-        Subtract {
-            x,
-            y,
-            width,
-            height,
-        }
-    })
-}
+    clamp_rects!(client, request, Add => "wl_region.add", Subtract => "wl_region.subtract")
+});
+intercept!(WlSubsurface, SubsurfaceUserData => CompositorState, |_, c, r, q| check_subsurface(c, r, q));
+intercept!(WlShmPool, ShmPoolUserData => ShmState, |_, c, r, q| check_shm_pool(c, r, q));
+intercept!(XdgSurface, XdgSurfaceUserData => XdgShellState, |_, c, r, q| check_xdg_surface(c, r, q));
+intercept!(XdgToplevel, XdgShellSurfaceUserData => XdgShellState, |_, c, r, q| check_toplevel(c, r, q));
+intercept!(XdgPositioner, XdgPositionerUserData => XdgShellState, |_, c, r, q| check_positioner(c, r, q));
 
 fn check_subsurface(
     _: &Client,

@@ -16,8 +16,10 @@ mod xdg_activation;
 mod xdg_decoration;
 pub use color_representation::apply_on_commit as apply_color_representation;
 pub use color_representation::encoding_of as color_representation_of;
+pub(crate) mod dispatch;
 pub mod dmabuf;
 mod guard;
+pub mod next_frame;
 mod test_protocol;
 pub mod virtual_input;
 mod xdg_shell;
@@ -76,15 +78,13 @@ impl SeatHandler for State {
 
 // smithay's delegate_shm! minus wl_shm_pool, which `guard` dispatches first (smithay 0.7
 // panics on resize(0)).
-smithay::reexports::wayland_server::delegate_global_dispatch!(State: [
-    smithay::reexports::wayland_server::protocol::wl_shm::WlShm: ()
-] => ShmState);
-smithay::reexports::wayland_server::delegate_dispatch!(State: [
-    smithay::reexports::wayland_server::protocol::wl_shm::WlShm: ()
-] => ShmState);
-smithay::reexports::wayland_server::delegate_dispatch!(State: [
-    smithay::reexports::wayland_server::protocol::wl_buffer::WlBuffer: smithay::wayland::shm::ShmBufferUserData
-] => ShmState);
+dispatch::delegate_to!(ShmState:
+    globals [smithay::reexports::wayland_server::protocol::wl_shm::WlShm: ()]
+    objects [
+        smithay::reexports::wayland_server::protocol::wl_shm::WlShm: (),
+        smithay::reexports::wayland_server::protocol::wl_buffer::WlBuffer: smithay::wayland::shm::ShmBufferUserData,
+    ]
+);
 delegate_output!(State);
 delegate_seat!(State);
 delegate_viewporter!(State);

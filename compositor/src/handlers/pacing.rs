@@ -25,15 +25,22 @@
 //! sent, froze planar for over 100 s). Past it the client is disconnected with
 //! `wl_display.no_memory`, as for planar's other per-client limits. A real client holds a
 //! few (its swapchain).
+//!
+//! `wp_commit_timer_v1.set_timestamp` with a second or more of nanoseconds gets the
+//! protocol's `invalid_timestamp` before smithay stores it.
 
 use std::{collections::HashSet, time::Duration};
 
 use rustix::fs::Timespec;
 
+use smithay::reexports::wayland_protocols::wp::commit_timing::v1::server::{
+    wp_commit_timer_v1::{self, WpCommitTimerV1},
+    wp_commit_timing_manager_v1::WpCommitTimingManagerV1,
+};
 use smithay::reexports::wayland_server::{backend::protocol::ProtocolError, DisplayHandle};
 use smithay::wayland::compositor::is_sync_subsurface;
 use smithay::{
-    delegate_commit_timing, delegate_fifo,
+    delegate_fifo,
     reexports::wayland_server::{
         backend::{ClientId, ObjectId},
         protocol::wl_surface::WlSurface,
@@ -41,13 +48,17 @@ use smithay::{
     },
     utils::{Monotonic, Time},
     wayland::{
-        commit_timing::{CommitTimerBarrierStateUserData, CommitTimerStateUserData, Timestamp},
+        commit_timing::{
+            CommitTimerBarrierStateUserData, CommitTimerStateUserData, CommitTimingManagerState,
+            Timestamp,
+        },
         compositor::{add_pre_commit_hook, with_states},
         fifo::FifoBarrierCachedState,
     },
 };
 use tracing::{trace, warn};
 
+use super::dispatch::{delegate_to, intercept};
 use crate::state::{ClientState, State};
 
 /// See the module header.
@@ -338,4 +349,32 @@ fn count_held_commit(dh: &DisplayHandle, surface: &WlSurface) {
 }
 
 delegate_fifo!(State);
-delegate_commit_timing!(State);
+// smithay's delegate_commit_timing!, with wp_commit_timer_v1 seen first: smithay stores
+// any nanoseconds, and the protocol says a timestamp with a second or more of them is an
+// `invalid_timestamp`.
+delegate_to!(CommitTimingManagerState:
+    globals [WpCommitTimingManagerV1: bool]
+    objects [WpCommitTimingManagerV1: bool]
+);
+intercept!(
+    WpCommitTimerV1, Weak<WlSurface> => CommitTimingManagerState,
+    |_, client, timer, request| check_timestamp(client, timer, request)
+);
+
+fn check_timestamp(
+    client: &Client,
+    timer: &WpCommitTimerV1,
+    request: wp_commit_timer_v1::Request,
+) -> Option<wp_commit_timer_v1::Request> {
+    if let wp_commit_timer_v1::Request::SetTimestamp { tv_nsec, .. } = request {
+        if tv_nsec >= 1_000_000_000 {
+            warn!(client = %crate::client_name::label(client), tv_nsec, "wp_commit_timer_v1.set_timestamp with a second or more of nanoseconds: invalid_timestamp");
+            timer.post_error(
+                wp_commit_timer_v1::Error::InvalidTimestamp,
+                format!("tv_nsec {tv_nsec} is not below 1000000000"),
+            );
+            return None;
+        }
+    }
+    Some(request)
+}

@@ -12,12 +12,23 @@
 //! - wraps each listener (`Listener`): an accept() error (EMFILE …) rests it for
 //!   `listen::BACKOFF` instead of ending planar, and one that keeps waking with nothing to
 //!   accept (the engine shut its socket down) is rested, then closed;
-//! - listens on at most `MAX_LISTENERS` sockets at once. A listener outlives the client
-//!   that made it (the protocol says so), so a per-client count could be escaped by
-//!   reconnecting; each holds two fds, and without a bound one client could take all of
-//!   planar's fds.
+//! - listens on at most `MAX_LISTENERS` sockets at once, and on at most
+//!   `MAX_LISTENERS_PER_CLIENT` made by one client connection: each holds two fds, and
+//!   without the first bound one client could take all of planar's fds, without the
+//!   second every slot. A listener outlives the client that made it (the protocol says
+//!   so) and still counts for it; a client that reconnects counts afresh, so the
+//!   per-client bound only keeps one connection from taking every slot, and the overall
+//!   bound is what holds the fds.
 
-use std::{cell::Cell, io, os::fd::AsFd, os::unix::net::UnixStream, rc::Rc, sync::Arc};
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashMap,
+    io,
+    os::fd::AsFd,
+    os::unix::net::UnixStream,
+    rc::Rc,
+    sync::Arc,
+};
 
 use calloop::{
     EventSource, LoopHandle, Poll, PostAction, Readiness, RegistrationToken, Token, TokenFactory,
@@ -26,10 +37,10 @@ use smithay::{
     reexports::{
         wayland_protocols::wp::security_context::v1::server::{
             wp_security_context_manager_v1::{self, WpSecurityContextManagerV1},
-            wp_security_context_v1::WpSecurityContextV1,
+            wp_security_context_v1::{self, WpSecurityContextV1},
         },
         wayland_server::{
-            delegate_dispatch, delegate_global_dispatch, Client, DataInit, Dispatch, DisplayHandle,
+            backend::ClientId, delegate_global_dispatch, Client, DataInit, Dispatch, DisplayHandle,
             Resource,
         },
     },
@@ -40,17 +51,65 @@ use smithay::{
 };
 use tracing::{info, warn};
 
+use super::dispatch::intercept;
 use crate::state::{ClientState, State};
 
 /// Security-context sockets planar listens on at once (each holds two fds).
 pub const MAX_LISTENERS: usize = 32;
+/// Of those, the most one client connection may have made.
+pub const MAX_LISTENERS_PER_CLIENT: usize = 8;
 /// Wake-ups in a row with nothing to accept after which a listener is closed.
 const MAX_EMPTY_WAKES: u32 = 8;
 
-/// How many listeners are live; shared with each `Listener`, which counts itself out
-/// when calloop drops it.
+/// How many listeners are live, in all and per client that made them; shared with each
+/// `Listener`, which counts itself out when calloop drops it.
 #[derive(Default)]
-pub struct Listeners(Rc<Cell<usize>>);
+pub struct Listeners {
+    live: Rc<RefCell<Live>>,
+    /// The client whose `commit` smithay is handling (it does not say whose context it
+    /// hands to `context_created`).
+    committing: Option<ClientId>,
+}
+
+#[derive(Default)]
+struct Live {
+    total: usize,
+    per_client: HashMap<ClientId, usize>,
+}
+
+impl Live {
+    /// Why one more listener of `client` is refused, if it is.
+    fn refusal(&self, client: Option<&ClientId>) -> Option<String> {
+        if self.total >= MAX_LISTENERS {
+            return Some(format!(
+                "planar already listens on {MAX_LISTENERS} security-context sockets"
+            ));
+        }
+        let mine = client.and_then(|c| self.per_client.get(c)).copied();
+        (mine.unwrap_or(0) >= MAX_LISTENERS_PER_CLIENT).then(|| {
+            format!("the client made {MAX_LISTENERS_PER_CLIENT} security contexts that are still listening")
+        })
+    }
+
+    fn add(&mut self, client: Option<&ClientId>) {
+        self.total += 1;
+        if let Some(client) = client {
+            *self.per_client.entry(client.clone()).or_insert(0) += 1;
+        }
+    }
+
+    fn remove(&mut self, client: Option<&ClientId>) {
+        self.total = self.total.saturating_sub(1);
+        if let Some(client) = client {
+            if let Some(n) = self.per_client.get_mut(client) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_client.remove(client);
+                }
+            }
+        }
+    }
+}
 
 impl SecurityContextHandler for State {
     fn context_created(&mut self, source: SecurityContextListenerSource, context: SecurityContext) {
@@ -58,17 +117,15 @@ impl SecurityContextHandler for State {
             warn!("a security context was created without an event loop to listen in; ignored");
             return;
         };
-        let live = self.desktop.security_listeners.0.clone();
-        if live.get() >= MAX_LISTENERS {
+        let creator = self.desktop.security_listeners.committing.take();
+        let live = self.desktop.security_listeners.live.clone();
+        let refusal = live.borrow().refusal(creator.as_ref());
+        if let Some(why) = refusal {
             // Dropping `source` closes both fds: the engine's clients cannot connect.
-            warn!(
-                limit = MAX_LISTENERS,
-                engine = ?context.sandbox_engine,
-                "security context refused: planar already listens on {MAX_LISTENERS} security-context sockets"
-            );
+            warn!(engine = ?context.sandbox_engine, client = ?creator, "security context refused: {why}");
             return;
         }
-        live.set(live.get() + 1);
+        live.borrow_mut().add(creator.as_ref());
         info!(
             engine = ?context.sandbox_engine,
             app_id = ?context.app_id,
@@ -81,6 +138,7 @@ impl SecurityContextHandler for State {
             handle: handle.clone(),
             empty_wakes: 0,
             live,
+            creator,
         };
         let inserted = handle.insert_source(listener, move |stream, _, state| {
             let data = ClientState {
@@ -146,7 +204,16 @@ impl Dispatch<WpSecurityContextManagerV1, ()> for State {
 }
 
 delegate_global_dispatch!(State: [WpSecurityContextManagerV1: SecurityContextGlobalData] => SecurityContextState);
-delegate_dispatch!(State: [WpSecurityContextV1: SecurityContextUserData] => SecurityContextState);
+// smithay hands a committed context to `context_created` without its client: noted here.
+intercept!(
+    WpSecurityContextV1, SecurityContextUserData => SecurityContextState,
+    |state: &mut State, client: &Client, _, request| {
+        if matches!(request, wp_security_context_v1::Request::Commit) {
+            state.desktop.security_listeners.committing = Some(client.id());
+        }
+        Some(request)
+    }
+);
 
 /// smithay's listener source, with its errors kept from the event loop (module header).
 struct Listener {
@@ -155,12 +222,13 @@ struct Listener {
     token: Rc<Cell<Option<RegistrationToken>>>,
     handle: LoopHandle<'static, State>,
     empty_wakes: u32,
-    live: Rc<Cell<usize>>,
+    live: Rc<RefCell<Live>>,
+    creator: Option<ClientId>,
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        self.live.set(self.live.get().saturating_sub(1));
+        self.live.borrow_mut().remove(self.creator.as_ref());
     }
 }
 

@@ -18,14 +18,14 @@ use smithay::{
             zwp_primary_selection_source_v1::{self, ZwpPrimarySelectionSourceV1},
         },
         wayland_server::{
-            backend::{ClientId, ObjectId},
+            backend::ObjectId,
             delegate_dispatch, delegate_global_dispatch,
             protocol::{
                 wl_data_device::WlDataDevice,
                 wl_data_device_manager::WlDataDeviceManager,
                 wl_data_source::{self, WlDataSource},
             },
-            Client, DataInit, Dispatch, DisplayHandle, Resource,
+            Client, Resource,
         },
     },
     wayland::selection::{
@@ -42,6 +42,7 @@ use smithay::{
 };
 use tracing::warn;
 
+use super::dispatch::intercept;
 use crate::state::State;
 
 /// Mime types one source may offer (GTK and Firefox offer a handful to a few dozen).
@@ -70,76 +71,49 @@ delegate_global_dispatch!(State: [ZwpPrimarySelectionDeviceManagerV1: PrimaryDev
 delegate_dispatch!(State: [ZwpPrimarySelectionDeviceManagerV1: ()] => PrimarySelectionState);
 delegate_dispatch!(State: [ZwpPrimarySelectionDeviceV1: PrimaryDeviceUserData] => PrimarySelectionState);
 
-impl Dispatch<WlDataSource, DataSourceUserData> for State {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        source: &WlDataSource,
-        request: wl_data_source::Request,
-        data: &DataSourceUserData,
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        if matches!(request, wl_data_source::Request::Offer { .. })
-            && !state.count_offer(client, source.id(), "wl_data_source")
-        {
-            return;
-        }
-        <DataDeviceState as Dispatch<WlDataSource, DataSourceUserData, State>>::request(
-            state, client, source, request, data, dh, data_init,
-        )
-    }
+// A source's `offer` is counted (`count_offer`) before smithay stores it; its count goes
+// with it.
+intercept!(WlDataSource, DataSourceUserData => DataDeviceState, counted, destroyed: forget_source);
+intercept!(
+    ZwpPrimarySelectionSourceV1, PrimarySourceUserData => PrimarySelectionState,
+    counted,
+    destroyed: forget_source
+);
 
-    fn destroyed(
-        state: &mut Self,
-        client: ClientId,
-        source: &WlDataSource,
-        data: &DataSourceUserData,
-    ) {
-        state.desktop.source_offers.remove(&source.id());
-        <DataDeviceState as Dispatch<WlDataSource, DataSourceUserData, State>>::destroyed(
-            state, client, source, data,
-        )
+/// A source request that may be an `offer`.
+trait SourceRequest {
+    fn is_offer(&self) -> bool;
+}
+
+impl SourceRequest for wl_data_source::Request {
+    fn is_offer(&self) -> bool {
+        matches!(self, wl_data_source::Request::Offer { .. })
     }
 }
 
-impl Dispatch<ZwpPrimarySelectionSourceV1, PrimarySourceUserData> for State {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        source: &ZwpPrimarySelectionSourceV1,
-        request: zwp_primary_selection_source_v1::Request,
-        data: &PrimarySourceUserData,
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        if matches!(
-            request,
-            zwp_primary_selection_source_v1::Request::Offer { .. }
-        ) && !state.count_offer(client, source.id(), "zwp_primary_selection_source_v1")
-        {
-            return;
-        }
-        <PrimarySelectionState as Dispatch<
-            ZwpPrimarySelectionSourceV1,
-            PrimarySourceUserData,
-            State,
-        >>::request(state, client, source, request, data, dh, data_init)
+impl SourceRequest for zwp_primary_selection_source_v1::Request {
+    fn is_offer(&self) -> bool {
+        matches!(self, zwp_primary_selection_source_v1::Request::Offer { .. })
     }
+}
 
-    fn destroyed(
-        state: &mut Self,
-        client: ClientId,
-        source: &ZwpPrimarySelectionSourceV1,
-        data: &PrimarySourceUserData,
-    ) {
-        state.desktop.source_offers.remove(&source.id());
-        <PrimarySelectionState as Dispatch<
-            ZwpPrimarySelectionSourceV1,
-            PrimarySourceUserData,
-            State,
-        >>::destroyed(state, client, source, data)
-    }
+/// `request`, unless it is an offer past the source's limit.
+fn counted<I: Resource>(
+    state: &mut State,
+    client: &Client,
+    source: &I,
+    request: I::Request,
+) -> Option<I::Request>
+where
+    I::Request: SourceRequest,
+{
+    let allowed =
+        !request.is_offer() || state.count_offer(client, source.id(), I::interface().name);
+    allowed.then_some(request)
+}
+
+fn forget_source<I: Resource>(state: &mut State, source: &I) {
+    state.desktop.source_offers.remove(&source.id());
 }
 
 impl SelectionHandler for State {

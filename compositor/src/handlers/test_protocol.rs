@@ -3,15 +3,16 @@
 //! keysym, text through the keymap, touch) and waits (barrier, window), see `input_request`.
 
 use planar_protocol::test_protocol::server::{
-    planar_test_capture_v1::{self, PlanarTestCaptureV1},
-    planar_test_record_v1::{self, PlanarTestRecordV1},
+    planar_test_capture_v1::PlanarTestCaptureV1,
+    planar_test_record_v1::PlanarTestRecordV1,
     planar_test_v1::{self, PlanarTestV1},
-    planar_test_wait_v1::{self, PlanarTestWaitV1},
+    planar_test_wait_v1::PlanarTestWaitV1,
 };
 use smithay::{
     backend::input::Axis,
     reexports::wayland_server::{
-        Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
+        delegate_dispatch, delegate_global_dispatch, Client, DataInit, Dispatch, DisplayHandle,
+        Resource,
     },
     utils::{Logical, Point},
     wayland::dmabuf::get_dmabuf,
@@ -19,23 +20,17 @@ use smithay::{
 use std::time::Duration;
 use tracing::warn;
 
+use super::dispatch::{BindPlain, Inert};
 use crate::{
     state::State,
     waits::{Condition, MAX_WAITS_PER_CLIENT},
 };
 
-impl GlobalDispatch<PlanarTestV1, ()> for State {
-    fn bind(
-        _state: &mut Self,
-        _dh: &DisplayHandle,
-        _client: &Client,
-        resource: New<PlanarTestV1>,
-        _global_data: &(),
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        data_init.init(resource, ());
-    }
-}
+delegate_global_dispatch!(State: [PlanarTestV1: ()] => BindPlain);
+// Their only request is `destroy`.
+delegate_dispatch!(State: [PlanarTestWaitV1: ()] => Inert);
+delegate_dispatch!(State: [PlanarTestCaptureV1: ()] => Inert);
+delegate_dispatch!(State: [PlanarTestRecordV1: ()] => Inert);
 
 impl Dispatch<PlanarTestV1, ()> for State {
     fn request(
@@ -73,13 +68,7 @@ impl Dispatch<PlanarTestV1, ()> for State {
             }
             planar_test_v1::Request::NextFrame { callback } => {
                 let callback = data_init.init(callback, ());
-                state.ensure_backend();
-                state.present();
-                // `done` destroys the callback: it must not be sent from the request that
-                // creates it (wayland-backend would then panic initialising a dead object).
-                state
-                    .pending_callbacks
-                    .push((callback, state.frame_seq as u32));
+                state.next_frame(client.id(), callback);
             }
             planar_test_v1::Request::SetOutput { name, spec } => {
                 // Outputs cost memory (a target each) and show every client's pixels:
@@ -230,44 +219,5 @@ fn input_request(
         },
         Request::TouchUp { id } => state.inject_touch_up(id),
         _ => {}
-    }
-}
-
-impl Dispatch<PlanarTestWaitV1, ()> for State {
-    fn request(
-        _state: &mut Self,
-        _client: &Client,
-        _resource: &PlanarTestWaitV1,
-        _request: planar_test_wait_v1::Request,
-        _data: &(),
-        _dh: &DisplayHandle,
-        _data_init: &mut DataInit<'_, Self>,
-    ) {
-    }
-}
-
-impl Dispatch<PlanarTestCaptureV1, ()> for State {
-    fn request(
-        _state: &mut Self,
-        _client: &Client,
-        _resource: &PlanarTestCaptureV1,
-        _request: planar_test_capture_v1::Request,
-        _data: &(),
-        _dh: &DisplayHandle,
-        _data_init: &mut DataInit<'_, Self>,
-    ) {
-    }
-}
-
-impl Dispatch<PlanarTestRecordV1, ()> for State {
-    fn request(
-        _state: &mut Self,
-        _client: &Client,
-        _resource: &PlanarTestRecordV1,
-        _request: planar_test_record_v1::Request,
-        _data: &(),
-        _dh: &DisplayHandle,
-        _data_init: &mut DataInit<'_, Self>,
-    ) {
     }
 }

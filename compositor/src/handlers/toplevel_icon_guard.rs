@@ -3,6 +3,9 @@
 //! an assigned icon, then carries on into a `debug_assert!` that the icon is still
 //! mutable: a panic in debug builds (found by `scripts/fuzz-protocol`). planar remembers
 //! which icons were assigned (smithay keeps that private) and posts the error alone.
+//!
+//! `add_buffer` with a scale below 1 gets `invalid_buffer` here: smithay checks that the
+//! buffer is wl_shm and square, and stores any scale.
 
 use std::{cell::RefCell, collections::HashSet};
 
@@ -12,10 +15,7 @@ use smithay::{
             xdg_toplevel_icon_manager_v1::{self, XdgToplevelIconManagerV1},
             xdg_toplevel_icon_v1::{self, XdgToplevelIconV1},
         },
-        wayland_server::{
-            backend::{ClientId, ObjectId},
-            Client, DataInit, Dispatch, DisplayHandle, Resource,
-        },
+        wayland_server::{backend::ObjectId, Resource},
     },
     wayland::xdg_toplevel_icon::{
         XdgToplevelIconManager, XdgToplevelIconManagerUserData, XdgToplevelIconUserData,
@@ -23,6 +23,7 @@ use smithay::{
 };
 use tracing::warn;
 
+use super::dispatch::intercept;
 use crate::state::State;
 
 thread_local! {
@@ -30,67 +31,54 @@ thread_local! {
     static ASSIGNED: RefCell<HashSet<ObjectId>> = RefCell::new(HashSet::new());
 }
 
-impl Dispatch<XdgToplevelIconManagerV1, ()> for State {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        manager: &XdgToplevelIconManagerV1,
-        request: xdg_toplevel_icon_manager_v1::Request,
-        data: &(),
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
+intercept!(
+    XdgToplevelIconManagerV1, () => XdgToplevelIconManager,
+    |_, _, _, request: xdg_toplevel_icon_manager_v1::Request| {
         if let xdg_toplevel_icon_manager_v1::Request::SetIcon {
             icon: Some(icon), ..
         } = &request
         {
             ASSIGNED.with(|a| a.borrow_mut().insert(icon.id()));
         }
-        <XdgToplevelIconManager as Dispatch<XdgToplevelIconManagerV1, (), State>>::request(
-            state, client, manager, request, data, dh, data_init,
-        )
+        Some(request)
     }
-}
+);
+intercept!(
+    XdgToplevelIconV1, XdgToplevelIconUserData => XdgToplevelIconManager,
+    |_, _, icon, request| check_icon(icon, request),
+    destroyed: |_, icon: &XdgToplevelIconV1| ASSIGNED.with(|a| a.borrow_mut().remove(&icon.id()))
+);
 
-impl Dispatch<XdgToplevelIconV1, XdgToplevelIconUserData> for State {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        icon: &XdgToplevelIconV1,
-        request: xdg_toplevel_icon_v1::Request,
-        data: &XdgToplevelIconUserData,
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        let changes = matches!(
-            request,
-            xdg_toplevel_icon_v1::Request::SetName { .. }
-                | xdg_toplevel_icon_v1::Request::AddBuffer { .. }
+/// `immutable` for a change to an assigned icon; `invalid_buffer` for a buffer whose
+/// scale is not positive (smithay stores any scale).
+fn check_icon(
+    icon: &XdgToplevelIconV1,
+    request: xdg_toplevel_icon_v1::Request,
+) -> Option<xdg_toplevel_icon_v1::Request> {
+    let changes = matches!(
+        request,
+        xdg_toplevel_icon_v1::Request::SetName { .. }
+            | xdg_toplevel_icon_v1::Request::AddBuffer { .. }
+    );
+    if changes && ASSIGNED.with(|a| a.borrow().contains(&icon.id())) {
+        warn!(icon = %icon.id(), "toplevel icon changed after set_icon: immutable");
+        icon.post_error(
+            xdg_toplevel_icon_v1::Error::Immutable,
+            "Request made after the icon has been assigned to a toplevel via 'set_icon'",
         );
-        if changes && ASSIGNED.with(|a| a.borrow().contains(&icon.id())) {
-            warn!(icon = %icon.id(), "toplevel icon changed after set_icon: immutable");
+        return None;
+    }
+    if let xdg_toplevel_icon_v1::Request::AddBuffer { scale, .. } = request {
+        if scale <= 0 {
+            warn!(icon = %icon.id(), scale, "toplevel icon buffer with a scale below 1: invalid_buffer");
             icon.post_error(
-                xdg_toplevel_icon_v1::Error::Immutable,
-                "Request made after the icon has been assigned to a toplevel via 'set_icon'",
+                xdg_toplevel_icon_v1::Error::InvalidBuffer,
+                format!("scale {scale}: an icon buffer's scale must be 1 or more"),
             );
-            return;
+            return None;
         }
-        <XdgToplevelIconManager as Dispatch<XdgToplevelIconV1, XdgToplevelIconUserData, State>>::request(
-            state, client, icon, request, data, dh, data_init,
-        )
     }
-
-    fn destroyed(
-        state: &mut Self,
-        client: ClientId,
-        icon: &XdgToplevelIconV1,
-        data: &XdgToplevelIconUserData,
-    ) {
-        ASSIGNED.with(|a| a.borrow_mut().remove(&icon.id()));
-        <XdgToplevelIconManager as Dispatch<XdgToplevelIconV1, XdgToplevelIconUserData, State>>::destroyed(
-            state, client, icon, data,
-        )
-    }
+    Some(request)
 }
 
 // The rest of smithay's delegate_xdg_toplevel_icon!.

@@ -21,8 +21,7 @@ use smithay::{
             zwp_virtual_keyboard_v1::{self, ZwpVirtualKeyboardV1},
         },
         wayland_server::{
-            delegate_global_dispatch, Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch,
-            New, Resource, WEnum,
+            delegate_global_dispatch, Client, DataInit, Dispatch, DisplayHandle, Resource, WEnum,
         },
     },
     wayland::virtual_keyboard::{
@@ -35,6 +34,7 @@ use wayland_protocols_wlr::virtual_pointer::v1::server::{
     zwlr_virtual_pointer_v1::{self, ZwlrVirtualPointerV1},
 };
 
+use super::dispatch::{intercept, BindPlain};
 use crate::state::State;
 
 /// Creates both globals.
@@ -50,55 +50,33 @@ delegate_global_dispatch!(State: [ZwpVirtualKeyboardManagerV1: VirtualKeyboardMa
 /// The largest keymap a virtual keyboard may send (a full XKB keymap is about 64 KiB).
 const MAX_KEYMAP: u32 = 1 << 20;
 
-/// Virtual keyboard requests go to smithay, except that a keymap is first copied out of
-/// the client's fd: smithay maps the fd for the size the client claims, and a file
-/// shorter than that (or truncated meanwhile) would SIGBUS planar when xkbcommon reads
-/// it. A keymap that cannot be read whole is dropped with a warning (a key sent later
-/// then gets the protocol's `no_keymap` error).
-impl Dispatch<ZwpVirtualKeyboardV1, VirtualKeyboardUserData<State>> for State {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        resource: &ZwpVirtualKeyboardV1,
-        request: zwp_virtual_keyboard_v1::Request,
-        data: &VirtualKeyboardUserData<State>,
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        let request = match request {
-            zwp_virtual_keyboard_v1::Request::Keymap { format, fd, size } => {
-                match copy_keymap(&fd, size) {
-                    Ok(copy) => zwp_virtual_keyboard_v1::Request::Keymap {
-                        format,
-                        fd: copy,
-                        size,
-                    },
-                    Err(why) => {
-                        warn!(client = ?client.id(), size, "virtual keyboard keymap dropped: {why}");
-                        return;
-                    }
-                }
-            }
-            other => other,
-        };
-        <VirtualKeyboardManagerState as Dispatch<
-            ZwpVirtualKeyboardV1,
-            VirtualKeyboardUserData<State>,
-            State,
-        >>::request(state, client, resource, request, data, dh, data_init);
-    }
+// Virtual keyboard requests go to smithay, except that a keymap is first copied out of
+// the client's fd: smithay maps the fd for the size the client claims, and a file
+// shorter than that (or truncated meanwhile) would SIGBUS planar when xkbcommon reads
+// it. A keymap that cannot be read whole is dropped with a warning (a key sent later
+// then gets the protocol's `no_keymap` error).
+intercept!(
+    ZwpVirtualKeyboardV1, VirtualKeyboardUserData<State> => VirtualKeyboardManagerState,
+    |_, client, _, request| keymap_copied(client, request)
+);
 
-    fn destroyed(
-        state: &mut Self,
-        client: smithay::reexports::wayland_server::backend::ClientId,
-        resource: &ZwpVirtualKeyboardV1,
-        data: &VirtualKeyboardUserData<State>,
-    ) {
-        <VirtualKeyboardManagerState as Dispatch<
-            ZwpVirtualKeyboardV1,
-            VirtualKeyboardUserData<State>,
-            State,
-        >>::destroyed(state, client, resource, data);
+fn keymap_copied(
+    client: &Client,
+    request: zwp_virtual_keyboard_v1::Request,
+) -> Option<zwp_virtual_keyboard_v1::Request> {
+    let zwp_virtual_keyboard_v1::Request::Keymap { format, fd, size } = request else {
+        return Some(request);
+    };
+    match copy_keymap(&fd, size) {
+        Ok(copy) => Some(zwp_virtual_keyboard_v1::Request::Keymap {
+            format,
+            fd: copy,
+            size,
+        }),
+        Err(why) => {
+            warn!(client = ?client.id(), size, "virtual keyboard keymap dropped: {why}");
+            None
+        }
     }
 }
 
@@ -139,40 +117,20 @@ fn copy_keymap(fd: &OwnedFd, size: u32) -> Result<OwnedFd, String> {
     Ok(copy)
 }
 
-impl Dispatch<ZwpVirtualKeyboardManagerV1, ()> for State {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        resource: &ZwpVirtualKeyboardManagerV1,
-        request: zwp_virtual_keyboard_manager_v1::Request,
-        data: &(),
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        if let Err(why) = state.may_inject(client, dh) {
+// A keyboard is made only for a client that may inject.
+intercept!(
+    ZwpVirtualKeyboardManagerV1, () => VirtualKeyboardManagerState,
+    |state: &mut State, client: &Client, manager: &ZwpVirtualKeyboardManagerV1, request| {
+        if let Err(why) = state.may_inject(client, &state.display_handle) {
             warn!(client = ?client.id(), "virtual keyboard refused: {why}");
-            resource.post_error(zwp_virtual_keyboard_manager_v1::Error::Unauthorized, why);
-            return;
+            manager.post_error(zwp_virtual_keyboard_manager_v1::Error::Unauthorized, why);
+            return None;
         }
         info!(client = ?client.id(), "virtual keyboard created");
-        <VirtualKeyboardManagerState as Dispatch<ZwpVirtualKeyboardManagerV1, (), State>>::request(
-            state, client, resource, request, data, dh, data_init,
-        );
+        Some(request)
     }
-}
-
-impl GlobalDispatch<ZwlrVirtualPointerManagerV1, ()> for State {
-    fn bind(
-        _state: &mut Self,
-        _dh: &DisplayHandle,
-        _client: &Client,
-        resource: New<ZwlrVirtualPointerManagerV1>,
-        _global_data: &(),
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        data_init.init(resource, ());
-    }
-}
+);
+delegate_global_dispatch!(State: [ZwlrVirtualPointerManagerV1: ()] => BindPlain);
 
 /// A virtual pointer: whether its client may inject, and the axis frame being built until
 /// the client sends `frame`.

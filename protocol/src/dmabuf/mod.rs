@@ -5,9 +5,11 @@
 //! `wl_buffer`s carry smithay's [`Dmabuf`] as user data, so the rest of smithay
 //! (`buffer_type`, `ImportDma`) works with them unchanged.
 //!
-//! The import decision is the handler's, and it is asked when the buffer is created: a
-//! buffer that cannot be imported gets `failed` (INVALID_WL_BUFFER for create_immed), never
-//! a dead client at commit.
+//! The import decision is asked of the handler ([`DmabufHandler::dmabuf_import`]) when the
+//! buffer is created, with the one [`ImportRequest`]; planar's handler passes it straight to
+//! the renderer (`planar_renderer::import`), which also says what is advertised. A buffer
+//! that cannot be imported gets `failed` (INVALID_WL_BUFFER for create_immed), never a dead
+//! client at commit.
 
 mod feedback;
 mod limits;
@@ -37,7 +39,8 @@ use crate::{advertise::Advertised, fd::FdKind, format::FormatInfo};
 /// The highest version planar implements.
 pub const MAX_VERSION: u32 = 6;
 
-/// What the handler is asked to import.
+/// What the handler is asked to import: a validated buffer, with its format's table row and
+/// what each plane's fd is. The renderer's import decision takes it as it is.
 pub struct ImportRequest<'a> {
     pub client: ClientId,
     /// The client as a person reads it: "pid N (command)".
@@ -54,9 +57,11 @@ pub trait DmabufHandler {
     /// A client is about to see the advertised set: make it ready now (planar chooses its
     /// renderer in the background, and the set depends on it).
     fn dmabuf_advertise(&mut self);
-    /// The import decision for a validated buffer, at creation. `Err` carries the reason
-    /// given in the log and the `failed` event.
-    fn dmabuf_import(&mut self, request: ImportRequest<'_>) -> Result<(), String>;
+    /// Why an import was refused; its Display is the reason given in the log and the
+    /// `failed` event.
+    type ImportError: std::fmt::Display;
+    /// The import decision for a validated buffer, at creation.
+    fn dmabuf_import(&mut self, request: ImportRequest<'_>) -> Result<(), Self::ImportError>;
     /// A dma-buf wl_buffer was destroyed.
     fn dmabuf_buffer_destroyed(&mut self, _buffer: &WlBuffer) {}
 }
@@ -275,20 +280,19 @@ macro_rules! delegate_dmabuf {
         $crate::reexports::wayland_server::delegate_global_dispatch!($ty: [
             $crate::reexports::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1: $crate::dmabuf::DmabufGlobalData
         ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
-            $crate::reexports::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1: ()
-        ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
-            $crate::reexports::zwp_linux_buffer_params_v1::ZwpLinuxBufferParamsV1: $crate::dmabuf::ParamsData
-        ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
-            $crate::reexports::zwp_linux_dmabuf_feedback_v1::ZwpLinuxDmabufFeedbackV1: ()
-        ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
-            $crate::reexports::wayland_server::protocol::wl_buffer::WlBuffer: $crate::reexports::Dmabuf
-        ] => $crate::dmabuf::DmabufState);
-        $crate::reexports::wayland_server::delegate_dispatch!($ty: [
+        $crate::delegate_dmabuf!(@dispatch $ty: [
+            $crate::reexports::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1: (),
+            $crate::reexports::zwp_linux_buffer_params_v1::ZwpLinuxBufferParamsV1: $crate::dmabuf::ParamsData,
+            $crate::reexports::zwp_linux_dmabuf_feedback_v1::ZwpLinuxDmabufFeedbackV1: (),
+            $crate::reexports::wayland_server::protocol::wl_buffer::WlBuffer: $crate::reexports::Dmabuf,
             $crate::reexports::wayland_server::protocol::wl_buffer::WlBuffer: $crate::dmabuf::FailedBuffer
-        ] => $crate::dmabuf::DmabufState);
+        ]);
+    };
+    (@dispatch $ty: ty: [$($interface: ty: $udata: ty),*]) => {
+        $(
+            $crate::reexports::wayland_server::delegate_dispatch!($ty: [
+                $interface: $udata
+            ] => $crate::dmabuf::DmabufState);
+        )*
     };
 }

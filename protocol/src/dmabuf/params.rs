@@ -15,7 +15,7 @@ use wayland_protocols::wp::linux_dmabuf::zv1::server::zwp_linux_buffer_params_v1
 };
 use wayland_server::{
     backend::ClientId, protocol::wl_buffer::WlBuffer, Client, DataInit, Dispatch, DisplayHandle,
-    Resource,
+    New, Resource,
 };
 
 use super::{limits, DmabufHandler, DmabufState, FailedBuffer, ImportRequest};
@@ -23,9 +23,10 @@ use crate::{
     client::client_name,
     fd::{self, FdKind},
     format::MAX_PLANES,
+    names::fourcc_name,
     validate::{
-        check_add, check_create, check_sampling_device, fourcc_name, CreateRequest, ParamsError,
-        Plane, Rejection, FLAG_Y_INVERT,
+        check_add, check_create, check_sampling_device, CreateRequest, Plane, Rejection,
+        FLAG_Y_INVERT,
     },
 };
 
@@ -97,10 +98,10 @@ where
                     return;
                 }
                 let planes = inner.planes.each_ref().map(|p| p.as_ref().map(|p| p.plane));
-                if let Err((code, msg)) =
+                if let Err(rejection) =
                     check_add(&planes, inner.used, plane_idx, modifier, params.version())
                 {
-                    post(params, client, dh, code, msg);
+                    post(params, client, dh, rejection);
                     return;
                 }
                 let dmabuf = state.dmabuf_state();
@@ -124,15 +125,12 @@ where
                     kind,
                 });
             }
-            Request::Create {
-                width,
-                height,
-                format,
-                flags,
-            } => {
-                let req = request_of(params, width, height, format, flags);
-                match create(state, client, dh, data, &req) {
-                    Ok(dmabuf) => {
+            request @ (Request::Create { .. } | Request::CreateImmed { .. }) => {
+                let Some((req, immed)) = create_args(params, request) else {
+                    return;
+                };
+                match (create(state, client, dh, data, &req), immed) {
+                    (Ok(dmabuf), None) => {
                         match client.create_resource::<WlBuffer, Dmabuf, D>(dh, 1, dmabuf) {
                             Ok(buffer) => {
                                 count_buffer(state, client);
@@ -141,35 +139,20 @@ where
                             Err(err) => warn!(?err, "linux-dmabuf: creating the wl_buffer failed"),
                         }
                     }
-                    Err(Rejection::Protocol(code, msg)) => post(params, client, dh, code, msg),
-                    Err(Rejection::Failed(msg)) => {
-                        warn!(client = %client_name(client, dh), "linux-dmabuf create failed: {msg}");
-                        params.failed();
-                    }
-                }
-            }
-            Request::CreateImmed {
-                buffer_id,
-                width,
-                height,
-                format,
-                flags,
-            } => {
-                let req = request_of(params, width, height, format, flags);
-                match create(state, client, dh, data, &req) {
-                    Ok(dmabuf) => {
+                    (Ok(dmabuf), Some(buffer_id)) => {
                         data_init.init(buffer_id, dmabuf);
                         count_buffer(state, client);
                     }
-                    Err(rejection) => {
+                    (Err(Rejection::Failed(msg)), None) => {
+                        warn!(client = %client_name(client, dh), "linux-dmabuf create failed: {msg}");
+                        params.failed();
+                    }
+                    (Err(rejection), None) => post(params, client, dh, rejection),
+                    (Err(rejection), Some(buffer_id)) => {
                         // The new id must be given an object before the client is sent its
                         // error; the error is on the params object, as the protocol says.
                         data_init.init(buffer_id, FailedBuffer);
-                        let (code, msg) = match rejection {
-                            Rejection::Protocol(code, msg) => (code, msg),
-                            Rejection::Failed(msg) => (ParamsError::InvalidWlBuffer, msg),
-                        };
-                        post(params, client, dh, code, msg);
+                        post(params, client, dh, rejection);
                     }
                 }
             }
@@ -179,7 +162,7 @@ where
                 Ok(device) => {
                     debug!(client = %client_name(client, dh), device, "sampling device set")
                 }
-                Err((code, msg)) => post(params, client, dh, code, msg),
+                Err(rejection) => post(params, client, dh, rejection),
             },
             Request::Destroy => {}
             _ => {}
@@ -203,33 +186,51 @@ fn count_buffer<D: DmabufHandler>(state: &mut D, client: &Client) {
         .update(&client.id(), |u| u.buffers += 1);
 }
 
-fn request_of(
+/// The arguments of `create` or `create_immed` (with the new buffer's id for the latter).
+fn create_args(
     params: &ZwpLinuxBufferParamsV1,
-    width: i32,
-    height: i32,
-    format: u32,
-    flags: wayland_server::WEnum<zwp_linux_buffer_params_v1::Flags>,
-) -> CreateRequest {
+    request: zwp_linux_buffer_params_v1::Request,
+) -> Option<(CreateRequest, Option<New<WlBuffer>>)> {
+    use zwp_linux_buffer_params_v1::Request;
+    let (width, height, format, flags, immed) = match request {
+        Request::Create {
+            width,
+            height,
+            format,
+            flags,
+        } => (width, height, format, flags, None),
+        Request::CreateImmed {
+            buffer_id,
+            width,
+            height,
+            format,
+            flags,
+        } => (width, height, format, flags, Some(buffer_id)),
+        _ => return None,
+    };
     let flags = match flags {
         wayland_server::WEnum::Value(f) => f.bits(),
         wayland_server::WEnum::Unknown(bits) => bits,
     };
-    CreateRequest {
+    let req = CreateRequest {
         width,
         height,
         format,
         flags,
         version: params.version(),
-    }
+    };
+    Some((req, immed))
 }
 
+/// Posts `rejection` as a protocol error on the params object (a `failed` as
+/// INVALID_WL_BUFFER: see [`Rejection::into_protocol`]).
 fn post(
     params: &ZwpLinuxBufferParamsV1,
     client: &Client,
     dh: &DisplayHandle,
-    code: ParamsError,
-    msg: String,
+    rejection: Rejection,
 ) {
+    let (code, msg) = rejection.into_protocol();
     warn!(client = %client_name(client, dh), error = ?code, "linux-dmabuf protocol error: {msg}");
     params.post_error(code as u32, msg);
 }

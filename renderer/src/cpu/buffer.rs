@@ -14,6 +14,8 @@ use planar_protocol::{fd::FdKind, format::FormatInfo};
 use smithay::backend::allocator::{dmabuf::Dmabuf, Buffer};
 use tracing::warn;
 
+use crate::error::CpuError;
+
 use super::{
     convert::{conversion, convert_rows, Conversion, Planes, YuvEncoding},
     map::{sync_read, wait_for_all_writers, Mapping, SyncGuard, SyncPoint},
@@ -110,10 +112,9 @@ impl CpuBuffer {
         direct: &[Fourcc],
         encoding: YuvEncoding,
         keep_frame: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, CpuError> {
         let fourcc = format.fourcc;
-        let mut conv =
-            conversion(fourcc).ok_or_else(|| format!("the CPU path cannot read {fourcc}"))?;
+        let mut conv = conversion(fourcc).ok_or(CpuError::Unreadable(fourcc))?;
         let planes_direct = matches!(conv, Conversion::Yuv(_)) && direct.contains(&fourcc);
         let (upload, out_bpp) = match conv {
             Conversion::Packed(p) if direct.contains(&fourcc) && p.bytes == 4 => {
@@ -132,7 +133,8 @@ impl CpuBuffer {
         let mut files: Vec<(u64, u64, usize, usize)> = Vec::new(); // dev, ino, plane, len
         let mut planes = Vec::new();
         for (i, fd) in handles.iter().enumerate() {
-            let st = rustix::fs::fstat(fd).map_err(|e| format!("plane {i}: fstat: {e}"))?;
+            let st =
+                rustix::fs::fstat(fd).map_err(|source| CpuError::Fstat { plane: i, source })?;
             let rows = format.plane_height(i, height as u32) as usize;
             let end = offsets[i] as usize + strides[i] as usize * rows;
             let key = (st.st_dev, st.st_ino);
@@ -151,8 +153,11 @@ impl CpuBuffer {
         let mut mapped = Vec::new();
         let mut stats = CpuStats::default();
         for (_, _, plane, len) in files {
-            let map = Mapping::new(handles[plane], len)
-                .map_err(|e| format!("plane {plane}: mapping {len} bytes failed: {e}"))?;
+            let map = Mapping::new(handles[plane], len).map_err(|source| CpuError::Map {
+                plane,
+                len,
+                source,
+            })?;
             stats.bytes_mapped += len as u64;
             mapped.push(MappedFile {
                 map,

@@ -4,8 +4,15 @@
 //! YUV goes through the `yuv` crate (SIMD). RGB is swizzled here: it is a per-pixel shift
 //! and mask that the `yuv` crate does not cover for packed 10-bit and 16-bit layouts.
 //! 10- and 16-bit formats lose their low bits: the composition target is 8-bit.
+//!
+//! Every layout fact (channel shifts, bytes per plane, subsampling, chroma order) is read
+//! from the format's row in `planar_protocol::format`; only the choice of the `yuv` crate
+//! function is made here.
 
 use drm_fourcc::DrmFourcc as Fourcc;
+use planar_protocol::format::{format_info, Family, FormatInfo};
+
+pub use crate::error::ConvertError;
 use yuv::{
     YuvBiPlanarImage, YuvConversionMode, YuvPackedImage, YuvPlanarImage, YuvRange,
     YuvStandardMatrix,
@@ -75,64 +82,28 @@ pub struct PackedRgb {
     pub channels: [(u8, u8); 4],
 }
 
-const fn p(bytes: usize, r: (u8, u8), g: (u8, u8), b: (u8, u8), a: (u8, u8)) -> Conversion {
-    Conversion::Packed(PackedRgb {
-        bytes,
-        channels: [r, g, b, a],
+/// How the CPU path reads `fourcc`, or `None` when it cannot: from its format table row.
+pub fn conversion(fourcc: Fourcc) -> Option<Conversion> {
+    let info = format_info(fourcc as u32)?;
+    Some(match info.family {
+        Family::Rgb { channels } => Conversion::Packed(PackedRgb {
+            bytes: usize::from(info.block_bytes[0]),
+            channels,
+        }),
+        Family::HalfFloat { order, alpha } => Conversion::HalfFloat {
+            order: order.map(usize::from),
+            alpha: alpha.map(usize::from),
+        },
+        Family::SemiPlanarYuv { .. } | Family::PlanarYuv { .. } | Family::PackedYuv422 => {
+            Conversion::Yuv(fourcc)
+        }
     })
 }
 
-/// How the CPU path reads `fourcc`, or `None` when it cannot.
-pub fn conversion(fourcc: Fourcc) -> Option<Conversion> {
-    use Fourcc::*;
-    const N: (u8, u8) = (0, 0);
-    Some(match fourcc {
-        Argb8888 => p(4, (16, 8), (8, 8), (0, 8), (24, 8)),
-        Xrgb8888 => p(4, (16, 8), (8, 8), (0, 8), N),
-        Abgr8888 => p(4, (0, 8), (8, 8), (16, 8), (24, 8)),
-        Xbgr8888 => p(4, (0, 8), (8, 8), (16, 8), N),
-        Rgba8888 => p(4, (24, 8), (16, 8), (8, 8), (0, 8)),
-        Rgbx8888 => p(4, (24, 8), (16, 8), (8, 8), N),
-        Bgra8888 => p(4, (8, 8), (16, 8), (24, 8), (0, 8)),
-        Bgrx8888 => p(4, (8, 8), (16, 8), (24, 8), N),
-        Rgb888 => p(3, (16, 8), (8, 8), (0, 8), N),
-        Bgr888 => p(3, (0, 8), (8, 8), (16, 8), N),
-        Rgb565 => p(2, (11, 5), (5, 6), (0, 5), N),
-        Bgr565 => p(2, (0, 5), (5, 6), (11, 5), N),
-        Argb2101010 => p(4, (20, 10), (10, 10), (0, 10), (30, 2)),
-        Xrgb2101010 => p(4, (20, 10), (10, 10), (0, 10), N),
-        Abgr2101010 => p(4, (0, 10), (10, 10), (20, 10), (30, 2)),
-        Xbgr2101010 => p(4, (0, 10), (10, 10), (20, 10), N),
-        Rgba1010102 => p(4, (22, 10), (12, 10), (2, 10), (0, 2)),
-        Rgbx1010102 => p(4, (22, 10), (12, 10), (2, 10), N),
-        Bgra1010102 => p(4, (2, 10), (12, 10), (22, 10), (0, 2)),
-        Bgrx1010102 => p(4, (2, 10), (12, 10), (22, 10), N),
-        R8 => p(1, (0, 8), N, N, N),
-        R16 => p(2, (0, 16), N, N, N),
-        Gr88 => p(2, (0, 8), (8, 8), N, N),
-        Rg88 => p(2, (8, 8), (0, 8), N, N),
-        Gr1616 => p(4, (0, 16), (16, 16), N, N),
-        Rg1616 => p(4, (16, 16), (0, 16), N, N),
-        Abgr16161616f => Conversion::HalfFloat {
-            order: [0, 1, 2],
-            alpha: Some(3),
-        },
-        Xbgr16161616f => Conversion::HalfFloat {
-            order: [0, 1, 2],
-            alpha: None,
-        },
-        Argb16161616f => Conversion::HalfFloat {
-            order: [2, 1, 0],
-            alpha: Some(3),
-        },
-        Xrgb16161616f => Conversion::HalfFloat {
-            order: [2, 1, 0],
-            alpha: None,
-        },
-        Nv12 | Nv21 | Nv16 | Nv61 | Nv24 | Nv42 | P010 | P012 | P016 | Yuv420 | Yvu420 | Yuv422
-        | Yvu422 | Yuv444 | Yvu444 | Yuyv | Yvyu | Uyvy | Vyuy => Conversion::Yuv(fourcc),
-        _ => return None,
-    })
+/// Whether the CPU path can read `format`: the one answer the advertising, `planar info`
+/// and the import decision all use.
+pub fn cpu_readable(format: &FormatInfo) -> bool {
+    conversion(format.fourcc).is_some()
 }
 
 /// Converts rows `y0..y1` of a `width`-wide image into `out`, which holds those rows
@@ -147,7 +118,7 @@ pub fn convert_rows(
     y1: usize,
     encoding: YuvEncoding,
     out: &mut [u8],
-) -> Result<(), String> {
+) -> Result<(), ConvertError> {
     match conv {
         Conversion::Copy { bytes_per_pixel } => {
             let row = width * bytes_per_pixel;
@@ -184,7 +155,7 @@ pub fn convert_rows(
             }
             Ok(())
         }
-        Conversion::Yuv(fourcc) => yuv_rows(fourcc, planes, width, y0, y1, encoding, out),
+        Conversion::Yuv(fourcc) => yuv_rows(fourcc, planes, width, y0..y1, encoding, out),
     }
 }
 
@@ -226,99 +197,102 @@ fn rows(plane: &[u8], stride: usize, first: usize, count: usize, row_bytes: usiz
     &plane[start..start + len]
 }
 
+/// Rows `ys` of a YUV image, through the `yuv` crate function for its family.
 fn yuv_rows(
     fourcc: Fourcc,
     pl: &Planes<'_>,
     width: usize,
-    y0: usize,
-    y1: usize,
+    ys: std::ops::Range<usize>,
     enc: YuvEncoding,
     out: &mut [u8],
-) -> Result<(), String> {
-    use Fourcc::*;
+) -> Result<(), ConvertError> {
+    let (y0, y1) = (ys.start, ys.end);
+    let info = format_info(fourcc as u32)
+        .filter(|i| i.yuv)
+        .ok_or(ConvertError::NotYuv(fourcc))?;
     let (range, matrix) = enc.yuv();
     let h = y1 - y0;
     let w32 = width as u32;
     let out_stride = w32 * 4;
-    let err = |e: yuv::YuvError| format!("{fourcc} conversion failed: {e}");
-    let cw = width.div_ceil(2);
-    match fourcc {
-        Nv12 | Nv21 | Nv16 | Nv61 | Nv24 | Nv42 => {
-            let (vsub, uv_row) = match fourcc {
-                Nv12 | Nv21 => (2, cw * 2),
-                Nv16 | Nv61 => (1, cw * 2),
-                _ => (1, width * 2),
-            };
+    let err = |source| ConvertError::Yuv { fourcc, source };
+    let vsub = usize::from(info.vsub);
+    // The bytes a tight row of `plane` takes, from the table (small: `width` fits in i32).
+    let row = |plane: usize| info.min_stride(plane, w32).unwrap_or(u64::MAX) as usize;
+    let luma = || rows(pl.data[0], pl.stride[0], y0, h, row(0));
+    let chroma = |plane: usize| {
+        rows(
+            pl.data[plane],
+            pl.stride[plane],
+            y0 / vsub,
+            h.div_ceil(vsub),
+            row(plane),
+        )
+    };
+    let sub = (info.hsub, info.vsub);
+    match info.family {
+        Family::SemiPlanarYuv { .. } if info.block_bytes[0] == 2 => {
+            p01x_rows(info, pl, width, ys, (range, matrix), out).map_err(err)
+        }
+        Family::SemiPlanarYuv { swap_uv } => {
             let img = YuvBiPlanarImage {
-                y_plane: rows(pl.data[0], pl.stride[0], y0, h, width),
+                y_plane: luma(),
                 y_stride: pl.stride[0] as u32,
-                uv_plane: rows(
-                    pl.data[1],
-                    pl.stride[1],
-                    y0 / vsub,
-                    h.div_ceil(vsub),
-                    uv_row,
-                ),
+                uv_plane: chroma(1),
                 uv_stride: pl.stride[1] as u32,
                 width: w32,
                 height: h as u32,
             };
             let mode = YuvConversionMode::Balanced;
-            match fourcc {
-                Nv12 => yuv::yuv_nv12_to_rgba(&img, out, out_stride, range, matrix, mode),
-                Nv21 => yuv::yuv_nv21_to_rgba(&img, out, out_stride, range, matrix, mode),
-                Nv16 => yuv::yuv_nv16_to_rgba(&img, out, out_stride, range, matrix, mode),
-                Nv61 => yuv::yuv_nv61_to_rgba(&img, out, out_stride, range, matrix, mode),
-                Nv24 => yuv::yuv_nv24_to_rgba(&img, out, out_stride, range, matrix, mode),
-                _ => yuv::yuv_nv42_to_rgba(&img, out, out_stride, range, matrix, mode),
+            match (swap_uv, sub) {
+                (false, (2, 2)) => {
+                    yuv::yuv_nv12_to_rgba(&img, out, out_stride, range, matrix, mode)
+                }
+                (true, (2, 2)) => yuv::yuv_nv21_to_rgba(&img, out, out_stride, range, matrix, mode),
+                (false, (2, 1)) => {
+                    yuv::yuv_nv16_to_rgba(&img, out, out_stride, range, matrix, mode)
+                }
+                (true, (2, 1)) => yuv::yuv_nv61_to_rgba(&img, out, out_stride, range, matrix, mode),
+                (false, _) => yuv::yuv_nv24_to_rgba(&img, out, out_stride, range, matrix, mode),
+                (true, _) => yuv::yuv_nv42_to_rgba(&img, out, out_stride, range, matrix, mode),
             }
             .map_err(err)
         }
-        Yuv420 | Yvu420 | Yuv422 | Yvu422 | Yuv444 | Yvu444 => {
-            let (vsub, c) = match fourcc {
-                Yuv420 | Yvu420 => (2, cw),
-                Yuv422 | Yvu422 => (1, cw),
-                _ => (1, width),
-            };
-            let (u, v) = if matches!(fourcc, Yvu420 | Yvu422 | Yvu444) {
-                (2, 1)
-            } else {
-                (1, 2)
-            };
+        Family::PlanarYuv { swap_uv } => {
+            let (u, v) = if swap_uv { (2, 1) } else { (1, 2) };
             let img = YuvPlanarImage {
-                y_plane: rows(pl.data[0], pl.stride[0], y0, h, width),
+                y_plane: luma(),
                 y_stride: pl.stride[0] as u32,
-                u_plane: rows(pl.data[u], pl.stride[u], y0 / vsub, h.div_ceil(vsub), c),
+                u_plane: chroma(u),
                 u_stride: pl.stride[u] as u32,
-                v_plane: rows(pl.data[v], pl.stride[v], y0 / vsub, h.div_ceil(vsub), c),
+                v_plane: chroma(v),
                 v_stride: pl.stride[v] as u32,
                 width: w32,
                 height: h as u32,
             };
-            match fourcc {
-                Yuv420 | Yvu420 => yuv::yuv420_to_rgba(&img, out, out_stride, range, matrix),
-                Yuv422 | Yvu422 => yuv::yuv422_to_rgba(&img, out, out_stride, range, matrix),
+            match sub {
+                (2, 2) => yuv::yuv420_to_rgba(&img, out, out_stride, range, matrix),
+                (2, 1) => yuv::yuv422_to_rgba(&img, out, out_stride, range, matrix),
                 _ => yuv::yuv444_to_rgba(&img, out, out_stride, range, matrix),
             }
             .map_err(err)
         }
-        Yuyv | Yvyu | Uyvy | Vyuy => {
+        Family::PackedYuv422 => {
             let img = YuvPackedImage {
-                yuy: rows(pl.data[0], pl.stride[0], y0, h, cw * 4),
+                yuy: luma(),
                 yuy_stride: pl.stride[0] as u32,
                 width: w32,
                 height: h as u32,
             };
+            // The component order is the fourcc itself; the table has no column for it.
             match fourcc {
-                Yuyv => yuv::yuyv422_to_rgba(&img, out, out_stride, range, matrix),
-                Yvyu => yuv::yvyu422_to_rgba(&img, out, out_stride, range, matrix),
-                Uyvy => yuv::uyvy422_to_rgba(&img, out, out_stride, range, matrix),
+                Fourcc::Yuyv => yuv::yuyv422_to_rgba(&img, out, out_stride, range, matrix),
+                Fourcc::Yvyu => yuv::yvyu422_to_rgba(&img, out, out_stride, range, matrix),
+                Fourcc::Uyvy => yuv::uyvy422_to_rgba(&img, out, out_stride, range, matrix),
                 _ => yuv::vyuy422_to_rgba(&img, out, out_stride, range, matrix),
             }
             .map_err(err)
         }
-        P010 | P012 | P016 => p01x_rows(pl, width, y0, y1, range, matrix, out).map_err(err),
-        other => Err(format!("{other} is not a YUV format planar converts")),
+        Family::Rgb { .. } | Family::HalfFloat { .. } => Err(ConvertError::NotYuv(fourcc)),
     }
 }
 
@@ -326,21 +300,22 @@ fn yuv_rows(
 /// p010 path has no x86 SIMD (40–110x a memcpy here), so the samples are shifted down to
 /// 10 bits and split into an I010 layout, which `i010_to_rgba` converts with AVX2.
 fn p01x_rows(
+    info: &FormatInfo,
     pl: &Planes<'_>,
     width: usize,
-    y0: usize,
-    y1: usize,
-    range: YuvRange,
-    matrix: YuvStandardMatrix,
+    ys: std::ops::Range<usize>,
+    (range, matrix): (YuvRange, YuvStandardMatrix),
     out: &mut [u8],
 ) -> Result<(), yuv::YuvError> {
+    let (y0, y1) = (ys.start, ys.end);
     thread_local! {
         // Reused between frames: a 1080p frame's I010 planes are 6 MB.
         static SCRATCH: std::cell::RefCell<[Vec<u16>; 3]> = const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
     }
     let h = y1 - y0;
-    let cw = width.div_ceil(2);
-    let ch = h.div_ceil(2);
+    let vsub = usize::from(info.vsub);
+    let cw = info.plane_width(1, width as u32) as usize;
+    let ch = h.div_ceil(vsub);
     SCRATCH.with_borrow_mut(|[y, u, v]| {
         y.resize(width * h, 0);
         u.resize(cw * ch, 0);
@@ -352,7 +327,7 @@ fn p01x_rows(
             }
         }
         for r in 0..ch {
-            let src = &pl.data[1][(y0 / 2 + r) * pl.stride[1]..][..cw * 4];
+            let src = &pl.data[1][(y0 / vsub + r) * pl.stride[1]..][..cw * 4];
             let (ur, vr) = (&mut u[r * cw..(r + 1) * cw], &mut v[r * cw..(r + 1) * cw]);
             for ((du, dv), s) in ur.iter_mut().zip(vr.iter_mut()).zip(src.chunks_exact(4)) {
                 *du = u16::from_le_bytes([s[0], s[1]]) >> 6;
@@ -391,42 +366,31 @@ mod tests {
     #[test]
     fn packed_rgb_channel_orders() {
         // Memory bytes of one pixel, red (255, 0, 0) with alpha 0x80 where there is one.
-        assert_eq!(
-            one_px(Fourcc::Argb8888, &[0, 0, 255, 0x80]),
-            [255, 0, 0, 0x80]
-        );
-        assert_eq!(
-            one_px(Fourcc::Xrgb8888, &[0, 0, 255, 0x12]),
-            [255, 0, 0, 255]
-        );
-        assert_eq!(
-            one_px(Fourcc::Abgr8888, &[255, 0, 0, 0x80]),
-            [255, 0, 0, 0x80]
-        );
-        assert_eq!(
-            one_px(Fourcc::Rgba8888, &[0x80, 0, 0, 255]),
-            [255, 0, 0, 0x80]
-        );
-        assert_eq!(one_px(Fourcc::Bgrx8888, &[0, 255, 0, 0]), [255, 0, 0, 255]);
-        assert_eq!(one_px(Fourcc::Rgb888, &[0, 0, 255]), [255, 0, 0, 255]);
-        assert_eq!(one_px(Fourcc::Bgr888, &[255, 0, 0]), [255, 0, 0, 255]);
-        assert_eq!(
-            one_px(Fourcc::Rgb565, &0xf800u16.to_le_bytes()),
-            [255, 0, 0, 255]
-        );
-        assert_eq!(
-            one_px(Fourcc::Rgb565, &0x07e0u16.to_le_bytes()),
-            [0, 255, 0, 255]
-        );
-        assert_eq!(
-            one_px(Fourcc::Xrgb2101010, &(0x3ffu32 << 20).to_le_bytes()),
-            [255, 0, 0, 255]
-        );
-        assert_eq!(
-            one_px(Fourcc::Argb2101010, &(0xc000_03ffu32).to_le_bytes()),
-            [0, 0, 255, 255]
-        );
-        assert_eq!(one_px(Fourcc::Gr88, &[200, 100]), [200, 100, 0, 255]);
+        let cases: &[(Fourcc, &[u8], [u8; 4])] = &[
+            (Fourcc::Argb8888, &[0, 0, 255, 0x80], [255, 0, 0, 0x80]),
+            (Fourcc::Xrgb8888, &[0, 0, 255, 0x12], [255, 0, 0, 255]),
+            (Fourcc::Abgr8888, &[255, 0, 0, 0x80], [255, 0, 0, 0x80]),
+            (Fourcc::Rgba8888, &[0x80, 0, 0, 255], [255, 0, 0, 0x80]),
+            (Fourcc::Bgrx8888, &[0, 255, 0, 0], [255, 0, 0, 255]),
+            (Fourcc::Rgb888, &[0, 0, 255], [255, 0, 0, 255]),
+            (Fourcc::Bgr888, &[255, 0, 0], [255, 0, 0, 255]),
+            (Fourcc::Rgb565, &0xf800u16.to_le_bytes(), [255, 0, 0, 255]),
+            (Fourcc::Rgb565, &0x07e0u16.to_le_bytes(), [0, 255, 0, 255]),
+            (
+                Fourcc::Xrgb2101010,
+                &(0x3ffu32 << 20).to_le_bytes(),
+                [255, 0, 0, 255],
+            ),
+            (
+                Fourcc::Argb2101010,
+                &(0xc000_03ffu32).to_le_bytes(),
+                [0, 0, 255, 255],
+            ),
+            (Fourcc::Gr88, &[200, 100], [200, 100, 0, 255]),
+        ];
+        for (fourcc, bytes, want) in cases {
+            assert_eq!(one_px(*fourcc, bytes), *want, "{fourcc}");
+        }
         let half_red: Vec<u8> = [1.0f32, 0.0, 0.0, 1.0]
             .iter()
             .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
@@ -460,5 +424,58 @@ mod tests {
                 .all(|p| p[0] >= 253 && p[1] >= 253 && p[2] >= 253 && p[3] == 255),
             "{out:?}"
         );
+    }
+
+    /// Every YUV format converts planes sized exactly as its table row says (stride the
+    /// row's minimum, rows its subsampled height), at odd sizes, whole and in chunks of
+    /// its vertical subsampling, and neutral chroma gives grey: convert reads the same
+    /// subsampling, bytes per plane and chroma layout as validation.
+    #[test]
+    fn subsampling_used_by_convert_matches_the_table() {
+        use planar_protocol::format::FORMATS;
+        for info in FORMATS.iter().filter(|f| f.yuv) {
+            for (w, h) in [(1u32, 1u32), (3, 5), (17, 9), (64, 2)] {
+                // Mid-scale samples: 0x80 bytes, or 0x8000 little-endian 16-bit samples.
+                let mid: &[u8] = if info.block_bytes[0] == 2 {
+                    &[0x00, 0x80]
+                } else {
+                    &[0x80]
+                };
+                let bufs: Vec<(Vec<u8>, usize)> = (0..usize::from(info.planes))
+                    .map(|p| {
+                        let stride = info.min_stride(p, w).unwrap() as usize;
+                        let len = stride * info.plane_height(p, h) as usize;
+                        (mid.iter().copied().cycle().take(len).collect(), stride)
+                    })
+                    .collect();
+                let mut planes = Planes {
+                    data: [&[], &[], &[]],
+                    stride: [0; 3],
+                };
+                for (i, (data, stride)) in bufs.iter().enumerate() {
+                    planes.data[i] = data;
+                    planes.stride[i] = *stride;
+                }
+                let conv = conversion(info.fourcc).unwrap();
+                let (w, h) = (w as usize, h as usize);
+                let mut whole = vec![0u8; w * h * 4];
+                let enc = YuvEncoding::default();
+                convert_rows(conv, &planes, w, 0, h, enc, &mut whole)
+                    .unwrap_or_else(|e| panic!("{} {w}x{h}: {e}", info.name));
+                let vsub = usize::from(info.vsub);
+                let mut chunked = vec![0u8; w * h * 4];
+                for y in (0..h).step_by(vsub) {
+                    let end = (y + vsub).min(h);
+                    let out = &mut chunked[y * w * 4..end * w * 4];
+                    convert_rows(conv, &planes, w, y, end, enc, out)
+                        .unwrap_or_else(|e| panic!("{} {w}x{h} rows {y}..{end}: {e}", info.name));
+                }
+                assert_eq!(whole, chunked, "{} {w}x{h}", info.name);
+                for px in whole.chunks(4) {
+                    let grey = px[0].abs_diff(px[1]) <= 2 && px[1].abs_diff(px[2]) <= 2;
+                    assert!(grey && px[3] == 255, "{} {w}x{h}: {px:?}", info.name);
+                }
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The nested backend: planar's output is a window in another session (Wayland or X11,
+//! The nested backend's window: planar's output shown in another session (Wayland or X11,
 //! through smithay's winit backend).
 //!
 //! The frame is composed exactly as headless composes it, into the engine's offscreen
@@ -6,6 +6,7 @@
 //! The engine's GLES context shares textures with the window's, and putting a frame on the
 //! window is one textured quad drawn by the window's renderer.
 
+use anyhow::Context;
 use planar_renderer::{Engine, RendererError, RendererInfo};
 use smithay::{
     backend::{
@@ -19,7 +20,8 @@ use smithay::{
 };
 use tracing::info;
 
-use super::{headless::BACKGROUND, host};
+use super::host;
+use crate::backend::BACKGROUND;
 
 pub struct Nested {
     pub engine: Engine,
@@ -34,7 +36,7 @@ pub struct Nested {
 /// its EGL display. Must run on the main thread: winit's event loop lives there.
 pub fn open(
     size: (i32, i32),
-) -> Result<(WinitGraphicsBackend<GlesRenderer>, WinitEventLoop), RendererError> {
+) -> anyhow::Result<(WinitGraphicsBackend<GlesRenderer>, WinitEventLoop)> {
     let attributes = WinitWindow::default_attributes()
         .with_inner_size(PhysicalSize::new(size.0 as u32, size.1 as u32))
         .with_title("planar")
@@ -43,9 +45,9 @@ pub fn open(
         .with_decorations(false)
         .with_visible(true);
     let opened = winit::init_from_attributes::<GlesRenderer>(attributes).map_err(|e| {
-        RendererError::Window(format!(
-            "cannot open it ({e}): no Wayland or X11 session; is WAYLAND_DISPLAY or DISPLAY set?"
-        ))
+        anyhow::anyhow!(
+            "nested window: cannot open it ({e}): no Wayland or X11 session; is WAYLAND_DISPLAY or DISPLAY set?"
+        )
     })?;
     host::keep_running_when_x_goes_away(opened.0.window());
     Ok(opened)
@@ -55,9 +57,11 @@ impl Nested {
     /// The renderer on the window's EGL display, with a target of the window's size.
     pub fn new(
         mut window: WinitGraphicsBackend<GlesRenderer>,
-    ) -> Result<(Self, RendererInfo), RendererError> {
+    ) -> anyhow::Result<(Self, RendererInfo)> {
         let size = window.window_size();
-        let (engine, info) = planar_renderer::for_window(window.renderer().egl_context(), size)?;
+        let (engine, info) =
+            planar_renderer::sharing(window.renderer().egl_context(), "the window", size)
+                .context("error creating the nested renderer")?;
         let host = host::host_kind(window.window());
         info!(width = size.w, height = size.h, host, "nested window open");
         let nested = Nested {

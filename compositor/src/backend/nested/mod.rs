@@ -1,5 +1,18 @@
 //! `planar run --backend nested`: the output is a window on the host session, its size is
 //! the window's, and the host's input goes to planar's clients.
+//!
+//! The backend owns its event source, as niri's winit backend does: [`start`] opens the
+//! window (`window`), inserts the window's events into planar's loop (wrapped by `host`,
+//! which turns a dead host into an orderly stop), and this module answers them.
+//!
+//! Known limits: one window, showing the first output only; winit's event loop must live
+//! on the main thread, so the renderer is made there, not on a worker as headless does.
+
+mod host;
+mod window;
+
+pub use host::host_gone;
+pub use window::Nested;
 
 use anyhow::Context;
 use calloop::LoopHandle;
@@ -7,9 +20,10 @@ use smithay::backend::winit::WinitEvent;
 use tracing::{info, warn};
 
 use crate::{
-    backend::{open_window, Backend, HostEvents, Nested},
+    backend::Backend,
     state::{State, Stop},
 };
+use host::HostEvents;
 
 /// Opens the window, makes the renderer on its EGL display and starts taking its events.
 pub fn start(state: &mut State, handle: &LoopHandle<'static, State>) -> anyhow::Result<()> {
@@ -18,8 +32,8 @@ pub fn start(state: &mut State, handle: &LoopHandle<'static, State>) -> anyhow::
         .current_mode()
         .map(|m| (m.size.w, m.size.h))
         .unwrap_or((1280, 720));
-    let (window, events) = open_window(size)?;
-    let (mut nested, info) = Nested::new(window).context("error creating the nested renderer")?;
+    let (window, events) = window::open(size)?;
+    let (mut nested, info) = Nested::new(window)?;
     // The host decides the window's size (a tiling or kiosk shell fills its output).
     state.resize_output(nested.window_size());
     nested
@@ -38,15 +52,6 @@ pub fn start(state: &mut State, handle: &LoopHandle<'static, State>) -> anyhow::
 }
 
 impl State {
-    /// Stops planar (once) when the nested window's host is gone: as when the window is
-    /// closed, the screenshot and report are written and CMD is ended.
-    pub fn host_went_away(&mut self) {
-        if self.stop.is_none() {
-            warn!("the nested window's host went away; stopping");
-            self.stop = Some(Stop::WindowClosed);
-        }
-    }
-
     fn on_window_event(&mut self, event: WinitEvent) {
         match event {
             WinitEvent::Resized { size, .. } => {

@@ -1,10 +1,14 @@
-//! The import decision, made once per buffer when it is created, and the import cache.
+//! The import decision, made once per buffer when it is created, what the renderer
+//! advertises so that the decision can keep its word ([`advertise`]), and the import cache.
 //!
-//! 1. EGL import (zero-copy) when the renderer advertises the format+modifier pair and the
-//!    import succeeds;
+//! For each buffer a client creates through linux-dmabuf, after validation:
+//!
+//! 1. EGL import (zero-copy) when the renderer imports the format+modifier pair (probed at
+//!    start, [`EglPairs`]) and the import succeeds;
 //! 2. else the CPU path, when the CPU can read the layout: LINEAR, or the implicit modifier
 //!    on a buffer that cannot come from a tiling GPU (a sealed memfd, udmabuf, a dma-heap);
-//! 3. else rejected, with the reason.
+//! 3. else rejected: the `failed` event (INVALID_WL_BUFFER for create_immed), never a dead
+//!    client at commit, with an [`ImportError`] whose text says why each path refused.
 //!
 //! An EGL import that fails (EGL_BAD_ALLOC on a foreign buffer, or `--fail-import`) falls
 //! through to the CPU path. Every buffer gets one [`ImportRecord`], held with the buffer
@@ -13,7 +17,27 @@
 //!
 //! The CPU path is bounded at creation: a buffer larger than the renderer's largest
 //! texture, or whose mappings and converted frame would take the CPU-path bytes in use
-//! past the budget (`--cpu-budget`), is rejected (`failed`), never converted.
+//! past the budget (`--cpu-budget`), is rejected, never converted.
+//!
+//! The compositor's linux-dmabuf handler is the only caller; it advertises the [`Offer`]
+//! and hands each validated buffer to the engine:
+//!
+//! ```ignore
+//! use planar_renderer::import::{advertise, ImportPolicy};
+//!
+//! // When the renderer is ready: what linux-dmabuf advertises, tranche by tranche.
+//! let offer = advertise::offer(&engine, &info.kind, &policy, linear_only);
+//! dmabuf_state.set_advertised(offer.advertised())?;
+//!
+//! // For each validated buffer (`DmabufHandler::dmabuf_import`): decide and record.
+//! match engine.import_dmabuf(&request, &policy) {
+//!     Ok(path) => { /* ImportPath::Egl or ImportPath::Cpu: the wl_buffer is created */ }
+//!     Err(why) => { /* `failed`, with why.to_string() as the reason */ }
+//! }
+//! ```
+
+pub mod advertise;
+mod record;
 
 use std::{collections::HashMap, path::PathBuf, str::FromStr, time::Instant};
 
@@ -21,10 +45,8 @@ use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{
     advertise::{MOD_INVALID, MOD_LINEAR},
     fd::FdKind,
-    format::FormatInfo,
-    validate::fourcc_name,
+    names::{parse_fourcc, parse_modifier},
 };
-use serde::{Deserialize, Serialize};
 use smithay::{
     backend::renderer::utils::CommitCounter,
     backend::{
@@ -38,6 +60,11 @@ use smithay::{
     utils::Transform,
 };
 use tracing::{info, warn};
+
+pub use crate::error::{Budget, CpuError, ImportError};
+pub use advertise::{EglPairs, Offer};
+pub use planar_protocol::dmabuf::ImportRequest;
+pub use record::{ImportPath, ImportRecord, PlaneRecord};
 
 use crate::{
     cpu::{convert::YuvEncoding, CpuBuffer},
@@ -118,73 +145,7 @@ pub fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
         Some((f, m)) => (f, Some(m)),
         None => (s, None),
     };
-    let bytes = f.as_bytes();
-    if bytes.is_empty() || bytes.len() > 4 {
-        return Err(format!(
-            "{f:?} is not a fourcc (one to four characters, e.g. NV12)"
-        ));
-    }
-    let mut code = [b' '; 4];
-    code[..bytes.len()].copy_from_slice(bytes);
-    let modifier = match m {
-        None => None,
-        Some("linear") => Some(MOD_LINEAR),
-        Some("invalid") => Some(MOD_INVALID),
-        Some(hex) => Some(
-            u64::from_str_radix(hex.trim_start_matches("0x"), 16)
-                .map_err(|_| format!("{hex:?} is not a modifier (linear, invalid or hex)"))?,
-        ),
-    };
-    Ok((u32::from_le_bytes(code), modifier))
-}
-
-/// The path a buffer took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ImportPath {
-    Egl,
-    Cpu,
-    #[default]
-    Rejected,
-}
-
-/// One plane's layout as the client gave it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PlaneRecord {
-    pub offset: u32,
-    pub stride: u32,
-}
-
-/// Everything planar knows about what happened to one buffer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(default)]
-pub struct ImportRecord {
-    pub id: u64,
-    pub client: String,
-    pub fourcc: String,
-    pub modifier: String,
-    pub width: i32,
-    pub height: i32,
-    pub y_invert: bool,
-    pub planes: Vec<PlaneRecord>,
-    pub path: ImportPath,
-    pub reason: String,
-    pub import_us: u64,
-    pub bytes_mapped: u64,
-    pub frames_shown: u64,
-    /// DMA_BUF_IOCTL_SYNC calls (CPU path).
-    pub syncs: u64,
-    /// Rows read and converted (CPU path), over all commits.
-    pub rows_converted: u64,
-    /// Commits that re-read the buffer (CPU path).
-    pub reads: u64,
-    /// EGL imports after the first (a cache miss).
-    pub reimports: u64,
-    /// Commits not read because a write fence had not signalled in time (CPU path).
-    pub fence_timeouts: u64,
-    /// The X11 window that showed the buffer (Xwayland's dma-bufs): `TITLE (CLASS)`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub x11_window: Option<String>,
+    Ok((parse_fourcc(f)?, m.map(parse_modifier).transpose()?))
 }
 
 /// A buffer as it is known to the renderer.
@@ -295,203 +256,184 @@ fn without_y_invert(dmabuf: &Dmabuf) -> Result<Dmabuf, String> {
         .ok_or_else(|| "could not rebuild the buffer".to_string())
 }
 
-/// The request for a decision.
-pub struct ImportRequest<'a> {
-    pub client: String,
-    pub dmabuf: &'a Dmabuf,
-    pub format: &'static FormatInfo,
-    pub fd_kinds: &'a [FdKind],
+/// The EGL attempt: the pair must be one EGL imports, not forced to fail, and the import
+/// must succeed. A y-inverted buffer is imported as its twin without the flag, drawn
+/// flipped (see [`Entry::Egl`]).
+fn try_egl<Tex: Texture + Clone + 'static>(
+    renderer: &mut impl ZeroCopy<TextureId = Tex>,
+    req: &ImportRequest<'_>,
+    policy: &ImportPolicy,
+    egl: &EglPairs,
+) -> Result<Entry<Tex>, ImportError> {
+    if policy.choice == ImportChoice::Cpu {
+        return Err(ImportError::CpuOnly);
+    }
+    let dmabuf = req.dmabuf;
+    let pair = (
+        req.format.fourcc as u32,
+        u64::from(dmabuf.format().modifier),
+    );
+    if !egl.zero_copy.contains(&pair) {
+        return Err(ImportError::NotZeroCopy);
+    }
+    if policy.egl_fails(pair.0, pair.1) {
+        return Err(ImportError::ForcedFailure);
+    }
+    let twin = if dmabuf.y_inverted() {
+        Some(without_y_invert(dmabuf).map_err(ImportError::Egl)?)
+    } else {
+        None
+    };
+    let (id, texture) = renderer
+        .zero_copy(twin.as_ref().unwrap_or(dmabuf))
+        .ok_or(ImportError::NoZeroCopyImport)?
+        .map_err(ImportError::Egl)?;
+    let flipped = twin.map(|twin| {
+        let buffer =
+            TextureRenderBuffer::from_texture(renderer, texture, 1, Transform::Flipped180, None);
+        (twin, buffer)
+    });
+    Ok(Entry::Egl {
+        record: ImportRecord::default(),
+        texture_id: Some(id),
+        flipped,
+    })
+}
+
+/// Where a decision looks: what the renderer imports zero-copy, what it uploads from
+/// memory as it is, and what the CPU path may take on it.
+pub(crate) struct Capabilities<'a> {
+    pub egl: &'a EglPairs,
+    pub direct: &'a [Fourcc],
+    pub limits: CpuLimits,
 }
 
 impl<Tex: Texture + Clone + 'static> Imports<Tex> {
-    /// Decides, imports, and records. `egl_pairs` are the pairs the renderer advertises
-    /// for zero-copy; `direct` the formats it uploads from memory as they are.
+    /// Decides, imports, and records: the EGL attempt, then the CPU attempt, then the
+    /// record (kept with the buffer, or streamed at once for a rejected one).
     pub fn decide(
         &mut self,
         renderer: &mut impl ZeroCopy<TextureId = Tex>,
         req: &ImportRequest<'_>,
         policy: &ImportPolicy,
-        egl_pairs: &[(u32, u64)],
-        direct: &[Fourcc],
-        limits: CpuLimits,
-    ) -> Result<ImportPath, String> {
+        caps: &Capabilities<'_>,
+    ) -> Result<ImportPath, ImportError> {
         if self.log.is_none() {
             self.log = policy.report.as_deref().map(RecordLog::new);
         }
-        self.next_id += 1;
         let start = Instant::now();
+        let taken = match try_egl(renderer, req, policy, caps.egl) {
+            Ok(entry) => Ok((ImportPath::Egl, "EGL import (zero-copy)".to_string(), entry)),
+            // Why EGL did not take it is said either way.
+            Err(egl) => match self.try_cpu(req, policy, caps) {
+                Ok(entry) => Ok((ImportPath::Cpu, format!("CPU-mapped: {egl}"), entry)),
+                Err(cpu) => Err(ImportError::Rejected(vec![egl, cpu])),
+            },
+        };
+        self.record(req, taken, start)
+    }
+
+    /// The CPU attempt: the layout must be readable, the buffer within the renderer's
+    /// largest texture, and its cost within the budgets.
+    fn try_cpu(
+        &self,
+        req: &ImportRequest<'_>,
+        policy: &ImportPolicy,
+        caps: &Capabilities<'_>,
+    ) -> Result<Entry<Tex>, ImportError> {
+        if policy.choice == ImportChoice::Egl {
+            return Err(ImportError::EglOnly);
+        }
         let dmabuf = req.dmabuf;
-        let fourcc = req.format.fourcc as u32;
         let modifier = u64::from(dmabuf.format().modifier);
-        let mut notes = Vec::new();
-
-        let mut entry = None;
-        if policy.choice != ImportChoice::Cpu {
-            if !egl_pairs.contains(&(fourcc, modifier)) {
-                notes.push("the EGL renderer does not take this format+modifier".to_string());
-            } else if policy.egl_fails(fourcc, modifier) {
-                notes.push("EGL import failed: forced by --fail-import".to_string());
-            } else {
-                let twin = if dmabuf.y_inverted() {
-                    Some(without_y_invert(dmabuf))
-                } else {
-                    None
-                };
-                let result = match &twin {
-                    Some(Err(e)) => Some(Err(e.clone())),
-                    Some(Ok(twin)) => renderer.zero_copy(twin),
-                    None => renderer.zero_copy(dmabuf),
-                };
-                match result {
-                    None => notes.push("the renderer has no zero-copy import".to_string()),
-                    Some(Err(e)) => notes.push(format!("EGL import failed: {e}")),
-                    Some(Ok((id, texture))) => {
-                        let flipped = twin.and_then(Result::ok).map(|twin| {
-                            let buffer = TextureRenderBuffer::from_texture(
-                                renderer,
-                                texture,
-                                1,
-                                Transform::Flipped180,
-                                None,
-                            );
-                            (twin, buffer)
-                        });
-                        entry = Some((
-                            ImportPath::Egl,
-                            "EGL import (zero-copy)".to_string(),
-                            Entry::Egl {
-                                record: ImportRecord::default(),
-                                texture_id: Some(id),
-                                flipped,
-                            },
-                        ));
-                    }
-                }
-            }
-        } else {
-            notes.push("--import cpu".to_string());
+        if modifier == MOD_INVALID && !req.fd_kinds.iter().all(FdKind::implicitly_linear) {
+            return Err(ImportError::MayTile);
         }
-        if entry.is_none() && policy.choice != ImportChoice::Egl {
-            let linear = modifier == MOD_LINEAR
-                || (modifier == MOD_INVALID && req.fd_kinds.iter().all(FdKind::implicitly_linear));
-            if !linear {
-                notes.push(format!(
-                    "the CPU cannot read modifier {modifier:#x}{}",
-                    if modifier == MOD_INVALID {
-                        " from an exporter that may tile"
-                    } else {
-                        ""
-                    }
-                ));
-            } else if let Some(why) = too_large(dmabuf, limits.max_size) {
-                notes.push(why);
-            } else {
-                let buffer = CpuBuffer::new(
-                    dmabuf,
-                    req.format,
-                    req.fd_kinds,
-                    direct,
-                    policy.encoding,
-                    limits.keep_frame,
-                )
-                .and_then(|b| self.within_budget(b, policy, &req.client));
-                match buffer {
-                    Ok(buffer) => {
-                        let why = if notes.is_empty() {
-                            "CPU-mapped".to_string()
-                        } else {
-                            format!("CPU-mapped: {}", notes.join("; "))
-                        };
-                        entry = Some((
-                            ImportPath::Cpu,
-                            why,
-                            Entry::Cpu {
-                                record: ImportRecord::default(),
-                                buffer: Box::new(buffer),
-                                texture: None,
-                                raw: None,
-                                geometry: (1, Transform::Normal),
-                                seen: None,
-                            },
-                        ));
-                    }
-                    Err(e) => notes.push(format!("CPU path: {e}")),
-                }
-            }
-        } else if entry.is_none() {
-            notes.push("--import egl".to_string());
+        if modifier != MOD_LINEAR && modifier != MOD_INVALID {
+            return Err(ImportError::TiledModifier(modifier));
         }
-
-        let (path, reason) = match &entry {
-            Some((path, why, _)) => (*path, why.clone()),
-            None => (ImportPath::Rejected, notes.join("; ")),
-        };
         let size = dmabuf.size();
-        let bytes_mapped = match &entry {
-            Some((_, _, Entry::Cpu { buffer, .. })) => buffer.stats.bytes_mapped,
-            _ => 0,
+        let max = caps.limits.max_size;
+        if size.w > max || size.h > max {
+            return Err(ImportError::TooLarge {
+                width: size.w,
+                height: size.h,
+                max,
+            });
+        }
+        let buffer = CpuBuffer::new(
+            dmabuf,
+            req.format,
+            req.fd_kinds,
+            caps.direct,
+            policy.encoding,
+            caps.limits.keep_frame,
+        )?;
+        let buffer = self.within_budget(buffer, policy, &req.client_name)?;
+        Ok(Entry::Cpu {
+            record: ImportRecord::default(),
+            buffer: Box::new(buffer),
+            texture: None,
+            raw: None,
+            geometry: (1, Transform::Normal),
+            seen: None,
+        })
+    }
+
+    /// The record: logged, then kept with the buffer's cache entry (whose cost is
+    /// counted), or, for a rejected buffer, streamed to the report at once.
+    fn record(
+        &mut self,
+        req: &ImportRequest<'_>,
+        taken: Result<(ImportPath, String, Entry<Tex>), ImportError>,
+        start: Instant,
+    ) -> Result<ImportPath, ImportError> {
+        self.next_id += 1;
+        let dmabuf = req.dmabuf;
+        let (path, reason) = match &taken {
+            Ok((path, why, _)) => (*path, why.clone()),
+            Err(rejected) => (ImportPath::Rejected, rejected.to_string()),
         };
-        let record = ImportRecord {
-            id: self.next_id,
-            client: req.client.clone(),
-            fourcc: fourcc_name(fourcc).trim_matches('\'').to_string(),
-            modifier: format!("{modifier:#018x}"),
-            width: size.w,
-            height: size.h,
-            y_invert: dmabuf.y_inverted(),
-            planes: dmabuf
-                .offsets()
-                .zip(dmabuf.strides())
-                .map(|(offset, stride)| PlaneRecord { offset, stride })
-                .collect(),
-            path,
-            reason: reason.clone(),
-            import_us: start.elapsed().as_micros() as u64,
-            bytes_mapped,
-            frames_shown: 0,
-            syncs: 0,
-            rows_converted: 0,
-            reads: 0,
-            reimports: 0,
-            fence_timeouts: 0,
-            x11_window: None,
-        };
+        let mut record = ImportRecord::new(self.next_id, &req.client_name, dmabuf, path, reason);
+        record.import_us = start.elapsed().as_micros() as u64;
+        if let Ok((_, _, Entry::Cpu { buffer, .. })) = &taken {
+            record.bytes_mapped = buffer.stats.bytes_mapped;
+        }
         info!(
             id = record.id,
             client = %record.client,
             fourcc = %record.fourcc,
             modifier = %record.modifier,
-            size = format_args!("{}x{}", size.w, size.h),
+            size = format_args!("{}x{}", record.width, record.height),
             path = ?path,
-            reason = %reason,
+            reason = %record.reason,
             import_us = record.import_us,
             "dma-buf import"
         );
-        match entry {
-            Some((_, _, mut e)) => {
-                match &mut e {
-                    Entry::Egl { record: r, .. } => *r = record,
-                    Entry::Cpu {
-                        record: r, buffer, ..
-                    } => {
-                        self.cpu_bytes += buffer.cost();
-                        *self
-                            .cpu_bytes_by_client
-                            .entry(record.client.clone())
-                            .or_default() += buffer.cost();
-                        *r = record;
-                    }
-                }
-                self.entries.insert(dmabuf.weak(), e);
-                Ok(path)
-            }
-            None => {
+        let (_, _, mut entry) = match taken {
+            Ok(taken) => taken,
+            Err(rejected) => {
                 if let Some(log) = &mut self.log {
                     log.push(&record);
                 }
-                Err(reason)
+                return Err(rejected);
+            }
+        };
+        match &mut entry {
+            Entry::Egl { record: r, .. } => *r = record,
+            Entry::Cpu {
+                record: r, buffer, ..
+            } => {
+                self.cpu_bytes += buffer.cost();
+                *self
+                    .cpu_bytes_by_client
+                    .entry(record.client.clone())
+                    .or_default() += buffer.cost();
+                *r = record;
             }
         }
+        self.entries.insert(dmabuf.weak(), entry);
+        Ok(path)
     }
 
     /// `buffer`, when its cost fits in what is left of the total budget and of its
@@ -501,36 +443,31 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         buffer: CpuBuffer,
         policy: &ImportPolicy,
         client: &str,
-    ) -> Result<CpuBuffer, String> {
+    ) -> Result<CpuBuffer, ImportError> {
         let cost = buffer.cost();
         let mine = self.cpu_bytes_by_client.get(client).copied().unwrap_or(0);
-        let (in_use, budget, what, flag) =
-            if self.cpu_bytes.saturating_add(cost) > policy.cpu_budget {
-                (
-                    self.cpu_bytes,
-                    policy.cpu_budget,
-                    "CPU-path budget",
-                    "--cpu-budget",
-                )
-            } else if mine.saturating_add(cost) > policy.cpu_budget_per_client {
-                (
-                    mine,
-                    policy.cpu_budget_per_client,
-                    "client's CPU-path budget",
-                    "--cpu-budget-per-client",
-                )
-            } else {
-                return Ok(buffer);
-            };
-        let mib = |b: u64| b.div_ceil(1 << 20);
-        let why = format!(
-            "{} MiB (mapped and converted) is past the {what}: {} of {} MiB in use ({flag})",
-            mib(cost),
-            mib(in_use),
-            mib(budget)
+        let (in_use, limit, budget) = if self.cpu_bytes.saturating_add(cost) > policy.cpu_budget {
+            (self.cpu_bytes, policy.cpu_budget, Budget::Total)
+        } else if mine.saturating_add(cost) > policy.cpu_budget_per_client {
+            (mine, policy.cpu_budget_per_client, Budget::PerClient)
+        } else {
+            return Ok(buffer);
+        };
+        let what = budget.what();
+        warn!(
+            client,
+            cost,
+            in_use,
+            budget = limit,
+            "a dma-buf is past the {what}"
         );
-        warn!(client, cost, in_use, budget, "a dma-buf is past the {what}");
-        Err(why)
+        let mib = |b: u64| b.div_ceil(1 << 20);
+        Err(ImportError::OverBudget {
+            cost_mib: mib(cost),
+            in_use_mib: mib(in_use),
+            budget_mib: mib(limit),
+            budget,
+        })
     }
 
     /// Forgets a destroyed buffer: its record, with its final counters, goes to the
@@ -547,7 +484,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
                         self.cpu_bytes_by_client.remove(&record.client);
                     }
                 }
-                sync_stats(&mut record, &buffer);
+                record.sync_stats(&buffer);
                 record
             }
             Some(Entry::Egl { record, .. }) => record,
@@ -563,7 +500,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         Some(match self.entries.get_mut(&dmabuf.weak())? {
             Entry::Egl { record, .. } => record.clone(),
             Entry::Cpu { record, buffer, .. } => {
-                sync_stats(record, buffer);
+                record.sync_stats(buffer);
                 record.clone()
             }
         })
@@ -593,7 +530,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             live.push(match e {
                 Entry::Egl { record, .. } => record.clone(),
                 Entry::Cpu { record, buffer, .. } => {
-                    sync_stats(record, buffer);
+                    record.sync_stats(buffer);
                     record.clone()
                 }
             });
@@ -612,25 +549,6 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         };
         log.finish(live.iter())
     }
-}
-
-/// Why a buffer is too large for the CPU path, if it is.
-fn too_large(dmabuf: &Dmabuf, max_size: i32) -> Option<String> {
-    let size = dmabuf.size();
-    (size.w > max_size || size.h > max_size).then(|| {
-        format!(
-            "{}x{} is larger than the renderer's largest texture ({max_size}x{max_size})",
-            size.w, size.h
-        )
-    })
-}
-
-fn sync_stats(record: &mut ImportRecord, buffer: &CpuBuffer) {
-    record.bytes_mapped = buffer.stats.bytes_mapped;
-    record.syncs = buffer.stats.syncs;
-    record.rows_converted = buffer.stats.rows_converted;
-    record.reads = buffer.stats.reads;
-    record.fence_timeouts = buffer.stats.fence_timeouts;
 }
 
 #[cfg(test)]
