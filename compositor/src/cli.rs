@@ -232,8 +232,8 @@ pub struct RunArgs {
     /// Which modifiers linux-dmabuf advertises: all, or linear-only.
     #[arg(long, default_value = "all", value_parser = ["all", "linear-only"])]
     pub modifiers: String,
-    /// YUV→RGB matrix of the CPU path: bt601 or bt709.
-    #[arg(long, default_value = "bt601", value_parser = ["bt601", "bt709"])]
+    /// YUV→RGB matrix of the CPU path: bt601, bt709 or bt2020.
+    #[arg(long, default_value = "bt601", value_parser = ["bt601", "bt709", "bt2020"])]
     pub yuv_matrix: String,
     /// YUV range of the CPU path: limited or full.
     #[arg(long, default_value = "limited", value_parser = ["limited", "full"])]
@@ -296,10 +296,10 @@ impl RunArgs {
             choice: self.import,
             fail_import: self.fail_import.clone(),
             encoding: YuvEncoding {
-                matrix: if self.yuv_matrix == "bt709" {
-                    Matrix::Bt709
-                } else {
-                    Matrix::Bt601
+                matrix: match self.yuv_matrix.as_str() {
+                    "bt709" => Matrix::Bt709,
+                    "bt2020" => Matrix::Bt2020,
+                    _ => Matrix::Bt601,
                 },
                 full_range: self.yuv_range == "full",
             },

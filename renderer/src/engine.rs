@@ -29,12 +29,12 @@ use smithay::{
 use std::ops::Range;
 
 use crate::{
-    cpu::CpuBuffer,
+    cpu::{gles_yuv::YuvDraw, CpuBuffer},
     import::{
         Capabilities, CpuLimits, CpuUpload, EglPairs, ImportError, ImportPath, ImportPolicy,
         ImportRecord, ImportRequest, Imports, ZeroCopy, PIXMAN_MAX_SIZE,
     },
-    scene::{import_tree, space_elements},
+    scene::{import_tree, space_elements, EncodingOf},
     RendererError,
 };
 
@@ -99,6 +99,9 @@ impl ZeroCopy for PixmanRenderer {
 /// converted frame in memory; planar uploads each converted chunk itself.
 impl CpuUpload for GlesRenderer {
     fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<GlesTexture, String> {
+        if buffer.planes_direct {
+            return crate::cpu::gles_yuv::create(self, buffer);
+        }
         let size = (buffer.width as i32, buffer.height as i32);
         Offscreen::<GlesTexture>::create_buffer(self, buffer.upload, size.into())
             .map_err(|e| e.to_string())
@@ -274,7 +277,10 @@ impl Engine {
             max_size: max,
             keep_frame: false,
         };
-        let t = new_state(renderer, target, egl, limits);
+        let mut t = new_state(renderer, target, egl, limits);
+        // YUV the shader converts is taken as it is too (planes uploaded, not converted).
+        let yuv = crate::cpu::gles_yuv::formats(&mut t.renderer);
+        t.direct.extend(yuv);
         Ok(Engine::Gles(Box::new(t)))
     }
 
@@ -322,10 +328,11 @@ impl Engine {
     /// at commit rather than at the next frame: a client that commits and disconnects at
     /// once has its buffer destroyed before any frame is drawn, and its last picture must
     /// still be shown.
-    pub fn import_surface_tree(&mut self, surface: &WlSurface) {
+    /// `encoding_of` gives the YUV encoding of each surface's buffer (see [`EncodingOf`]).
+    pub fn import_surface_tree(&mut self, surface: &WlSurface, encoding_of: EncodingOf<'_>) {
         match self {
-            Engine::Gles(t) => import_tree(&mut t.renderer, &mut t.imports, surface),
-            Engine::Pixman(t) => import_tree(&mut t.renderer, &mut t.imports, surface),
+            Engine::Gles(t) => import_tree(&mut t.renderer, &mut t.imports, surface, encoding_of),
+            Engine::Pixman(t) => import_tree(&mut t.renderer, &mut t.imports, surface, encoding_of),
         }
     }
 
@@ -465,7 +472,7 @@ fn render_space<R, T>(
     clear: [f32; 4],
 ) -> Result<Damage, RendererError>
 where
-    R: Renderer + ImportAll + ImportMem + Bind<T>,
+    R: Renderer + ImportAll + ImportMem + Bind<T> + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let elements = space_elements(&mut t.renderer, &mut t.imports, space, output);

@@ -17,4 +17,5 @@ pub mod xwayland;
 
 pub use engine::Engine;
 pub use error::RendererError;
+pub use scene::EncodingOf;
 pub use select::{select, sharing, PendingRenderer, RendererChoice, RendererInfo, RendererKind};

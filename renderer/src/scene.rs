@@ -29,7 +29,11 @@ use smithay::{
 use tracing::warn;
 
 use crate::{
-    cpu::{CpuBuffer, ReadError, SurfaceYuvEncoding, CHUNK_BYTES},
+    cpu::{
+        convert::YuvEncoding,
+        gles_yuv::{YuvDraw, YuvElement},
+        CpuBuffer, ReadError, CHUNK_BYTES,
+    },
     import::{CpuUpload, Entry, ImportRecord, Imports, ZeroCopy},
 };
 use smithay::{
@@ -38,9 +42,10 @@ use smithay::{
 };
 
 render_elements! {
-    pub PlanarElement<R> where R: ImportAll + ImportMem;
+    pub PlanarElement<R> where R: ImportAll + ImportMem + YuvDraw;
     Surface=WaylandSurfaceRenderElement<R>,
     Cpu=TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>,
+    Yuv=YuvElement,
 }
 
 /// The elements of every window in `space`, topmost first.
@@ -51,7 +56,7 @@ pub(crate) fn space_elements<R>(
     output: &Output,
 ) -> Vec<PlanarElement<R>>
 where
-    R: Renderer + ImportAll + ImportMem,
+    R: Renderer + ImportAll + ImportMem + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let scale = Scale::from(output.current_scale().fractional_scale());
@@ -82,7 +87,7 @@ fn tree_elements<R>(
     scale: Scale<f64>,
     out: &mut Vec<PlanarElement<R>>,
 ) where
-    R: Renderer + ImportAll + ImportMem,
+    R: Renderer + ImportAll + ImportMem + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
@@ -116,13 +121,18 @@ fn tree_elements<R>(
             if let Some(dmabuf) = dmabuf {
                 match imports.entries.get_mut(&dmabuf.weak()) {
                     Some(Entry::Cpu {
-                        record, texture, ..
+                        record,
+                        texture,
+                        buffer,
+                        ..
                     }) => {
                         if let Some(texture) = texture {
                             record.frames_shown += 1;
-                            out.push(PlanarElement::Cpu(texture_element(
-                                location, texture, &view,
-                            )));
+                            let element = || texture_element(location, texture, &view);
+                            out.push(match R::yuv_element(buffer, element) {
+                                Some(yuv) => PlanarElement::Yuv(yuv),
+                                None => PlanarElement::Cpu(element()),
+                            });
                         }
                         return;
                     }
@@ -175,6 +185,11 @@ fn texture_element<T: Texture + Clone>(
     )
 }
 
+/// The YUV encoding the compositor gives a surface's buffer (wp-color-representation is
+/// the compositor's business; the renderer only takes the value). `None`: keep what the
+/// buffer has.
+pub type EncodingOf<'a> = &'a dyn Fn(&SurfaceData) -> Option<YuvEncoding>;
+
 /// Brings the textures of a committed surface tree up to date: CPU-path buffers re-read
 /// their damaged rows, everything else is imported by smithay (a cached EGL import is
 /// checked for being the same texture, to count re-imports).
@@ -182,15 +197,16 @@ pub(crate) fn import_tree<R>(
     renderer: &mut R,
     imports: &mut Imports<R::TextureId>,
     root: &WlSurface,
+    encoding_of: EncodingOf<'_>,
 ) where
-    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload,
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
         root,
         (),
         |_, _, _| TraversalAction::DoChildren(()),
-        |surface, states, _| import_committed(renderer, imports, surface, states),
+        |surface, states, _| import_committed(renderer, imports, surface, states, encoding_of),
         |_, _, _| true,
     );
 }
@@ -202,8 +218,9 @@ fn import_committed<R>(
     imports: &mut Imports<R::TextureId>,
     surface: &WlSurface,
     states: &SurfaceData,
+    encoding_of: EncodingOf<'_>,
 ) where
-    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload,
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let Some(data) = states.data_map.get::<RendererSurfaceStateUserData>() else {
@@ -249,7 +266,8 @@ fn import_committed<R>(
                 geometry,
                 seen,
             };
-            update_cpu(renderer, &mut imports.scratch, cpu, surface, states, data);
+            let chosen = encoding_of(states);
+            update_cpu(renderer, &mut imports.scratch, cpu, surface, chosen, data);
         }
         None => {}
     }
@@ -311,16 +329,16 @@ struct CpuEntry<'a, T: Texture> {
 /// of them for a new texture or a new YUV encoding), and the texture follows the
 /// surface's buffer scale and transform. When a write fence has not signalled in time the
 /// texture keeps its contents and the commit is not marked seen, so the next commit reads
-/// its damage too.
+/// its damage too. `chosen`: the encoding the compositor gives the surface's buffer.
 fn update_cpu<R>(
     renderer: &mut R,
     scratch: &mut Vec<u8>,
     e: CpuEntry<'_, R::TextureId>,
     surface: &WlSurface,
-    states: &SurfaceData,
+    chosen: Option<YuvEncoding>,
     data: &RendererSurfaceStateUserData,
 ) where
-    R: Renderer + CpuUpload,
+    R: Renderer + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + 'static,
 {
     let (damage, commit, buffer_scale, transform) = {
@@ -339,10 +357,6 @@ fn update_cpu<R>(
             d.buffer_transform(),
         )
     };
-    let chosen = states
-        .data_map
-        .get::<SurfaceYuvEncoding>()
-        .and_then(|enc| *enc.0.lock().unwrap());
     let recode = chosen.is_some_and(|enc| e.buffer.set_encoding(enc));
     if *e.seen == Some((surface.id(), commit)) && e.texture.is_some() && !recode {
         return;
@@ -382,9 +396,13 @@ fn update_cpu<R>(
         damaged_rows(&damage, e.buffer.height)
     };
     let (format, width) = (e.buffer.upload, e.buffer.width);
-    let read = e.buffer.read(rows, scratch, |rows, bytes| {
-        renderer.cpu_upload(raw, format, width, rows, bytes)
-    });
+    let read = if e.buffer.planes_direct {
+        renderer.read_planes(e.buffer, rows)
+    } else {
+        e.buffer.read(rows, scratch, |rows, bytes| {
+            renderer.cpu_upload(raw, format, width, rows, bytes)
+        })
+    };
     // The chunk stays for the next read, unless a wide buffer made it grow past one.
     if scratch.capacity() > CHUNK_BYTES {
         *scratch = Vec::new();

@@ -202,7 +202,8 @@ impl Backend {
     }
 
     pub fn import_surface_tree(&mut self, surface: &WlSurface) {
-        self.engine().import_surface_tree(surface)
+        self.engine()
+            .import_surface_tree(surface, &crate::handlers::color_representation_of)
     }
 }
 
