@@ -32,14 +32,11 @@ use crate::{
     cpu::{
         convert::YuvEncoding,
         gles_yuv::{YuvDraw, YuvElement},
-        CpuBuffer, ReadError, CHUNK_BYTES,
+        ReadError, CHUNK_BYTES,
     },
     import::{CpuUpload, Entry, ImportRecord, Imports, ZeroCopy},
 };
-use smithay::{
-    backend::renderer::utils::CommitCounter, reexports::wayland_server::backend::ObjectId,
-    wayland::compositor::SurfaceData,
-};
+use smithay::wayland::compositor::SurfaceData;
 
 render_elements! {
     pub PlanarElement<R> where R: ImportAll + ImportMem + YuvDraw;
@@ -250,24 +247,9 @@ fn import_committed<R>(
             };
             update_egl(renderer, egl, &dmabuf, states);
         }
-        Some(Entry::Cpu {
-            record,
-            buffer,
-            texture,
-            raw,
-            geometry,
-            seen,
-        }) => {
-            let cpu = CpuEntry {
-                record,
-                buffer,
-                texture,
-                raw,
-                geometry,
-                seen,
-            };
+        Some(entry @ Entry::Cpu { .. }) => {
             let chosen = encoding_of(states);
-            update_cpu(renderer, &mut imports.scratch, cpu, surface, chosen, data);
+            update_cpu(renderer, &mut imports.scratch, entry, surface, chosen, data);
         }
         None => {}
     }
@@ -315,16 +297,6 @@ fn update_egl<R>(
     }
 }
 
-/// The parts of a CPU-path cache entry a commit updates.
-struct CpuEntry<'a, T: Texture> {
-    record: &'a ImportRecord,
-    buffer: &'a mut CpuBuffer,
-    texture: &'a mut Option<TextureRenderBuffer<T>>,
-    raw: &'a mut Option<T>,
-    geometry: &'a mut (i32, Transform),
-    seen: &'a mut Option<(ObjectId, CommitCounter)>,
-}
-
 /// Brings a CPU-path texture up to date with a commit: the damaged rows are re-read (all
 /// of them for a new texture or a new YUV encoding), and the texture follows the
 /// surface's buffer scale and transform. When a write fence has not signalled in time the
@@ -333,7 +305,7 @@ struct CpuEntry<'a, T: Texture> {
 fn update_cpu<R>(
     renderer: &mut R,
     scratch: &mut Vec<u8>,
-    e: CpuEntry<'_, R::TextureId>,
+    entry: &mut Entry<R::TextureId>,
     surface: &WlSurface,
     chosen: Option<YuvEncoding>,
     data: &RendererSurfaceStateUserData,
@@ -341,10 +313,20 @@ fn update_cpu<R>(
     R: Renderer + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + 'static,
 {
+    let Entry::Cpu {
+        record,
+        buffer,
+        texture: shown,
+        raw: kept,
+        geometry,
+        seen,
+    } = entry
+    else {
+        return;
+    };
     let (damage, commit, buffer_scale, transform) = {
         let d = data.lock().unwrap();
-        let since = e
-            .seen
+        let since = seen
             .as_ref()
             .filter(|(id, _)| *id == surface.id())
             .map(|(_, c)| *c);
@@ -357,49 +339,49 @@ fn update_cpu<R>(
             d.buffer_transform(),
         )
     };
-    let recode = chosen.is_some_and(|enc| e.buffer.set_encoding(enc));
-    if *e.seen == Some((surface.id(), commit)) && e.texture.is_some() && !recode {
+    let recode = chosen.is_some_and(|enc| buffer.set_encoding(enc));
+    if *seen == Some((surface.id(), commit)) && shown.is_some() && !recode {
         return;
     }
-    let new = e.texture.is_none();
+    let new = shown.is_none();
     if new {
-        match renderer.cpu_texture(e.buffer) {
+        match renderer.cpu_texture(buffer) {
             Ok(t) => {
-                *e.texture = Some(TextureRenderBuffer::from_texture(
+                *shown = Some(TextureRenderBuffer::from_texture(
                     renderer,
                     t.clone(),
                     buffer_scale,
                     transform,
                     None,
                 ));
-                *e.raw = Some(t);
-                *e.geometry = (buffer_scale, transform);
+                *kept = Some(t);
+                *geometry = (buffer_scale, transform);
             }
             Err(err) => {
-                warn!(record = e.record.id, %err, "creating a CPU-path texture failed");
+                warn!(record = record.id, %err, "creating a CPU-path texture failed");
                 return;
             }
         }
     }
-    let (Some(texture), Some(raw)) = (e.texture.as_mut(), e.raw.as_ref()) else {
+    let (Some(texture), Some(raw)) = (shown.as_mut(), kept.as_ref()) else {
         return;
     };
-    if *e.geometry != (buffer_scale, transform) {
+    if *geometry != (buffer_scale, transform) {
         // The same texture, drawn with the surface's new scale and transform (smithay's
         // render buffer fixes both when it is made).
         texture.update_from_texture(renderer, raw.clone(), buffer_scale, transform, None);
-        *e.geometry = (buffer_scale, transform);
+        *geometry = (buffer_scale, transform);
     }
     let rows = if new || recode {
-        0..e.buffer.height
+        0..buffer.height
     } else {
-        damaged_rows(&damage, e.buffer.height)
+        damaged_rows(&damage, buffer.height)
     };
-    let (format, width) = (e.buffer.upload, e.buffer.width);
-    let read = if e.buffer.planes_direct {
-        renderer.read_planes(e.buffer, rows)
+    let (format, width) = (buffer.upload, buffer.width);
+    let read = if buffer.planes_direct {
+        renderer.read_planes(buffer, rows)
     } else {
-        e.buffer.read(rows, scratch, |rows, bytes| {
+        buffer.read(rows, scratch, |rows, bytes| {
             renderer.cpu_upload(raw, format, width, rows, bytes)
         })
     };
@@ -409,24 +391,24 @@ fn update_cpu<R>(
     }
     match read {
         Ok(changed) if !changed.is_empty() => {
-            let region = e.buffer.row_region(changed);
+            let region = buffer.row_region(changed);
             let _ = texture.render().draw(|_| Ok::<_, String>(vec![region]));
         }
         Ok(_) => {}
         Err(ReadError::FenceTimeout) => {
             if new {
                 // Nothing was shown before: no texture rather than an empty one.
-                *e.texture = None;
-                *e.raw = None;
+                *shown = None;
+                *kept = None;
             }
             return;
         }
         Err(err) => {
-            warn!(record = e.record.id, %err, "reading a CPU-path buffer failed");
+            warn!(record = record.id, %err, "reading a CPU-path buffer failed");
             return;
         }
     }
-    *e.seen = Some((surface.id(), commit));
+    *seen = Some((surface.id(), commit));
 }
 
 /// The rows covered by any damage rectangle, as one span (clamped to the buffer).

@@ -7,8 +7,8 @@
 
 use std::{path::Path, time::Duration};
 
-use planar_protocol::format::FORMATS;
 use planar_image::{compare, Fuzz, RgbaImage};
+use planar_protocol::format::FORMATS;
 use planar_renderer::cpu::convert::{conversion, Conversion};
 use planar_tests::fixture::{gles_unavailable, planar_run, runtime_dir, skip};
 
