@@ -30,9 +30,10 @@ use std::ops::Range;
 
 use crate::{
     cpu::{gles_yuv::YuvDraw, CpuBuffer},
+    error::UploadError,
     import::{
         Capabilities, CpuLimits, CpuUpload, EglPairs, ImportError, ImportPath, ImportPolicy,
-        ImportRecord, ImportRequest, Imports, ZeroCopy, PIXMAN_MAX_SIZE,
+        ImportRecord, ImportRequest, Imports, ZeroCopy, ZeroCopyError, PIXMAN_MAX_SIZE,
     },
     scene::{import_tree, space_elements, EncodingOf},
     RendererError,
@@ -77,17 +78,20 @@ pub enum Engine {
 }
 
 impl ZeroCopy for GlesRenderer {
-    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, GlesTexture), String>> {
+    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, GlesTexture), ZeroCopyError>> {
         Some(
             ImportDma::import_dmabuf(self, dmabuf, None)
                 .map(|t| (u64::from(t.tex_id()), t))
-                .map_err(|e| e.to_string()),
+                .map_err(ZeroCopyError::from),
         )
     }
 }
 
 impl ZeroCopy for PixmanRenderer {
-    fn zero_copy(&mut self, _dmabuf: &Dmabuf) -> Option<Result<(u64, PixmanTexture), String>> {
+    fn zero_copy(
+        &mut self,
+        _dmabuf: &Dmabuf,
+    ) -> Option<Result<(u64, PixmanTexture), ZeroCopyError>> {
         // smithay's pixman dma-buf import fails on memfds and brackets its sync wrongly;
         // planar's CPU path is the pixman path.
         None
@@ -98,13 +102,13 @@ impl ZeroCopy for PixmanRenderer {
 /// region out of a whole-frame slice (GL_UNPACK_SKIP_ROWS), which would need the whole
 /// converted frame in memory; planar uploads each converted chunk itself.
 impl CpuUpload for GlesRenderer {
-    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<GlesTexture, String> {
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<GlesTexture, UploadError> {
         if buffer.planes_direct {
             return crate::cpu::gles_yuv::create(self, buffer);
         }
         let size = (buffer.width as i32, buffer.height as i32);
         Offscreen::<GlesTexture>::create_buffer(self, buffer.upload, size.into())
-            .map_err(|e| e.to_string())
+            .map_err(UploadError::Gles)
     }
 
     fn cpu_upload(
@@ -114,13 +118,17 @@ impl CpuUpload for GlesRenderer {
         width: usize,
         rows: Range<usize>,
         bytes: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), UploadError> {
         use smithay::backend::renderer::gles::{ffi, format::fourcc_to_gl_formats};
         let (_, gl_format, layout) =
-            fourcc_to_gl_formats(format).ok_or_else(|| format!("GLES has no {format} format"))?;
+            fourcc_to_gl_formats(format).ok_or(UploadError::NoGlesFormat(format))?;
         let n = rows.end - rows.start;
         if bytes.len() < width * n * 4 {
-            return Err(format!("{} bytes for {n} rows of {width}", bytes.len()));
+            return Err(UploadError::ShortChunk {
+                len: bytes.len(),
+                rows: n,
+                width,
+            });
         }
         let tex = texture.tex_id();
         self.with_context(|gl| unsafe {
@@ -139,26 +147,24 @@ impl CpuUpload for GlesRenderer {
             );
             gl.BindTexture(ffi::TEXTURE_2D, 0);
         })
-        .map_err(|e| e.to_string())
+        .map_err(UploadError::Gles)
     }
 }
 
 /// pixman composites straight from the converted frame: the texture's image is the
 /// buffer's own memory, so an upload is nothing (the damage is added by the caller).
 impl CpuUpload for PixmanRenderer {
-    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<PixmanTexture, String> {
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<PixmanTexture, UploadError> {
         let format = smithay::reexports::pixman::FormatCode::try_from(buffer.upload)
-            .map_err(|_| format!("pixman has no {} format", buffer.upload))?;
+            .map_err(|_| UploadError::NoPixmanFormat(buffer.upload))?;
         let stride = buffer.width * buffer.out_bpp;
-        let bits = buffer
-            .frame_ptr()
-            .ok_or_else(|| "the buffer keeps no frame".to_string())?;
+        let bits = buffer.frame_ptr().ok_or(UploadError::NoFrame)?;
         // SAFETY: the memory lives in the CpuBuffer, which outlives the texture (the cache
         // entry drops the texture first), and it is never resized.
         let image = unsafe {
             Image::from_raw_mut(format, buffer.width, buffer.height, bits, stride, false)
         }
-        .map_err(|_| "pixman could not create an image".to_string())?;
+        .map_err(|_| UploadError::PixmanImage)?;
         Ok(PixmanTexture::from(image))
     }
 
@@ -169,7 +175,7 @@ impl CpuUpload for PixmanRenderer {
         _width: usize,
         _rows: Range<usize>,
         _bytes: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), UploadError> {
         Ok(())
     }
 }

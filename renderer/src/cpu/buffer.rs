@@ -14,7 +14,7 @@ use planar_protocol::{fd::FdKind, format::FormatInfo};
 use smithay::backend::allocator::{dmabuf::Dmabuf, Buffer};
 use tracing::warn;
 
-use crate::error::CpuError;
+use crate::error::{ConvertError, CpuError, UploadError};
 
 use super::{
     convert::{conversion, convert_rows, Conversion, Planes, YuvEncoding},
@@ -41,10 +41,15 @@ pub enum ReadError {
     /// contents stay, the next commit tries again.
     #[error("a write fence did not signal within {FENCE_WAIT:?}")]
     FenceTimeout,
+    /// DMA_BUF_IOCTL_SYNC START failed: nothing was read.
     #[error("DMA_BUF_IOCTL_SYNC start: {0}")]
     Sync(std::io::Error),
-    #[error("{0}")]
-    Convert(String),
+    /// Converting the rows failed.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// The renderer did not take the rows (or the planes).
+    #[error(transparent)]
+    Upload(#[from] UploadError),
 }
 
 /// Counters that go into the import record.
@@ -270,7 +275,7 @@ impl CpuBuffer {
         &mut self,
         rows: Range<usize>,
         scratch: &mut Vec<u8>,
-        mut sink: impl FnMut(Range<usize>, &[u8]) -> Result<(), String>,
+        mut sink: impl FnMut(Range<usize>, &[u8]) -> Result<(), UploadError>,
     ) -> Result<Range<usize>, ReadError> {
         self.read_with(rows, |this, y0, y1| {
             this.convert(y0, y1, scratch, &mut sink)
@@ -284,9 +289,9 @@ impl CpuBuffer {
     pub fn read_planes(
         &mut self,
         rows: Range<usize>,
-        mut sink: impl FnMut(Range<usize>, &Planes<'_>) -> Result<(), String>,
+        mut sink: impl FnMut(Range<usize>, &Planes<'_>) -> Result<(), UploadError>,
     ) -> Result<Range<usize>, ReadError> {
-        self.read_with(rows, |this, y0, y1| sink(y0..y1, &this.planes()))
+        self.read_with(rows, |this, y0, y1| Ok(sink(y0..y1, &this.planes())?))
     }
 
     fn planes(&self) -> Planes<'_> {
@@ -297,7 +302,7 @@ impl CpuBuffer {
     fn read_with(
         &mut self,
         rows: Range<usize>,
-        body: impl FnOnce(&mut Self, usize, usize) -> Result<(), String>,
+        body: impl FnOnce(&mut Self, usize, usize) -> Result<(), ReadError>,
     ) -> Result<Range<usize>, ReadError> {
         let (rows, h) = (
             (rows.start.min(self.height))..rows.end.min(self.height),
@@ -352,7 +357,7 @@ impl CpuBuffer {
         };
         let converted = body(self, y0, y1);
         self.stats.syncs += guard.finish();
-        converted.map_err(ReadError::Convert)?;
+        converted?;
         self.stats.rows_converted += (y1 - y0) as u64;
         self.stats.reads += 1;
         Ok(self.image_rows(y0..y1))
@@ -372,8 +377,8 @@ impl CpuBuffer {
         y0: usize,
         y1: usize,
         scratch: &mut Vec<u8>,
-        sink: &mut impl FnMut(Range<usize>, &[u8]) -> Result<(), String>,
-    ) -> Result<(), String> {
+        sink: &mut impl FnMut(Range<usize>, &[u8]) -> Result<(), UploadError>,
+    ) -> Result<(), ReadError> {
         // Not `self.planes()`: the kept frame is written while the planes are read.
         let planes = mapped_planes(&self.files, &self.planes);
         let row = self.width * self.out_bpp;

@@ -43,6 +43,7 @@ use super::{
     convert::{Matrix, YuvEncoding},
     CpuBuffer, ReadError,
 };
+use crate::error::UploadError;
 
 const SHADER: &str = include_str!("yuv.frag");
 
@@ -298,10 +299,10 @@ pub(crate) struct Planes {
 pub(crate) fn create(
     renderer: &mut GlesRenderer,
     buffer: &mut CpuBuffer,
-) -> Result<GlesTexture, String> {
-    let layout = layout(buffer.format.fourcc)
-        .ok_or_else(|| format!("no shader layout for {}", buffer.format.fourcc))?;
-    let program = program(renderer, layout.class).map_err(|e| e.to_string())?;
+) -> Result<GlesTexture, UploadError> {
+    let layout =
+        layout(buffer.format.fourcc).ok_or(UploadError::NoShaderLayout(buffer.format.fourcc))?;
+    let program = program(renderer, layout.class)?;
     let mut planes = Vec::new();
     for (i, size) in buffer.plane_textures().into_iter().enumerate() {
         let (internal, format, kind) = gl_format(layout.channels[i], layout.deep);
@@ -333,7 +334,7 @@ pub(crate) fn create(
                 gl.BindTexture(ffi::TEXTURE_2D, 0);
                 tex
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(UploadError::Gles)?;
         // smithay picks a program variant by a texture's format and panics on formats it
         // does not sample itself: plane 0, the one it draws, is named RGBA8 (opaque, so
         // the NO_ALPHA variant; the YUV shader is the same in every variant).
@@ -386,10 +387,7 @@ pub(crate) fn read(
     buffer: &mut CpuBuffer,
     rows: Range<usize>,
 ) -> Result<Range<usize>, ReadError> {
-    let mut gpu = buffer
-        .gles
-        .take()
-        .ok_or_else(|| ReadError::Convert("no plane textures".into()))?;
+    let mut gpu = buffer.gles.take().ok_or(UploadError::NoPlaneTextures)?;
     if gpu.encoding != buffer.encoding() {
         if let Some(layout) = layout(buffer.format.fourcc) {
             gpu.uniforms = uniforms(buffer, &layout, &gpu.planes);
@@ -409,7 +407,7 @@ pub(crate) fn read(
                 gl.PixelStorei(ffi::UNPACK_ALIGNMENT, 4);
                 gl.BindTexture(ffi::TEXTURE_2D, 0);
             })
-            .map_err(|e| e.to_string())
+            .map_err(UploadError::Gles)
     });
     buffer.gles = Some(gpu);
     result
@@ -702,7 +700,7 @@ impl YuvDraw for PixmanRenderer {
         _: &mut CpuBuffer,
         _: Range<usize>,
     ) -> Result<Range<usize>, ReadError> {
-        Err(ReadError::Convert("pixman converts YUV on the CPU".into()))
+        Err(UploadError::PixmanConvertsYuv.into())
     }
 
     fn draw_yuv(

@@ -11,4 +11,5 @@ pub mod convert;
 pub(crate) mod gles_yuv;
 pub mod map;
 
+pub use crate::error::UploadError;
 pub use buffer::{CpuBuffer, CpuStats, ReadError, CHUNK_BYTES};

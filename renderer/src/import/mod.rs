@@ -60,13 +60,14 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-pub use crate::error::{Budget, CpuError, ImportError};
+pub use crate::error::{Budget, CpuError, ImportError, ZeroCopyError};
 pub use advertise::{EglPairs, Offer};
 pub use planar_protocol::dmabuf::ImportRequest;
 pub use record::{ImportPath, ImportRecord, PlaneRecord};
 
 use crate::{
     cpu::{convert::YuvEncoding, CpuBuffer},
+    error::UploadError,
     report::RecordLog,
 };
 
@@ -192,13 +193,16 @@ pub(crate) struct CpuLimits {
 /// A zero-copy import: the texture, and an identity of it to count re-imports.
 pub(crate) trait ZeroCopy: Renderer {
     /// `None` when the renderer has no zero-copy path at all.
-    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, Self::TextureId), String>>;
+    fn zero_copy(
+        &mut self,
+        dmabuf: &Dmabuf,
+    ) -> Option<Result<(u64, Self::TextureId), ZeroCopyError>>;
 }
 
 /// How CPU-path pixels reach the renderer.
 pub(crate) trait CpuUpload: Renderer {
     /// A texture for `buffer`'s converted frame (its contents come through `cpu_upload`).
-    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<Self::TextureId, String>;
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<Self::TextureId, UploadError>;
     /// Writes converted rows `rows` (tightly packed `bytes`, `width` pixels of `format`
     /// a row) into the texture.
     fn cpu_upload(
@@ -208,11 +212,11 @@ pub(crate) trait CpuUpload: Renderer {
         width: usize,
         rows: std::ops::Range<usize>,
         bytes: &[u8],
-    ) -> Result<(), String>;
+    ) -> Result<(), UploadError>;
 }
 
 /// The same buffer (the same fds, duplicated) without the y_invert flag.
-fn without_y_invert(dmabuf: &Dmabuf) -> Result<Dmabuf, String> {
+fn without_y_invert(dmabuf: &Dmabuf) -> Result<Dmabuf, ZeroCopyError> {
     let format = dmabuf.format();
     let mut builder = Dmabuf::builder(
         dmabuf.size(),
@@ -226,12 +230,10 @@ fn without_y_invert(dmabuf: &Dmabuf) -> Result<Dmabuf, String> {
         .zip(dmabuf.strides())
         .enumerate()
     {
-        let fd = fd.try_clone_to_owned().map_err(|e| format!("dup: {e}"))?;
+        let fd = fd.try_clone_to_owned().map_err(ZeroCopyError::Dup)?;
         builder.add_plane(fd, i as u32, offset, stride);
     }
-    builder
-        .build()
-        .ok_or_else(|| "could not rebuild the buffer".to_string())
+    builder.build().ok_or(ZeroCopyError::Rebuild)
 }
 
 /// The EGL attempt: the pair must be one EGL imports, not forced to fail, and the import
@@ -258,14 +260,13 @@ fn try_egl<Tex: Texture + Clone + 'static>(
         return Err(ImportError::ForcedFailure);
     }
     let twin = if dmabuf.y_inverted() {
-        Some(without_y_invert(dmabuf).map_err(ImportError::Egl)?)
+        Some(without_y_invert(dmabuf)?)
     } else {
         None
     };
     let (id, texture) = renderer
         .zero_copy(twin.as_ref().unwrap_or(dmabuf))
-        .ok_or(ImportError::NoZeroCopyImport)?
-        .map_err(ImportError::Egl)?;
+        .ok_or(ImportError::NoZeroCopyImport)??;
     let flipped = twin.map(|twin| {
         let buffer =
             TextureRenderBuffer::from_texture(renderer, texture, 1, Transform::Flipped180, None);
