@@ -1,12 +1,12 @@
 //! Command-line interface of the `planar` binary.
 
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{builder::TypedValueParser, Args, Parser, Subcommand, ValueEnum};
+use planar_image::{parse_clip, parse_fuzz, CheckOptions, Clip, Fuzz};
 use planar_renderer::{
-    compare::{parse_clip, parse_fuzz, CheckOptions, Clip, Fuzz},
     cpu::convert::{Matrix, YuvEncoding},
-    import::{parse_fail_import, ImportChoice, ImportPolicy},
+    import::{ImportChoice, ImportPolicy},
     RendererChoice,
 };
 
@@ -111,8 +111,57 @@ pub struct CompareArgs {
 pub struct RendererArgs {
     /// Renderer: auto tries GLES (GBM, then EGL software device, then surfaceless) then
     /// pixman; gles stops with an error when no EGL display works; gles-software skips GBM.
-    #[arg(long, default_value = "auto", value_parser = RendererChoice::from_str)]
+    #[arg(long, default_value = "auto", value_parser = enum_into::<RendererArg, RendererChoice>())]
     pub renderer: RendererChoice,
+}
+
+/// `--renderer`'s values. The renderer's [`RendererChoice`] derives nothing for the command
+/// line: this enum is the CLI's spelling of it, mapped as clap parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RendererArg {
+    Auto,
+    Gles,
+    GlesSoftware,
+    Pixman,
+}
+
+impl From<RendererArg> for RendererChoice {
+    fn from(arg: RendererArg) -> Self {
+        match arg {
+            RendererArg::Auto => RendererChoice::Auto,
+            RendererArg::Gles => RendererChoice::Gles,
+            RendererArg::GlesSoftware => RendererChoice::GlesSoftware,
+            RendererArg::Pixman => RendererChoice::Pixman,
+        }
+    }
+}
+
+/// `--import`'s values, mapped to the renderer's [`ImportChoice`] as [`RendererArg`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportArg {
+    Auto,
+    Egl,
+    Cpu,
+}
+
+impl From<ImportArg> for ImportChoice {
+    fn from(arg: ImportArg) -> Self {
+        match arg {
+            ImportArg::Auto => ImportChoice::Auto,
+            ImportArg::Egl => ImportChoice::Egl,
+            ImportArg::Cpu => ImportChoice::Cpu,
+        }
+    }
+}
+
+/// Parses the CLI enum `A` with clap (its values listed in `--help` and in errors) and
+/// hands the program `T`, the type of the crate that uses the value.
+fn enum_into<A, T>() -> impl TypedValueParser<Value = T>
+where
+    A: ValueEnum + Clone + Send + Sync + 'static,
+    T: From<A> + Clone + Send + Sync + 'static,
+{
+    clap::builder::EnumValueParser::<A>::new().map(T::from)
 }
 
 #[derive(Debug, Args)]
@@ -174,7 +223,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = planar_protocol::dmabuf::MAX_VERSION, value_parser = clap::value_parser!(u32).range(1..=6))]
     pub dmabuf_version: u32,
     /// Which path dma-bufs take: auto (EGL zero-copy, else CPU), egl only, or cpu only.
-    #[arg(long = "import", default_value = "auto", value_parser = ImportChoice::from_str)]
+    #[arg(long = "import", default_value = "auto", value_parser = enum_into::<ImportArg, ImportChoice>())]
     pub import: ImportChoice,
     /// Make the EGL import of FOURCC (optionally only with MODIFIER: linear, invalid or
     /// hex) fail as a driver's would, e.g. `--fail-import NV12` or `XR24:linear`.
@@ -183,8 +232,8 @@ pub struct RunArgs {
     /// Which modifiers linux-dmabuf advertises: all, or linear-only.
     #[arg(long, default_value = "all", value_parser = ["all", "linear-only"])]
     pub modifiers: String,
-    /// YUV→RGB matrix of the CPU path: bt601 or bt709.
-    #[arg(long, default_value = "bt601", value_parser = ["bt601", "bt709"])]
+    /// YUV→RGB matrix of the CPU path: bt601, bt709 or bt2020.
+    #[arg(long, default_value = "bt601", value_parser = ["bt601", "bt709", "bt2020"])]
     pub yuv_matrix: String,
     /// YUV range of the CPU path: limited or full.
     #[arg(long, default_value = "limited", value_parser = ["limited", "full"])]
@@ -247,10 +296,10 @@ impl RunArgs {
             choice: self.import,
             fail_import: self.fail_import.clone(),
             encoding: YuvEncoding {
-                matrix: if self.yuv_matrix == "bt709" {
-                    Matrix::Bt709
-                } else {
-                    Matrix::Bt601
+                matrix: match self.yuv_matrix.as_str() {
+                    "bt709" => Matrix::Bt709,
+                    "bt2020" => Matrix::Bt2020,
+                    _ => Matrix::Bt601,
                 },
                 full_range: self.yuv_range == "full",
             },
@@ -328,9 +377,20 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses `--fail-import FOURCC[:MODIFIER]` (`NV12`, `XR24:linear`, `AR24:0x0`).
+fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
+    use planar_protocol::names::{parse_fourcc, parse_modifier};
+    let (f, m) = match s.split_once(':') {
+        Some((f, m)) => (f, Some(m)),
+        None => (s, None),
+    };
+    Ok((parse_fourcc(f)?, m.map(parse_modifier).transpose()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use planar_protocol::advertise::MOD_LINEAR;
 
     #[test]
     fn sizes_parse_and_reject() {
@@ -362,6 +422,62 @@ mod tests {
         assert!(parse_bytes("M").is_err());
         assert!(parse_bytes("-1K").is_err());
         assert!(parse_bytes("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn fail_import_parses() {
+        let nv12 = u32::from_le_bytes(*b"NV12");
+        assert_eq!(parse_fail_import("NV12"), Ok((nv12, None)));
+        assert_eq!(
+            parse_fail_import("XR24:linear"),
+            Ok((u32::from_le_bytes(*b"XR24"), Some(MOD_LINEAR)))
+        );
+        assert_eq!(
+            parse_fail_import("R8:0x0"),
+            Ok((u32::from_le_bytes(*b"R8  "), Some(0)))
+        );
+        assert!(parse_fail_import("TOOLONG").is_err());
+        assert!(parse_fail_import("NV12:zz").is_err());
+    }
+
+    /// The enums clap parses reach the renderer as the renderer's own values, with the
+    /// spellings the FromStr impls in the renderer used to accept.
+    #[test]
+    fn renderer_and_import_values_map() {
+        let run = |args: &[&str]| {
+            let mut argv = vec!["planar", "run"];
+            argv.extend_from_slice(args);
+            argv.extend_from_slice(&["--", "true"]);
+            match Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(Command::Run(run)) => Ok((run.renderer.renderer, run.import)),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.kind()),
+            }
+        };
+        assert_eq!(run(&[]), Ok((RendererChoice::Auto, ImportChoice::Auto)));
+        for (arg, want) in [
+            ("auto", RendererChoice::Auto),
+            ("gles", RendererChoice::Gles),
+            ("gles-software", RendererChoice::GlesSoftware),
+            ("pixman", RendererChoice::Pixman),
+        ] {
+            assert_eq!(run(&["--renderer", arg]).unwrap().0, want);
+        }
+        for (arg, want) in [
+            ("auto", ImportChoice::Auto),
+            ("egl", ImportChoice::Egl),
+            ("cpu", ImportChoice::Cpu),
+        ] {
+            assert_eq!(run(&["--import", arg]).unwrap().1, want);
+        }
+        assert_eq!(
+            run(&["--renderer", "vulkan"]),
+            Err(clap::error::ErrorKind::InvalidValue)
+        );
+        assert_eq!(
+            run(&["--import", "gpu"]),
+            Err(clap::error::ErrorKind::InvalidValue)
+        );
     }
 
     #[test]

@@ -27,9 +27,8 @@ use std::{
 
 use anyhow::Context;
 use calloop::channel::{Channel, Event};
+use planar_image::{check_against, CheckOptions, CheckOutcome, RgbaImage};
 use planar_renderer::{
-    compare::{check_against, CheckOptions, CheckOutcome},
-    image::RgbaImage,
     import::{ImportPolicy, ImportRecord},
     RendererChoice,
 };
@@ -42,7 +41,7 @@ use crate::{
     state::{OutputConfig, State, Stop},
 };
 
-pub use planar_renderer::compare::Fuzz;
+pub use planar_image::Fuzz;
 
 /// How to start a [`Headless`] planar; every setting has `planar run`'s default.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use planar_renderer::{
     select,
 };
 
-use crate::cli::{CompareArgs, InfoArgs};
+use crate::cli::InfoArgs;
 
 pub fn info(args: InfoArgs) -> anyhow::Result<()> {
     let (engine, info) =
@@ -49,15 +49,4 @@ pub fn info(args: InfoArgs) -> anyhow::Result<()> {
         .collect();
     println!("CPU path formats ({}): {}", cpu.len(), cpu.join(" "));
     Ok(())
-}
-
-/// `planar compare ACTUAL REF`: exit 0 when the images match, 1 when not.
-pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
-    let actual = planar_renderer::image::RgbaImage::read_png(&args.actual)
-        .with_context(|| format!("error reading {}", args.actual.display()))?;
-    let outcome =
-        planar_renderer::compare::check_against(&actual, &args.reference, &args.check.options())
-            .with_context(|| format!("error comparing with {}", args.reference.display()))?;
-    println!("{}", outcome.message(&args.reference));
-    Ok(if outcome.passed() { 0 } else { 1 })
 }

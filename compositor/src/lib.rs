@@ -14,6 +14,7 @@ mod capture;
 mod child;
 pub mod cli;
 mod client_name;
+pub mod compare;
 pub mod fixture;
 mod handlers;
 pub mod help;
@@ -31,15 +32,15 @@ pub mod run;
 mod runtime_dir;
 mod script;
 mod serve;
+mod shm;
 mod state;
 mod waits;
 mod xwayland;
 
 pub use backend::BackendKind;
 pub use fixture::{Fuzz, Headless, HeadlessBuilder};
+pub use planar_image::{CheckOptions, CheckOutcome, RgbaImage};
 pub use planar_renderer::{
-    compare::{CheckOptions, CheckOutcome},
-    image::RgbaImage,
     import::{ImportPolicy, ImportRecord},
     RendererChoice,
 };

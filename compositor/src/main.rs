@@ -2,7 +2,7 @@
 //! planar_compositor library.
 
 use clap::Parser;
-use planar_compositor::{cli, help, info, results, run};
+use planar_compositor::{cli, compare, help, info, results, run};
 use tracing_subscriber::EnvFilter;
 
 /// planar's own modules log at info; smithay's chatter (EGL extension lists) only from
@@ -31,7 +31,7 @@ fn main() {
     let result = match cli.command {
         cli::Command::Run(args) => run::run(*args),
         cli::Command::Info(args) => info::info(args).map(|()| 0),
-        cli::Command::Compare(args) => info::compare(args),
+        cli::Command::Compare(args) => compare::compare(args),
         cli::Command::Report(args) => results::report(args),
         cli::Command::Completions(args) => help::completions(args).map(|()| 0),
         cli::Command::Man(args) => help::man(args).map(|()| 0),

@@ -22,7 +22,7 @@ use smithay::{
 use tracing::{info, warn};
 
 use crate::state::State;
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 
 /// Outputs at most: each has an offscreen target of its size.
 const MAX_OUTPUTS: usize = 16;

@@ -11,7 +11,7 @@ use calloop::{
     timer::{TimeoutAction, Timer},
     Interest, Mode, PostAction,
 };
-use planar_renderer::compare::check_against;
+use planar_image::check_against;
 use smithay::reexports::wayland_server::ListeningSocket;
 use tracing::info;
 

@@ -15,10 +15,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use planar_renderer::{
-    compare::{check_against, CheckOptions},
-    steps::{ScriptLine, Step, PIXELS_PER_NOTCH},
-};
+use planar_image::{check_against, CheckOptions};
+use planar_renderer::steps::{ScriptLine, Step, PIXELS_PER_NOTCH};
 use smithay::backend::input::Axis;
 use tracing::{info, warn};
 
@@ -279,7 +277,7 @@ impl State {
 
     /// The layout as it is now (what `--screenshot FILE` writes): a frame is drawn first,
     /// so every commit so far is in it.
-    fn read_layout(&mut self) -> Result<planar_renderer::image::RgbaImage, String> {
+    fn read_layout(&mut self) -> Result<planar_image::RgbaImage, String> {
         self.present();
         self.layout_image()
             .ok_or_else(|| "the output could not be read back (see the log)".to_string())

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use smithay::{
     desktop::{Space, Window},
     input::{Seat, SeatState},
@@ -32,20 +32,8 @@ use smithay::{
 use tracing::{info, warn};
 
 use crate::backend::{Backend, Pending};
-use planar_renderer::{RendererInfo, SHM_FORMATS};
-use smithay::reexports::wayland_server::protocol::wl_shm;
-
-/// The wl_shm code of a DRM fourcc, as the protocol defines it (ARGB/XRGB8888 have their
-/// own codes; every other format uses its fourcc).
-pub fn shm_format(f: smithay::backend::allocator::Fourcc) -> Option<wl_shm::Format> {
-    use smithay::backend::allocator::Fourcc;
-    let code = match f {
-        Fourcc::Argb8888 => 0,
-        Fourcc::Xrgb8888 => 1,
-        other => other as u32,
-    };
-    wl_shm::Format::try_from(code).ok()
-}
+use crate::shm::{shm_format, SHM_FORMATS};
+use planar_renderer::RendererInfo;
 
 /// Why the compositor is stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

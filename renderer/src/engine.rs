@@ -32,12 +32,13 @@ use std::ops::Range;
 
 use crate::{
     blit::{self, CopyDraw, CopySources},
-    cpu::CpuBuffer,
+    cpu::{gles_yuv::YuvDraw, CpuBuffer},
+    error::UploadError,
     import::{
         Capabilities, CpuLimits, CpuUpload, EglPairs, ImportError, ImportPath, ImportPolicy,
-        ImportRecord, ImportRequest, Imports, ZeroCopy, PIXMAN_MAX_SIZE,
+        ImportRecord, ImportRequest, Imports, ZeroCopy, ZeroCopyError, PIXMAN_MAX_SIZE,
     },
-    scene::{import_tree, space_elements},
+    scene::{import_tree, space_elements, EncodingOf},
     RendererError,
 };
 
@@ -82,17 +83,20 @@ pub enum Engine {
 }
 
 impl ZeroCopy for GlesRenderer {
-    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, GlesTexture), String>> {
+    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, GlesTexture), ZeroCopyError>> {
         Some(
             ImportDma::import_dmabuf(self, dmabuf, None)
                 .map(|t| (u64::from(t.tex_id()), t))
-                .map_err(|e| e.to_string()),
+                .map_err(ZeroCopyError::from),
         )
     }
 }
 
 impl ZeroCopy for PixmanRenderer {
-    fn zero_copy(&mut self, _dmabuf: &Dmabuf) -> Option<Result<(u64, PixmanTexture), String>> {
+    fn zero_copy(
+        &mut self,
+        _dmabuf: &Dmabuf,
+    ) -> Option<Result<(u64, PixmanTexture), ZeroCopyError>> {
         // smithay's pixman dma-buf import fails on memfds and brackets its sync wrongly;
         // planar's CPU path is the pixman path.
         None
@@ -103,10 +107,13 @@ impl ZeroCopy for PixmanRenderer {
 /// region out of a whole-frame slice (GL_UNPACK_SKIP_ROWS), which would need the whole
 /// converted frame in memory; planar uploads each converted chunk itself.
 impl CpuUpload for GlesRenderer {
-    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<GlesTexture, String> {
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<GlesTexture, UploadError> {
+        if buffer.planes_direct {
+            return crate::cpu::gles_yuv::create(self, buffer);
+        }
         let size = (buffer.width as i32, buffer.height as i32);
         Offscreen::<GlesTexture>::create_buffer(self, buffer.upload, size.into())
-            .map_err(|e| e.to_string())
+            .map_err(UploadError::Gles)
     }
 
     fn cpu_upload(
@@ -116,13 +123,17 @@ impl CpuUpload for GlesRenderer {
         width: usize,
         rows: Range<usize>,
         bytes: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), UploadError> {
         use smithay::backend::renderer::gles::{ffi, format::fourcc_to_gl_formats};
         let (_, gl_format, layout) =
-            fourcc_to_gl_formats(format).ok_or_else(|| format!("GLES has no {format} format"))?;
+            fourcc_to_gl_formats(format).ok_or(UploadError::NoGlesFormat(format))?;
         let n = rows.end - rows.start;
         if bytes.len() < width * n * 4 {
-            return Err(format!("{} bytes for {n} rows of {width}", bytes.len()));
+            return Err(UploadError::ShortChunk {
+                len: bytes.len(),
+                rows: n,
+                width,
+            });
         }
         let tex = texture.tex_id();
         self.with_context(|gl| unsafe {
@@ -141,26 +152,24 @@ impl CpuUpload for GlesRenderer {
             );
             gl.BindTexture(ffi::TEXTURE_2D, 0);
         })
-        .map_err(|e| e.to_string())
+        .map_err(UploadError::Gles)
     }
 }
 
 /// pixman composites straight from the converted frame: the texture's image is the
 /// buffer's own memory, so an upload is nothing (the damage is added by the caller).
 impl CpuUpload for PixmanRenderer {
-    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<PixmanTexture, String> {
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<PixmanTexture, UploadError> {
         let format = smithay::reexports::pixman::FormatCode::try_from(buffer.upload)
-            .map_err(|_| format!("pixman has no {} format", buffer.upload))?;
+            .map_err(|_| UploadError::NoPixmanFormat(buffer.upload))?;
         let stride = buffer.width * buffer.out_bpp;
-        let bits = buffer
-            .frame_ptr()
-            .ok_or_else(|| "the buffer keeps no frame".to_string())?;
+        let bits = buffer.frame_ptr().ok_or(UploadError::NoFrame)?;
         // SAFETY: the memory lives in the CpuBuffer, which outlives the texture (the cache
         // entry drops the texture first), and it is never resized.
         let image = unsafe {
             Image::from_raw_mut(format, buffer.width, buffer.height, bits, stride, false)
         }
-        .map_err(|_| "pixman could not create an image".to_string())?;
+        .map_err(|_| UploadError::PixmanImage)?;
         Ok(PixmanTexture::from(image))
     }
 
@@ -171,7 +180,7 @@ impl CpuUpload for PixmanRenderer {
         _width: usize,
         _rows: Range<usize>,
         _bytes: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), UploadError> {
         Ok(())
     }
 }
@@ -309,7 +318,10 @@ impl Engine {
         };
         // The copy path needs the XR24 target (`blit::xrgb_target`).
         let copy = target.buffer.format() == Some(Fourcc::Xrgb8888);
-        let t = new_state(renderer, target, egl, limits, copy);
+        let mut t = new_state(renderer, target, egl, limits, copy);
+        // YUV the shader converts is taken as it is too (planes uploaded, not converted).
+        let yuv = crate::cpu::gles_yuv::formats(&mut t.renderer);
+        t.direct.extend(yuv);
         Ok(Engine::Gles(Box::new(t)))
     }
 
@@ -358,10 +370,11 @@ impl Engine {
     /// at commit rather than at the next frame: a client that commits and disconnects at
     /// once has its buffer destroyed before any frame is drawn, and its last picture must
     /// still be shown.
-    pub fn import_surface_tree(&mut self, surface: &WlSurface) {
+    /// `encoding_of` gives the YUV encoding of each surface's buffer (see [`EncodingOf`]).
+    pub fn import_surface_tree(&mut self, surface: &WlSurface, encoding_of: EncodingOf<'_>) {
         match self {
-            Engine::Gles(t) => import_tree(&mut t.renderer, &mut t.imports, surface),
-            Engine::Pixman(t) => import_tree(&mut t.renderer, &mut t.imports, surface),
+            Engine::Gles(t) => import_tree(&mut t.renderer, &mut t.imports, surface, encoding_of),
+            Engine::Pixman(t) => import_tree(&mut t.renderer, &mut t.imports, surface, encoding_of),
         }
     }
 
@@ -501,7 +514,7 @@ fn render_space<R, T>(
     clear: [f32; 4],
 ) -> Result<Damage, RendererError>
 where
-    R: Renderer + ImportAll + ImportMem + Bind<T> + CopyDraw,
+    R: Renderer + ImportAll + ImportMem + Bind<T> + YuvDraw + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     t.copies.prune();

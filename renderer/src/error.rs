@@ -50,11 +50,61 @@ pub enum CpuError {
     },
 }
 
-/// The CPU buffer's read path (`cpu/buffer.rs`) still carries its errors as strings.
-impl From<ConvertError> for String {
-    fn from(e: ConvertError) -> String {
-        e.to_string()
-    }
+/// Why a zero-copy import failed ([`ImportError::Egl`]: its text follows "EGL import
+/// failed: " in the report's reason).
+#[derive(Debug, thiserror::Error)]
+pub enum ZeroCopyError {
+    /// Duplicating a plane's fd, for the twin of a y-inverted buffer, failed.
+    #[error("dup: {0}")]
+    Dup(#[source] std::io::Error),
+    /// smithay would not build the twin of a y-inverted buffer from the duplicated fds.
+    #[error("could not rebuild the buffer")]
+    Rebuild,
+    /// The driver refused the import (EGL_BAD_ALLOC on a foreign buffer). GLES's error
+    /// only: pixman has no zero-copy import, so no other renderer's error reaches here; a
+    /// renderer that imports zero-copy adds its own variant (the import record and
+    /// `ImportError` are not generic over the renderer).
+    #[error(transparent)]
+    Gles(#[from] GlesError),
+}
+
+/// Why a CPU-path texture could not be made or written (`CpuUpload`, `cpu::gles_yuv`).
+/// Logged with the buffer's record id; the buffer keeps its previous contents.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// GLES has no texture format for the converted format.
+    #[error("GLES has no {0} format")]
+    NoGlesFormat(drm_fourcc::DrmFourcc),
+    /// pixman has no image format for the converted format.
+    #[error("pixman has no {0} format")]
+    NoPixmanFormat(drm_fourcc::DrmFourcc),
+    /// pixman composites from the kept converted frame, and this buffer keeps none.
+    #[error("the buffer keeps no frame")]
+    NoFrame,
+    /// pixman refused an image over the kept frame.
+    #[error("pixman could not create an image")]
+    PixmanImage,
+    /// The GLES shader has no plane layout for this YUV format.
+    #[error("no shader layout for {0}")]
+    NoShaderLayout(drm_fourcc::DrmFourcc),
+    /// A YUV buffer converted by the GLES shader has no plane textures (yet).
+    #[error("no plane textures")]
+    NoPlaneTextures,
+    /// pixman was asked for the planes as they are: it never takes YUV that way.
+    #[error("pixman converts YUV on the CPU")]
+    PixmanConvertsYuv,
+    /// A chunk of converted rows is shorter than its rows.
+    #[error("{len} bytes for {rows} rows of {width}")]
+    ShortChunk {
+        len: usize,
+        rows: usize,
+        width: usize,
+    },
+    /// GLES failed making or writing a texture. GLES's error only: pixman's texture is
+    /// the kept frame itself and its failures are the variants above; another renderer
+    /// adds its own variant (the CPU path's errors are not generic over the renderer).
+    #[error(transparent)]
+    Gles(#[from] GlesError),
 }
 
 /// Why a path did not take a buffer, or (as [`ImportError::Rejected`]) why none did. The
@@ -71,9 +121,9 @@ pub enum ImportError {
     /// pixman: no zero-copy import at all.
     #[error("the renderer has no zero-copy import")]
     NoZeroCopyImport,
-    /// The driver refused the import (EGL_BAD_ALLOC on a foreign buffer).
+    /// The zero-copy import failed (EGL_BAD_ALLOC on a foreign buffer).
     #[error("EGL import failed: {0}")]
-    Egl(String),
+    Egl(#[from] ZeroCopyError),
     /// `--import cpu`: the EGL path is not tried.
     #[error("--import cpu")]
     CpuOnly,
@@ -167,8 +217,18 @@ mod tests {
                 "the renderer has no zero-copy import",
             ),
             (
-                ImportError::Egl("EGL_BAD_ALLOC".into()),
-                "EGL import failed: EGL_BAD_ALLOC",
+                ImportError::Egl(ZeroCopyError::Gles(GlesError::BindBufferEGLError(
+                    EglError::EGLImageCreationFailed,
+                ))),
+                "EGL import failed: Failed to convert between dmabuf and EGLImage",
+            ),
+            (
+                ImportError::Egl(ZeroCopyError::Dup(std::io::Error::from_raw_os_error(24))),
+                "EGL import failed: dup: Too many open files (os error 24)",
+            ),
+            (
+                ImportError::Egl(ZeroCopyError::Rebuild),
+                "EGL import failed: could not rebuild the buffer",
             ),
             (ImportError::CpuOnly, "--import cpu"),
             (ImportError::EglOnly, "--import egl"),
@@ -220,6 +280,63 @@ mod tests {
         ];
         for (error, reason) in cases {
             assert_eq!(error.to_string(), reason, "{error:?}");
+        }
+    }
+
+    /// The CPU path's read and upload failures as the log has always spelled them (with
+    /// the record id, "reading a CPU-path buffer failed" / "creating a CPU-path texture
+    /// failed"): the same words the `String` errors had.
+    #[test]
+    fn cpu_path_errors_read_as_before() {
+        use crate::cpu::ReadError;
+        use drm_fourcc::DrmFourcc as Fourcc;
+        let cases: Vec<(ReadError, &str)> = vec![
+            (
+                UploadError::NoGlesFormat(Fourcc::Nv12).into(),
+                "GLES has no NV12 format",
+            ),
+            (
+                UploadError::NoPixmanFormat(Fourcc::Nv12).into(),
+                "pixman has no NV12 format",
+            ),
+            (UploadError::NoFrame.into(), "the buffer keeps no frame"),
+            (
+                UploadError::PixmanImage.into(),
+                "pixman could not create an image",
+            ),
+            (
+                UploadError::NoShaderLayout(Fourcc::Argb8888).into(),
+                "no shader layout for AR24",
+            ),
+            (UploadError::NoPlaneTextures.into(), "no plane textures"),
+            (
+                UploadError::PixmanConvertsYuv.into(),
+                "pixman converts YUV on the CPU",
+            ),
+            (
+                UploadError::ShortChunk {
+                    len: 100,
+                    rows: 2,
+                    width: 16,
+                }
+                .into(),
+                "100 bytes for 2 rows of 16",
+            ),
+            (
+                UploadError::Gles(GlesError::UnknownPixelFormat).into(),
+                "Unknown pixel format",
+            ),
+            (
+                ConvertError::NotYuv(Fourcc::Argb8888).into(),
+                "AR24 is not a YUV format planar converts",
+            ),
+            (
+                ReadError::Sync(std::io::Error::from_raw_os_error(22)),
+                "DMA_BUF_IOCTL_SYNC start: Invalid argument (os error 22)",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text, "{error:?}");
         }
     }
 }

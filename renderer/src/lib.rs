@@ -5,11 +5,9 @@
 //! touches GL or pixman lives here. Known limit: one output, one offscreen target.
 
 mod blit;
-pub mod compare;
 pub mod cpu;
 mod engine;
 mod error;
-pub mod image;
 pub mod import;
 mod probe;
 mod report;
@@ -20,19 +18,5 @@ pub mod xwayland;
 
 pub use engine::Engine;
 pub use error::RendererError;
+pub use scene::EncodingOf;
 pub use select::{select, sharing, PendingRenderer, RendererChoice, RendererInfo, RendererKind};
-
-use smithay::backend::allocator::Fourcc;
-
-/// The wl_shm formats planar advertises, before it knows which renderer it will get: the
-/// ones that both GLES (llvmpipe and GPU drivers with GL_EXT_texture_type_2_10_10_10_REV)
-/// and pixman import. Advertising a fixed set lets clients bind wl_shm while the renderer
-/// is still starting, and makes a client behave the same under both renderers.
-pub const SHM_FORMATS: &[Fourcc] = &[
-    Fourcc::Argb8888,
-    Fourcc::Xrgb8888,
-    Fourcc::Abgr8888,
-    Fourcc::Xbgr8888,
-    Fourcc::Abgr2101010,
-    Fourcc::Xbgr2101010,
-];

@@ -30,19 +30,21 @@ use tracing::warn;
 
 use crate::{
     blit::{CopyDraw, CopyElement, CopySources},
-    cpu::{CpuBuffer, ReadError, SurfaceYuvEncoding, CHUNK_BYTES},
+    cpu::{
+        convert::YuvEncoding,
+        gles_yuv::{YuvDraw, YuvElement},
+        ReadError, CHUNK_BYTES,
+    },
     import::{CpuUpload, Entry, ImportRecord, Imports, ZeroCopy},
 };
-use smithay::{
-    backend::renderer::utils::CommitCounter, reexports::wayland_server::backend::ObjectId,
-    wayland::compositor::SurfaceData,
-};
+use smithay::wayland::compositor::SurfaceData;
 
 render_elements! {
-    pub PlanarElement<R> where R: ImportAll + ImportMem + CopyDraw;
+    pub PlanarElement<R> where R: ImportAll + ImportMem + YuvDraw + CopyDraw;
     Surface=WaylandSurfaceRenderElement<R>,
     Copy=CopyElement<R>,
     Cpu=TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>,
+    Yuv=YuvElement,
 }
 
 /// The elements of every window in `space`, topmost first.
@@ -54,7 +56,7 @@ pub(crate) fn space_elements<R>(
     output: &Output,
 ) -> Vec<PlanarElement<R>>
 where
-    R: Renderer + ImportAll + ImportMem + CopyDraw,
+    R: Renderer + ImportAll + ImportMem + YuvDraw + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let scale = Scale::from(output.current_scale().fractional_scale());
@@ -86,7 +88,7 @@ fn tree_elements<R>(
     scale: Scale<f64>,
     out: &mut Vec<PlanarElement<R>>,
 ) where
-    R: Renderer + ImportAll + ImportMem + CopyDraw,
+    R: Renderer + ImportAll + ImportMem + YuvDraw + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
@@ -120,13 +122,18 @@ fn tree_elements<R>(
             if let Some(dmabuf) = &dmabuf {
                 match imports.entries.get_mut(&dmabuf.weak()) {
                     Some(Entry::Cpu {
-                        record, texture, ..
+                        record,
+                        texture,
+                        buffer,
+                        ..
                     }) => {
                         if let Some(texture) = texture {
                             record.frames_shown += 1;
-                            out.push(PlanarElement::Cpu(texture_element(
-                                location, texture, &view,
-                            )));
+                            let element = || texture_element(location, texture, &view);
+                            out.push(match R::yuv_element(buffer, element) {
+                                Some(yuv) => PlanarElement::Yuv(yuv),
+                                None => PlanarElement::Cpu(element()),
+                            });
                         }
                         return;
                     }
@@ -185,6 +192,11 @@ fn texture_element<T: Texture + Clone>(
     )
 }
 
+/// The YUV encoding the compositor gives a surface's buffer (wp-color-representation is
+/// the compositor's business; the renderer only takes the value). `None`: keep what the
+/// buffer has.
+pub type EncodingOf<'a> = &'a dyn Fn(&SurfaceData) -> Option<YuvEncoding>;
+
 /// Brings the textures of a committed surface tree up to date: CPU-path buffers re-read
 /// their damaged rows, everything else is imported by smithay (a cached EGL import is
 /// checked for being the same texture, to count re-imports).
@@ -192,15 +204,16 @@ pub(crate) fn import_tree<R>(
     renderer: &mut R,
     imports: &mut Imports<R::TextureId>,
     root: &WlSurface,
+    encoding_of: EncodingOf<'_>,
 ) where
-    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload,
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
         root,
         (),
         |_, _, _| TraversalAction::DoChildren(()),
-        |surface, states, _| import_committed(renderer, imports, surface, states),
+        |surface, states, _| import_committed(renderer, imports, surface, states, encoding_of),
         |_, _, _| true,
     );
 }
@@ -212,8 +225,9 @@ fn import_committed<R>(
     imports: &mut Imports<R::TextureId>,
     surface: &WlSurface,
     states: &SurfaceData,
+    encoding_of: EncodingOf<'_>,
 ) where
-    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload,
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let Some(data) = states.data_map.get::<RendererSurfaceStateUserData>() else {
@@ -243,23 +257,9 @@ fn import_committed<R>(
             };
             update_egl(renderer, egl, &dmabuf, states);
         }
-        Some(Entry::Cpu {
-            record,
-            buffer,
-            texture,
-            raw,
-            geometry,
-            seen,
-        }) => {
-            let cpu = CpuEntry {
-                record,
-                buffer,
-                texture,
-                raw,
-                geometry,
-                seen,
-            };
-            update_cpu(renderer, &mut imports.scratch, cpu, surface, states, data);
+        Some(entry @ Entry::Cpu { .. }) => {
+            let chosen = encoding_of(states);
+            update_cpu(renderer, &mut imports.scratch, entry, surface, chosen, data);
         }
         None => {}
     }
@@ -307,36 +307,36 @@ fn update_egl<R>(
     }
 }
 
-/// The parts of a CPU-path cache entry a commit updates.
-struct CpuEntry<'a, T: Texture> {
-    record: &'a ImportRecord,
-    buffer: &'a mut CpuBuffer,
-    texture: &'a mut Option<TextureRenderBuffer<T>>,
-    raw: &'a mut Option<T>,
-    geometry: &'a mut (i32, Transform),
-    seen: &'a mut Option<(ObjectId, CommitCounter)>,
-}
-
 /// Brings a CPU-path texture up to date with a commit: the damaged rows are re-read (all
 /// of them for a new texture or a new YUV encoding), and the texture follows the
 /// surface's buffer scale and transform. When a write fence has not signalled in time the
 /// texture keeps its contents and the commit is not marked seen, so the next commit reads
-/// its damage too.
+/// its damage too. `chosen`: the encoding the compositor gives the surface's buffer.
 fn update_cpu<R>(
     renderer: &mut R,
     scratch: &mut Vec<u8>,
-    e: CpuEntry<'_, R::TextureId>,
+    entry: &mut Entry<R::TextureId>,
     surface: &WlSurface,
-    states: &SurfaceData,
+    chosen: Option<YuvEncoding>,
     data: &RendererSurfaceStateUserData,
 ) where
-    R: Renderer + CpuUpload,
+    R: Renderer + CpuUpload + YuvDraw,
     R::TextureId: Clone + Texture + 'static,
 {
+    let Entry::Cpu {
+        record,
+        buffer,
+        texture: shown,
+        raw: kept,
+        geometry,
+        seen,
+    } = entry
+    else {
+        return;
+    };
     let (damage, commit, buffer_scale, transform) = {
         let d = data.lock().unwrap();
-        let since = e
-            .seen
+        let since = seen
             .as_ref()
             .filter(|(id, _)| *id == surface.id())
             .map(|(_, c)| *c);
@@ -349,76 +349,76 @@ fn update_cpu<R>(
             d.buffer_transform(),
         )
     };
-    let chosen = states
-        .data_map
-        .get::<SurfaceYuvEncoding>()
-        .and_then(|enc| *enc.0.lock().unwrap());
-    let recode = chosen.is_some_and(|enc| e.buffer.set_encoding(enc));
-    if *e.seen == Some((surface.id(), commit)) && e.texture.is_some() && !recode {
+    let recode = chosen.is_some_and(|enc| buffer.set_encoding(enc));
+    if *seen == Some((surface.id(), commit)) && shown.is_some() && !recode {
         return;
     }
-    let new = e.texture.is_none();
+    let new = shown.is_none();
     if new {
-        match renderer.cpu_texture(e.buffer) {
+        match renderer.cpu_texture(buffer) {
             Ok(t) => {
-                *e.texture = Some(TextureRenderBuffer::from_texture(
+                *shown = Some(TextureRenderBuffer::from_texture(
                     renderer,
                     t.clone(),
                     buffer_scale,
                     transform,
                     None,
                 ));
-                *e.raw = Some(t);
-                *e.geometry = (buffer_scale, transform);
+                *kept = Some(t);
+                *geometry = (buffer_scale, transform);
             }
             Err(err) => {
-                warn!(record = e.record.id, %err, "creating a CPU-path texture failed");
+                warn!(record = record.id, %err, "creating a CPU-path texture failed");
                 return;
             }
         }
     }
-    let (Some(texture), Some(raw)) = (e.texture.as_mut(), e.raw.as_ref()) else {
+    let (Some(texture), Some(raw)) = (shown.as_mut(), kept.as_ref()) else {
         return;
     };
-    if *e.geometry != (buffer_scale, transform) {
+    if *geometry != (buffer_scale, transform) {
         // The same texture, drawn with the surface's new scale and transform (smithay's
         // render buffer fixes both when it is made).
         texture.update_from_texture(renderer, raw.clone(), buffer_scale, transform, None);
-        *e.geometry = (buffer_scale, transform);
+        *geometry = (buffer_scale, transform);
     }
     let rows = if new || recode {
-        0..e.buffer.height
+        0..buffer.height
     } else {
-        damaged_rows(&damage, e.buffer.height)
+        damaged_rows(&damage, buffer.height)
     };
-    let (format, width) = (e.buffer.upload, e.buffer.width);
-    let read = e.buffer.read(rows, scratch, |rows, bytes| {
-        renderer.cpu_upload(raw, format, width, rows, bytes)
-    });
+    let (format, width) = (buffer.upload, buffer.width);
+    let read = if buffer.planes_direct {
+        renderer.read_planes(buffer, rows)
+    } else {
+        buffer.read(rows, scratch, |rows, bytes| {
+            renderer.cpu_upload(raw, format, width, rows, bytes)
+        })
+    };
     // The chunk stays for the next read, unless a wide buffer made it grow past one.
     if scratch.capacity() > CHUNK_BYTES {
         *scratch = Vec::new();
     }
     match read {
         Ok(changed) if !changed.is_empty() => {
-            let region = e.buffer.row_region(changed);
+            let region = buffer.row_region(changed);
             let _ = texture.render().draw(|_| Ok::<_, String>(vec![region]));
         }
         Ok(_) => {}
         Err(ReadError::FenceTimeout) => {
             if new {
                 // Nothing was shown before: no texture rather than an empty one.
-                *e.texture = None;
-                *e.raw = None;
+                *shown = None;
+                *kept = None;
             }
             return;
         }
         Err(err) => {
-            warn!(record = e.record.id, %err, "reading a CPU-path buffer failed");
+            warn!(record = record.id, %err, "reading a CPU-path buffer failed");
             return;
         }
     }
-    *e.seen = Some((surface.id(), commit));
+    *seen = Some((surface.id(), commit));
 }
 
 /// The rows covered by any damage rectangle, as one span (clamped to the buffer).

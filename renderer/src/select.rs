@@ -11,7 +11,6 @@ use std::{
     ffi::CStr,
     fmt,
     path::{Path, PathBuf},
-    str::FromStr,
 };
 
 use smithay::{
@@ -39,21 +38,6 @@ pub enum RendererChoice {
     /// GLES on a software EGL display only (no GBM), even where a DRM node exists.
     GlesSoftware,
     Pixman,
-}
-
-impl FromStr for RendererChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "gles" => Ok(Self::Gles),
-            "gles-software" => Ok(Self::GlesSoftware),
-            "pixman" => Ok(Self::Pixman),
-            other => Err(format!(
-                "unknown renderer {other:?} (auto, gles, gles-software or pixman)"
-            )),
-        }
-    }
 }
 
 /// The renderer that was chosen.

@@ -1,7 +1,7 @@
 //! Test steps: the one parser behind `planar run --script FILE` (run inside planar's event
 //! loop) and `planar-client do STEP…` (run through planar-test-v1 from a shell in the
-//! session). It lives here, beside `compare`, because both the compositor and the test
-//! client depend on this crate and `expect` takes `compare`'s fuzz and clip.
+//! session). It lives here because both the compositor and the test
+//! client depend on this crate; `expect` takes planar-image's fuzz and clip.
 //!
 //! One step per line; `#` starts a comment line, blank lines are skipped. Key names are
 //! XKB keysym names (`Return`, `Tab`, `a`), resolved when the script is parsed so a typo
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use smithay::input::keyboard::{keysyms, xkb, Keysym};
 
-use crate::compare::{parse_clip, parse_fuzz, Clip, Fuzz};
+use planar_image::{parse_clip, parse_fuzz, Clip, Fuzz};
 
 /// evdev button codes (linux/input-event-codes.h), as wl_pointer.button sends them.
 pub const BTN_LEFT: u32 = 0x110;

@@ -16,7 +16,7 @@ use wayland_protocols_wlr::screencopy::v1::client::{
     zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1,
 };
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 
 #[derive(Default)]
 struct Frame {

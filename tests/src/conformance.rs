@@ -14,11 +14,12 @@ use planar_protocol::{
     names::{fourcc_chars, modifier_name},
 };
 use wayland_client::Connection;
+use wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_buffer_params_v1::Flags;
 
 use crate::{
-    client::{allocate, ShowConfig},
     dmabuf_client::{AddPlane, DmabufConn, Outcome},
     memfd,
+    show::{allocate, ShowConfig},
 };
 
 /// zwp_linux_buffer_params_v1 error codes, as numbers a client sees.
@@ -45,11 +46,33 @@ pub struct CaseResult {
     pub actual: String,
 }
 
+impl CaseResult {
+    /// A case that could not run here, and why.
+    pub(crate) fn skip(name: &'static str, expected: &str, why: String) -> CaseResult {
+        CaseResult {
+            name,
+            verdict: Verdict::Skip,
+            expected: expected.into(),
+            actual: why,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
     Fail,
     Skip,
+}
+
+impl Verdict {
+    pub(crate) fn from_ok(ok: bool) -> Verdict {
+        if ok {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        }
+    }
 }
 
 impl std::fmt::Display for Verdict {
@@ -130,82 +153,106 @@ fn error_name(code: u32) -> &'static str {
     }
 }
 
-/// Runs every case; `connect` opens a new connection to the compositor under test.
-pub fn run(
-    connect: &dyn Fn() -> anyhow::Result<Connection>,
+/// A plane as the error cases send it: fd, plane index, offset, stride, modifier.
+type Plane = (OwnedFd, u32, u32, u32, u64);
+
+fn plane(fd: &OwnedFd, idx: u32, offset: u32, stride: u32, modifier: u64) -> Plane {
+    (fd.try_clone().unwrap(), idx, offset, stride, modifier)
+}
+
+/// How an error case sends its create request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Create {
+    Once,
+    /// Twice on the same params object (ALREADY_USED).
+    Twice,
+}
+
+/// What every case needs: how to reach the compositor, what it advertised, and a buffer
+/// to point planes at.
+struct Ctx<'a> {
+    connect: &'a dyn Fn() -> anyhow::Result<Connection>,
     version: u32,
-) -> anyhow::Result<Report> {
-    let probe = DmabufConn::new(connect()?, version)?;
-    let bound = probe.version();
-    let mut advertised: Vec<(u32, u64)> = if bound >= 4 {
-        let mut p = probe;
-        p.default_feedback()?.table
-    } else {
-        probe.modifiers().to_vec()
-    };
-    if bound < 3 {
-        // v1/v2 advertise formats only: assume the implicit modifier.
-        let p = DmabufConn::new(connect()?, version)?;
-        advertised = p.formats().iter().map(|&f| (f, MOD_INVALID)).collect();
-    }
-    advertised.sort_unstable();
-    advertised.dedup();
-    let mut cases = Vec::new();
+    /// The version the compositor gave.
+    bound: u32,
+    /// Advertised (fourcc, modifier) pairs, sorted.
+    advertised: Vec<(u32, u64)>,
+    /// The XRGB8888 modifier the compositor takes, preferring LINEAR.
+    base_mod: Option<u64>,
+    /// A 64x64 XRGB8888 sealed memfd.
+    fd: OwnedFd,
+}
 
-    // The XRGB8888 modifier the compositor takes, preferring LINEAR.
-    let xr24 = Fourcc::Xrgb8888 as u32;
-    let base_mod = [MOD_LINEAR, MOD_INVALID]
-        .into_iter()
-        .find(|m| advertised.contains(&(xr24, *m)));
-    let fd = memfd::sealed("conformance", &vec![0x80; 64 * 64 * 4])?;
-    let p = |fd: &OwnedFd, idx, offset, stride, m| -> (OwnedFd, u32, u32, u32, u64) {
-        (fd.try_clone().unwrap(), idx, offset, stride, m)
-    };
-
-    let error_case = |name: &'static str,
-                      code: u32,
-                      planes: Vec<(OwnedFd, u32, u32, u32, u64)>,
-                      w: i32,
-                      h: i32,
-                      format: u32,
-                      twice: bool|
-     -> CaseResult {
-        let Some(_) = base_mod else {
-            return CaseResult {
-                name,
-                verdict: Verdict::Skip,
-                expected: error_name(code).into(),
-                actual: "XRGB8888 is not advertised".into(),
-            };
+impl<'a> Ctx<'a> {
+    /// Binds the global once to learn the version and what it advertises.
+    fn probe(
+        connect: &'a dyn Fn() -> anyhow::Result<Connection>,
+        version: u32,
+    ) -> anyhow::Result<Self> {
+        let probe = DmabufConn::new(connect()?, version)?;
+        let bound = probe.version();
+        let mut advertised: Vec<(u32, u64)> = if bound >= 4 {
+            let mut p = probe;
+            p.default_feedback()?.table
+        } else {
+            probe.modifiers().to_vec()
         };
-        let result = (|| -> anyhow::Result<(Outcome, bool)> {
-            let mut c = DmabufConn::new(connect()?, version)?;
-            let add: Vec<AddPlane<'_>> = planes
-                .iter()
-                .map(|(fd, idx, offset, stride, m)| AddPlane {
-                    fd: fd.as_fd(),
-                    plane_idx: *idx,
-                    offset: *offset,
-                    stride: *stride,
-                    modifier: *m,
-                })
-                .collect();
-            let outcome = if twice {
-                let params = c.params(&add);
-                params.create(w, h, format, wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_buffer_params_v1::Flags::empty());
-                params.create(w, h, format, wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_buffer_params_v1::Flags::empty());
-                match c.roundtrip() {
-                    Err(o) => o,
-                    Ok(()) => Outcome::Failed,
-                }
-            } else {
-                c.create(&add, w, h, format, 0)
-            };
-            // Still alive: a new client gets a roundtrip.
-            let alive = DmabufConn::new(connect()?, version).is_ok();
-            Ok((outcome, alive))
-        })();
-        let (verdict, actual) = match result {
+        if bound < 3 {
+            // v1/v2 advertise formats only: assume the implicit modifier.
+            let p = DmabufConn::new(connect()?, version)?;
+            advertised = p.formats().iter().map(|&f| (f, MOD_INVALID)).collect();
+        }
+        advertised.sort_unstable();
+        advertised.dedup();
+        let xr24 = Fourcc::Xrgb8888 as u32;
+        let base_mod = [MOD_LINEAR, MOD_INVALID]
+            .into_iter()
+            .find(|m| advertised.contains(&(xr24, *m)));
+        Ok(Ctx {
+            connect,
+            version,
+            bound,
+            advertised,
+            base_mod,
+            fd: memfd::sealed("conformance", &vec![0x80; 64 * 64 * 4])?,
+        })
+    }
+
+    /// A plane on the shared buffer with the XRGB8888 modifier (LINEAR when none).
+    fn plane(&self, idx: u32, offset: u32, stride: u32) -> Plane {
+        plane(
+            &self.fd,
+            idx,
+            offset,
+            stride,
+            self.base_mod.unwrap_or(MOD_LINEAR),
+        )
+    }
+
+    /// The modifier of the first advertised NV12 pair.
+    fn nv12(&self) -> Option<u64> {
+        let nv12 = Fourcc::Nv12 as u32;
+        self.advertised
+            .iter()
+            .find(|&&(f, _)| f == nv12)
+            .map(|&(_, m)| m)
+    }
+
+    /// Sends one malformed request on a new connection: the compositor must answer with
+    /// `code` on zwp_linux_buffer_params_v1 and still serve a new client afterwards.
+    fn expect_error(
+        &self,
+        name: &'static str,
+        code: u32,
+        planes: Vec<Plane>,
+        (w, h): (i32, i32),
+        format: u32,
+        create: Create,
+    ) -> CaseResult {
+        if self.base_mod.is_none() {
+            return CaseResult::skip(name, error_name(code), "XRGB8888 is not advertised".into());
+        }
+        let (verdict, actual) = match self.send_malformed(&planes, (w, h), format, create) {
             Ok((o, alive)) => {
                 let ok = o.protocol_code() == Some(code)
                     && matches!(&o, Outcome::ProtocolError { interface, .. } if interface == "zwp_linux_buffer_params_v1");
@@ -213,14 +260,7 @@ pub fn run(
                 if !alive {
                     actual += "; compositor no longer answers";
                 }
-                (
-                    if ok && alive {
-                        Verdict::Pass
-                    } else {
-                        Verdict::Fail
-                    },
-                    actual,
-                )
+                (Verdict::from_ok(ok && alive), actual)
             }
             Err(e) => (Verdict::Fail, format!("{e:#}")),
         };
@@ -230,163 +270,220 @@ pub fn run(
             expected: error_name(code).into(),
             actual,
         }
-    };
+    }
 
-    let m = base_mod.unwrap_or(MOD_LINEAR);
-    cases.push(error_case(
-        "plane_idx",
-        PLANE_IDX,
-        vec![p(&fd, 4, 0, 256, m)],
-        64,
-        64,
-        xr24,
-        false,
-    ));
-    cases.push(error_case(
-        "plane_set",
-        PLANE_SET,
-        vec![p(&fd, 0, 0, 256, m), p(&fd, 0, 0, 256, m)],
-        64,
-        64,
-        xr24,
-        false,
-    ));
-    cases.push(error_case(
-        "incomplete_too_many_planes",
-        INCOMPLETE,
-        vec![p(&fd, 0, 0, 256, m), p(&fd, 1, 0, 256, m)],
-        64,
-        64,
-        xr24,
-        false,
-    ));
+    /// The request of [`Ctx::expect_error`]: what came back, and whether a new client
+    /// still gets a roundtrip.
+    fn send_malformed(
+        &self,
+        planes: &[Plane],
+        (w, h): (i32, i32),
+        format: u32,
+        create: Create,
+    ) -> anyhow::Result<(Outcome, bool)> {
+        let mut c = DmabufConn::new((self.connect)()?, self.version)?;
+        let add: Vec<AddPlane<'_>> = planes
+            .iter()
+            .map(|(fd, idx, offset, stride, m)| AddPlane {
+                fd: fd.as_fd(),
+                plane_idx: *idx,
+                offset: *offset,
+                stride: *stride,
+                modifier: *m,
+            })
+            .collect();
+        let outcome = match create {
+            Create::Twice => {
+                let params = c.params(&add);
+                params.create(w, h, format, Flags::empty());
+                params.create(w, h, format, Flags::empty());
+                match c.roundtrip() {
+                    Err(o) => o,
+                    Ok(()) => Outcome::Failed,
+                }
+            }
+            Create::Once => c.create(&add, w, h, format, 0),
+        };
+        let alive = DmabufConn::new((self.connect)()?, self.version).is_ok();
+        Ok((outcome, alive))
+    }
+}
+
+/// One case of the table.
+type Case = fn(&Ctx) -> anyhow::Result<CaseResult>;
+
+/// The cases before the v6 ones, in table order.
+const CASES: &[Case] = &[
+    plane_idx,
+    plane_set,
+    incomplete_too_many_planes,
+    incomplete_missing_plane,
+    invalid_format_unknown,
+    invalid_format_modifier,
+    invalid_format_mixed_modifiers,
+    invalid_dimensions_zero,
+    invalid_dimensions_negative,
+    out_of_bounds_offset,
+    out_of_bounds_one_byte_over,
+    out_of_bounds_u32_overflow,
+    already_used,
+    advertised_pairs_import,
+];
+
+const XR24: u32 = Fourcc::Xrgb8888 as u32;
+
+/// Runs every case; `connect` opens a new connection to the compositor under test.
+pub fn run(
+    connect: &dyn Fn() -> anyhow::Result<Connection>,
+    version: u32,
+) -> anyhow::Result<Report> {
+    let cx = Ctx::probe(connect, version)?;
+    let mut cases = CASES
+        .iter()
+        .map(|case| case(&cx))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    cases.extend(crate::conformance_v6::cases(
+        connect,
+        version,
+        cx.bound,
+        cx.base_mod,
+    )?);
+    cases.push(padded_pixels(connect, version, cx.base_mod)?);
+    Ok(Report {
+        version: cx.bound,
+        cases,
+    })
+}
+
+fn plane_idx(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(4, 0, 256)];
+    Ok(cx.expect_error("plane_idx", PLANE_IDX, planes, (64, 64), XR24, Create::Once))
+}
+
+fn plane_set(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 0, 256), cx.plane(0, 0, 256)];
+    Ok(cx.expect_error("plane_set", PLANE_SET, planes, (64, 64), XR24, Create::Once))
+}
+
+fn incomplete_too_many_planes(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 0, 256), cx.plane(1, 0, 256)];
+    let name = "incomplete_too_many_planes";
+    Ok(cx.expect_error(name, INCOMPLETE, planes, (64, 64), XR24, Create::Once))
+}
+
+fn incomplete_missing_plane(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let name = "incomplete_missing_plane";
+    let Some(nm) = cx.nv12() else {
+        return Ok(CaseResult::skip(
+            name,
+            "INCOMPLETE",
+            "NV12 is not advertised".into(),
+        ));
+    };
+    let planes = vec![plane(&cx.fd, 0, 0, 64, nm)];
     let nv12 = Fourcc::Nv12 as u32;
-    if advertised.iter().any(|&(f, _)| f == nv12) {
-        let nm = advertised.iter().find(|&&(f, _)| f == nv12).unwrap().1;
-        cases.push(error_case(
-            "incomplete_missing_plane",
-            INCOMPLETE,
-            vec![p(&fd, 0, 0, 64, nm)],
-            64,
-            48,
-            nv12,
-            false,
-        ));
-    } else {
-        cases.push(CaseResult {
-            name: "incomplete_missing_plane",
-            verdict: Verdict::Skip,
-            expected: "INCOMPLETE".into(),
-            actual: "NV12 is not advertised".into(),
-        });
-    }
-    cases.push(error_case(
-        "invalid_format_unknown",
+    Ok(cx.expect_error(name, INCOMPLETE, planes, (64, 48), nv12, Create::Once))
+}
+
+fn invalid_format_unknown(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 0, 256)];
+    let name = "invalid_format_unknown";
+    Ok(cx.expect_error(
+        name,
         INVALID_FORMAT,
-        vec![p(&fd, 0, 0, 256, m)],
-        64,
-        64,
+        planes,
+        (64, 64),
         0x2020_2020,
-        false,
-    ));
-    if bound >= 4 {
-        cases.push(error_case(
-            "invalid_format_modifier",
-            INVALID_FORMAT,
-            vec![p(&fd, 0, 0, 256, 0x00ff_ffff_0000_0042)],
-            64,
-            64,
-            xr24,
-            false,
-        ));
-    } else {
-        cases.push(CaseResult {
-            name: "invalid_format_modifier",
-            verdict: Verdict::Skip,
-            expected: "INVALID_FORMAT".into(),
-            actual: format!("v{bound}: a protocol error only from v4"),
-        });
+        Create::Once,
+    ))
+}
+
+fn invalid_format_modifier(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let name = "invalid_format_modifier";
+    if cx.bound < 4 {
+        let why = format!("v{}: a protocol error only from v4", cx.bound);
+        return Ok(CaseResult::skip(name, "INVALID_FORMAT", why));
     }
-    if bound >= 5 && advertised.iter().any(|&(f, _)| f == nv12) {
-        let big = memfd::sealed("conformance", &vec![0x80; 64 * 48 * 2])?;
-        cases.push(error_case(
-            "invalid_format_mixed_modifiers",
-            INVALID_FORMAT,
-            vec![
-                p(&big, 0, 0, 64, MOD_LINEAR),
-                p(&big, 1, 4096, 64, MOD_INVALID),
-            ],
-            64,
-            48,
-            nv12,
-            false,
-        ));
-    } else {
-        cases.push(CaseResult {
-            name: "invalid_format_mixed_modifiers",
-            verdict: Verdict::Skip,
-            expected: "INVALID_FORMAT".into(),
-            actual: format!("v{bound} or no NV12: a protocol error only from v5"),
-        });
+    let planes = vec![plane(&cx.fd, 0, 0, 256, 0x00ff_ffff_0000_0042)];
+    Ok(cx.expect_error(name, INVALID_FORMAT, planes, (64, 64), XR24, Create::Once))
+}
+
+fn invalid_format_mixed_modifiers(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let name = "invalid_format_mixed_modifiers";
+    if cx.bound < 5 || cx.nv12().is_none() {
+        let why = format!("v{} or no NV12: a protocol error only from v5", cx.bound);
+        return Ok(CaseResult::skip(name, "INVALID_FORMAT", why));
     }
-    cases.push(error_case(
-        "invalid_dimensions_zero",
+    let big = memfd::sealed("conformance", &vec![0x80; 64 * 48 * 2])?;
+    let planes = vec![
+        plane(&big, 0, 0, 64, MOD_LINEAR),
+        plane(&big, 1, 4096, 64, MOD_INVALID),
+    ];
+    let nv12 = Fourcc::Nv12 as u32;
+    Ok(cx.expect_error(name, INVALID_FORMAT, planes, (64, 48), nv12, Create::Once))
+}
+
+fn invalid_dimensions_zero(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 0, 256)];
+    let name = "invalid_dimensions_zero";
+    Ok(cx.expect_error(
+        name,
         INVALID_DIMENSIONS,
-        vec![p(&fd, 0, 0, 256, m)],
-        0,
-        64,
-        xr24,
-        false,
-    ));
-    cases.push(error_case(
-        "invalid_dimensions_negative",
+        planes,
+        (0, 64),
+        XR24,
+        Create::Once,
+    ))
+}
+
+fn invalid_dimensions_negative(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 0, 256)];
+    let name = "invalid_dimensions_negative";
+    Ok(cx.expect_error(
+        name,
         INVALID_DIMENSIONS,
-        vec![p(&fd, 0, 0, 256, m)],
-        64,
-        -1,
-        xr24,
-        false,
-    ));
-    cases.push(error_case(
-        "out_of_bounds_offset",
-        OUT_OF_BOUNDS,
-        vec![p(&fd, 0, 64 * 64 * 4, 256, m)],
-        64,
-        64,
-        xr24,
-        false,
-    ));
-    cases.push(error_case(
-        "out_of_bounds_one_byte_over",
-        OUT_OF_BOUNDS,
-        vec![p(&fd, 0, 1, 256, m)],
-        64,
-        64,
-        xr24,
-        false,
-    ));
-    cases.push(error_case(
-        "out_of_bounds_u32_overflow",
-        OUT_OF_BOUNDS,
-        vec![p(&fd, 0, 0xffff_ff00, 256, m)],
-        64,
-        64,
-        xr24,
-        false,
-    ));
-    cases.push(error_case(
+        planes,
+        (64, -1),
+        XR24,
+        Create::Once,
+    ))
+}
+
+fn out_of_bounds_offset(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 64 * 64 * 4, 256)];
+    let name = "out_of_bounds_offset";
+    Ok(cx.expect_error(name, OUT_OF_BOUNDS, planes, (64, 64), XR24, Create::Once))
+}
+
+fn out_of_bounds_one_byte_over(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 1, 256)];
+    let name = "out_of_bounds_one_byte_over";
+    Ok(cx.expect_error(name, OUT_OF_BOUNDS, planes, (64, 64), XR24, Create::Once))
+}
+
+fn out_of_bounds_u32_overflow(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 0xffff_ff00, 256)];
+    let name = "out_of_bounds_u32_overflow";
+    Ok(cx.expect_error(name, OUT_OF_BOUNDS, planes, (64, 64), XR24, Create::Once))
+}
+
+fn already_used(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let planes = vec![cx.plane(0, 0, 256)];
+    Ok(cx.expect_error(
         "already_used",
         ALREADY_USED,
-        vec![p(&fd, 0, 0, 256, m)],
-        64,
-        64,
-        xr24,
-        true,
-    ));
+        planes,
+        (64, 64),
+        XR24,
+        Create::Twice,
+    ))
+}
 
-    // Every advertised pair a CPU allocator can lay out (LINEAR, or the implicit modifier
-    // from a memfd) must import.
-    let layable: Vec<(u32, u64)> = advertised
+/// Every advertised pair a CPU allocator can lay out (LINEAR, or the implicit modifier
+/// from a memfd) must import.
+fn advertised_pairs_import(cx: &Ctx) -> anyhow::Result<CaseResult> {
+    let layable: Vec<(u32, u64)> = cx
+        .advertised
         .iter()
         .copied()
         .filter(|&(f, m)| (m == MOD_LINEAR || m == MOD_INVALID) && format_info(f).is_some())
@@ -395,26 +492,24 @@ pub fn run(
     for &(f, m) in &layable {
         let cfg = ShowConfig {
             modifier: m,
-            dmabuf_version: version,
+            dmabuf_version: cx.version,
             ..ShowConfig::new(Fourcc::try_from(f).unwrap(), 64, 48)
         };
         let (layout, fds) = allocate(&cfg)?;
-        let mut c = DmabufConn::new(connect()?, version)?;
-        let add = crate::client::layout_planes(&layout, &fds, m);
+        let mut c = DmabufConn::new((cx.connect)()?, cx.version)?;
+        let add = crate::show::layout_planes(&layout, &fds, m);
         let o = c.create(&add, 64, 48, f, 0);
         if !matches!(o, Outcome::Created(_)) {
             failed.push(format!("{}:{}", fourcc_chars(f).trim(), modifier_name(m)));
         }
     }
-    let skipped = advertised.len() - layable.len();
-    cases.push(CaseResult {
+    let skipped = cx.advertised.len() - layable.len();
+    Ok(CaseResult {
         name: "advertised_pairs_import",
         verdict: if layable.is_empty() {
             Verdict::Skip
-        } else if failed.is_empty() {
-            Verdict::Pass
         } else {
-            Verdict::Fail
+            Verdict::from_ok(failed.is_empty())
         },
         expected: format!("{} of {} created", layable.len(), layable.len()),
         actual: if failed.is_empty() {
@@ -425,15 +520,6 @@ pub fn run(
         } else {
             format!("{} failed: {}", failed.len(), failed.join(" "))
         },
-    });
-
-    cases.extend(crate::conformance_v6::cases(
-        connect, version, bound, base_mod,
-    )?);
-    cases.push(padded_pixels(connect, version, base_mod)?);
-    Ok(Report {
-        version: bound,
-        cases,
     })
 }
 
@@ -464,7 +550,7 @@ fn padded_pixels(
     };
     let mut window = crate::window::Window::new(&conn, "planar-conformance")?;
     let mut dmabuf = DmabufConn::new(conn.clone(), version)?;
-    let (buffer, _fds) = match crate::client::create_buffer(&mut dmabuf, &cfg)? {
+    let (buffer, _fds) = match crate::show::create_buffer(&mut dmabuf, &cfg)? {
         Ok(b) => b,
         Err(r) => {
             return Ok(CaseResult {

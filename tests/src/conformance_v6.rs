@@ -19,23 +19,6 @@ use crate::{
 /// `zwp_linux_dmabuf_feedback_v1.tranche_flags.sampling` (since v6).
 const SAMPLING: u32 = 2;
 
-fn skip(name: &'static str, expected: &str, why: String) -> CaseResult {
-    CaseResult {
-        name,
-        verdict: Verdict::Skip,
-        expected: expected.into(),
-        actual: why,
-    }
-}
-
-fn verdict(ok: bool) -> Verdict {
-    if ok {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    }
-}
-
 /// The v6 cases (and the pre-v6 check of the same events). `bound` is the version the
 /// compositor gave; `modifier` the XRGB8888 modifier it takes, if any.
 pub fn cases(
@@ -54,8 +37,8 @@ pub fn cases(
         } else {
             "XRGB8888 is not advertised".into()
         };
-        cases.push(skip(dev_name, dev_expected, why.clone()));
-        cases.push(skip(ok_name, ok_expected, why));
+        cases.push(CaseResult::skip(dev_name, dev_expected, why.clone()));
+        cases.push(CaseResult::skip(ok_name, ok_expected, why));
         return Ok(cases);
     };
     let fd = memfd::sealed("conformance-v6", &vec![0x80; 64 * 64 * 4])?;
@@ -84,7 +67,7 @@ pub fn cases(
     }
     cases.push(CaseResult {
         name: dev_name,
-        verdict: verdict(ok),
+        verdict: Verdict::from_ok(ok),
         expected: dev_expected.into(),
         actual,
     });
@@ -102,7 +85,7 @@ pub fn cases(
     let outcome = c.create(&plane, 64, 64, xr24, 0);
     cases.push(CaseResult {
         name: ok_name,
-        verdict: verdict(matches!(outcome, Outcome::Created(_))),
+        verdict: Verdict::from_ok(matches!(outcome, Outcome::Created(_))),
         expected: ok_expected.into(),
         actual: describe(&outcome),
     });
@@ -118,7 +101,7 @@ fn feedback_device_events(
 ) -> anyhow::Result<CaseResult> {
     let name = "feedback_device_events";
     if bound < 4 {
-        return Ok(skip(
+        return Ok(CaseResult::skip(
             name,
             "feedback (v4+)",
             format!("v{bound}: no feedback"),
@@ -140,7 +123,7 @@ fn feedback_device_events(
     };
     Ok(CaseResult {
         name,
-        verdict: verdict(ok),
+        verdict: Verdict::from_ok(ok),
         expected: expected.into(),
         actual: format!(
             "main_device {}; tranche flags {flags:?}",

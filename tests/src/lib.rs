@@ -27,7 +27,6 @@ macro_rules! ignore_registry_events {
 
 pub mod alloc;
 pub mod capture;
-pub mod client;
 pub mod conformance;
 pub mod conformance_v6;
 pub mod desktop_client;
@@ -40,6 +39,7 @@ pub mod memfd;
 pub mod pattern;
 pub mod proc;
 pub mod shm_client;
+pub mod show;
 pub mod soak;
 pub mod steps_client;
 pub mod test_client;

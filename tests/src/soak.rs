@@ -7,9 +7,9 @@ use anyhow::Context;
 use wayland_client::Connection;
 
 use crate::{
-    client::{create_buffer, ShowConfig, ShowResult},
     dmabuf_client::DmabufConn,
     proc::{peer_pid, usage, Usage},
+    show::{create_buffer, ShowConfig, ShowResult},
     window::Window,
 };
 

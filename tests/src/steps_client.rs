@@ -9,10 +9,8 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use planar_renderer::{
-    compare::{check_against, CheckOptions},
-    steps::{parse_step, Step, PIXELS_PER_NOTCH},
-};
+use planar_image::{check_against, CheckOptions};
+use planar_renderer::steps::{parse_step, Step, PIXELS_PER_NOTCH};
 
 use crate::test_client::PlanarTest;
 

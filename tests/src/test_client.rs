@@ -2,13 +2,13 @@
 //! import record, a frame on demand; from version 2 injected input and waits.
 
 use anyhow::{bail, Context};
+use planar_image::RgbaImage;
 use planar_protocol::test_protocol::client::{
     planar_test_capture_v1::{self, PlanarTestCaptureV1},
     planar_test_record_v1::{self, PlanarTestRecordV1},
     planar_test_v1::PlanarTestV1,
     planar_test_wait_v1::{self, PlanarTestWaitV1},
 };
-use planar_renderer::image::RgbaImage;
 use wayland_client::{
     delegate_noop,
     globals::registry_queue_init,

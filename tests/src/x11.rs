@@ -10,7 +10,7 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use x11rb::{
     connection::Connection as _,
     protocol::{

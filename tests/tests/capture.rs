@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::{
     capture::{ext_image_copy, wlr_screencopy, Captured},
     fixture::{bin, find_program, planar_run, runtime_dir, skip, Server},

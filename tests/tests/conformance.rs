@@ -147,7 +147,7 @@ fn client_verifies_picks_tranches_and_names_its_allocator() {
 
 #[test]
 fn every_pattern_encodes_correctly_in_every_kind_of_format() {
-    use planar_tests::client::{parse_format, show, Pattern, ShowConfig, ShowResult};
+    use planar_tests::show::{parse_format, show, Pattern, ShowConfig, ShowResult};
     let server = planar_tests::fixture::Server::start(&[
         "--renderer",
         "pixman",

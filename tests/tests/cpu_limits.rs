@@ -9,8 +9,8 @@
 
 use std::{os::fd::AsFd, os::fd::OwnedFd, time::Duration};
 
+use planar_image::RgbaImage;
 use planar_protocol::validate::FLAG_Y_INVERT;
-use planar_renderer::image::RgbaImage;
 use planar_tests::{
     dmabuf_client::{AddPlane, DmabufConn, Outcome},
     fixture::{bin, planar_run, runtime_dir, Server},
@@ -127,12 +127,12 @@ fn huge_sparse_cpu_buffers_are_refused_at_creation() {
 
     // Another client is served as before.
     let other = server.connect().unwrap();
-    let mut cfg = planar_tests::client::ShowConfig::new(drm_fourcc::DrmFourcc::Nv12, 64, 48);
+    let mut cfg = planar_tests::show::ShowConfig::new(drm_fourcc::DrmFourcc::Nv12, 64, 48);
     cfg.verify = Some(4);
-    let shown = planar_tests::client::show(other, &cfg).unwrap();
+    let shown = planar_tests::show::show(other, &cfg).unwrap();
     assert_eq!(
         shown,
-        planar_tests::client::ShowResult::Shown,
+        planar_tests::show::ShowResult::Shown,
         "{}",
         server.log()
     );

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::{
     capture::{wlr_screencopy, Captured},
     fixture::{find_program, gles_unavailable, planar_run, runtime_dir, skip, Server},

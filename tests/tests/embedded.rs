@@ -5,10 +5,10 @@
 use drm_fourcc::DrmFourcc;
 use planar_compositor::{Fuzz, Headless, RendererChoice, RgbaImage};
 use planar_tests::{
-    client::{create_buffer, ShowConfig},
     dmabuf_client::DmabufConn,
     fixture::runtime_dir,
     pattern::quads_rgb,
+    show::{create_buffer, ShowConfig},
     window::Window,
 };
 use wayland_client::Connection;

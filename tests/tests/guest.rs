@@ -366,7 +366,7 @@ fn every_format_where(
     alloc: planar_tests::alloc::Alloc,
     keep: impl Fn(&planar_protocol::format::FormatInfo) -> bool,
 ) -> (Vec<String>, Vec<String>) {
-    use planar_tests::client::{show, ShowConfig, ShowResult};
+    use planar_tests::show::{show, ShowConfig, ShowResult};
     let mut failures = Vec::new();
     let mut unallocatable = Vec::new();
     for f in planar_protocol::format::FORMATS

@@ -416,7 +416,7 @@ fn a_panic_keeps_the_screenshot_and_report_ends_the_command_and_exits_70() {
                 .is_ok_and(|s| s.contains(") Z ")),
         "the command is still running"
     );
-    let image = planar_renderer::image::RgbaImage::read_png(&shot).expect("the screenshot");
+    let image = planar_image::RgbaImage::read_png(&shot).expect("the screenshot");
     assert_eq!(image.pixel(5, 5), [0x80, 0x80, 0x80, 255]);
     assert_eq!(image.pixel(150, 50), [32, 32, 48, 255]);
     let report = std::fs::read_to_string(&report).expect("the report");
@@ -493,7 +493,7 @@ fn planar_client_started_by_planar_may_capture_even_reparented() {
     );
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     for png in [direct, orphan] {
-        let image = planar_renderer::image::RgbaImage::read_png(&png).unwrap();
+        let image = planar_image::RgbaImage::read_png(&png).unwrap();
         assert_eq!((image.width, image.height), (200, 100));
         assert_eq!(image.pixel(150, 50), [32, 32, 48, 255]);
     }

@@ -576,8 +576,10 @@ fn next_frame_flood_is_coalesced() {
     let after = polite.next_frame().unwrap();
     let drawn = after.wrapping_sub(before) as f64;
     // Two clients, each at most one frame per interval (one more at each end, and a
-    // tenth of a second of slack between the test's clock and planar's).
-    let allowed = 2.0 * (60.0 * (elapsed.as_secs_f64() + 0.1) + 2.0) + 2.0;
+    // tenth of a second of slack between the test's clock and planar's), doubled for timers
+    // that fire late and then together on a loaded machine. Without coalescing this is
+    // one frame per request (20,053 were drawn).
+    let allowed = 4.0 * (60.0 * (elapsed.as_secs_f64() + 0.1) + 2.0) + 4.0;
     eprintln!(
         "{FLOOD} next_frame requests in {elapsed:?}: {drawn} frames drawn (at most {allowed:.0}), \
          the polite client waited {slowest:?} at most"

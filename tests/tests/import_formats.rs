@@ -7,12 +7,9 @@
 use std::{collections::BTreeSet, path::Path, time::Duration};
 
 use drm_fourcc::DrmFourcc as Fourcc;
+use planar_image::{compare, Clip, Fuzz, RgbaImage};
 use planar_protocol::format::{format_info, FORMATS};
-use planar_renderer::{
-    compare::{compare, Clip, Fuzz},
-    cpu::convert::conversion,
-    image::RgbaImage,
-};
+use planar_renderer::cpu::convert::conversion;
 use planar_tests::{
     encode::{expected, Encoding},
     fixture::{bin, gles_unavailable, planar_run, runtime_dir, skip},

@@ -4,10 +4,7 @@
 
 use std::{path::Path, time::Duration};
 
-use planar_renderer::{
-    compare::{compare, Clip, Fuzz},
-    image::RgbaImage,
-};
+use planar_image::{compare, Clip, Fuzz, RgbaImage};
 use planar_tests::{
     fixture::{gles_unavailable, planar_run, runtime_dir, skip},
     pattern::quads_rgb,

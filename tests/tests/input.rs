@@ -5,7 +5,7 @@
 
 use std::{path::Path, process::Stdio, time::Duration};
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::{
     fixture::{find_program, planar_run, runtime_dir, skip, RunOutput, Server},
     test_client::PlanarTest,

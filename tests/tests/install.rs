@@ -10,7 +10,7 @@
 
 use std::{path::Path, process::Command};
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::{
     fixture::{runtime_dir, skip},
     pattern::quads_rgb,

@@ -11,10 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use planar_renderer::{
-    compare::{compare, Clip, Fuzz},
-    image::RgbaImage,
-};
+use planar_image::{compare, Clip, Fuzz, RgbaImage};
 use planar_tests::{
     fixture::{bin, find_program, gles_unavailable, path_with_bins, runtime_dir, skip, Server},
     pattern::quads_rgb,

@@ -4,7 +4,7 @@
 
 use std::{path::Path, time::Duration};
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::{
     fixture::{find_program, planar_run, runtime_dir, skip, Server},
     shm_client::shm_buffer,

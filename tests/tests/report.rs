@@ -3,7 +3,7 @@
 
 use std::{path::Path, process::Command, time::Duration};
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::fixture::{bin, find_program, planar_run, runtime_dir, skip, RunOutput};
 
 const LIMIT: Duration = Duration::from_secs(60);

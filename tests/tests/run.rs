@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::{
     fixture::{bin, gles_unavailable, planar_run, runtime_dir, skip, Server},
     pattern::quads_rgb,

@@ -4,7 +4,7 @@
 
 use std::{path::Path, process::Command, time::Duration};
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::fixture::{bin, planar_run, runtime_dir};
 
 const LIMIT: Duration = Duration::from_secs(60);

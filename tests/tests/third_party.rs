@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::fixture::{find_program, planar_run, runtime_dir, skip};
 
 const LIMIT: Duration = Duration::from_secs(60);

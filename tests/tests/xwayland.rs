@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use planar_tests::{
     fixture::{bin, find_program, path_with_bins, planar_run, runtime_dir, skip},
     pattern::quads_rgb,

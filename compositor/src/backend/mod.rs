@@ -26,9 +26,8 @@ pub use headless::Headless;
 pub use nested::Nested;
 
 use calloop::LoopHandle;
-use planar_renderer::{
-    image::RgbaImage, PendingRenderer, RendererChoice, RendererError, RendererInfo,
-};
+use planar_image::RgbaImage;
+use planar_renderer::{PendingRenderer, RendererChoice, RendererError, RendererInfo};
 use smithay::{
     desktop::{Space, Window},
     output::Output,
@@ -203,7 +202,8 @@ impl Backend {
     }
 
     pub fn import_surface_tree(&mut self, surface: &WlSurface) {
-        self.engine().import_surface_tree(surface)
+        self.engine()
+            .import_surface_tree(surface, &crate::handlers::color_representation_of)
     }
 }
 

@@ -1,22 +1,23 @@
 //! wp-color-representation-v1: a client says which YUV matrix and range its surface's
-//! buffers use. planar's CPU path converts with it (BT.601 and BT.709, limited and full
-//! range); without it, `--yuv-matrix`/`--yuv-range` decide (default BT.601 limited).
+//! buffers use. planar's CPU path converts with it (BT.601, BT.709 and BT.2020, limited
+//! and full range; with GLES in the YUV shader); without it, `--yuv-matrix` and
+//! `--yuv-range` decide (default BT.601 limited).
 //! Known limit: the EGL path samples YUV with the driver's default (BT.601 limited):
 //! smithay 0.7 passes no colour hints to EGL. Alpha is premultiplied only; the chroma
 //! location is accepted and not used (chroma is taken from the block's sample).
+//!
+//! The per-surface state lives here; the renderer is handed a plain [`YuvEncoding`] for
+//! each surface's buffer when it imports it ([`encoding_of`]).
 
 use std::sync::Mutex;
 
-use planar_renderer::cpu::{
-    convert::{Matrix, YuvEncoding},
-    SurfaceYuvEncoding,
-};
+use planar_renderer::cpu::convert::{Matrix, YuvEncoding};
 use smithay::{
     reexports::wayland_server::{
         protocol::wl_surface::WlSurface, Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch,
         New, Resource, WEnum,
     },
-    wayland::compositor::with_states,
+    wayland::compositor::{with_states, SurfaceData},
 };
 use wayland_protocols::wp::color_representation::v1::server::{
     wp_color_representation_manager_v1::{self, WpColorRepresentationManagerV1},
@@ -31,6 +32,20 @@ use crate::state::State;
 #[derive(Default)]
 pub struct PendingRepresentation(Mutex<(Option<YuvEncoding>, bool)>);
 
+/// Surface data: the encoding in effect since the surface's last commit (`None`: the
+/// client declared none, and the buffer keeps the command line's).
+#[derive(Debug, Default)]
+struct CurrentRepresentation(Mutex<Option<YuvEncoding>>);
+
+/// The YUV encoding for the buffer of the surface whose data is `states`, as the
+/// renderer takes it.
+pub fn encoding_of(states: &SurfaceData) -> Option<YuvEncoding> {
+    states
+        .data_map
+        .get::<CurrentRepresentation>()
+        .and_then(|c| *c.0.lock().unwrap())
+}
+
 impl GlobalDispatch<WpColorRepresentationManagerV1, ()> for State {
     fn bind(
         _: &mut Self,
@@ -42,7 +57,11 @@ impl GlobalDispatch<WpColorRepresentationManagerV1, ()> for State {
     ) {
         let manager = data_init.init(resource, ());
         manager.supported_alpha_mode(AlphaMode::PremultipliedElectrical);
-        for c in [Coefficients::Bt601, Coefficients::Bt709] {
+        for c in [
+            Coefficients::Bt601,
+            Coefficients::Bt709,
+            Coefficients::Bt2020,
+        ] {
             for r in [Range::Limited, Range::Full] {
                 manager.supported_coefficients_and_ranges(c, r);
             }
@@ -115,6 +134,7 @@ impl Dispatch<WpColorRepresentationSurfaceV1, WlSurface> for State {
                 let matrix = match coefficients {
                     WEnum::Value(Coefficients::Bt601) => Matrix::Bt601,
                     WEnum::Value(Coefficients::Bt709) => Matrix::Bt709,
+                    WEnum::Value(Coefficients::Bt2020) => Matrix::Bt2020,
                     other => {
                         resource.post_error(
                             Error::Coefficients,
@@ -152,13 +172,9 @@ pub fn apply_on_commit(surface: &WlSurface) {
         let (pending, _) = *p.0.lock().unwrap();
         states
             .data_map
-            .insert_if_missing_threadsafe(SurfaceYuvEncoding::default);
-        *states
-            .data_map
-            .get::<SurfaceYuvEncoding>()
-            .unwrap()
-            .0
-            .lock()
-            .unwrap() = pending;
+            .insert_if_missing_threadsafe(CurrentRepresentation::default);
+        if let Some(current) = states.data_map.get::<CurrentRepresentation>() {
+            *current.0.lock().unwrap() = pending;
+        }
     });
 }

@@ -13,10 +13,7 @@ pub mod junit;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use planar_renderer::{
-    compare::{compare, CheckOptions, CheckOutcome, Fuzz},
-    image::RgbaImage,
-};
+use planar_image::{compare, CheckOptions, CheckOutcome, Fuzz, RgbaImage};
 use serde::{Deserialize, Serialize};
 
 /// File name suffix of the per-run result files `planar report` looks for.
@@ -81,7 +78,7 @@ pub struct WorstPixel {
 }
 
 impl CheckResult {
-    /// Records what [`planar_renderer::compare::check_against`] found. `actual` is the
+    /// Records what [`planar_image::check_against`] found. `actual` is the
     /// screenshot itself (written where `--screenshot` put it, if anywhere). The worst
     /// pixel is found again here, as the comparison did, because the outcome carries only
     /// its text.

@@ -3,7 +3,9 @@
 //!
 //! Memory: the converted frame is kept only where the renderer composites from it
 //! (pixman); with GLES the texture is the one converted copy, and rows reach it through a
-//! scratch chunk of at most [`CHUNK_BYTES`] shared by all buffers.
+//! scratch chunk of at most [`CHUNK_BYTES`] shared by all buffers. YUV that the renderer
+//! converts itself (GLES, see `gles_yuv`) is not converted here: its mapped plane rows go
+//! to the renderer as they are ([`CpuBuffer::read_planes`]).
 
 use std::{ops::Range, os::fd::BorrowedFd, time::Duration};
 
@@ -12,7 +14,7 @@ use planar_protocol::{fd::FdKind, format::FormatInfo};
 use smithay::backend::allocator::{dmabuf::Dmabuf, Buffer};
 use tracing::warn;
 
-use crate::error::CpuError;
+use crate::error::{ConvertError, CpuError, UploadError};
 
 use super::{
     convert::{conversion, convert_rows, Conversion, Planes, YuvEncoding},
@@ -39,10 +41,15 @@ pub enum ReadError {
     /// contents stay, the next commit tries again.
     #[error("a write fence did not signal within {FENCE_WAIT:?}")]
     FenceTimeout,
+    /// DMA_BUF_IOCTL_SYNC START failed: nothing was read.
     #[error("DMA_BUF_IOCTL_SYNC start: {0}")]
     Sync(std::io::Error),
-    #[error("{0}")]
-    Convert(String),
+    /// Converting the rows failed.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// The renderer did not take the rows (or the planes).
+    #[error(transparent)]
+    Upload(#[from] UploadError),
 }
 
 /// Counters that go into the import record.
@@ -67,7 +74,13 @@ struct MappedFile {
 /// A buffer on the CPU path.
 pub struct CpuBuffer {
     dmabuf: Dmabuf,
+    pub format: &'static FormatInfo,
     conv: Conversion,
+    /// YUV the renderer converts: planes are handed on unconverted, and the renderer's
+    /// textures hold them as they are (see [`CpuBuffer::cost`]).
+    pub planes_direct: bool,
+    /// The renderer's own state for a `planes_direct` buffer (its plane textures).
+    pub(crate) gles: Option<super::gles_yuv::Planes>,
     /// The texture format the rows are converted to.
     pub upload: Fourcc,
     pub out_bpp: usize,
@@ -95,7 +108,7 @@ pub struct CpuBuffer {
 
 impl CpuBuffer {
     /// Maps `dmabuf` for the CPU path. `direct` lists the formats the renderer uploads as
-    /// they are (no conversion); `keep_frame`: the renderer composites from the converted
+    /// they are (no conversion: RGB it samples, YUV it converts itself); `keep_frame`: the renderer composites from the converted
     /// frame, which is then kept (allocated lazily: untouched pages cost nothing).
     pub fn new(
         dmabuf: &Dmabuf,
@@ -107,6 +120,7 @@ impl CpuBuffer {
     ) -> Result<Self, CpuError> {
         let fourcc = format.fourcc;
         let mut conv = conversion(fourcc).ok_or(CpuError::Unreadable(fourcc))?;
+        let planes_direct = matches!(conv, Conversion::Yuv(_)) && direct.contains(&fourcc);
         let (upload, out_bpp) = match conv {
             Conversion::Packed(p) if direct.contains(&fourcc) && p.bytes == 4 => {
                 conv = Conversion::Copy { bytes_per_pixel: 4 };
@@ -158,7 +172,10 @@ impl CpuBuffer {
         }
         Ok(CpuBuffer {
             dmabuf: dmabuf.clone(),
+            format,
             conv,
+            planes_direct,
+            gles: None,
             upload,
             out_bpp,
             width,
@@ -172,7 +189,7 @@ impl CpuBuffer {
             files: mapped,
             planes,
             encoding,
-            frame: keep_frame.then(|| vec![0; width * height * out_bpp / 4]),
+            frame: (keep_frame && !planes_direct).then(|| vec![0; width * height * out_bpp / 4]),
             fence_warned: false,
             fence_pending: false,
             fence_wait: wait_for_all_writers,
@@ -189,6 +206,31 @@ impl CpuBuffer {
         changed
     }
 
+    /// The YUV encoding the buffer is read with.
+    pub fn encoding(&self) -> YuvEncoding {
+        self.encoding
+    }
+
+    /// Whether the buffer's memory holds the image's last row first.
+    pub fn y_inverted(&self) -> bool {
+        self.y_invert
+    }
+
+    /// Per plane: (texels a row, rows, bytes a texel) of the texture that holds it as it
+    /// is: a texel is a block of the format table (packed 4:2:2 such as YUYV: one texel
+    /// for two pixels).
+    pub fn plane_textures(&self) -> Vec<(usize, usize, usize)> {
+        let f = self.format;
+        (0..usize::from(f.planes))
+            .map(|i| {
+                let px = f.plane_width(i, self.width as u32) as usize;
+                let blocks = px.div_ceil(usize::from(f.block_width));
+                let rows = f.plane_height(i, self.height as u32) as usize;
+                (blocks, rows, usize::from(f.block_bytes[i]))
+            })
+            .collect()
+    }
+
     /// The whole-width rectangle of `rows` of the converted frame, in buffer coordinates.
     pub fn row_region(
         &self,
@@ -201,9 +243,18 @@ impl CpuBuffer {
     }
 
     /// The bytes this buffer can make resident: its mappings, read whole at the first
-    /// commit, and one converted frame (the texture, or the kept frame).
+    /// commit, and one converted frame (the texture, or the kept frame) — or, for planes
+    /// the renderer converts, its plane textures (NV12: 1.5 bytes a pixel, not 4).
     pub fn cost(&self) -> u64 {
-        self.stats.bytes_mapped + (self.width * self.height * self.out_bpp) as u64
+        let textures = if self.planes_direct {
+            self.plane_textures()
+                .iter()
+                .map(|(w, h, b)| (w * h * b) as u64)
+                .sum()
+        } else {
+            (self.width * self.height * self.out_bpp) as u64
+        };
+        self.stats.bytes_mapped + textures
     }
 
     /// The converted frame's memory, for a renderer that composites from it directly. It
@@ -224,7 +275,34 @@ impl CpuBuffer {
         &mut self,
         rows: Range<usize>,
         scratch: &mut Vec<u8>,
-        mut sink: impl FnMut(Range<usize>, &[u8]) -> Result<(), String>,
+        mut sink: impl FnMut(Range<usize>, &[u8]) -> Result<(), UploadError>,
+    ) -> Result<Range<usize>, ReadError> {
+        self.read_with(rows, |this, y0, y1| {
+            this.convert(y0, y1, scratch, &mut sink)
+        })
+    }
+
+    /// Like [`CpuBuffer::read`], for a renderer that takes the planes as they are: `sink`
+    /// gets the memory rows `y0..y1` (whole chroma rows, in memory order whatever the
+    /// y_invert) and the mapped planes, starting at memory row 0, inside the
+    /// DMA_BUF_IOCTL_SYNC bracket. Returns the rows of the image that changed.
+    pub fn read_planes(
+        &mut self,
+        rows: Range<usize>,
+        mut sink: impl FnMut(Range<usize>, &Planes<'_>) -> Result<(), UploadError>,
+    ) -> Result<Range<usize>, ReadError> {
+        self.read_with(rows, |this, y0, y1| Ok(sink(y0..y1, &this.planes())?))
+    }
+
+    fn planes(&self) -> Planes<'_> {
+        mapped_planes(&self.files, &self.planes)
+    }
+
+    /// The fence wait and sync bracket around `body`, which reads memory rows `y0..y1`.
+    fn read_with(
+        &mut self,
+        rows: Range<usize>,
+        body: impl FnOnce(&mut Self, usize, usize) -> Result<(), ReadError>,
     ) -> Result<Range<usize>, ReadError> {
         let (rows, h) = (
             (rows.start.min(self.height))..rows.end.min(self.height),
@@ -277,9 +355,9 @@ impl CpuBuffer {
                 return Err(ReadError::Sync(e));
             }
         };
-        let converted = self.convert(y0, y1, scratch, &mut sink);
+        let converted = body(self, y0, y1);
         self.stats.syncs += guard.finish();
-        converted.map_err(ReadError::Convert)?;
+        converted?;
         self.stats.rows_converted += (y1 - y0) as u64;
         self.stats.reads += 1;
         Ok(self.image_rows(y0..y1))
@@ -299,15 +377,10 @@ impl CpuBuffer {
         y0: usize,
         y1: usize,
         scratch: &mut Vec<u8>,
-        sink: &mut impl FnMut(Range<usize>, &[u8]) -> Result<(), String>,
-    ) -> Result<(), String> {
-        let mut data: [&[u8]; 3] = [&[], &[], &[]];
-        let mut stride = [0usize; 3];
-        for (i, &(file, offset, s)) in self.planes.iter().enumerate() {
-            data[i] = &self.files[file].map.bytes()[offset..];
-            stride[i] = s;
-        }
-        let planes = Planes { data, stride };
+        sink: &mut impl FnMut(Range<usize>, &[u8]) -> Result<(), UploadError>,
+    ) -> Result<(), ReadError> {
+        // Not `self.planes()`: the kept frame is written while the planes are read.
+        let planes = mapped_planes(&self.files, &self.planes);
         let row = self.width * self.out_bpp;
         let chunk = ((CHUNK_BYTES / row.max(1)) / self.vsub * self.vsub).max(self.vsub);
         let mut y = y0;
@@ -339,6 +412,17 @@ impl CpuBuffer {
         }
         Ok(())
     }
+}
+
+/// The mapped planes, each from its first byte: (file, offset, stride) per plane.
+fn mapped_planes<'a>(files: &'a [MappedFile], planes: &[(usize, usize, usize)]) -> Planes<'a> {
+    let mut data: [&[u8]; 3] = [&[], &[], &[]];
+    let mut stride = [0usize; 3];
+    for (i, &(file, offset, s)) in planes.iter().enumerate() {
+        data[i] = &files[file].map.bytes()[offset..];
+        stride[i] = s;
+    }
+    Planes { data, stride }
 }
 
 fn bytes_mut(words: &mut [u32]) -> &mut [u8] {
@@ -470,6 +554,67 @@ mod tests {
             vec![SyncPoint::Start, SyncPoint::End]
         );
         assert_eq!(cpu.stats.syncs, 4);
+    }
+
+    /// A memfd "dma-buf" of `fourcc` at `w`x`h`, planes packed one after the other.
+    fn yuv_buffer(fourcc: Fourcc, w: u32, h: u32, direct: &[Fourcc]) -> CpuBuffer {
+        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
+        let info = planar_protocol::format::format_info(fourcc as u32).unwrap();
+        let mut b = Dmabuf::builder(
+            (w as i32, h as i32),
+            fourcc,
+            Modifier::Linear,
+            DmabufFlags::empty(),
+        );
+        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
+        let mut offset = 0;
+        let mut kinds = Vec::new();
+        for i in 0..usize::from(info.planes) {
+            let px = info.plane_width(i, w).div_ceil(u32::from(info.block_width));
+            let stride = px * u32::from(info.block_bytes[i]);
+            b.add_plane(fd.try_clone().unwrap(), i as u32, offset, stride);
+            offset += stride * info.plane_height(i, h);
+            kinds.push(FdKind::SealedFile);
+        }
+        ftruncate(&fd, u64::from(offset)).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        let dmabuf = b.build().unwrap();
+        CpuBuffer::new(&dmabuf, info, &kinds, direct, YuvEncoding::default(), true).unwrap()
+    }
+
+    /// The budget counts what the buffer really holds: YUV the renderer converts costs its
+    /// plane textures (NV12 1.5 bytes a pixel), not an RGBA frame (4), and keeps no frame.
+    #[test]
+    fn planes_taken_as_they_are_cost_their_own_size() {
+        let (w, h) = (1920usize, 1080usize);
+        let converted = yuv_buffer(Fourcc::Nv12, w as u32, h as u32, &[]);
+        let direct = yuv_buffer(Fourcc::Nv12, w as u32, h as u32, &[Fourcc::Nv12]);
+        assert!(!converted.planes_direct && direct.planes_direct);
+        let mapped = (w * h * 3 / 2) as u64;
+        assert_eq!(converted.stats.bytes_mapped, mapped);
+        assert_eq!(converted.cost(), mapped + (w * h * 4) as u64);
+        assert_eq!(direct.cost(), mapped + mapped);
+        assert!(
+            direct.frame.is_none(),
+            "no converted frame for planes taken as they are"
+        );
+        assert_eq!(direct.plane_textures(), vec![(w, h, 1), (w / 2, h / 2, 2)]);
+    }
+
+    /// Texture sizes at odd sizes: chroma rounds up, packed 4:2:2 is one four-byte texel
+    /// for two pixels, 16-bit samples are two bytes.
+    #[test]
+    fn plane_textures_at_odd_sizes() {
+        let t = |f, d: &[Fourcc]| yuv_buffer(f, 61, 35, d).plane_textures();
+        assert_eq!(t(Fourcc::Nv12, &[]), vec![(61, 35, 1), (31, 18, 2)]);
+        assert_eq!(t(Fourcc::Yuyv, &[]), vec![(31, 35, 4)]);
+        assert_eq!(t(Fourcc::P010, &[]), vec![(61, 35, 2), (31, 18, 4)]);
+        assert_eq!(
+            t(Fourcc::Yuv420, &[]),
+            vec![(61, 35, 1), (31, 18, 1), (31, 18, 1)]
+        );
+        let yuyv = yuv_buffer(Fourcc::Yuyv, 61, 35, &[Fourcc::Yuyv]);
+        assert_eq!(yuyv.cost(), yuyv.stats.bytes_mapped + 31 * 35 * 4);
     }
 
     /// A refused START is an error, with nothing to END and nothing converted.

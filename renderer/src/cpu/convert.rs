@@ -30,6 +30,7 @@ pub enum Matrix {
     #[default]
     Bt601,
     Bt709,
+    Bt2020,
 }
 
 impl YuvEncoding {
@@ -42,6 +43,7 @@ impl YuvEncoding {
         let matrix = match self.matrix {
             Matrix::Bt601 => YuvStandardMatrix::Bt601,
             Matrix::Bt709 => YuvStandardMatrix::Bt709,
+            Matrix::Bt2020 => YuvStandardMatrix::Bt2020,
         };
         (range, matrix)
     }

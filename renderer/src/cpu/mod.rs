@@ -1,17 +1,15 @@
 //! The CPU path: buffers the GPU path cannot take are mapped read-only and converted on
 //! the CPU (`yuv` crate for YUV, swizzles for RGB), only the damaged rows each time, then
-//! uploaded to the renderer. Known limit: the result is 8 bits per channel.
+//! uploaded to the renderer — or, for YUV on a GLES renderer that converts it in a shader
+//! (`gles_yuv`), uploaded unconverted. Known limit: the result is 8 bits per channel.
 //!
 //! What one buffer may cost is bounded at creation (see `import`): the CPU-path budget and
 //! the renderer's largest texture.
 
 mod buffer;
 pub mod convert;
+pub(crate) mod gles_yuv;
 pub mod map;
 
+pub use crate::error::UploadError;
 pub use buffer::{CpuBuffer, CpuStats, ReadError, CHUNK_BYTES};
-
-/// Surface data: the YUV encoding a client chose for its surface (wp-color-representation),
-/// read by the CPU path when the surface's buffer is converted.
-#[derive(Debug, Default)]
-pub struct SurfaceYuvEncoding(pub std::sync::Mutex<Option<convert::YuvEncoding>>);

@@ -39,13 +39,12 @@
 pub mod advertise;
 mod record;
 
-use std::{collections::HashMap, path::PathBuf, str::FromStr, time::Instant};
+use std::{collections::HashMap, path::PathBuf, time::Instant};
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::{
     advertise::{MOD_INVALID, MOD_LINEAR},
     fd::FdKind,
-    names::{parse_fourcc, parse_modifier},
 };
 use smithay::{
     backend::renderer::utils::CommitCounter,
@@ -61,13 +60,14 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-pub use crate::error::{Budget, CpuError, ImportError};
+pub use crate::error::{Budget, CpuError, ImportError, ZeroCopyError};
 pub use advertise::{EglPairs, Offer};
 pub use planar_protocol::dmabuf::ImportRequest;
 pub use record::{ImportPath, ImportRecord, PlaneRecord};
 
 use crate::{
     cpu::{convert::YuvEncoding, CpuBuffer},
+    error::UploadError,
     report::RecordLog,
 };
 
@@ -89,18 +89,6 @@ pub enum ImportChoice {
     Auto,
     Egl,
     Cpu,
-}
-
-impl FromStr for ImportChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "egl" => Ok(Self::Egl),
-            "cpu" => Ok(Self::Cpu),
-            o => Err(format!("unknown import path {o:?} (auto, egl or cpu)")),
-        }
-    }
 }
 
 /// The fault-injection, colour and limit settings of the import decision.
@@ -137,15 +125,6 @@ impl ImportPolicy {
             .iter()
             .any(|&(f, m)| f == fourcc && m.is_none_or(|m| m == modifier))
     }
-}
-
-/// Parses `FOURCC[:MODIFIER]` (`NV12`, `XR24:linear`, `AR24:0x0`).
-pub fn parse_fail_import(s: &str) -> Result<(u32, Option<u64>), String> {
-    let (f, m) = match s.split_once(':') {
-        Some((f, m)) => (f, Some(m)),
-        None => (s, None),
-    };
-    Ok((parse_fourcc(f)?, m.map(parse_modifier).transpose()?))
 }
 
 /// A buffer as it is known to the renderer.
@@ -214,13 +193,16 @@ pub(crate) struct CpuLimits {
 /// A zero-copy import: the texture, and an identity of it to count re-imports.
 pub(crate) trait ZeroCopy: Renderer {
     /// `None` when the renderer has no zero-copy path at all.
-    fn zero_copy(&mut self, dmabuf: &Dmabuf) -> Option<Result<(u64, Self::TextureId), String>>;
+    fn zero_copy(
+        &mut self,
+        dmabuf: &Dmabuf,
+    ) -> Option<Result<(u64, Self::TextureId), ZeroCopyError>>;
 }
 
 /// How CPU-path pixels reach the renderer.
 pub(crate) trait CpuUpload: Renderer {
     /// A texture for `buffer`'s converted frame (its contents come through `cpu_upload`).
-    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<Self::TextureId, String>;
+    fn cpu_texture(&mut self, buffer: &mut CpuBuffer) -> Result<Self::TextureId, UploadError>;
     /// Writes converted rows `rows` (tightly packed `bytes`, `width` pixels of `format`
     /// a row) into the texture.
     fn cpu_upload(
@@ -230,11 +212,11 @@ pub(crate) trait CpuUpload: Renderer {
         width: usize,
         rows: std::ops::Range<usize>,
         bytes: &[u8],
-    ) -> Result<(), String>;
+    ) -> Result<(), UploadError>;
 }
 
 /// The same buffer (the same fds, duplicated) without the y_invert flag.
-fn without_y_invert(dmabuf: &Dmabuf) -> Result<Dmabuf, String> {
+fn without_y_invert(dmabuf: &Dmabuf) -> Result<Dmabuf, ZeroCopyError> {
     let format = dmabuf.format();
     let mut builder = Dmabuf::builder(
         dmabuf.size(),
@@ -248,12 +230,10 @@ fn without_y_invert(dmabuf: &Dmabuf) -> Result<Dmabuf, String> {
         .zip(dmabuf.strides())
         .enumerate()
     {
-        let fd = fd.try_clone_to_owned().map_err(|e| format!("dup: {e}"))?;
+        let fd = fd.try_clone_to_owned().map_err(ZeroCopyError::Dup)?;
         builder.add_plane(fd, i as u32, offset, stride);
     }
-    builder
-        .build()
-        .ok_or_else(|| "could not rebuild the buffer".to_string())
+    builder.build().ok_or(ZeroCopyError::Rebuild)
 }
 
 /// The EGL attempt: the pair must be one EGL imports, not forced to fail, and the import
@@ -280,14 +260,13 @@ fn try_egl<Tex: Texture + Clone + 'static>(
         return Err(ImportError::ForcedFailure);
     }
     let twin = if dmabuf.y_inverted() {
-        Some(without_y_invert(dmabuf).map_err(ImportError::Egl)?)
+        Some(without_y_invert(dmabuf)?)
     } else {
         None
     };
     let (id, texture) = renderer
         .zero_copy(twin.as_ref().unwrap_or(dmabuf))
-        .ok_or(ImportError::NoZeroCopyImport)?
-        .map_err(ImportError::Egl)?;
+        .ok_or(ImportError::NoZeroCopyImport)??;
     let flipped = twin.map(|twin| {
         let buffer =
             TextureRenderBuffer::from_texture(renderer, texture, 1, Transform::Flipped180, None);
@@ -548,25 +527,5 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             _ => RecordLog::new(path),
         };
         log.finish(live.iter())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fail_import_parses() {
-        assert_eq!(parse_fail_import("NV12"), Ok((Fourcc::Nv12 as u32, None)));
-        assert_eq!(
-            parse_fail_import("XR24:linear"),
-            Ok((Fourcc::Xrgb8888 as u32, Some(MOD_LINEAR)))
-        );
-        assert_eq!(
-            parse_fail_import("R8:0x0"),
-            Ok((Fourcc::R8 as u32, Some(0)))
-        );
-        assert!(parse_fail_import("TOOLONG").is_err());
-        assert!(parse_fail_import("NV12:zz").is_err());
     }
 }

@@ -4,8 +4,8 @@
 
 use clap::{Parser, Subcommand};
 use planar_tests::{
-    client::{parse_format, parse_modifier, parse_size, show, Pattern, ShowConfig, ShowResult},
     encode::Encoding,
+    show::{parse_format, parse_modifier, parse_size, show, Pattern, ShowConfig, ShowResult},
 };
 use wayland_client::Connection;
 

@@ -12,9 +12,9 @@ use anyhow::Context;
 use clap::Parser;
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_tests::{
-    client::{create_buffer, ShowConfig},
     dmabuf_client::DmabufConn,
     shm_client::{self, ShmClientConfig},
+    show::{create_buffer, ShowConfig},
     window::Window,
 };
 use wayland_client::Connection;
@@ -35,7 +35,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (w, h) = planar_tests::client::parse_size(&args.size).map_err(anyhow::Error::msg)?;
+    let (w, h) = planar_tests::show::parse_size(&args.size).map_err(anyhow::Error::msg)?;
     let frames = (args.frames > 0).then_some(args.frames);
     let conn = Connection::connect_to_env().context("error connecting to the compositor")?;
     let shm = || {

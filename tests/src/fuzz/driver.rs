@@ -13,10 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use planar_renderer::{
-    compare::{compare, Fuzz},
-    image::RgbaImage,
-};
+use planar_image::{compare, Fuzz, RgbaImage};
 
 use super::{
     globals,

@@ -17,12 +17,12 @@ use std::{
 
 use anyhow::{bail, Context};
 use drm_fourcc::DrmFourcc as Fourcc;
-use planar_renderer::image::RgbaImage;
+use planar_image::RgbaImage;
 use wayland_client::Connection;
 
 use crate::{
-    client::{create_buffer, Pattern, ShowConfig},
     dmabuf_client::DmabufConn,
+    show::{create_buffer, Pattern, ShowConfig},
     test_client::PlanarTest,
     window::Window,
 };

@@ -1,10 +1,8 @@
 //! Image comparison with a signed per-channel tolerance and a clip rectangle, as Weston's
-//! and Mutter's test suites do it. One function serves `planar compare`, `--expect` and
-//! the tests.
+//! and Mutter's test suites do it: the pure pixel work, with no files. [`crate::check`]
+//! builds the reference-file check on it.
 
-use std::path::{Path, PathBuf};
-
-use crate::image::RgbaImage;
+use crate::RgbaImage;
 
 /// How far a channel may be from the reference: `actual - reference` must lie in
 /// `lo..=hi` (e.g. `-2..=2`).
@@ -208,142 +206,13 @@ pub fn parse_clip(s: &str) -> Result<Clip, String> {
     }
 }
 
-/// How to check an image against a reference file.
-#[derive(Debug, Clone, Default)]
-pub struct CheckOptions {
-    pub fuzz: Option<Fuzz>,
-    pub clip: Option<Clip>,
-    /// Where to write the diff image when the check fails.
-    pub diff: Option<PathBuf>,
-    /// Write (or refresh) the reference instead of comparing.
-    pub bless: bool,
-}
-
-/// The answer of [`check_against`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckOutcome {
-    Matched(String),
-    /// Mismatch: the summary (naming the worst pixel), and where the actual image and the
-    /// diff were written.
-    Mismatched {
-        summary: String,
-        actual: PathBuf,
-        diff: Option<PathBuf>,
-    },
-    /// The reference was written from the actual image.
-    Blessed(PathBuf),
-    /// No reference: the actual image was written next to where it should be.
-    MissingReference {
-        actual: PathBuf,
-    },
-}
-
-impl CheckOutcome {
-    pub fn passed(&self) -> bool {
-        matches!(self, CheckOutcome::Matched(_) | CheckOutcome::Blessed(_))
-    }
-
-    pub fn message(&self, reference: &Path) -> String {
-        match self {
-            CheckOutcome::Matched(s) => format!("{} matches: {s}", reference.display()),
-            CheckOutcome::Mismatched { summary, actual, diff } => format!(
-                "{} does not match: {summary}; actual image: {}{}",
-                reference.display(),
-                actual.display(),
-                diff.as_ref().map(|d| format!(", diff: {}", d.display())).unwrap_or_default()
-            ),
-            CheckOutcome::Blessed(p) => format!("blessed: wrote {}", p.display()),
-            CheckOutcome::MissingReference { actual } => format!(
-                "no reference at {}: wrote the actual image to {} (bless with --bless or PLANAR_BLESS=1)",
-                reference.display(),
-                actual.display()
-            ),
-        }
-    }
-}
-
-/// `path` with `.actual.png` / `.diff.png` in place of `.png`.
-pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!("{stem}.{suffix}.png"))
-}
-
-/// Whether `PLANAR_BLESS=1` is set.
-pub fn bless_from_env() -> bool {
-    std::env::var("PLANAR_BLESS").is_ok_and(|v| v == "1")
-}
-
-/// Checks `actual` against the reference PNG at `reference`: the one function behind
-/// `planar compare`, `planar run --expect` and the tests. On a mismatch the actual image
-/// is written next to the reference (`NAME.actual.png`) and the diff where asked (else
-/// `NAME.diff.png`).
-pub fn check_against(
-    actual: &RgbaImage,
-    reference: &Path,
-    opts: &CheckOptions,
-) -> std::io::Result<CheckOutcome> {
-    if opts.bless || bless_from_env() {
-        actual.write_png(reference)?;
-        return Ok(CheckOutcome::Blessed(reference.to_path_buf()));
-    }
-    if !reference.exists() {
-        let out = sibling(reference, "actual");
-        actual.write_png(&out)?;
-        return Ok(CheckOutcome::MissingReference { actual: out });
-    }
-    let expected = RgbaImage::read_png(reference)?;
-    let mut diff_img = RgbaImage {
-        width: 0,
-        height: 0,
-        data: Vec::new(),
-    };
-    let c = compare(
-        actual,
-        &expected,
-        opts.fuzz.unwrap_or(Fuzz::EXACT),
-        opts.clip,
-        Some(&mut diff_img),
-    );
-    if c.matches() {
-        return Ok(CheckOutcome::Matched(c.summary()));
-    }
-    let out = sibling(reference, "actual");
-    actual.write_png(&out)?;
-    let diff = if c.size_mismatch.is_none() {
-        let path = opts
-            .diff
-            .clone()
-            .unwrap_or_else(|| sibling(reference, "diff"));
-        diff_img.write_png(&path)?;
-        Some(path)
-    } else {
-        None
-    };
-    Ok(CheckOutcome::Mismatched {
-        summary: c.summary(),
-        actual: out,
-        diff,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn img(w: u32, h: u32, px: [u8; 4]) -> RgbaImage {
-        RgbaImage {
-            width: w,
-            height: h,
-            data: px.repeat((w * h) as usize),
-        }
-    }
-
     #[test]
     fn within_and_outside_fuzz() {
-        let r = img(4, 4, [100, 100, 100, 255]);
+        let r = RgbaImage::filled(4, 4, [100, 100, 100, 255]);
         let mut a = r.clone();
         a.data[0] = 102;
         assert!(compare(&a, &r, Fuzz::symmetric(2), None, None).matches());
@@ -358,7 +227,7 @@ mod tests {
 
     #[test]
     fn clip_limits_the_comparison_and_diff_marks_pixels() {
-        let r = img(4, 4, [0, 0, 0, 255]);
+        let r = RgbaImage::filled(4, 4, [0, 0, 0, 255]);
         let mut a = r.clone();
         let i = ((3 * 4 + 3) * 4) as usize;
         a.data[i] = 200;
@@ -371,90 +240,12 @@ mod tests {
         let c = compare(&a, &r, Fuzz::EXACT, Some(clip), None);
         assert!(c.matches());
         assert_eq!(c.compared, 4);
-        let mut d = img(1, 1, [0; 4]);
+        let mut d = RgbaImage::filled(1, 1, [0; 4]);
         let c = compare(&a, &r, Fuzz::EXACT, None, Some(&mut d));
         assert!(!c.matches());
         assert_eq!(d.pixel(3, 3), [255, 0, 0, 255]);
         assert_eq!(d.pixel(0, 0), [0, 0, 0, 255]);
         assert!(c.summary().contains("(3, 3)"));
-    }
-
-    #[test]
-    fn check_against_files_bless_and_missing() {
-        let dir = std::env::temp_dir().join(format!("planar-compare-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let reference = dir.join("ref.png");
-        let _ = std::fs::remove_file(&reference);
-        let a = img(8, 8, [10, 20, 30, 255]);
-        let opts = CheckOptions::default();
-        // Missing: the actual image is written next to it, and it fails.
-        let o = check_against(&a, &reference, &opts).unwrap();
-        assert_eq!(
-            o,
-            CheckOutcome::MissingReference {
-                actual: dir.join("ref.actual.png")
-            }
-        );
-        assert!(!o.passed() && dir.join("ref.actual.png").exists());
-        // Bless writes the reference; then it matches.
-        let o = check_against(
-            &a,
-            &reference,
-            &CheckOptions {
-                bless: true,
-                ..opts.clone()
-            },
-        )
-        .unwrap();
-        assert!(o.passed() && reference.exists());
-        assert!(matches!(
-            check_against(&a, &reference, &opts).unwrap(),
-            CheckOutcome::Matched(_)
-        ));
-        // Outside the fuzz: fails with a diff; inside: passes.
-        let mut b = a.clone();
-        b.data[4 * 9] = 13;
-        let o = check_against(&b, &reference, &opts).unwrap();
-        match &o {
-            CheckOutcome::Mismatched {
-                summary,
-                diff: Some(d),
-                ..
-            } => {
-                assert!(summary.contains("(1, 1)"), "{summary}");
-                assert_eq!(
-                    RgbaImage::read_png(d).unwrap().pixel(1, 1),
-                    [255, 0, 0, 255]
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        let o = check_against(
-            &b,
-            &reference,
-            &CheckOptions {
-                fuzz: Some(Fuzz::symmetric(3)),
-                ..opts.clone()
-            },
-        )
-        .unwrap();
-        assert!(o.passed());
-        let o = check_against(
-            &b,
-            &reference,
-            &CheckOptions {
-                clip: Some(Clip {
-                    x: 2,
-                    y: 2,
-                    w: 6,
-                    h: 6,
-                }),
-                ..opts
-            },
-        )
-        .unwrap();
-        assert!(o.passed());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -478,8 +269,8 @@ mod tests {
     #[test]
     fn different_sizes_do_not_match() {
         let c = compare(
-            &img(2, 2, [0; 4]),
-            &img(3, 2, [0; 4]),
+            &RgbaImage::filled(2, 2, [0; 4]),
+            &RgbaImage::filled(3, 2, [0; 4]),
             Fuzz::EXACT,
             None,
             None,
