@@ -27,11 +27,10 @@ use smithay::{
         renderer::{
             element::{
                 surface::{WaylandSurfaceRenderElement, WaylandSurfaceTexture},
-                Element, Id, Kind, RenderElement, UnderlyingStorage,
+                Element, RenderElement, UnderlyingStorage,
             },
             gles::{ffi, GlesError, GlesFrame, GlesRenderer, GlesTexture},
             pixman::PixmanRenderer,
-            utils::{CommitCounter, DamageSet, OpaqueRegions},
             ImportAll, Renderer, Texture,
         },
     },
@@ -245,42 +244,58 @@ pub struct CopyElement<R: Renderer> {
     pub(crate) source: R::TextureId,
 }
 
-impl<R: Renderer + ImportAll> Element for CopyElement<R> {
-    fn id(&self) -> &Id {
-        self.inner.id()
-    }
-    fn current_commit(&self) -> CommitCounter {
-        self.inner.current_commit()
-    }
-    fn location(&self, scale: Scale<f64>) -> Point<i32, Physical> {
-        self.inner.location(scale)
-    }
-    fn src(&self) -> Rectangle<f64, Buffer> {
-        self.inner.src()
-    }
-    fn transform(&self) -> Transform {
-        self.inner.transform()
-    }
-    fn geometry(&self, scale: Scale<f64>) -> Rectangle<i32, Physical> {
-        self.inner.geometry(scale)
-    }
-    fn damage_since(
-        &self,
-        scale: Scale<f64>,
-        commit: Option<CommitCounter>,
-    ) -> DamageSet<i32, Physical> {
-        self.inner.damage_since(scale, commit)
-    }
-    fn opaque_regions(&self, scale: Scale<f64>) -> OpaqueRegions<i32, Physical> {
-        self.inner.opaque_regions(scale)
-    }
-    fn alpha(&self) -> f32 {
-        self.inner.alpha()
-    }
-    fn kind(&self) -> Kind {
-        self.inner.kind()
-    }
+/// `impl Element` for a wrapper element that draws differently but is placed, damaged
+/// and ordered exactly as its `inner` element (`element_via_inner!(impl<..> Type)`).
+/// gles_yuv's YuvElement could use it too (it spells the same impl out).
+macro_rules! element_via_inner {
+    (impl<$($g:ident: $b:path),*> $t:ty) => {
+        impl<$($g: $b),*> smithay::backend::renderer::element::Element for $t {
+            fn id(&self) -> &smithay::backend::renderer::element::Id {
+                self.inner.id()
+            }
+            fn current_commit(&self) -> smithay::backend::renderer::utils::CommitCounter {
+                self.inner.current_commit()
+            }
+            fn location(&self, scale: Scale<f64>) -> Point<i32, Physical> {
+                self.inner.location(scale)
+            }
+            fn src(&self) -> Rectangle<f64, Buffer> {
+                self.inner.src()
+            }
+            fn transform(&self) -> Transform {
+                self.inner.transform()
+            }
+            fn geometry(&self, scale: Scale<f64>) -> Rectangle<i32, Physical> {
+                self.inner.geometry(scale)
+            }
+            fn damage_since(
+                &self,
+                scale: Scale<f64>,
+                commit: Option<smithay::backend::renderer::utils::CommitCounter>,
+            ) -> smithay::backend::renderer::utils::DamageSet<i32, Physical> {
+                self.inner.damage_since(scale, commit)
+            }
+            fn opaque_regions(
+                &self,
+                scale: Scale<f64>,
+            ) -> smithay::backend::renderer::utils::OpaqueRegions<i32, Physical> {
+                self.inner.opaque_regions(scale)
+            }
+            fn alpha(&self) -> f32 {
+                self.inner.alpha()
+            }
+            fn kind(&self) -> smithay::backend::renderer::element::Kind {
+                self.inner.kind()
+            }
+        }
+    };
 }
+
+/// A renderer that can import everything (smithay's surface element needs it).
+pub trait ImportsAll: Renderer + ImportAll {}
+impl<R: Renderer + ImportAll> ImportsAll for R {}
+
+element_via_inner!(impl<R: ImportsAll> CopyElement<R>);
 
 impl<R> RenderElement<R> for CopyElement<R>
 where
