@@ -4,6 +4,8 @@
 //! The compositor hands this crate a smithay `Space` and an `Output`; everything that
 //! touches GL or pixman lives here. Known limit: one output, one offscreen target.
 
+// Before `cpu`: its `element_via_inner!` serves the YUV element too.
+#[macro_use]
 mod blit;
 pub mod cpu;
 mod engine;

@@ -27,13 +27,12 @@ use std::{ops::Range, sync::Arc};
 use drm_fourcc::DrmFourcc as Fourcc;
 use smithay::{
     backend::renderer::{
-        element::{texture::TextureRenderElement, Element, Id, Kind, RenderElement},
+        element::{texture::TextureRenderElement, Element, RenderElement},
         gles::{
             ffi, GlesError, GlesFrame, GlesRenderer, GlesTexProgram, GlesTexture, Uniform,
             UniformName, UniformType,
         },
         pixman::PixmanRenderer,
-        utils::{CommitCounter, DamageSet, OpaqueRegions},
         Renderer,
     },
     utils::{Buffer, Physical, Point, Rectangle, Scale, Transform},
@@ -553,42 +552,7 @@ pub struct YuvElement {
     uniforms: Arc<[Uniform<'static>]>,
 }
 
-impl Element for YuvElement {
-    fn id(&self) -> &Id {
-        self.inner.id()
-    }
-    fn current_commit(&self) -> CommitCounter {
-        self.inner.current_commit()
-    }
-    fn location(&self, scale: Scale<f64>) -> Point<i32, Physical> {
-        self.inner.location(scale)
-    }
-    fn src(&self) -> Rectangle<f64, Buffer> {
-        self.inner.src()
-    }
-    fn transform(&self) -> Transform {
-        self.inner.transform()
-    }
-    fn geometry(&self, scale: Scale<f64>) -> Rectangle<i32, Physical> {
-        self.inner.geometry(scale)
-    }
-    fn damage_since(
-        &self,
-        scale: Scale<f64>,
-        commit: Option<CommitCounter>,
-    ) -> DamageSet<i32, Physical> {
-        self.inner.damage_since(scale, commit)
-    }
-    fn opaque_regions(&self, scale: Scale<f64>) -> OpaqueRegions<i32, Physical> {
-        self.inner.opaque_regions(scale)
-    }
-    fn alpha(&self) -> f32 {
-        self.inner.alpha()
-    }
-    fn kind(&self) -> Kind {
-        self.inner.kind()
-    }
-}
+element_via_inner!(impl<> YuvElement);
 
 impl<R: YuvDraw> RenderElement<R> for YuvElement {
     fn draw(
@@ -609,23 +573,30 @@ pub(crate) trait YuvDraw: Renderer + Sized {
     /// The element drawing `buffer` converted, when the renderer converts it; `element`
     /// makes smithay's texture element for its plane 0.
     fn yuv_element(
-        buffer: &CpuBuffer,
-        element: impl FnOnce() -> TextureRenderElement<Self::TextureId>,
-    ) -> Option<YuvElement>;
+        _buffer: &CpuBuffer,
+        _element: impl FnOnce() -> TextureRenderElement<Self::TextureId>,
+    ) -> Option<YuvElement> {
+        None
+    }
     /// Uploads the planes behind image rows `rows`; returns the image rows that changed.
     fn read_planes(
         &mut self,
-        buffer: &mut CpuBuffer,
-        rows: Range<usize>,
-    ) -> Result<Range<usize>, ReadError>;
+        _buffer: &mut CpuBuffer,
+        _rows: Range<usize>,
+    ) -> Result<Range<usize>, ReadError> {
+        Err(UploadError::PixmanConvertsYuv.into())
+    }
+    /// Draws `element` (never called for a renderer whose `yuv_element` refuses).
     fn draw_yuv(
-        frame: &mut Self::Frame<'_, '_>,
-        element: &YuvElement,
-        src: Rectangle<f64, Buffer>,
-        dst: Rectangle<i32, Physical>,
-        damage: &[Rectangle<i32, Physical>],
-        opaque_regions: &[Rectangle<i32, Physical>],
-    ) -> Result<(), Self::Error>;
+        _frame: &mut Self::Frame<'_, '_>,
+        _element: &YuvElement,
+        _src: Rectangle<f64, Buffer>,
+        _dst: Rectangle<i32, Physical>,
+        _damage: &[Rectangle<i32, Physical>],
+        _opaque_regions: &[Rectangle<i32, Physical>],
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 impl YuvDraw for GlesRenderer {
@@ -687,31 +658,4 @@ impl YuvDraw for GlesRenderer {
     }
 }
 
-impl YuvDraw for PixmanRenderer {
-    fn yuv_element(
-        _: &CpuBuffer,
-        _: impl FnOnce() -> TextureRenderElement<Self::TextureId>,
-    ) -> Option<YuvElement> {
-        None
-    }
-
-    fn read_planes(
-        &mut self,
-        _: &mut CpuBuffer,
-        _: Range<usize>,
-    ) -> Result<Range<usize>, ReadError> {
-        Err(UploadError::PixmanConvertsYuv.into())
-    }
-
-    fn draw_yuv(
-        _: &mut Self::Frame<'_, '_>,
-        _: &YuvElement,
-        _: Rectangle<f64, Buffer>,
-        _: Rectangle<i32, Physical>,
-        _: &[Rectangle<i32, Physical>],
-        _: &[Rectangle<i32, Physical>],
-    ) -> Result<(), Self::Error> {
-        // Never made for pixman (`yuv_element` refuses): nothing to draw.
-        Ok(())
-    }
-}
+impl YuvDraw for PixmanRenderer {}
