@@ -8,7 +8,7 @@
 use std::{path::Path, time::Duration};
 
 use planar_image::{compare, Fuzz, RgbaImage};
-use planar_protocol::format::FORMATS;
+use planar_protocol::{format::FORMATS, names::fourcc_chars};
 use planar_renderer::cpu::convert::{conversion, Conversion};
 use planar_tests::fixture::{gles_unavailable, planar_run, runtime_dir, skip};
 
@@ -93,12 +93,6 @@ fn check(dir: &Path, case: &Case) -> Result<(), String> {
     }
 }
 
-fn fourcc_name(f: drm_fourcc::DrmFourcc) -> String {
-    String::from_utf8_lossy(&(f as u32).to_le_bytes())
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn egl_yuv_shader_matches_the_cpu_conversion() {
     if let Some(reason) = gles_unavailable() {
@@ -107,7 +101,7 @@ fn egl_yuv_shader_matches_the_cpu_conversion() {
     let yuv: Vec<String> = FORMATS
         .iter()
         .filter(|f| matches!(conversion(f.fourcc), Some(Conversion::Yuv(_))))
-        .map(|f| fourcc_name(f.fourcc))
+        .map(|f| fourcc_chars(f.fourcc as u32).trim().to_string())
         .collect();
     assert!(yuv.len() >= 19, "the table's YUV formats: {yuv:?}");
     let mut cases: Vec<Case> = yuv
