@@ -127,6 +127,11 @@ impl CopyDraw for GlesRenderer {
         dst: Rectangle<i32, Physical>,
         damage: &[Rectangle<i32, Physical>],
     ) -> Result<bool, GlesError> {
+        // A rotated or flipped output is drawn through smithay's projection; a blit writes
+        // raw framebuffer coordinates, so only an untransformed output is copied.
+        if smithay::backend::renderer::Frame::transformation(frame) != Transform::Normal {
+            return Ok(false);
+        }
         let bounds = Rectangle::from_size(dst.size);
         let tex = texture.tex_id();
         // SAFETY: plain GL calls on the frame's current context; the read framebuffer and
