@@ -14,7 +14,24 @@
 
 use planar_protocol::dmabuf::DmabufLimits;
 use rustix::process::{getrlimit, setrlimit, Resource};
+use smithay::reexports::wayland_server::{backend::protocol::ProtocolError, Client, DisplayHandle};
 use tracing::{info, warn};
+
+/// Ends `client` with `wl_display.no_memory`, how planar answers a client past one of its
+/// per-client bounds (smithay's `Client::kill` posts no error of its own).
+pub fn disconnect_no_memory(dh: &DisplayHandle, client: &Client, message: String) {
+    let who = crate::client_name::label(client);
+    warn!(client = %who, "{message}: disconnecting the client (no_memory)");
+    client.kill(
+        dh,
+        ProtocolError {
+            code: 2, // wl_display.error.no_memory
+            object_id: 1,
+            object_interface: "wl_display".into(),
+            message,
+        },
+    );
+}
 
 /// Every per-client limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

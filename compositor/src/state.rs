@@ -66,6 +66,9 @@ pub struct ClientState {
     pub pending_captures: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Commits made and not yet applied (held by fifo or commit-timing; see `pacing`).
     pub held_commits: std::sync::atomic::AtomicUsize,
+    /// wp_security_context_v1 objects this connection made and has not committed (each
+    /// holds two fds: see `handlers::security_context`).
+    pub security_contexts: std::sync::atomic::AtomicUsize,
     /// `pid N (command)`, set when the client connects (see `client_name`).
     pub name: std::sync::OnceLock<String>,
 }

@@ -209,6 +209,49 @@ fn security_context_listeners_are_bounded() {
     still_serving(&mut server);
 }
 
+/// Contexts made and never committed hold their two fds inside smithay, where no listener
+/// bound sees them: one connection may hold 64, then it is ended with `no_memory`, and
+/// planar's fds are back to what they were.
+#[test]
+fn uncommitted_security_contexts_are_bounded_per_client() {
+    let mut server = server();
+    let baseline = open_fds(server.pid());
+    let dir = runtime_dir();
+    let listener = UnixListener::bind(dir.path().join("sandbox.sock")).unwrap();
+    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    let conn = server.connect().unwrap();
+    let (manager, qh) = security_manager(&conn);
+    let mut contexts = Vec::new();
+    let mut made = 0;
+    for _ in 0..10 {
+        for _ in 0..10 {
+            contexts.push(manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ()));
+        }
+        made += 10;
+        // Ended with no_memory (or, with requests still in flight, a broken pipe).
+        if conn.roundtrip().is_err() {
+            break;
+        }
+    }
+    assert!(
+        made > 64 && made <= 70,
+        "the client was ended after {made} contexts"
+    );
+    assert!(
+        server
+            .log()
+            .contains("more than 64 wp_security_context_v1 objects not committed"),
+        "{}",
+        server.log()
+    );
+    drop(contexts);
+    drop(conn);
+    std::thread::sleep(Duration::from_millis(300));
+    let held = open_fds(server.pid()).saturating_sub(baseline);
+    assert!(held <= 4, "planar still holds {held} more fds");
+    still_serving(&mut server);
+}
+
 /// planar's resident memory in KiB, from /proc/PID/status.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -13,7 +13,7 @@ use std::{collections::HashMap, time::Instant};
 
 use calloop::timer::{TimeoutAction, Timer};
 use smithay::reexports::wayland_server::{
-    backend::ClientId, protocol::wl_callback::WlCallback, Resource,
+    backend::ClientId, protocol::wl_callback::WlCallback, Client, Resource,
 };
 use tracing::{debug, warn};
 
@@ -26,6 +26,10 @@ pub struct NextFrames {
     clients: HashMap<ClientId, Pacer>,
 }
 
+/// `next_frame` callbacks one client may have waiting for its next frame: a flood between
+/// two frames would otherwise cost planar memory at the client's pace.
+const MAX_PARKED: usize = 4096;
+
 #[derive(Default)]
 struct Pacer {
     last: Option<Instant>,
@@ -35,7 +39,8 @@ struct Pacer {
 impl State {
     /// Answers `next_frame`: draws now, or parks `callback` until the client's interval is
     /// over (module header).
-    pub fn next_frame(&mut self, client: ClientId, callback: WlCallback) {
+    pub fn next_frame(&mut self, who: &Client, callback: WlCallback) {
+        let client = who.id();
         let now = Instant::now();
         let refresh = self.refresh;
         let clients = &mut self.next_frames.clients;
@@ -44,6 +49,13 @@ impl State {
         let pacer = clients.entry(client.clone()).or_default();
         if !pacer.parked.is_empty() {
             // A timer is armed already.
+            if pacer.parked.len() >= MAX_PARKED {
+                let message = format!(
+                    "more than {MAX_PARKED} planar_test_v1.next_frame requests waiting for one frame: planar's limit"
+                );
+                crate::limits::disconnect_no_memory(&self.display_handle, who, message);
+                return;
+            }
             pacer.parked.push(callback);
             return;
         }

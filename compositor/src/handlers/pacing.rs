@@ -37,7 +37,7 @@ use smithay::reexports::wayland_protocols::wp::commit_timing::v1::server::{
     wp_commit_timer_v1::{self, WpCommitTimerV1},
     wp_commit_timing_manager_v1::WpCommitTimingManagerV1,
 };
-use smithay::reexports::wayland_server::{backend::protocol::ProtocolError, DisplayHandle};
+use smithay::reexports::wayland_server::DisplayHandle;
 use smithay::wayland::compositor::is_sync_subsurface;
 use smithay::{
     delegate_fifo,
@@ -335,16 +335,7 @@ fn count_held_commit(dh: &DisplayHandle, surface: &WlSurface) {
         let message = format!(
             "more than {MAX_HELD_COMMITS} commits held (fifo or commit-timing) and not yet applied: planar's limit"
         );
-        warn!(client = ?client.id(), limit = MAX_HELD_COMMITS, "{message}: disconnecting the client (no_memory)");
-        client.kill(
-            dh,
-            ProtocolError {
-                code: 2, // wl_display.error.no_memory
-                object_id: 1,
-                object_interface: "wl_display".into(),
-                message,
-            },
-        );
+        crate::limits::disconnect_no_memory(dh, &client, message);
     }
 }
 

@@ -18,7 +18,11 @@
 //!   second every slot. A listener outlives the client that made it (the protocol says
 //!   so) and still counts for it; a client that reconnects counts afresh, so the
 //!   per-client bound only keeps one connection from taking every slot, and the overall
-//!   bound is what holds the fds.
+//!   bound is what holds the listeners' fds;
+//! - lets one connection hold at most `MAX_CONTEXTS_PER_CLIENT` uncommitted contexts:
+//!   smithay keeps a context's two fds from `create_listener` until commit, before any
+//!   listener bound sees it (past it: `wl_display.no_memory`, as planar's other per-client
+//!   limits). Known limit: a context destroyed uncommitted still counts.
 
 use std::{
     cell::{Cell, RefCell},
@@ -27,6 +31,7 @@ use std::{
     os::fd::AsFd,
     os::unix::net::UnixStream,
     rc::Rc,
+    sync::atomic::Ordering::SeqCst,
     sync::Arc,
 };
 
@@ -58,6 +63,9 @@ use crate::state::{ClientState, State};
 pub const MAX_LISTENERS: usize = 32;
 /// Of those, the most one client connection may have made.
 pub const MAX_LISTENERS_PER_CLIENT: usize = 8;
+/// Security contexts one client connection may hold uncommitted (a sandbox engine makes one
+/// and commits it at once). A context destroyed without its commit keeps counting.
+pub const MAX_CONTEXTS_PER_CLIENT: usize = 64;
 /// Wake-ups in a row with nothing to accept after which a listener is closed.
 const MAX_EMPTY_WAKES: u32 = 8;
 
@@ -199,6 +207,20 @@ impl Dispatch<WpSecurityContextManagerV1, ()> for State {
         if let Some(why) = invalid {
             warn!(client = ?client.id(), "wp_security_context_manager_v1.create_listener: {why}: invalid_listen_fd");
             manager.post_error(wp_security_context_manager_v1::Error::InvalidListenFd, why);
+            return;
+        }
+        // A context holds its two fds from create_listener on, before the listener bounds
+        // count it (at commit): the contexts one connection makes are bounded too.
+        let made = client.get_data::<ClientState>().map_or(0, |d| {
+            d.security_contexts
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1
+        });
+        if made > MAX_CONTEXTS_PER_CLIENT {
+            let message = format!(
+                "more than {MAX_CONTEXTS_PER_CLIENT} wp_security_context_v1 objects not committed on one connection: planar's limit"
+            );
+            crate::limits::disconnect_no_memory(dh, client, message);
         }
     }
 }
@@ -210,6 +232,10 @@ intercept!(
     |state: &mut State, client: &Client, _, request| {
         if matches!(request, wp_security_context_v1::Request::Commit) {
             state.desktop.security_listeners.committing = Some(client.id());
+            // Committed: its fds go to a listener, which the listener bounds count.
+            if let Some(d) = client.get_data::<ClientState>() {
+                let _ = d.security_contexts.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
+            }
         }
         Some(request)
     }

@@ -68,7 +68,7 @@ impl Dispatch<PlanarTestV1, ()> for State {
             }
             planar_test_v1::Request::NextFrame { callback } => {
                 let callback = data_init.init(callback, ());
-                state.next_frame(client.id(), callback);
+                state.next_frame(client, callback);
             }
             planar_test_v1::Request::SetOutput { name, spec } => {
                 // Outputs cost memory (a target each) and show every client's pixels:
