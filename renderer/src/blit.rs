@@ -12,9 +12,21 @@
 //! A blit into the ABGR8888 (or ARGB8888) target runs Mesa's blit shader instead, which
 //! cost more than smithay's quad; glCopyImageSubData refuses these format pairs.
 //!
+//! CPU-path buffers of an opaque format (every YUV format, XRGB-like RGB) take the same
+//! road: with GLES and the copy path on, they are converted straight into a planar-owned
+//! XRGB8888 memfd (the buffer's copy frame, `cpu::CpuBuffer`), imported here once as a
+//! TEXTURE_2D that is both the buffer's texture and its copy source: no RGBA upload, no
+//! quad. Before rows are converted into it, [`CopyDraw::wait_copy_reads`] waits for the
+//! GPU to finish reading it (glFinish: the frame is single-buffered; on llvmpipe the
+//! copy itself runs on the calling thread, so the wait finds nothing pending).
+//!
+//! A copy source is made only when a copy will happen (an unscaled, untransformed,
+//! opaque draw onto an untransformed output of an XR24 target), once per buffer, with
+//! its framebuffer; a failed import is remembered and not retried.
+//!
 //! Known limits: XRGB8888 sources only (other formats would go through Mesa's blit
-//! shader, slower than smithay's quad); `PLANAR_NO_BLIT=1` turns both the XR24 target and
-//! the copy off (the screenshot tests compare the two).
+//! shader, slower than smithay's quad); `PLANAR_NO_BLIT=1` turns the XR24 target, the
+//! copy frames and the copy off (the screenshot tests compare the two).
 
 use std::collections::HashMap;
 
@@ -27,13 +39,10 @@ use smithay::{
         },
         egl::ffi::egl as eglffi,
         renderer::{
-            element::{
-                surface::{WaylandSurfaceRenderElement, WaylandSurfaceTexture},
-                Element, RenderElement, UnderlyingStorage,
-            },
+            element::{Element, RenderElement, UnderlyingStorage},
             gles::{ffi, GlesError, GlesFrame, GlesRenderer, GlesTexture},
             pixman::PixmanRenderer,
-            ImportAll, Renderer, Texture,
+            Renderer, Texture,
         },
     },
     utils::{Buffer, Physical, Point, Rectangle, Scale, Size, Transform},
@@ -45,24 +54,55 @@ pub(crate) fn enabled() -> bool {
     std::env::var_os("PLANAR_NO_BLIT").is_none()
 }
 
+/// What a copy reads from: the buffer as a texture, and the renderer's framebuffer on it
+/// (GLES: an FBO id, made once with the source; 0 where the renderer has none).
+#[derive(Clone)]
+pub struct Source<T> {
+    pub(crate) texture: T,
+    fbo: u32,
+}
+
 /// A renderer that may put a buffer on its target by a copy. The defaults say it cannot
 /// (pixman has its own fast paths for unscaled opaque images).
 pub trait CopyDraw: Renderer + Sized {
-    /// The buffer as a copy source (cached in `cache`), None where this renderer cannot
-    /// copy it.
+    /// The client buffer `dmabuf` as a copy source (made once, cached in `cache`), None
+    /// where this renderer cannot copy it.
     fn copy_source(
         &mut self,
         _cache: &mut CopySources<Self::TextureId>,
         _dmabuf: &Dmabuf,
-    ) -> Option<Self::TextureId> {
+    ) -> Option<Source<Self::TextureId>> {
         None
     }
 
-    /// Copies `src.loc` onwards of `texture`, texel for pixel, to `dst` for the `damage`
+    /// A CPU-path buffer's copy frame texture as a copy source (cached under the client
+    /// buffer `key`).
+    fn frame_source(
+        &mut self,
+        _cache: &mut CopySources<Self::TextureId>,
+        _key: &Dmabuf,
+        _texture: &Self::TextureId,
+    ) -> Option<Source<Self::TextureId>> {
+        None
+    }
+
+    /// A CPU-path buffer's copy frame (an XR24 memfd) as its texture; None where the
+    /// renderer does not take it (the buffer then goes back to an uploaded texture).
+    fn frame_texture(&mut self, _frame: &Dmabuf) -> Option<Self::TextureId> {
+        None
+    }
+
+    /// Waits until the GPU has finished reading every copy frame, before one is written.
+    fn wait_copy_reads(&mut self) {}
+
+    /// Frees what the sources dropped since the last call held (their framebuffers).
+    fn free_dropped(&mut self, _cache: &mut CopySources<Self::TextureId>) {}
+
+    /// Copies `src.loc` onwards of `source`, texel for pixel, to `dst` for the `damage`
     /// rectangles (relative to `dst`). Ok(false) when it could not.
     fn copy_draw(
         _frame: &mut Self::Frame<'_, '_>,
-        _texture: &Self::TextureId,
+        _source: &Source<Self::TextureId>,
         _src: Point<i32, Buffer>,
         _dst: Rectangle<i32, Physical>,
         _damage: &[Rectangle<i32, Physical>],
@@ -71,11 +111,14 @@ pub trait CopyDraw: Renderer + Sized {
     }
 }
 
-/// Copy sources by buffer, made on first use and dropped once the buffer is gone.
+/// Copy sources by buffer, made on first use and dropped once the buffer is gone. None:
+/// the import failed, and is not tried again for that buffer.
 pub struct CopySources<T> {
-    /// Off when the target is not XR24 (then nothing is copy-compatible).
+    /// Off when the current output's target is not XR24 (then nothing is copied onto it).
     pub(crate) on: bool,
-    map: HashMap<WeakDmabuf, T>,
+    map: HashMap<WeakDmabuf, Option<Source<T>>>,
+    /// Framebuffers of dropped sources, freed by the renderer ([`CopyDraw::free_dropped`]).
+    dropped: Vec<u32>,
 }
 
 impl<T> CopySources<T> {
@@ -83,12 +126,21 @@ impl<T> CopySources<T> {
         CopySources {
             on,
             map: HashMap::new(),
+            dropped: Vec::new(),
         }
     }
 
-    /// Drops the sources of destroyed buffers (their textures go with them).
+    /// Drops the sources of destroyed buffers (their textures go with them, their
+    /// framebuffers at the next [`CopyDraw::free_dropped`]).
     pub(crate) fn prune(&mut self) {
-        self.map.retain(|k, _| k.upgrade().is_some());
+        let dropped = &mut self.dropped;
+        self.map.retain(|k, v| {
+            let live = k.upgrade().is_some();
+            if !live {
+                dropped.extend(v.as_ref().map(|s| s.fbo));
+            }
+            live
+        });
     }
 }
 
@@ -99,30 +151,62 @@ impl CopyDraw for GlesRenderer {
         &mut self,
         cache: &mut CopySources<GlesTexture>,
         dmabuf: &Dmabuf,
-    ) -> Option<GlesTexture> {
+    ) -> Option<Source<GlesTexture>> {
         if !cache.on || dmabuf.format().code != Fourcc::Xrgb8888 || dmabuf.y_inverted() {
             return None;
         }
-        if let Some(t) = cache.map.get(&dmabuf.weak()) {
-            return Some(t.clone());
+        if let Some(known) = cache.map.get(&dmabuf.weak()) {
+            return known.clone();
         }
-        match texture_2d(self, dmabuf, false) {
-            Ok(t) => {
-                let size = dmabuf.size();
-                debug!(w = size.w, h = size.h, "copy source made");
-                cache.map.insert(dmabuf.weak(), t.clone());
-                Some(t)
-            }
-            Err(err) => {
-                debug!(%err, "no copy source; the buffer is drawn as a quad");
-                None
-            }
+        let made = texture_2d(self, dmabuf, false).and_then(|t| source_on(self, t));
+        remember(cache, dmabuf, made, false)
+    }
+
+    fn frame_source(
+        &mut self,
+        cache: &mut CopySources<GlesTexture>,
+        key: &Dmabuf,
+        texture: &GlesTexture,
+    ) -> Option<Source<GlesTexture>> {
+        if !cache.on {
+            return None;
         }
+        match cache.map.get(&key.weak()) {
+            // The same texture as when the source was made (a remade one gets a new source).
+            Some(Some(s)) if s.texture.tex_id() == texture.tex_id() => return Some(s.clone()),
+            Some(None) => return None,
+            Some(Some(old)) => cache.dropped.push(old.fbo),
+            None => {}
+        }
+        let made = source_on(self, texture.clone());
+        remember(cache, key, made, true)
+    }
+
+    fn frame_texture(&mut self, frame: &Dmabuf) -> Option<GlesTexture> {
+        texture_2d(self, frame, false)
+            .map_err(|err| debug!(%err, "copy frame not imported; the buffer is uploaded"))
+            .ok()
+    }
+
+    fn wait_copy_reads(&mut self) {
+        // SAFETY: a plain GL call on the renderer's context.
+        let _ = self.with_context(|gl| unsafe { gl.Finish() });
+    }
+
+    fn free_dropped(&mut self, cache: &mut CopySources<GlesTexture>) {
+        if cache.dropped.is_empty() {
+            return;
+        }
+        let fbos = std::mem::take(&mut cache.dropped);
+        // SAFETY: framebuffers made by `source_on` on this context, no longer used.
+        let _ = self.with_context(|gl| unsafe {
+            gl.DeleteFramebuffers(fbos.len() as i32, fbos.as_ptr());
+        });
     }
 
     fn copy_draw(
         frame: &mut GlesFrame<'_, '_>,
-        texture: &GlesTexture,
+        source: &Source<GlesTexture>,
         src: Point<i32, Buffer>,
         dst: Rectangle<i32, Physical>,
         damage: &[Rectangle<i32, Physical>],
@@ -133,10 +217,74 @@ impl CopyDraw for GlesRenderer {
             return Ok(false);
         }
         let bounds = Rectangle::from_size(dst.size);
-        let tex = texture.tex_id();
         // SAFETY: plain GL calls on the frame's current context; the read framebuffer and
         // the scissor test are put back as smithay left them.
         frame.with_context(|gl| unsafe {
+            let mut read_fb = 0;
+            gl.GetIntegerv(ffi::READ_FRAMEBUFFER_BINDING, &mut read_fb);
+            gl.BindFramebuffer(ffi::READ_FRAMEBUFFER, source.fbo);
+            // A scissor test makes Mesa take its blit shader instead of the row copy.
+            let scissor = gl.IsEnabled(ffi::SCISSOR_TEST) == ffi::TRUE;
+            gl.Disable(ffi::SCISSOR_TEST);
+            for r in damage.iter().filter_map(|d| d.intersection(bounds)) {
+                let (sx, sy) = (src.x + r.loc.x, src.y + r.loc.y);
+                let (dx, dy) = (dst.loc.x + r.loc.x, dst.loc.y + r.loc.y);
+                let (w, h) = (r.size.w, r.size.h);
+                let (color, nearest) = (ffi::COLOR_BUFFER_BIT, ffi::NEAREST);
+                gl.BlitFramebuffer(
+                    sx,
+                    sy,
+                    sx + w,
+                    sy + h,
+                    dx,
+                    dy,
+                    dx + w,
+                    dy + h,
+                    color,
+                    nearest,
+                );
+            }
+            if scissor {
+                gl.Enable(ffi::SCISSOR_TEST);
+            }
+            gl.BindFramebuffer(ffi::READ_FRAMEBUFFER, read_fb as u32);
+            true
+        })
+    }
+}
+
+/// Caches what making `key`'s source gave (a failure too, so it is not retried).
+fn remember(
+    cache: &mut CopySources<GlesTexture>,
+    key: &Dmabuf,
+    made: Result<Source<GlesTexture>, String>,
+    cpu_frame: bool,
+) -> Option<Source<GlesTexture>> {
+    let size = key.size();
+    let source = match made {
+        Ok(s) => {
+            debug!(w = size.w, h = size.h, cpu_frame, "copy source made");
+            Some(s)
+        }
+        Err(err) => {
+            debug!(%err, cpu_frame, "no copy source; the buffer is drawn as a quad");
+            None
+        }
+    };
+    cache.map.insert(key.weak(), source.clone());
+    source
+}
+
+/// A read framebuffer on `texture`, made once and kept with the source.
+fn source_on(
+    renderer: &mut GlesRenderer,
+    texture: GlesTexture,
+) -> Result<Source<GlesTexture>, String> {
+    let tex = texture.tex_id();
+    // SAFETY: plain GL calls on the renderer's context; the read framebuffer binding is
+    // put back.
+    let fbo = renderer
+        .with_context(|gl| unsafe {
             let mut read_fb = 0;
             gl.GetIntegerv(ffi::READ_FRAMEBUFFER_BINDING, &mut read_fb);
             let mut fbo = 0;
@@ -145,37 +293,15 @@ impl CopyDraw for GlesRenderer {
             let at = ffi::COLOR_ATTACHMENT0;
             gl.FramebufferTexture2D(ffi::READ_FRAMEBUFFER, at, ffi::TEXTURE_2D, tex, 0);
             let ok = gl.CheckFramebufferStatus(ffi::READ_FRAMEBUFFER) == ffi::FRAMEBUFFER_COMPLETE;
-            if ok {
-                // A scissor test makes Mesa take its blit shader instead of the row copy.
-                let scissor = gl.IsEnabled(ffi::SCISSOR_TEST) == ffi::TRUE;
-                gl.Disable(ffi::SCISSOR_TEST);
-                for r in damage.iter().filter_map(|d| d.intersection(bounds)) {
-                    let (sx, sy) = (src.x + r.loc.x, src.y + r.loc.y);
-                    let (dx, dy) = (dst.loc.x + r.loc.x, dst.loc.y + r.loc.y);
-                    let (w, h) = (r.size.w, r.size.h);
-                    let (color, nearest) = (ffi::COLOR_BUFFER_BIT, ffi::NEAREST);
-                    gl.BlitFramebuffer(
-                        sx,
-                        sy,
-                        sx + w,
-                        sy + h,
-                        dx,
-                        dy,
-                        dx + w,
-                        dy + h,
-                        color,
-                        nearest,
-                    );
-                }
-                if scissor {
-                    gl.Enable(ffi::SCISSOR_TEST);
-                }
-            }
             gl.BindFramebuffer(ffi::READ_FRAMEBUFFER, read_fb as u32);
-            gl.DeleteFramebuffers(1, &fbo);
-            ok
+            if !ok {
+                gl.DeleteFramebuffers(1, &fbo);
+            }
+            ok.then_some(fbo)
         })
-    }
+        .map_err(|e| e.to_string())?
+        .ok_or("the copy source's framebuffer is incomplete")?;
+    Ok(Source { texture, fbo })
 }
 
 /// `dmabuf` as a TEXTURE_2D. The EGLImage is destroyed at once: the texture keeps the
@@ -244,11 +370,19 @@ pub(crate) fn xrgb_target(
         .ok()
 }
 
-/// A surface element drawn by a copy where that gives the same pixels (an opaque buffer,
-/// unscaled, untransformed, fully opaque), as smithay's quad otherwise.
-pub struct CopyElement<R: Renderer> {
-    pub(crate) inner: WaylandSurfaceRenderElement<R>,
-    pub(crate) source: R::TextureId,
+/// An element (a client's surface, or a CPU-path buffer's texture) drawn by a copy where
+/// that gives the same pixels (an opaque buffer, unscaled, untransformed, fully opaque),
+/// as its `inner` element draws itself otherwise.
+pub struct CopyElement<R: Renderer, E> {
+    pub(crate) inner: E,
+    pub(crate) source: Source<R::TextureId>,
+}
+
+/// Whether `element` is drawn texel for pixel, unturned and unfaded, onto an output
+/// that is not turned either: what a copy can draw (decided before a source is made).
+pub(crate) fn would_copy<E: Element>(element: &E, scale: Scale<f64>, output: Transform) -> bool {
+    let size = element.geometry(scale).size;
+    output == Transform::Normal && copies(element.src(), size, element.transform(), element.alpha())
 }
 
 /// `impl Element` for a wrapper element that draws differently but is placed, damaged
@@ -298,16 +432,13 @@ macro_rules! element_via_inner {
     };
 }
 
-/// A renderer that can import everything (smithay's surface element needs it).
-pub trait ImportsAll: Renderer + ImportAll {}
-impl<R: Renderer + ImportAll> ImportsAll for R {}
+element_via_inner!(impl<R: Renderer, E: Element> CopyElement<R, E>);
 
-element_via_inner!(impl<R: ImportsAll> CopyElement<R>);
-
-impl<R> RenderElement<R> for CopyElement<R>
+impl<R, E> RenderElement<R> for CopyElement<R, E>
 where
-    R: Renderer + ImportAll + CopyDraw,
+    R: Renderer + CopyDraw,
     R::TextureId: Texture + 'static,
+    E: RenderElement<R>,
 {
     fn draw(
         &self,
@@ -317,9 +448,7 @@ where
         damage: &[Rectangle<i32, Physical>],
         opaque_regions: &[Rectangle<i32, Physical>],
     ) -> Result<(), R::Error> {
-        let quad = !matches!(self.inner.texture(), WaylandSurfaceTexture::Texture(_));
-        if !quad
-            && copies(src, dst.size, self.inner.transform(), self.inner.alpha())
+        if copies(src, dst.size, self.inner.transform(), self.inner.alpha())
             && R::copy_draw(frame, &self.source, at(src), dst, damage)?
         {
             return Ok(());
@@ -345,6 +474,52 @@ fn copies(src: Rectangle<f64, Buffer>, dst: Size<i32, Physical>, t: Transform, a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn memfd_dmabuf() -> Dmabuf {
+        use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
+        let fd = memfd_create("t", MemfdFlags::CLOEXEC).unwrap();
+        ftruncate(&fd, 64).unwrap();
+        let mut b = Dmabuf::builder(
+            (4, 4),
+            Fourcc::Xrgb8888,
+            Modifier::Linear,
+            DmabufFlags::empty(),
+        );
+        b.add_plane(fd, 0, 0, 16);
+        b.build().unwrap()
+    }
+
+    /// A source lives as long as its buffer; its framebuffer is then handed to the
+    /// renderer to free, once. A remembered failure (no source) is forgotten with its
+    /// buffer and frees nothing; a live buffer keeps its source.
+    #[test]
+    fn pruned_sources_leave_their_framebuffers_to_free() {
+        let (gone, failed, live) = (memfd_dmabuf(), memfd_dmabuf(), memfd_dmabuf());
+        let mut cache = CopySources::<u32>::new(true);
+        cache.map.insert(
+            gone.weak(),
+            Some(Source {
+                texture: 1,
+                fbo: 11,
+            }),
+        );
+        cache.map.insert(failed.weak(), None);
+        cache.map.insert(
+            live.weak(),
+            Some(Source {
+                texture: 3,
+                fbo: 33,
+            }),
+        );
+        cache.prune();
+        assert!(cache.dropped.is_empty(), "every buffer is alive");
+        drop((gone, failed));
+        cache.prune();
+        cache.prune();
+        assert_eq!(cache.dropped, vec![11]);
+        assert_eq!(cache.map.len(), 1);
+        assert!(cache.map.contains_key(&live.weak()));
+    }
 
     #[test]
     fn copies_only_texel_for_pixel_unturned_and_opaque() {

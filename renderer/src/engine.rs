@@ -51,6 +51,8 @@ struct OutputTarget<T> {
     size: Size<i32, Physical>,
     /// Age to pass to the damage tracker: 0 before the first frame, then 1.
     age: usize,
+    /// Whether buffers may be copied onto it (an XR24 target, see `blit`).
+    copies: bool,
 }
 
 /// A renderer with everything planar keeps beside it: the outputs' offscreen targets, the
@@ -191,6 +193,11 @@ pub trait MakeTarget<T>: Offscreen<T> {
     fn make_target(&mut self, size: Size<i32, Physical>) -> Result<T, Self::Error> {
         self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())
     }
+
+    /// Whether the copy path copies onto `target`.
+    fn copies_onto(_target: &T) -> bool {
+        false
+    }
 }
 
 impl MakeTarget<Image<'static, 'static>> for PixmanRenderer {}
@@ -206,6 +213,10 @@ impl MakeTarget<GlesTexture> for GlesRenderer {
             None => self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into()),
         }
     }
+
+    fn copies_onto(target: &GlesTexture) -> bool {
+        target.format() == Some(Fourcc::Xrgb8888)
+    }
 }
 
 impl<T> OutputTarget<T> {
@@ -214,8 +225,10 @@ impl<T> OutputTarget<T> {
         renderer: &mut R,
         size: Size<i32, Physical>,
     ) -> Result<Self, R::Error> {
+        let buffer = renderer.make_target(size)?;
         Ok(OutputTarget {
-            buffer: renderer.make_target(size)?,
+            copies: R::copies_onto(&buffer),
+            buffer,
             size,
             age: 0,
         })
@@ -312,12 +325,13 @@ impl Engine {
                 &mut max,
             )
         })?;
+        // The copy path needs the XR24 target (`blit::xrgb_target`).
+        let copy = target.copies;
         let limits = CpuLimits {
             max_size: max,
             keep_frame: false,
+            copy_frame: copy,
         };
-        // The copy path needs the XR24 target (`blit::xrgb_target`).
-        let copy = target.buffer.format() == Some(Fourcc::Xrgb8888);
         let mut t = new_state(renderer, target, egl, limits, copy);
         // YUV the shader converts is taken as it is too (planes uploaded, not converted).
         let yuv = crate::cpu::gles_yuv::formats(&mut t.renderer);
@@ -337,6 +351,7 @@ impl Engine {
             CpuLimits {
                 max_size: PIXMAN_MAX_SIZE,
                 keep_frame: true,
+                copy_frame: false,
             },
             false,
         ))))
@@ -518,6 +533,8 @@ where
     R::TextureId: Clone + Texture + Send + 'static,
 {
     t.copies.prune();
+    // Each output's own target says whether buffers are copied onto it.
+    t.copies.on = t.target.copies;
     let elements = space_elements(
         &mut t.renderer,
         &mut t.imports,

@@ -4,13 +4,14 @@
 //! import, which is exactly what a CPU-path buffer must not go through. So planar walks
 //! the surface trees itself (the same walk as smithay's `render_elements_from_surface_tree`)
 //! and uses a texture element for CPU-path buffers, smithay's surface element for the rest.
+//! Either is wrapped in a copy element where the copy path (`blit`) will draw it.
 
 use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::{
     backend::renderer::{
         element::{
             render_elements,
-            surface::WaylandSurfaceRenderElement,
+            surface::{WaylandSurfaceRenderElement, WaylandSurfaceTexture},
             texture::{TextureRenderBuffer, TextureRenderElement},
             Kind,
         },
@@ -29,7 +30,7 @@ use smithay::{
 use tracing::warn;
 
 use crate::{
-    blit::{CopyDraw, CopyElement, CopySources},
+    blit::{would_copy, CopyDraw, CopyElement, CopySources},
     cpu::{
         convert::YuvEncoding,
         gles_yuv::{YuvDraw, YuvElement},
@@ -42,8 +43,9 @@ use smithay::wayland::compositor::SurfaceData;
 render_elements! {
     pub PlanarElement<R> where R: ImportAll + ImportMem + YuvDraw + CopyDraw;
     Surface=WaylandSurfaceRenderElement<R>,
-    Copy=CopyElement<R>,
+    Copy=CopyElement<R, WaylandSurfaceRenderElement<R>>,
     Cpu=TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>,
+    CpuCopy=CopyElement<R, TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>>,
     Yuv=YuvElement,
 }
 
@@ -65,6 +67,9 @@ where
         .output_geometry(output)
         .map(|g| g.loc)
         .unwrap_or_default();
+    renderer.free_dropped(copies);
+    // Copies only onto an untransformed output (see `blit::CopyDraw::copy_draw`).
+    let turned = output.current_transform();
     let mut out = Vec::new();
     for window in space.elements().rev() {
         let (Some(location), Some(surface)) = (
@@ -75,7 +80,14 @@ where
         };
         let location = (location - window.geometry().loc - origin).to_physical_precise_round(scale);
         let sinks = (&mut *imports, &mut *copies);
-        tree_elements(renderer, sinks, &surface, location, scale, &mut out);
+        tree_elements(
+            renderer,
+            sinks,
+            &surface,
+            location,
+            (scale, turned),
+            &mut out,
+        );
     }
     out
 }
@@ -85,7 +97,7 @@ fn tree_elements<R>(
     (imports, copies): (&mut Imports<R::TextureId>, &mut CopySources<R::TextureId>),
     root: &WlSurface,
     location: Point<i32, Physical>,
-    scale: Scale<f64>,
+    (scale, turned): (Scale<f64>, Transform),
     out: &mut Vec<PlanarElement<R>>,
 ) where
     R: Renderer + ImportAll + ImportMem + YuvDraw + CopyDraw,
@@ -123,20 +135,38 @@ fn tree_elements<R>(
                 match imports.entries.get_mut(&dmabuf.weak()) {
                     Some(Entry::Cpu {
                         record,
-                        texture,
+                        texture: Some(texture),
+                        raw,
                         buffer,
                         ..
                     }) => {
-                        if let Some(texture) = texture {
-                            record.frames_shown += 1;
-                            let element = || texture_element(location, texture, &view);
-                            out.push(match R::yuv_element(buffer, element) {
-                                Some(yuv) => PlanarElement::Yuv(yuv),
-                                None => PlanarElement::Cpu(element()),
-                            });
+                        record.frames_shown += 1;
+                        let element = || texture_element(location, texture, &view);
+                        if let Some(yuv) = R::yuv_element(buffer, element) {
+                            out.push(PlanarElement::Yuv(yuv));
+                            return;
                         }
+                        let inner = texture_element(location, texture, &view);
+                        // A copy frame is drawn by a copy where one will happen.
+                        let source = match raw {
+                            Some(raw)
+                                if buffer.copy_frame().is_some()
+                                    && would_copy(&inner, scale, turned) =>
+                            {
+                                renderer.frame_source(copies, dmabuf, raw)
+                            }
+                            _ => None,
+                        };
+                        out.push(match source {
+                            Some(source) => {
+                                record.frames_copied += 1;
+                                PlanarElement::CpuCopy(CopyElement { inner, source })
+                            }
+                            None => PlanarElement::Cpu(inner),
+                        });
                         return;
                     }
+                    Some(Entry::Cpu { .. }) => return,
                     Some(Entry::Egl {
                         record, flipped, ..
                     }) => {
@@ -161,9 +191,21 @@ fn tree_elements<R>(
                 Kind::Unspecified,
             ) {
                 Ok(Some(inner)) => {
-                    let source = dmabuf.and_then(|d| renderer.copy_source(copies, &d));
+                    // The source is made only for a draw that will be a copy.
+                    let copyable = matches!(inner.texture(), WaylandSurfaceTexture::Texture(_))
+                        && would_copy(&inner, scale, turned);
+                    let source = dmabuf
+                        .filter(|_| copyable)
+                        .and_then(|d| Some((renderer.copy_source(copies, &d)?, d)));
                     out.push(match source {
-                        Some(source) => PlanarElement::Copy(CopyElement { inner, source }),
+                        Some((source, d)) => {
+                            if let Some(Entry::Egl { record, .. }) =
+                                imports.entries.get_mut(&d.weak())
+                            {
+                                record.frames_copied += 1;
+                            }
+                            PlanarElement::Copy(CopyElement { inner, source })
+                        }
                         None => PlanarElement::Surface(inner),
                     })
                 }
@@ -206,7 +248,7 @@ pub(crate) fn import_tree<R>(
     root: &WlSurface,
     encoding_of: EncodingOf<'_>,
 ) where
-    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw,
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     with_surface_tree_downward(
@@ -227,7 +269,7 @@ fn import_committed<R>(
     states: &SurfaceData,
     encoding_of: EncodingOf<'_>,
 ) where
-    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw,
+    R: Renderer + ImportAll + ImportMem + ZeroCopy + CpuUpload + YuvDraw + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     let Some(data) = states.data_map.get::<RendererSurfaceStateUserData>() else {
@@ -308,10 +350,12 @@ fn update_egl<R>(
 }
 
 /// Brings a CPU-path texture up to date with a commit: the damaged rows are re-read (all
-/// of them for a new texture or a new YUV encoding), and the texture follows the
-/// surface's buffer scale and transform. When a write fence has not signalled in time the
-/// texture keeps its contents and the commit is not marked seen, so the next commit reads
-/// its damage too. `chosen`: the encoding the compositor gives the surface's buffer.
+/// of them for a new texture or a new YUV encoding, until such a read succeeds), and the
+/// texture follows the surface's buffer scale and transform. When a read fails (a write
+/// fence has not signalled in time) the texture keeps its contents and the commit is not
+/// marked seen, so the next commit reads its damage too. `chosen`: the encoding the
+/// compositor gives the surface's buffer. A buffer with a copy frame is converted in
+/// place (no upload) once the GPU has finished reading the frame.
 fn update_cpu<R>(
     renderer: &mut R,
     scratch: &mut Vec<u8>,
@@ -320,7 +364,7 @@ fn update_cpu<R>(
     chosen: Option<YuvEncoding>,
     data: &RendererSurfaceStateUserData,
 ) where
-    R: Renderer + CpuUpload + YuvDraw,
+    R: Renderer + CpuUpload + YuvDraw + CopyDraw,
     R::TextureId: Clone + Texture + 'static,
 {
     let Entry::Cpu {
@@ -355,7 +399,11 @@ fn update_cpu<R>(
     }
     let new = shown.is_none();
     if new {
-        match renderer.cpu_texture(buffer) {
+        let frame = buffer.copy_frame().and_then(|f| renderer.frame_texture(f));
+        if frame.is_none() {
+            buffer.drop_copy_frame();
+        }
+        match frame.map_or_else(|| renderer.cpu_texture(buffer), Ok) {
             Ok(t) => {
                 *shown = Some(TextureRenderBuffer::from_texture(
                     renderer,
@@ -382,14 +430,15 @@ fn update_cpu<R>(
         texture.update_from_texture(renderer, raw.clone(), buffer_scale, transform, None);
         *geometry = (buffer_scale, transform);
     }
-    let rows = if new || recode {
-        0..buffer.height
-    } else {
-        damaged_rows(&damage, buffer.height)
-    };
+    let rows = buffer.rows_to_read(damaged_rows(&damage, buffer.height));
     let (format, width) = (buffer.upload, buffer.width);
     let read = if buffer.planes_direct {
         renderer.read_planes(buffer, rows)
+    } else if buffer.copy_frame().is_some() {
+        if !new && !rows.is_empty() {
+            renderer.wait_copy_reads();
+        }
+        buffer.read(rows, scratch, |_, _| Ok(()))
     } else {
         buffer.read(rows, scratch, |rows, bytes| {
             renderer.cpu_upload(raw, format, width, rows, bytes)
@@ -400,11 +449,15 @@ fn update_cpu<R>(
         *scratch = Vec::new();
     }
     match read {
-        Ok(changed) if !changed.is_empty() => {
-            let region = buffer.row_region(changed);
-            let _ = texture.render().draw(|_| Ok::<_, String>(vec![region]));
+        Ok(changed) => {
+            // A new encoding of planes the renderer converts changes every pixel, though
+            // no plane is uploaded again.
+            let changed = if recode { 0..buffer.height } else { changed };
+            if !changed.is_empty() {
+                let region = buffer.row_region(changed);
+                let _ = texture.render().draw(|_| Ok::<_, String>(vec![region]));
+            }
         }
-        Ok(_) => {}
         Err(ReadError::FenceTimeout) => {
             if new {
                 // Nothing was shown before: no texture rather than an empty one.

@@ -5,7 +5,10 @@
 //! (pixman); with GLES the texture is the one converted copy, and rows reach it through a
 //! scratch chunk of at most [`CHUNK_BYTES`] shared by all buffers. YUV that the renderer
 //! converts itself (GLES, see `gles_yuv`) is not converted here: its mapped plane rows go
-//! to the renderer as they are ([`CpuBuffer::read_planes`]).
+//! to the renderer as they are ([`CpuBuffer::read_planes`]). An opaque buffer on a GLES
+//! renderer with the copy path (see `blit`) is converted straight into its copy frame, an
+//! XRGB8888 memfd that the renderer imports once and copies onto the output: that frame
+//! replaces the texture, and no scratch chunk or upload is involved.
 
 use std::{ops::Range, os::fd::BorrowedFd, time::Duration};
 
@@ -17,7 +20,7 @@ use tracing::warn;
 use crate::error::{ConvertError, CpuError, UploadError};
 
 use super::{
-    convert::{conversion, convert_rows, Conversion, Planes, YuvEncoding},
+    convert::{conversion, convert_rows_to, Conversion, Order, Planes, YuvEncoding},
     map::{sync_read, wait_for_all_writers, Mapping, SyncGuard, SyncPoint},
 };
 
@@ -71,11 +74,53 @@ struct MappedFile {
     dmabuf: bool,
 }
 
+/// The copy path's frame of one CPU-path buffer: an XRGB8888 linear memfd planar owns,
+/// mapped writable, imported by the renderer as a copy source (see `blit`).
+struct CopyFrame {
+    map: Mapping,
+    /// The memfd as a dma-buf, for the renderer's EGL import.
+    dmabuf: Dmabuf,
+}
+
+impl CopyFrame {
+    fn new(width: usize, height: usize) -> std::io::Result<Self> {
+        use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
+        use smithay::backend::allocator::{dmabuf::DmabufFlags, Modifier};
+        let stride = u32::try_from(width * 4).map_err(std::io::Error::other)?;
+        let len = width * height * 4;
+        let fd = memfd_create("planar-cpu-frame", MemfdFlags::CLOEXEC)?;
+        ftruncate(&fd, len as u64)?;
+        // Pages are only made resident as rows are converted into them.
+        let map = Mapping::writable(std::os::fd::AsFd::as_fd(&fd), len)?;
+        let mut b = Dmabuf::builder(
+            (width as i32, height as i32),
+            Fourcc::Xrgb8888,
+            Modifier::Linear,
+            DmabufFlags::empty(),
+        );
+        b.add_plane(fd, 0, 0, stride);
+        let dmabuf = b
+            .build()
+            .ok_or_else(|| std::io::Error::other("no dma-buf"))?;
+        Ok(CopyFrame { map, dmabuf })
+    }
+}
+
 /// A buffer on the CPU path.
 pub struct CpuBuffer {
     dmabuf: Dmabuf,
     pub format: &'static FormatInfo,
     conv: Conversion,
+    /// The byte order rows are converted to (BGRA for the copy frame).
+    order: Order,
+    /// The conversion and texture format without the copy frame, should the renderer not
+    /// take it ([`CpuBuffer::drop_copy_frame`]).
+    plain: (Conversion, Fourcc),
+    /// The copy path's frame, rows converted straight into it.
+    copy: Option<CopyFrame>,
+    /// The next read must be of every row: the buffer has not been read whole yet since
+    /// it was made or its encoding changed (a failed read keeps this set).
+    full_pending: bool,
     /// YUV the renderer converts: planes are handed on unconverted, and the renderer's
     /// textures hold them as they are (see [`CpuBuffer::cost`]).
     pub planes_direct: bool,
@@ -109,14 +154,16 @@ pub struct CpuBuffer {
 impl CpuBuffer {
     /// Maps `dmabuf` for the CPU path. `direct` lists the formats the renderer uploads as
     /// they are (no conversion: RGB it samples, YUV it converts itself); `keep_frame`: the renderer composites from the converted
-    /// frame, which is then kept (allocated lazily: untouched pages cost nothing).
+    /// frame, which is then kept (allocated lazily: untouched pages cost nothing);
+    /// `copy_frame`: the renderer copies an opaque buffer's XRGB8888 frame onto its
+    /// outputs, so such a buffer is converted into one (not for YUV it converts itself).
     pub fn new(
         dmabuf: &Dmabuf,
         format: &'static FormatInfo,
         kinds: &[FdKind],
         direct: &[Fourcc],
         encoding: YuvEncoding,
-        keep_frame: bool,
+        (keep_frame, copy_frame): (bool, bool),
     ) -> Result<Self, CpuError> {
         let fourcc = format.fourcc;
         let mut conv = conversion(fourcc).ok_or(CpuError::Unreadable(fourcc))?;
@@ -131,6 +178,22 @@ impl CpuBuffer {
         };
         let size = dmabuf.size();
         let (width, height) = (size.w as usize, size.h as usize);
+        let plain = (conv, upload);
+        let copy = (copy_frame && !format.alpha && !planes_direct)
+            .then(|| CopyFrame::new(width, height))
+            .and_then(|made| {
+                made.map_err(|err| warn!(%err, "no copy frame; the buffer is uploaded"))
+                    .ok()
+            });
+        let (conv, upload, order) = match (&copy, conversion(fourcc)) {
+            (Some(_), _) if fourcc == Fourcc::Xrgb8888 => (
+                Conversion::Copy { bytes_per_pixel: 4 },
+                Fourcc::Xrgb8888,
+                Order::Bgra,
+            ),
+            (Some(_), Some(conv)) => (conv, Fourcc::Xrgb8888, Order::Bgra),
+            _ => (conv, upload, Order::Rgba),
+        };
         let handles: Vec<BorrowedFd<'_>> = dmabuf.handles().collect();
         let offsets: Vec<u32> = dmabuf.offsets().collect();
         let strides: Vec<u32> = dmabuf.strides().collect();
@@ -174,6 +237,10 @@ impl CpuBuffer {
             dmabuf: dmabuf.clone(),
             format,
             conv,
+            order,
+            plain,
+            copy,
+            full_pending: true,
             planes_direct,
             gles: None,
             upload,
@@ -203,7 +270,34 @@ impl CpuBuffer {
     pub fn set_encoding(&mut self, encoding: YuvEncoding) -> bool {
         let changed = self.encoding != encoding && matches!(self.conv, Conversion::Yuv(_));
         self.encoding = encoding;
+        // Planes the renderer converts stay as they are: only its uniforms change.
+        self.full_pending |= changed && !self.planes_direct;
         changed
+    }
+
+    /// The rows the next read must cover: `damaged`, or all of them while a whole read
+    /// is pending (a new buffer, a new encoding, and until such a read succeeds).
+    pub fn rows_to_read(&self, damaged: Range<usize>) -> Range<usize> {
+        if self.full_pending {
+            0..self.height
+        } else {
+            damaged
+        }
+    }
+
+    /// The copy frame as a dma-buf for the renderer's import, when the buffer has one.
+    pub fn copy_frame(&self) -> Option<&Dmabuf> {
+        self.copy.as_ref().map(|c| &c.dmabuf)
+    }
+
+    /// Goes back to the plain conversion and upload (the renderer did not take the copy
+    /// frame): the frame is freed and the next read is whole.
+    pub fn drop_copy_frame(&mut self) {
+        if self.copy.take().is_some() {
+            (self.conv, self.upload) = self.plain;
+            self.order = Order::Rgba;
+            self.full_pending = true;
+        }
     }
 
     /// The YUV encoding the buffer is read with.
@@ -358,6 +452,9 @@ impl CpuBuffer {
         let converted = body(self, y0, y1);
         self.stats.syncs += guard.finish();
         converted?;
+        if y0 == 0 && y1 == h {
+            self.full_pending = false;
+        }
         self.stats.rows_converted += (y1 - y0) as u64;
         self.stats.reads += 1;
         Ok(self.image_rows(y0..y1))
@@ -383,15 +480,29 @@ impl CpuBuffer {
         let planes = mapped_planes(&self.files, &self.planes);
         let row = self.width * self.out_bpp;
         let chunk = ((CHUNK_BYTES / row.max(1)) / self.vsub * self.vsub).max(self.vsub);
+        let (h, encoding) = (self.height, (self.encoding, self.order));
+        let mut copy = self.copy.as_mut().and_then(|c| c.map.bytes_mut());
         let mut y = y0;
         while y < y1 {
             let end = (y + chunk).min(y1);
             let bytes = (end - y) * row;
-            if scratch.len() < bytes {
-                scratch.resize(bytes, 0);
-            }
-            let out = &mut scratch[..bytes];
-            convert_rows(self.conv, &planes, self.width, y, end, self.encoding, out)?;
+            let image = if self.y_invert {
+                h - end..h - y
+            } else {
+                y..end
+            };
+            // The copy frame is written in place; otherwise through the scratch chunk.
+            let out = match copy.as_deref_mut() {
+                Some(frame) => &mut frame[image.start * row..image.end * row],
+                None => {
+                    if scratch.len() < bytes {
+                        scratch.resize(bytes, 0);
+                    }
+                    &mut scratch[..bytes]
+                }
+            };
+            let (conv, w) = (self.conv, self.width);
+            convert_rows_to(conv, &planes, w, y..end, encoding.0, encoding.1, out)?;
             if self.y_invert {
                 let n = end - y;
                 for i in 0..n / 2 {
@@ -399,11 +510,6 @@ impl CpuBuffer {
                     top[i * row..(i + 1) * row].swap_with_slice(&mut bottom[..row]);
                 }
             }
-            let image = if self.y_invert {
-                self.height - end..self.height - y
-            } else {
-                y..end
-            };
             if let Some(frame) = self.frame.as_mut() {
                 bytes_mut(frame)[image.start * row..image.end * row].copy_from_slice(out);
             }
@@ -511,7 +617,15 @@ mod tests {
         let dmabuf = b.build().unwrap();
         let info = planar_protocol::format::format_info(Fourcc::Xrgb8888 as u32).unwrap();
         let kinds = [FdKind::DmaBuf { exporter: None }];
-        let cpu = CpuBuffer::new(&dmabuf, info, &kinds, &[], YuvEncoding::default(), true).unwrap();
+        let cpu = CpuBuffer::new(
+            &dmabuf,
+            info,
+            &kinds,
+            &[],
+            YuvEncoding::default(),
+            (true, false),
+        )
+        .unwrap();
         (cpu, fd)
     }
 
@@ -579,7 +693,15 @@ mod tests {
         ftruncate(&fd, u64::from(offset)).unwrap();
         fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
         let dmabuf = b.build().unwrap();
-        CpuBuffer::new(&dmabuf, info, &kinds, direct, YuvEncoding::default(), true).unwrap()
+        CpuBuffer::new(
+            &dmabuf,
+            info,
+            &kinds,
+            direct,
+            YuvEncoding::default(),
+            (true, false),
+        )
+        .unwrap()
     }
 
     /// The budget counts what the buffer really holds: YUV the renderer converts costs its
@@ -615,6 +737,135 @@ mod tests {
         );
         let yuyv = yuv_buffer(Fourcc::Yuyv, 61, 35, &[Fourcc::Yuyv]);
         assert_eq!(yuyv.cost(), yuyv.stats.bytes_mapped + 31 * 35 * 4);
+    }
+
+    /// A whole read is pending for a new buffer and after a new encoding, and stays
+    /// pending through failed reads (a fence that did not signal) until one succeeds;
+    /// only then are damaged rows enough. Planes the renderer converts are not read again
+    /// for a new encoding.
+    #[test]
+    fn a_whole_read_stays_pending_until_one_succeeds() {
+        let mut cpu = yuv_buffer(Fourcc::Nv12, 8, 8, &[]);
+        cpu.sync = record_sync;
+        let mut scratch = Vec::new();
+        assert_eq!(cpu.rows_to_read(2..4), 0..8, "a new buffer is read whole");
+        cpu.fence_wait = signalled;
+        cpu.read(cpu.rows_to_read(2..4), &mut scratch, |_, _| Ok(()))
+            .unwrap();
+        assert_eq!(cpu.rows_to_read(2..4), 2..4);
+        let bt709 = YuvEncoding {
+            matrix: super::super::convert::Matrix::Bt709,
+            full_range: true,
+        };
+        assert!(cpu.set_encoding(bt709));
+        assert_eq!(cpu.rows_to_read(2..4), 0..8, "a new encoding is read whole");
+        cpu.fence_wait = never_signals;
+        for _ in 0..2 {
+            let r = cpu.read(cpu.rows_to_read(2..4), &mut scratch, |_, _| Ok(()));
+            assert!(matches!(r, Err(ReadError::FenceTimeout)), "{r:?}");
+            assert_eq!(
+                cpu.rows_to_read(2..4),
+                0..8,
+                "still pending after a failure"
+            );
+        }
+        cpu.fence_wait = signalled;
+        // A partial read does not settle it either.
+        cpu.read(2..4, &mut scratch, |_, _| Ok(())).unwrap();
+        assert_eq!(cpu.rows_to_read(2..4), 0..8);
+        cpu.read(cpu.rows_to_read(2..4), &mut scratch, |_, _| Ok(()))
+            .unwrap();
+        assert_eq!(cpu.rows_to_read(2..4), 2..4);
+
+        let mut direct = yuv_buffer(Fourcc::Nv12, 8, 8, &[Fourcc::Nv12]);
+        direct.full_pending = false;
+        assert!(direct.set_encoding(bt709));
+        assert_eq!(direct.rows_to_read(2..4), 2..4, "planes stay as they are");
+    }
+
+    /// With a copy frame, rows are converted straight into the XR24 memfd, as BGRA,
+    /// nothing goes through the scratch chunk, and the frame holds the image top row
+    /// first for a y-inverted buffer too; without the renderer taking it, the buffer
+    /// goes back to the RGBA texture and a whole read.
+    #[test]
+    fn copy_frames_are_converted_in_place_as_bgra() {
+        for y_invert in [false, true] {
+            let mut cpu = rows_buffer(y_invert, (false, true));
+            let frame = cpu.copy_frame().expect("a copy frame").clone();
+            assert_eq!(frame.format().code, Fourcc::Xrgb8888);
+            let mut scratch = Vec::new();
+            let mut handed = Vec::new();
+            cpu.read(0..4, &mut scratch, |rows, _| {
+                handed.push(rows);
+                Ok(())
+            })
+            .unwrap();
+            assert!(scratch.is_empty(), "no scratch for a copy frame");
+            assert_eq!(handed, vec![0..4]);
+            let map = Mapping::new(frame.handles().next().unwrap(), 64).unwrap();
+            // Image row r is blue 10*r (memory row r, or 3-r when y-inverted); BGRA: B first.
+            for r in 0..4u8 {
+                let blue = if y_invert { (3 - r) * 10 } else { r * 10 };
+                let px = &map.bytes()[usize::from(r) * 16..][..4];
+                assert_eq!(px, [blue, 0, 0, 255], "y_invert {y_invert} row {r}");
+            }
+            cpu.drop_copy_frame();
+            assert!(cpu.copy_frame().is_none());
+            // XR24 is uploaded as it is again (the renderer takes it from memory).
+            assert_eq!((cpu.upload, cpu.order), (Fourcc::Xrgb8888, Order::Rgba));
+            assert_eq!(cpu.rows_to_read(1..2), 0..4);
+        }
+        // Not for a format with alpha (it is blended, never copied).
+        let (alpha, _fd) = buffer_of(Fourcc::Argb8888, (false, true));
+        assert!(alpha.copy_frame().is_none());
+    }
+
+    /// A 4x4 XRGB8888 memfd buffer whose memory row m is blue m*10 (alpha 255).
+    fn rows_buffer(y_invert: bool, frames: (bool, bool)) -> CpuBuffer {
+        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
+        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
+        ftruncate(&fd, 64).unwrap();
+        let bytes: Vec<u8> = (0..4u8)
+            .flat_map(|m| [m * 10, 0, 0, 255].repeat(4))
+            .collect();
+        rustix::io::pwrite(&fd, &bytes, 0).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        let flags = if y_invert {
+            DmabufFlags::Y_INVERT
+        } else {
+            DmabufFlags::empty()
+        };
+        let mut b = Dmabuf::builder((4, 4), Fourcc::Xrgb8888, Modifier::Linear, flags);
+        b.add_plane(fd, 0, 0, 16);
+        let dmabuf = b.build().unwrap();
+        let info = planar_protocol::format::format_info(Fourcc::Xrgb8888 as u32).unwrap();
+        let kinds = [FdKind::SealedFile];
+        // As on GLES: the renderer takes XR24 from memory as it is.
+        let direct = [Fourcc::Xrgb8888, Fourcc::Argb8888];
+        CpuBuffer::new(
+            &dmabuf,
+            info,
+            &kinds,
+            &direct,
+            YuvEncoding::default(),
+            frames,
+        )
+        .unwrap()
+    }
+
+    /// A 4x4 memfd buffer of `fourcc` (4 bytes a pixel), zeroed.
+    fn buffer_of(fourcc: Fourcc, frames: (bool, bool)) -> (CpuBuffer, std::os::fd::OwnedFd) {
+        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
+        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
+        ftruncate(&fd, 64).unwrap();
+        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
+        let mut b = Dmabuf::builder((4, 4), fourcc, Modifier::Linear, DmabufFlags::empty());
+        b.add_plane(fd.try_clone().unwrap(), 0, 0, 16);
+        let dmabuf = b.build().unwrap();
+        let info = planar_protocol::format::format_info(fourcc as u32).unwrap();
+        let kinds = [FdKind::SealedFile];
+        let cpu = CpuBuffer::new(&dmabuf, info, &kinds, &[], YuvEncoding::default(), frames);
+        (cpu.unwrap(), fd)
     }
 
     /// A refused START is an error, with nothing to END and nothing converted.
@@ -662,7 +913,7 @@ mod tests {
             &[FdKind::SealedFile],
             &[],
             YuvEncoding::default(),
-            false,
+            (false, false),
         )
         .unwrap();
         let mut seen = Vec::new();

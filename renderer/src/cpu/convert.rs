@@ -119,6 +119,36 @@ pub fn convert_rows(
     encoding: YuvEncoding,
     out: &mut [u8],
 ) -> Result<(), ConvertError> {
+    convert_rows_to(conv, planes, width, y0..y1, encoding, Order::Rgba, out)
+}
+
+/// The byte order of a converted pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// R, G, B, A: what an ABGR8888/XBGR8888 texture holds.
+    #[default]
+    Rgba,
+    /// B, G, R, A: an XRGB8888 buffer's bytes (the copy path's frame, see `blit`). The
+    /// `yuv` crate writes it directly, with the same arithmetic as RGBA.
+    Bgra,
+}
+
+/// [`convert_rows`] into pixels of `order` (ignored by [`Conversion::Copy`]).
+pub fn convert_rows_to(
+    conv: Conversion,
+    planes: &Planes<'_>,
+    width: usize,
+    ys: std::ops::Range<usize>,
+    encoding: YuvEncoding,
+    order: Order,
+    out: &mut [u8],
+) -> Result<(), ConvertError> {
+    let (y0, y1) = (ys.start, ys.end);
+    // Where R and B go in an output pixel.
+    let (r, b) = match order {
+        Order::Rgba => (0, 2),
+        Order::Bgra => (2, 0),
+    };
     match conv {
         Conversion::Copy { bytes_per_pixel } => {
             let row = width * bytes_per_pixel;
@@ -132,7 +162,7 @@ pub fn convert_rows(
             for (i, y) in (y0..y1).enumerate() {
                 let src = &planes.data[0][y * planes.stride[0]..][..width * p.bytes];
                 let dst = &mut out[i * width * 4..(i + 1) * width * 4];
-                packed_row(p, src, dst);
+                packed_row(p, src, dst, (r, b));
             }
             Ok(())
         }
@@ -145,21 +175,20 @@ pub fn convert_rows(
                         let v = half::f16::from_le_bytes([s[2 * k], s[2 * k + 1]]).to_f32();
                         (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
                     };
-                    d.copy_from_slice(&[
-                        ch(order[0]),
-                        ch(order[1]),
-                        ch(order[2]),
-                        alpha.map_or(255, ch),
-                    ]);
+                    d[r] = ch(order[0]);
+                    d[1] = ch(order[1]);
+                    d[b] = ch(order[2]);
+                    d[3] = alpha.map_or(255, ch);
                 }
             }
             Ok(())
         }
-        Conversion::Yuv(fourcc) => yuv_rows(fourcc, planes, width, y0..y1, encoding, out),
+        Conversion::Yuv(fourcc) => yuv_rows(fourcc, planes, width, y0..y1, (encoding, order), out),
     }
 }
 
-fn packed_row(p: PackedRgb, src: &[u8], dst: &mut [u8]) {
+/// One row of packed RGB; `(r, b)`: where red and blue go in an output pixel.
+fn packed_row(p: PackedRgb, src: &[u8], dst: &mut [u8], (r, b): (usize, usize)) {
     let scale = |word: u64, (shift, bits): (u8, u8), absent: u8| -> u8 {
         if bits == 0 {
             return absent;
@@ -176,9 +205,9 @@ fn packed_row(p: PackedRgb, src: &[u8], dst: &mut [u8]) {
         let mut word = [0u8; 8];
         word[..p.bytes].copy_from_slice(s);
         let w = u64::from_le_bytes(word);
-        d[0] = scale(w, p.channels[0], 0);
+        d[r] = scale(w, p.channels[0], 0);
         d[1] = scale(w, p.channels[1], 0);
-        d[2] = scale(w, p.channels[2], 0);
+        d[b] = scale(w, p.channels[2], 0);
         d[3] = scale(w, p.channels[3], 255);
     }
 }
@@ -203,10 +232,22 @@ fn yuv_rows(
     pl: &Planes<'_>,
     width: usize,
     ys: std::ops::Range<usize>,
-    enc: YuvEncoding,
+    (enc, order): (YuvEncoding, Order),
     out: &mut [u8],
 ) -> Result<(), ConvertError> {
     let (y0, y1) = (ys.start, ys.end);
+    let bgra = order == Order::Bgra;
+    // The `yuv` crate has one function per output order; `pick` takes the BGRA one when
+    // asked (function items of one signature coerce to one pointer type).
+    macro_rules! pick {
+        ($rgba:path, $bgra:path) => {
+            if bgra {
+                $bgra
+            } else {
+                $rgba
+            }
+        };
+    }
     let info = format_info(fourcc as u32)
         .filter(|i| i.yuv)
         .ok_or(ConvertError::NotYuv(fourcc))?;
@@ -231,7 +272,7 @@ fn yuv_rows(
     let sub = (info.hsub, info.vsub);
     match info.family {
         Family::SemiPlanarYuv { .. } if info.block_bytes[0] == 2 => {
-            p01x_rows(info, pl, width, ys, (range, matrix), out).map_err(err)
+            p01x_rows(info, pl, width, ys, (range, matrix, order), out).map_err(err)
         }
         Family::SemiPlanarYuv { swap_uv } => {
             let img = YuvBiPlanarImage {
@@ -244,16 +285,24 @@ fn yuv_rows(
             };
             let mode = YuvConversionMode::Balanced;
             match (swap_uv, sub) {
-                (false, (2, 2)) => {
-                    yuv::yuv_nv12_to_rgba(&img, out, out_stride, range, matrix, mode)
-                }
-                (true, (2, 2)) => yuv::yuv_nv21_to_rgba(&img, out, out_stride, range, matrix, mode),
-                (false, (2, 1)) => {
-                    yuv::yuv_nv16_to_rgba(&img, out, out_stride, range, matrix, mode)
-                }
-                (true, (2, 1)) => yuv::yuv_nv61_to_rgba(&img, out, out_stride, range, matrix, mode),
-                (false, _) => yuv::yuv_nv24_to_rgba(&img, out, out_stride, range, matrix, mode),
-                (true, _) => yuv::yuv_nv42_to_rgba(&img, out, out_stride, range, matrix, mode),
+                (false, (2, 2)) => pick!(yuv::yuv_nv12_to_rgba, yuv::yuv_nv12_to_bgra)(
+                    &img, out, out_stride, range, matrix, mode,
+                ),
+                (true, (2, 2)) => pick!(yuv::yuv_nv21_to_rgba, yuv::yuv_nv21_to_bgra)(
+                    &img, out, out_stride, range, matrix, mode,
+                ),
+                (false, (2, 1)) => pick!(yuv::yuv_nv16_to_rgba, yuv::yuv_nv16_to_bgra)(
+                    &img, out, out_stride, range, matrix, mode,
+                ),
+                (true, (2, 1)) => pick!(yuv::yuv_nv61_to_rgba, yuv::yuv_nv61_to_bgra)(
+                    &img, out, out_stride, range, matrix, mode,
+                ),
+                (false, _) => pick!(yuv::yuv_nv24_to_rgba, yuv::yuv_nv24_to_bgra)(
+                    &img, out, out_stride, range, matrix, mode,
+                ),
+                (true, _) => pick!(yuv::yuv_nv42_to_rgba, yuv::yuv_nv42_to_bgra)(
+                    &img, out, out_stride, range, matrix, mode,
+                ),
             }
             .map_err(err)
         }
@@ -270,9 +319,15 @@ fn yuv_rows(
                 height: h as u32,
             };
             match sub {
-                (2, 2) => yuv::yuv420_to_rgba(&img, out, out_stride, range, matrix),
-                (2, 1) => yuv::yuv422_to_rgba(&img, out, out_stride, range, matrix),
-                _ => yuv::yuv444_to_rgba(&img, out, out_stride, range, matrix),
+                (2, 2) => pick!(yuv::yuv420_to_rgba, yuv::yuv420_to_bgra)(
+                    &img, out, out_stride, range, matrix,
+                ),
+                (2, 1) => pick!(yuv::yuv422_to_rgba, yuv::yuv422_to_bgra)(
+                    &img, out, out_stride, range, matrix,
+                ),
+                _ => pick!(yuv::yuv444_to_rgba, yuv::yuv444_to_bgra)(
+                    &img, out, out_stride, range, matrix,
+                ),
             }
             .map_err(err)
         }
@@ -285,10 +340,18 @@ fn yuv_rows(
             };
             // The component order is the fourcc itself; the table has no column for it.
             match fourcc {
-                Fourcc::Yuyv => yuv::yuyv422_to_rgba(&img, out, out_stride, range, matrix),
-                Fourcc::Yvyu => yuv::yvyu422_to_rgba(&img, out, out_stride, range, matrix),
-                Fourcc::Uyvy => yuv::uyvy422_to_rgba(&img, out, out_stride, range, matrix),
-                _ => yuv::vyuy422_to_rgba(&img, out, out_stride, range, matrix),
+                Fourcc::Yuyv => pick!(yuv::yuyv422_to_rgba, yuv::yuyv422_to_bgra)(
+                    &img, out, out_stride, range, matrix,
+                ),
+                Fourcc::Yvyu => pick!(yuv::yvyu422_to_rgba, yuv::yvyu422_to_bgra)(
+                    &img, out, out_stride, range, matrix,
+                ),
+                Fourcc::Uyvy => pick!(yuv::uyvy422_to_rgba, yuv::uyvy422_to_bgra)(
+                    &img, out, out_stride, range, matrix,
+                ),
+                _ => pick!(yuv::vyuy422_to_rgba, yuv::vyuy422_to_bgra)(
+                    &img, out, out_stride, range, matrix,
+                ),
             }
             .map_err(err)
         }
@@ -304,7 +367,7 @@ fn p01x_rows(
     pl: &Planes<'_>,
     width: usize,
     ys: std::ops::Range<usize>,
-    (range, matrix): (YuvRange, YuvStandardMatrix),
+    (range, matrix, order): (YuvRange, YuvStandardMatrix, Order),
     out: &mut [u8],
 ) -> Result<(), yuv::YuvError> {
     let (y0, y1) = (ys.start, ys.end);
@@ -344,7 +407,11 @@ fn p01x_rows(
             width: width as u32,
             height: h as u32,
         };
-        yuv::i010_to_rgba(&img, out, width as u32 * 4, range, matrix)
+        let convert = match order {
+            Order::Rgba => yuv::i010_to_rgba,
+            Order::Bgra => yuv::i010_to_bgra,
+        };
+        convert(&img, out, width as u32 * 4, range, matrix)
     })
 }
 
@@ -476,6 +543,59 @@ mod tests {
                     assert!(grey && px[3] == 255, "{} {w}x{h}: {px:?}", info.name);
                 }
             }
+        }
+    }
+
+    /// BGRA (the copy frame) is RGBA with red and blue swapped, for every format the CPU
+    /// path reads, on pseudo-random samples at an odd size: the copy path shows the
+    /// pixels the uploaded texture showed.
+    #[test]
+    fn bgra_is_rgba_with_red_and_blue_swapped() {
+        use planar_protocol::format::FORMATS;
+        let (w, h) = (37usize, 11usize);
+        let mut seed = 0x2545_f491_u32;
+        let mut noise = |len: usize| -> Vec<u8> {
+            (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    (seed >> 24) as u8
+                })
+                .collect()
+        };
+        for info in FORMATS.iter() {
+            let Some(conv) = conversion(info.fourcc) else {
+                continue;
+            };
+            let bufs: Vec<(Vec<u8>, usize)> = (0..usize::from(info.planes))
+                .map(|p| {
+                    let stride = info.min_stride(p, w as u32).unwrap() as usize;
+                    (
+                        noise(stride * info.plane_height(p, h as u32) as usize),
+                        stride,
+                    )
+                })
+                .collect();
+            let mut planes = Planes {
+                data: [&[], &[], &[]],
+                stride: [0; 3],
+            };
+            for (i, (data, stride)) in bufs.iter().enumerate() {
+                planes.data[i] = data;
+                planes.stride[i] = *stride;
+            }
+            let enc = YuvEncoding {
+                matrix: Matrix::Bt709,
+                full_range: false,
+            };
+            let (mut rgba, mut bgra) = (vec![0u8; w * h * 4], vec![0u8; w * h * 4]);
+            convert_rows_to(conv, &planes, w, 0..h, enc, Order::Rgba, &mut rgba).unwrap();
+            convert_rows_to(conv, &planes, w, 0..h, enc, Order::Bgra, &mut bgra).unwrap();
+            for px in bgra.chunks_exact_mut(4) {
+                px.swap(0, 2);
+            }
+            assert!(rgba == bgra, "{}: BGRA differs from RGBA", info.name);
         }
     }
 }

@@ -16,14 +16,32 @@ use std::{
     time::Duration,
 };
 
-/// A read-only shared mapping of the first `len` bytes of an fd.
+/// A shared mapping of the first `len` bytes of an fd: read-only for client buffers,
+/// writable for planar's own ([`Mapping::writable`]).
 pub struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
+    writable: bool,
 }
 
 impl Mapping {
     pub fn new(fd: BorrowedFd<'_>, len: usize) -> std::io::Result<Self> {
+        Self::map(fd, len, false)
+    }
+
+    /// A read-write mapping, for a memfd planar made and sized itself (never a client's:
+    /// a client could shrink it under us).
+    pub fn writable(fd: BorrowedFd<'_>, len: usize) -> std::io::Result<Self> {
+        Self::map(fd, len, true)
+    }
+
+    fn map(fd: BorrowedFd<'_>, len: usize, writable: bool) -> std::io::Result<Self> {
+        use rustix::mm::ProtFlags;
+        let prot = if writable {
+            ProtFlags::READ | ProtFlags::WRITE
+        } else {
+            ProtFlags::READ
+        };
         if len == 0 {
             return Err(std::io::Error::other("nothing to map"));
         }
@@ -34,7 +52,7 @@ impl Mapping {
             rustix::mm::mmap(
                 std::ptr::null_mut(),
                 len,
-                rustix::mm::ProtFlags::READ,
+                prot,
                 rustix::mm::MapFlags::SHARED,
                 fd,
                 0,
@@ -43,12 +61,20 @@ impl Mapping {
         Ok(Mapping {
             ptr: NonNull::new(ptr.cast()).ok_or_else(|| std::io::Error::other("mmap gave null"))?,
             len,
+            writable,
         })
     }
 
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: the mapping is `len` readable bytes and lives as long as `self`.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The bytes, writable; None for a read-only mapping.
+    pub fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        // SAFETY: the mapping is `len` writable bytes, exclusively borrowed with `self`.
+        self.writable
+            .then(|| unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) })
     }
 
     pub fn len(&self) -> usize {

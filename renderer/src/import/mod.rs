@@ -188,6 +188,8 @@ pub(crate) struct CpuLimits {
     pub max_size: i32,
     /// Whether the renderer composites from the converted frame (kept in memory).
     pub keep_frame: bool,
+    /// Whether an opaque buffer is converted into a copy frame (see `blit`).
+    pub copy_frame: bool,
 }
 
 /// A zero-copy import: the texture, and an identity of it to count re-imports.
@@ -346,7 +348,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             req.fd_kinds,
             caps.direct,
             policy.encoding,
-            caps.limits.keep_frame,
+            (caps.limits.keep_frame, caps.limits.copy_frame),
         )?;
         let buffer = self.within_budget(buffer, policy, &req.client_name)?;
         Ok(Entry::Cpu {

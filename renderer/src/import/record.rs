@@ -40,6 +40,9 @@ pub struct ImportRecord {
     pub import_us: u64,
     pub bytes_mapped: u64,
     pub frames_shown: u64,
+    /// Frames that put the buffer on an output by a copy rather than a textured quad
+    /// (see `blit`): an XR24 buffer itself, or a CPU-path buffer's copy frame.
+    pub frames_copied: u64,
     /// DMA_BUF_IOCTL_SYNC calls (CPU path).
     pub syncs: u64,
     /// Rows read and converted (CPU path), over all commits.
