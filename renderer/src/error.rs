@@ -90,6 +90,11 @@ pub enum UploadError {
     /// A YUV buffer converted by the GLES shader has no plane textures (yet).
     #[error("no plane textures")]
     NoPlaneTextures,
+
+    /// glTexImage2D refused a plane texture (out of memory, or a size the driver will not
+    /// take).
+    #[error("plane {plane} texture: GL error {code:#x}")]
+    PlaneTexture { plane: usize, code: u32 },
     /// pixman was asked for the planes as they are: it never takes YUV that way.
     #[error("pixman converts YUV on the CPU")]
     PixmanConvertsYuv,
@@ -309,6 +314,14 @@ mod tests {
                 "no shader layout for AR24",
             ),
             (UploadError::NoPlaneTextures.into(), "no plane textures"),
+            (
+                UploadError::PlaneTexture {
+                    plane: 1,
+                    code: 0x505,
+                }
+                .into(),
+                "plane 1 texture: GL error 0x505",
+            ),
             (
                 UploadError::PixmanConvertsYuv.into(),
                 "pixman converts YUV on the CPU",

@@ -142,8 +142,15 @@ fn yuv_copied(name: &str, fourcc: &str, planar: &[&str]) {
         return;
     };
     let cpu: Vec<_> = on.records.iter().filter(|r| r["path"] == "cpu").collect();
-    assert!(!cpu.is_empty(), "{fourcc} is not on the CPU path: {:?}", on.records);
-    let shown: u64 = cpu.iter().map(|r| r["frames_shown"].as_u64().unwrap()).sum();
+    assert!(
+        !cpu.is_empty(),
+        "{fourcc} is not on the CPU path: {:?}",
+        on.records
+    );
+    let shown: u64 = cpu
+        .iter()
+        .map(|r| r["frames_shown"].as_u64().unwrap())
+        .sum();
     assert!(shown > 0, "{:?}", on.records);
     assert_eq!(frames_copied(&on.records, "cpu"), shown, "{:?}", on.records);
 }

@@ -306,8 +306,15 @@ pub(crate) fn create(
     for (i, size) in buffer.plane_textures().into_iter().enumerate() {
         let (internal, format, kind) = gl_format(layout.channels[i], layout.deep);
         let (w, h) = (size.0 as i32, size.1 as i32);
-        let id = renderer
+        let made = renderer
             .with_context(|gl| unsafe {
+                // Errors left by earlier calls are not this texture's (bounded: a lost
+                // context may keep reporting).
+                for _ in 0..8 {
+                    if gl.GetError() == ffi::NO_ERROR {
+                        break;
+                    }
+                }
                 let mut tex = 0;
                 gl.GenTextures(1, &mut tex);
                 gl.BindTexture(ffi::TEXTURE_2D, tex);
@@ -330,10 +337,17 @@ pub(crate) fn create(
                     kind,
                     std::ptr::null(),
                 );
+                let code = gl.GetError();
                 gl.BindTexture(ffi::TEXTURE_2D, 0);
-                tex
+                if code != ffi::NO_ERROR {
+                    // No storage: the texture would sample as black, or fault an upload.
+                    gl.DeleteTextures(1, &tex);
+                    return Err(UploadError::PlaneTexture { plane: i, code });
+                }
+                Ok(tex)
             })
             .map_err(UploadError::Gles)?;
+        let id = made?;
         // smithay picks a program variant by a texture's format and panics on formats it
         // does not sample itself: plane 0, the one it draws, is named RGBA8 (opaque, so
         // the NO_ALPHA variant; the YUV shader is the same in every variant).
