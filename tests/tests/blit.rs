@@ -205,3 +205,17 @@ fn y_inverted_xr24_is_drawn_not_copied() {
     let client = ["--format", "XR24", "--y-invert"];
     same_with_and_without("y_inverted_xr24_is_drawn_not_copied", &client, false);
 }
+
+/// A surface drawn scaled (outputs at scale 2) is never copied, so no copy source is
+/// made for it (none imported for nothing), and the screenshots are as without.
+#[test]
+fn scaled_surfaces_get_no_copy_source() {
+    let run = Run {
+        client: &["--format", "XR24"],
+        outputs: ["320x240,name=A,scale=2", "200x160,name=B,scale=2,pos=160,0"],
+        planar: &[],
+    };
+    if let Some(on) = compare("scaled_surfaces_get_no_copy_source", run, false) {
+        assert_eq!(frames_copied(&on.records, "egl"), 0, "{:?}", on.records);
+    }
+}
