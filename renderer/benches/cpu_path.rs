@@ -60,47 +60,26 @@ fn bench(c: &mut Criterion) {
         let info = format_info(fourcc as u32).unwrap();
         let kinds = vec![FdKind::SealedFile; usize::from(info.planes)];
         // Pixman keeps the converted frame: each read converts into it, chunk by chunk.
-        let mut cpu = CpuBuffer::new(
-            &dmabuf,
-            info,
-            &kinds,
-            &direct,
-            Default::default(),
-            (true, false),
-        )
-        .unwrap();
-        let mut scratch = Vec::new();
-        group.bench_with_input(
-            BenchmarkId::new("composite", fourcc.to_string()),
-            &fourcc,
-            |b, _| {
-                b.iter(|| {
-                    cpu.read(0..H as usize, &mut scratch, |_, _| Ok(()))
-                        .unwrap()
-                })
-            },
-        );
         // GLES with the copy path: converted straight into the XR24 copy frame (a memfd).
-        let mut cpu = CpuBuffer::new(
-            &dmabuf,
-            info,
-            &kinds,
-            &[],
-            Default::default(),
-            (false, true),
-        )
-        .unwrap();
-        assert!(cpu.copy_frame().is_some());
-        group.bench_with_input(
-            BenchmarkId::new("copy_frame", fourcc.to_string()),
-            &fourcc,
-            |b, _| {
-                b.iter(|| {
-                    cpu.read(0..H as usize, &mut scratch, |_, _| Ok(()))
-                        .unwrap()
-                })
-            },
-        );
+        for (name, direct, frames) in [
+            ("composite", &direct[..], (true, false)),
+            ("copy_frame", &[][..], (false, true)),
+        ] {
+            let mut cpu =
+                CpuBuffer::new(&dmabuf, info, &kinds, direct, Default::default(), frames).unwrap();
+            assert_eq!(cpu.copy_frame().is_some(), frames.1);
+            let mut scratch = Vec::new();
+            group.bench_with_input(
+                BenchmarkId::new(name, fourcc.to_string()),
+                &fourcc,
+                |b, _| {
+                    b.iter(|| {
+                        cpu.read(0..H as usize, &mut scratch, |_, _| Ok(()))
+                            .unwrap()
+                    })
+                },
+            );
+        }
     }
     group.finish();
 }

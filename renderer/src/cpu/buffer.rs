@@ -670,8 +670,20 @@ mod tests {
         assert_eq!(cpu.stats.syncs, 4);
     }
 
-    /// A memfd "dma-buf" of `fourcc` at `w`x`h`, planes packed one after the other.
+    /// A memfd "dma-buf" of `fourcc` at `w`x`h`, planes packed one after the other, with
+    /// the pixman layout (frame kept).
     fn yuv_buffer(fourcc: Fourcc, w: u32, h: u32, direct: &[Fourcc]) -> CpuBuffer {
+        tight_buffer(fourcc, w, h, direct, (true, false))
+    }
+
+    /// The same with `frames`: (keep_frame, copy_frame).
+    fn tight_buffer(
+        fourcc: Fourcc,
+        w: u32,
+        h: u32,
+        direct: &[Fourcc],
+        frames: (bool, bool),
+    ) -> CpuBuffer {
         use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
         let info = planar_protocol::format::format_info(fourcc as u32).unwrap();
         let mut b = Dmabuf::builder(
@@ -692,16 +704,18 @@ mod tests {
         }
         ftruncate(&fd, u64::from(offset)).unwrap();
         fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
-        let dmabuf = b.build().unwrap();
-        CpuBuffer::new(
-            &dmabuf,
-            info,
-            &kinds,
-            direct,
-            YuvEncoding::default(),
-            (true, false),
-        )
-        .unwrap()
+        cpu_of(&b.build().unwrap(), &kinds, direct, frames)
+    }
+
+    /// `dmabuf` on the CPU path, default encoding.
+    fn cpu_of(
+        dmabuf: &Dmabuf,
+        kinds: &[FdKind],
+        direct: &[Fourcc],
+        frames: (bool, bool),
+    ) -> CpuBuffer {
+        let info = planar_protocol::format::format_info(dmabuf.format().code as u32).unwrap();
+        CpuBuffer::new(dmabuf, info, kinds, direct, YuvEncoding::default(), frames).unwrap()
     }
 
     /// The budget counts what the buffer really holds: YUV the renderer converts costs its
@@ -790,7 +804,9 @@ mod tests {
     #[test]
     fn copy_frames_are_converted_in_place_as_bgra() {
         for y_invert in [false, true] {
-            let mut cpu = rows_buffer(y_invert, (false, true));
+            // As on GLES: the renderer takes XR24 from memory as it is.
+            let direct = [Fourcc::Xrgb8888, Fourcc::Argb8888];
+            let mut cpu = rows_buffer(y_invert, &direct, (false, true));
             let frame = cpu.copy_frame().expect("a copy frame").clone();
             assert_eq!(frame.format().code, Fourcc::Xrgb8888);
             let mut scratch = Vec::new();
@@ -816,12 +832,12 @@ mod tests {
             assert_eq!(cpu.rows_to_read(1..2), 0..4);
         }
         // Not for a format with alpha (it is blended, never copied).
-        let (alpha, _fd) = buffer_of(Fourcc::Argb8888, (false, true));
+        let alpha = tight_buffer(Fourcc::Argb8888, 4, 4, &[], (false, true));
         assert!(alpha.copy_frame().is_none());
     }
 
     /// A 4x4 XRGB8888 memfd buffer whose memory row m is blue m*10 (alpha 255).
-    fn rows_buffer(y_invert: bool, frames: (bool, bool)) -> CpuBuffer {
+    fn rows_buffer(y_invert: bool, direct: &[Fourcc], frames: (bool, bool)) -> CpuBuffer {
         use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
         let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
         ftruncate(&fd, 64).unwrap();
@@ -837,35 +853,7 @@ mod tests {
         };
         let mut b = Dmabuf::builder((4, 4), Fourcc::Xrgb8888, Modifier::Linear, flags);
         b.add_plane(fd, 0, 0, 16);
-        let dmabuf = b.build().unwrap();
-        let info = planar_protocol::format::format_info(Fourcc::Xrgb8888 as u32).unwrap();
-        let kinds = [FdKind::SealedFile];
-        // As on GLES: the renderer takes XR24 from memory as it is.
-        let direct = [Fourcc::Xrgb8888, Fourcc::Argb8888];
-        CpuBuffer::new(
-            &dmabuf,
-            info,
-            &kinds,
-            &direct,
-            YuvEncoding::default(),
-            frames,
-        )
-        .unwrap()
-    }
-
-    /// A 4x4 memfd buffer of `fourcc` (4 bytes a pixel), zeroed.
-    fn buffer_of(fourcc: Fourcc, frames: (bool, bool)) -> (CpuBuffer, std::os::fd::OwnedFd) {
-        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
-        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
-        ftruncate(&fd, 64).unwrap();
-        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
-        let mut b = Dmabuf::builder((4, 4), fourcc, Modifier::Linear, DmabufFlags::empty());
-        b.add_plane(fd.try_clone().unwrap(), 0, 0, 16);
-        let dmabuf = b.build().unwrap();
-        let info = planar_protocol::format::format_info(fourcc as u32).unwrap();
-        let kinds = [FdKind::SealedFile];
-        let cpu = CpuBuffer::new(&dmabuf, info, &kinds, &[], YuvEncoding::default(), frames);
-        (cpu.unwrap(), fd)
+        cpu_of(&b.build().unwrap(), &[FdKind::SealedFile], direct, frames)
     }
 
     /// A refused START is an error, with nothing to END and nothing converted.
@@ -889,33 +877,8 @@ mod tests {
     /// chunk handed on is in image order.
     #[test]
     fn y_inverted_rows_come_from_the_mirrored_memory_rows() {
-        use rustix::fs::{fcntl_add_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
-        let fd = memfd_create("t", MemfdFlags::ALLOW_SEALING).unwrap();
-        ftruncate(&fd, 64).unwrap();
-        // Memory row m holds blue m*10 (XRGB8888 little-endian: B first).
-        let bytes: Vec<u8> = (0..4u8)
-            .flat_map(|m| [m * 10, 0, 0, 255].repeat(4))
-            .collect();
-        rustix::io::pwrite(&fd, &bytes, 0).unwrap();
-        fcntl_add_seals(&fd, SealFlags::SHRINK).unwrap();
-        let mut b = Dmabuf::builder(
-            (4, 4),
-            Fourcc::Xrgb8888,
-            Modifier::Linear,
-            DmabufFlags::Y_INVERT,
-        );
-        b.add_plane(fd, 0, 0, 16);
-        let dmabuf = b.build().unwrap();
-        let info = planar_protocol::format::format_info(Fourcc::Xrgb8888 as u32).unwrap();
-        let mut cpu = CpuBuffer::new(
-            &dmabuf,
-            info,
-            &[FdKind::SealedFile],
-            &[],
-            YuvEncoding::default(),
-            (false, false),
-        )
-        .unwrap();
+        // Memory row m holds blue m*10 (XRGB8888 little-endian: B first), converted.
+        let mut cpu = rows_buffer(true, &[], (false, false));
         let mut seen = Vec::new();
         let changed = cpu
             .read(0..1, &mut Vec::new(), |rows, bytes| {

@@ -508,21 +508,10 @@ mod tests {
                 } else {
                     &[0x80]
                 };
-                let bufs: Vec<(Vec<u8>, usize)> = (0..usize::from(info.planes))
-                    .map(|p| {
-                        let stride = info.min_stride(p, w).unwrap() as usize;
-                        let len = stride * info.plane_height(p, h) as usize;
-                        (mid.iter().copied().cycle().take(len).collect(), stride)
-                    })
-                    .collect();
-                let mut planes = Planes {
-                    data: [&[], &[], &[]],
-                    stride: [0; 3],
-                };
-                for (i, (data, stride)) in bufs.iter().enumerate() {
-                    planes.data[i] = data;
-                    planes.stride[i] = *stride;
-                }
+                let bufs = plane_bufs(info, w as usize, h as usize, |len| {
+                    mid.iter().copied().cycle().take(len).collect()
+                });
+                let planes = planes_of(&bufs);
                 let conv = conversion(info.fourcc).unwrap();
                 let (w, h) = (w as usize, h as usize);
                 let mut whole = vec![0u8; w * h * 4];
@@ -544,6 +533,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Tight planes of `info` at `w`x`h`, each filled by `fill(len)`, with their strides.
+    fn plane_bufs(
+        info: &FormatInfo,
+        w: usize,
+        h: usize,
+        mut fill: impl FnMut(usize) -> Vec<u8>,
+    ) -> Vec<(Vec<u8>, usize)> {
+        (0..usize::from(info.planes))
+            .map(|p| {
+                let stride = info.min_stride(p, w as u32).unwrap() as usize;
+                (
+                    fill(stride * info.plane_height(p, h as u32) as usize),
+                    stride,
+                )
+            })
+            .collect()
+    }
+
+    fn planes_of(bufs: &[(Vec<u8>, usize)]) -> Planes<'_> {
+        let mut planes = Planes {
+            data: [&[], &[], &[]],
+            stride: [0; 3],
+        };
+        for (i, (data, stride)) in bufs.iter().enumerate() {
+            planes.data[i] = data;
+            planes.stride[i] = *stride;
+        }
+        planes
     }
 
     /// BGRA (the copy frame) is RGBA with red and blue swapped, for every format the CPU
@@ -568,23 +587,8 @@ mod tests {
             let Some(conv) = conversion(info.fourcc) else {
                 continue;
             };
-            let bufs: Vec<(Vec<u8>, usize)> = (0..usize::from(info.planes))
-                .map(|p| {
-                    let stride = info.min_stride(p, w as u32).unwrap() as usize;
-                    (
-                        noise(stride * info.plane_height(p, h as u32) as usize),
-                        stride,
-                    )
-                })
-                .collect();
-            let mut planes = Planes {
-                data: [&[], &[], &[]],
-                stride: [0; 3],
-            };
-            for (i, (data, stride)) in bufs.iter().enumerate() {
-                planes.data[i] = data;
-                planes.stride[i] = *stride;
-            }
+            let bufs = plane_bufs(info, w, h, &mut noise);
+            let planes = planes_of(&bufs);
             let enc = YuvEncoding {
                 matrix: Matrix::Bt709,
                 full_range: false,
