@@ -398,6 +398,9 @@ fn update_cpu<R>(
         return;
     }
     let new = shown.is_none();
+    // An opaque format covers everything under it, as smithay's surface element says of
+    // a buffer without alpha: the damage tracker then clears nothing beneath it.
+    let opaque = (!buffer.format.alpha).then(|| vec![buffer.row_region(0..buffer.height)]);
     if new {
         let frame = buffer.copy_frame().and_then(|f| renderer.frame_texture(f));
         if frame.is_none() {
@@ -410,7 +413,7 @@ fn update_cpu<R>(
                     t.clone(),
                     buffer_scale,
                     transform,
-                    None,
+                    opaque.clone(),
                 ));
                 *kept = Some(t);
                 *geometry = (buffer_scale, transform);
@@ -427,7 +430,7 @@ fn update_cpu<R>(
     if *geometry != (buffer_scale, transform) {
         // The same texture, drawn with the surface's new scale and transform (smithay's
         // render buffer fixes both when it is made).
-        texture.update_from_texture(renderer, raw.clone(), buffer_scale, transform, None);
+        texture.update_from_texture(renderer, raw.clone(), buffer_scale, transform, opaque);
         *geometry = (buffer_scale, transform);
     }
     let rows = buffer.rows_to_read(damaged_rows(&damage, buffer.height));
