@@ -521,6 +521,71 @@ mod tests {
         assert!(cache.map.contains_key(&live.weak()));
     }
 
+    /// A GLES renderer on the surfaceless EGL platform (llvmpipe here), or why not.
+    fn gles() -> Result<GlesRenderer, String> {
+        use smithay::backend::egl::{native::EGLSurfacelessDisplay, EGLContext, EGLDisplay};
+        // SAFETY: the surfaceless platform needs no native display to outlive it.
+        let display =
+            unsafe { EGLDisplay::new(EGLSurfacelessDisplay) }.map_err(|e| e.to_string())?;
+        let context = EGLContext::new(&display).map_err(|e| e.to_string())?;
+        // SAFETY: a fresh context, made current only by this renderer.
+        unsafe { GlesRenderer::new(context) }.map_err(|e| e.to_string())
+    }
+
+    /// A source is made once per buffer with its framebuffer (the same one frame after
+    /// frame); an import EGL refuses is remembered, not retried; a CPU frame whose
+    /// texture was remade gets a new source, the old framebuffer is freed; with the copy
+    /// path off for the output, nothing is made or cached.
+    #[test]
+    fn sources_are_made_once_and_failures_remembered() {
+        let mut r = match gles() {
+            Ok(r) => r,
+            Err(why) => {
+                return println!("SKIP sources_are_made_once_and_failures_remembered: {why}")
+            }
+        };
+        let mut off = CopySources::new(false);
+        let good = memfd_dmabuf();
+        assert!(r.copy_source(&mut off, &good).is_none());
+        assert!(off.map.is_empty());
+
+        let mut cache = CopySources::new(true);
+        let a = r
+            .copy_source(&mut cache, &good)
+            .expect("a memfd XR24 source");
+        assert_ne!(a.fbo, 0);
+        let b = r.copy_source(&mut cache, &good).unwrap();
+        assert_eq!((a.fbo, a.texture.tex_id()), (b.fbo, b.texture.tex_id()));
+
+        // A tiled modifier (Intel X-tiling), which llvmpipe does not import.
+        use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
+        let fd = memfd_create("t", MemfdFlags::CLOEXEC).unwrap();
+        ftruncate(&fd, 64).unwrap();
+        let tiled = Modifier::from(0x0100_0000_0000_0001);
+        let flags = DmabufFlags::empty();
+        let mut bad = Dmabuf::builder((4, 4), Fourcc::Xrgb8888, tiled, flags);
+        bad.add_plane(fd, 0, 0, 16);
+        let bad = bad.build().unwrap();
+        assert!(r.copy_source(&mut cache, &bad).is_none());
+        assert!(
+            matches!(cache.map.get(&bad.weak()), Some(None)),
+            "the failure is kept"
+        );
+        assert!(r.copy_source(&mut cache, &bad).is_none());
+
+        let key = memfd_dmabuf();
+        let t1 = texture_2d(&mut r, &good, false).unwrap();
+        let s1 = r.frame_source(&mut cache, &key, &t1).unwrap();
+        let again = r.frame_source(&mut cache, &key, &t1).unwrap();
+        assert_eq!(s1.fbo, again.fbo);
+        let t2 = texture_2d(&mut r, &good, false).unwrap();
+        let s2 = r.frame_source(&mut cache, &key, &t2).unwrap();
+        assert_eq!(s2.texture.tex_id(), t2.tex_id());
+        assert_eq!(cache.dropped, vec![s1.fbo]);
+        r.free_dropped(&mut cache);
+        assert!(cache.dropped.is_empty());
+    }
+
     #[test]
     fn copies_only_texel_for_pixel_unturned_and_opaque() {
         let whole = Rectangle::new((8., 4.).into(), (64., 32.).into());
