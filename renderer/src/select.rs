@@ -237,7 +237,8 @@ pub fn sharing(
         owner: owner.to_string(),
         node,
     };
-    let (context, strings) = context_on(display.clone(), probe, |d| {
+    let probe = probe.then(|| kind.to_string());
+    let (context, strings) = context_on(display.clone(), probe.as_deref(), |d| {
         EGLContext::new_shared(d, share_with)
     })?;
     let (engine, strings) = gles_engine(context, strings, size)?;
@@ -285,8 +286,9 @@ fn prepare(choice: RendererChoice) -> Prepared {
             // On a GBM device EGL imports the device's own buffers; a memory buffer failing
             // there (EGL_BAD_ALLOC on virtio-gpu) says nothing about them, so only the
             // software displays are probed. On GBM a failed import falls back at create.
-            let probe = !matches!(kind, RendererKind::GlesGbm(_));
-            match open().and_then(|display| context_on(display, probe, EGLContext::new)) {
+            let probe = (!matches!(kind, RendererKind::GlesGbm(_))).then(|| kind.to_string());
+            match open().and_then(|display| context_on(display, probe.as_deref(), EGLContext::new))
+            {
                 Ok((context, strings)) => {
                     gles = Some((kind, context, strings));
                     break;
@@ -400,9 +402,10 @@ struct EglStrings {
     egl: crate::import::EglPairs,
 }
 
+/// `probe`: the display's name when its pairs are to be probed (the cache's key).
 fn context_on(
     display: EGLDisplay,
-    probe: bool,
+    probe: Option<&str>,
     new_context: impl FnOnce(&EGLDisplay) -> Result<EGLContext, smithay::backend::egl::Error>,
 ) -> Result<(EGLContext, EglStrings), RendererError> {
     let query = |name| {
@@ -424,8 +427,8 @@ fn context_on(
         .iter()
         .map(|f| (f.code as u32, u64::from(f.modifier)))
         .collect();
-    let egl = if probe {
-        crate::probe::probe(&display, &listed)
+    let egl = if let Some(device) = probe {
+        crate::probe::probe_cached(&display, device, &listed)
     } else {
         let zero_copy = listed
             .iter()
