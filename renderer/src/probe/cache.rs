@@ -303,7 +303,24 @@ mod tests {
         Ok((display, pairs))
     }
 
-    /// Probes through the cache, counting real probes.
+    type SetUp = (EGLDisplay, Vec<(u32, u64)>, TempDir, Key);
+
+    /// A real surfaceless display, its pairs, a fresh cache directory and the key; None
+    /// (after the SKIP line) without EGL.
+    fn set_up(test: &str) -> Option<SetUp> {
+        match surfaceless() {
+            Ok((display, pairs)) => {
+                let key = Key::of(&display, "surfaceless", &pairs);
+                Some((display, pairs, TempDir::new(test), key))
+            }
+            Err(why) => {
+                println!("SKIP {test}: no surfaceless EGL: {why}");
+                None
+            }
+        }
+    }
+
+    /// Probes through the cache.
     fn through(
         dir: &Path,
         key: &Key,
@@ -315,13 +332,9 @@ mod tests {
 
     #[test]
     fn a_hit_gives_what_the_probe_gave() {
-        let test = "a_hit_gives_what_the_probe_gave";
-        let (display, pairs) = match surfaceless() {
-            Ok(d) => d,
-            Err(why) => return println!("SKIP {test}: no surfaceless EGL: {why}"),
+        let Some((display, pairs, tmp, key)) = set_up("a_hit_gives_what_the_probe_gave") else {
+            return;
         };
-        let tmp = TempDir::new(test);
-        let key = Key::of(&display, "surfaceless", &pairs);
         let direct = super::super::probe(&display, &pairs);
         let (first, outcome) = through(&tmp.0, &key, &display, &pairs);
         assert_eq!(outcome, Outcome::Probed);
@@ -342,13 +355,10 @@ mod tests {
 
     #[test]
     fn a_corrupt_file_is_ignored_and_rewritten() {
-        let test = "a_corrupt_file_is_ignored_and_rewritten";
-        let (display, pairs) = match surfaceless() {
-            Ok(d) => d,
-            Err(why) => return println!("SKIP {test}: no surfaceless EGL: {why}"),
+        let Some((display, pairs, tmp, key)) = set_up("a_corrupt_file_is_ignored_and_rewritten")
+        else {
+            return;
         };
-        let tmp = TempDir::new(test);
-        let key = Key::of(&display, "surfaceless", &pairs);
         let path = key.file_in(&tmp.0);
         let direct = super::super::probe(&display, &pairs);
         for garbage in [
@@ -373,13 +383,9 @@ mod tests {
 
     #[test]
     fn a_changed_key_probes_again() {
-        let test = "a_changed_key_probes_again";
-        let (display, pairs) = match surfaceless() {
-            Ok(d) => d,
-            Err(why) => return println!("SKIP {test}: no surfaceless EGL: {why}"),
+        let Some((display, pairs, tmp, key)) = set_up("a_changed_key_probes_again") else {
+            return;
         };
-        let tmp = TempDir::new(test);
-        let key = Key::of(&display, "surfaceless", &pairs);
         through(&tmp.0, &key, &display, &pairs);
         let fewer = &pairs[..pairs.len() / 2];
         let changed = [
