@@ -37,10 +37,10 @@ fn main() {
         cli::Command::Man(args) => help::man(args).map(|()| 0),
     };
     match result {
-        Ok(code) => std::process::exit(code),
+        Ok(code) => run::exit(code),
         Err(err) => {
             eprintln!("planar: {err:#}");
-            std::process::exit(run::EXIT_PLANAR_ERROR);
+            run::exit(run::EXIT_PLANAR_ERROR);
         }
     }
 }

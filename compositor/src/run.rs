@@ -41,8 +41,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     serve(&mut planar, child.as_mut())?;
     let code = stop_code(&args, &mut planar.state, child.as_mut())?;
     let code = finish(&args, &mut planar.state, code, started)?;
+    // The process ends next (see `exit`): the renderer is not torn down, since ending
+    // Mesa's context waits on its rasteriser threads, which a loaded machine schedules
+    // late. Clients, the socket and the lock file are still closed and removed.
+    std::mem::forget(planar.state.backend.take());
     planar.teardown();
+    info!(code, "planar exits");
     Ok(code)
+}
+
+/// Ends the process with `code` once stdout is flushed, without the C library's exit
+/// handlers: Mesa's (which terminates every EGL display again, joining the llvmpipe
+/// threads) and LLVM's static destructors are work a process that ends does not need.
+/// Every file planar writes is closed before this (the kernel closes the rest).
+pub fn exit(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit only ends the process; nothing after it runs.
+    unsafe { libc::_exit(code) }
 }
 
 /// Everything before the command starts: the compositor with the command line's

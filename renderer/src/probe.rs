@@ -3,6 +3,9 @@
 //! buffer (llvmpipe lists multi-planar YUV but refuses it from memfds with EGL_BAD_ALLOC),
 //! and a pair in the zero-copy tranche must not fail. The probe runs on the renderer
 //! selection thread: creating an EGLImage needs the display only, not a context.
+//!
+//! The answer is cached on disk (`cache.rs`): a `planar run` is often one short screenshot
+//! test, and the ~100 test imports were the largest part of its start-up.
 
 use std::os::fd::OwnedFd;
 
@@ -18,7 +21,21 @@ use tracing::info;
 
 use crate::import::EglPairs;
 
+mod cache;
+
 const PROBE_SIZE: u32 = 64;
+
+/// Splits `pairs` into those EGL imports and those it refuses, from the cache when it holds
+/// the answer for this display (`device` names it: "surfaceless", a node …).
+pub(crate) fn probe_cached(display: &EGLDisplay, device: &str, pairs: &[(u32, u64)]) -> EglPairs {
+    let Some(dir) = cache::dir() else {
+        return probe(display, pairs);
+    };
+    cache::probe_through(&dir, &cache::Key::of(display, device, pairs), || {
+        probe(display, pairs)
+    })
+    .0
+}
 
 /// Splits `pairs` into those EGL imports and those it refuses.
 pub(crate) fn probe(display: &EGLDisplay, pairs: &[(u32, u64)]) -> EglPairs {

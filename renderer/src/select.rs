@@ -11,6 +11,7 @@ use std::{
     ffi::CStr,
     fmt,
     path::{Path, PathBuf},
+    time::Instant,
 };
 
 use smithay::{
@@ -25,7 +26,7 @@ use smithay::{
     },
     utils::Size,
 };
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::{engine::Engine, RendererError};
 
@@ -156,12 +157,17 @@ impl PendingRenderer {
         mut self,
         size: Size<i32, smithay::utils::Physical>,
     ) -> Result<(Engine, RendererInfo), RendererError> {
+        let waiting = Instant::now();
         let prepared = self
             .worker
             .take()
             .expect("finish is called once")
             .join()
             .map_err(|_| RendererError::NoneAvailable("the selection thread panicked".into()))?;
+        debug!(
+            ms = ms_since(waiting),
+            "renderer selection: waited for the worker"
+        );
         let Prepared {
             mut steps,
             choice,
@@ -237,7 +243,8 @@ pub fn sharing(
         owner: owner.to_string(),
         node,
     };
-    let (context, strings) = context_on(display.clone(), probe, |d| {
+    let probe = probe.then(|| kind.to_string());
+    let (context, strings) = context_on(display.clone(), probe.as_deref(), |d| {
         EGLContext::new_shared(d, share_with)
     })?;
     let (engine, strings) = gles_engine(context, strings, size)?;
@@ -258,8 +265,10 @@ fn gles_engine(
     strings: EglStrings,
     size: Size<i32, smithay::utils::Physical>,
 ) -> Result<(Engine, EglStrings), RendererError> {
+    let making = Instant::now();
     // SAFETY: the context is fresh, current on no thread, and used only by this renderer.
     let renderer = unsafe { GlesRenderer::new(context) }?;
+    debug!(ms = ms_since(making), "GLES renderer made");
     let (renderer, gl) = gl_renderer_string(renderer)?;
     let mut strings = strings;
     strings.gl_renderer = gl;
@@ -285,8 +294,13 @@ fn prepare(choice: RendererChoice) -> Prepared {
             // On a GBM device EGL imports the device's own buffers; a memory buffer failing
             // there (EGL_BAD_ALLOC on virtio-gpu) says nothing about them, so only the
             // software displays are probed. On GBM a failed import falls back at create.
-            let probe = !matches!(kind, RendererKind::GlesGbm(_));
-            match open().and_then(|display| context_on(display, probe, EGLContext::new)) {
+            let probe = (!matches!(kind, RendererKind::GlesGbm(_))).then(|| kind.to_string());
+            let opening = Instant::now();
+            let opened = open().inspect(|_| {
+                debug!(%kind, ms = ms_since(opening), "renderer selection: EGL display opened");
+            });
+            match opened.and_then(|display| context_on(display, probe.as_deref(), EGLContext::new))
+            {
                 Ok((context, strings)) => {
                     gles = Some((kind, context, strings));
                     break;
@@ -400,9 +414,10 @@ struct EglStrings {
     egl: crate::import::EglPairs,
 }
 
+/// `probe`: the display's name when its pairs are to be probed (the cache's key).
 fn context_on(
     display: EGLDisplay,
-    probe: bool,
+    probe: Option<&str>,
     new_context: impl FnOnce(&EGLDisplay) -> Result<EGLContext, smithay::backend::egl::Error>,
 ) -> Result<(EGLContext, EglStrings), RendererError> {
     let query = |name| {
@@ -424,8 +439,9 @@ fn context_on(
         .iter()
         .map(|f| (f.code as u32, u64::from(f.modifier)))
         .collect();
-    let egl = if probe {
-        crate::probe::probe(&display, &listed)
+    let probing = Instant::now();
+    let egl = if let Some(device) = probe {
+        crate::probe::probe_cached(&display, device, &listed)
     } else {
         let zero_copy = listed
             .iter()
@@ -437,7 +453,10 @@ fn context_on(
             refused: Vec::new(),
         }
     };
+    debug!(ms = ms_since(probing), "EGL pairs known");
+    let making = Instant::now();
     let context = new_context(&display)?;
+    debug!(ms = ms_since(making), "EGL context made");
     Ok((
         context,
         EglStrings {
@@ -448,6 +467,11 @@ fn context_on(
             egl,
         },
     ))
+}
+
+/// Milliseconds since `t`, for the start-up time line in the log.
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
 }
 
 type WithGlString = (GlesRenderer, Option<String>);
