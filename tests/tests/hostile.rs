@@ -16,12 +16,16 @@ use wayland_client::{
     backend::WaylandError,
     delegate_noop,
     globals::{registry_queue_init, GlobalListContents},
-    protocol::wl_registry::WlRegistry,
+    protocol::{wl_output::WlOutput, wl_registry::WlRegistry},
     Connection, Dispatch, QueueHandle,
 };
 use wayland_protocols::wp::security_context::v1::client::{
     wp_security_context_manager_v1::WpSecurityContextManagerV1,
     wp_security_context_v1::WpSecurityContextV1,
+};
+use wayland_protocols_wlr::screencopy::v1::client::{
+    zwlr_screencopy_frame_v1::{self, ZwlrScreencopyFrameV1},
+    zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1,
 };
 
 fn server() -> Server {
@@ -635,5 +639,72 @@ fn next_frame_flood_is_coalesced() {
         slowest < Duration::from_secs(2),
         "the polite client waited {slowest:?}"
     );
+    still_serving(&mut server);
+}
+
+/// What a capturing client counts: its frames' `failed` events.
+#[derive(Default)]
+struct Frames {
+    failed: usize,
+}
+
+impl Dispatch<WlRegistry, GlobalListContents> for Frames {
+    fn event(
+        _: &mut Self,
+        _: &WlRegistry,
+        _: wayland_client::protocol::wl_registry::Event,
+        _: &GlobalListContents,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+    }
+}
+
+impl Dispatch<ZwlrScreencopyFrameV1, ()> for Frames {
+    fn event(
+        frames: &mut Self,
+        _: &ZwlrScreencopyFrameV1,
+        event: zwlr_screencopy_frame_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let zwlr_screencopy_frame_v1::Event::Failed = event {
+            frames.failed += 1;
+        }
+    }
+}
+delegate_noop!(Frames: ignore WlOutput);
+delegate_noop!(Frames: ignore ZwlrScreencopyManagerV1);
+
+/// A client that may not capture (this test process was not started by planar run) asks
+/// for frames in a loop and keeps them all. Each frame gets `failed`; none takes one of
+/// the client's capture slots (permission is checked first, so the limit's refusal never
+/// shows); and the refusal is logged at warn once for the connection, not once per request
+/// (before: a warn line per frame, and one more per frame past the 16-frame limit).
+#[test]
+fn refused_capture_flood_fails_every_frame_and_is_logged_once() {
+    const FRAMES: usize = 500;
+    let mut server = server();
+    let conn = server.connect().unwrap();
+    let (globals, mut queue) = registry_queue_init::<Frames>(&conn).unwrap();
+    let qh = queue.handle();
+    let manager: ZwlrScreencopyManagerV1 = globals.bind(&qh, 1..=3, ()).unwrap();
+    let output: WlOutput = globals.bind(&qh, 1..=4, ()).unwrap();
+    let frames: Vec<ZwlrScreencopyFrameV1> = (0..FRAMES)
+        .map(|_| manager.capture_output(0, &output, &qh, ()))
+        .collect();
+    let mut state = Frames::default();
+    queue.roundtrip(&mut state).unwrap();
+    assert_eq!(state.failed, FRAMES, "{}", server.log());
+    let log = server.log();
+    let warned = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("capture refused"))
+        .count();
+    assert_eq!(warned, 1, "{log}");
+    assert!(log.contains("was not started by planar run"), "{log}");
+    assert!(!log.contains("capture frames already"), "{log}");
+    drop(frames);
     still_serving(&mut server);
 }
