@@ -708,3 +708,41 @@ fn refused_capture_flood_fails_every_frame_and_is_logged_once() {
     drop(frames);
     still_serving(&mut server);
 }
+
+/// linux-dmabuf names a client (`pid N (command)`) in its log lines and import records
+/// once per connection, kept with the client, instead of reading /proc/PID/comm at every
+/// create: a client that renames itself after connecting keeps the name it connected
+/// with (before, each create read the new name).
+#[test]
+fn dmabuf_creates_name_the_client_as_it_connected() {
+    use planar_tests::dmabuf_client::{AddPlane, DmabufConn, Outcome};
+    let server = server();
+    // The bind's roundtrip: planar has accepted and named the connection.
+    let mut dmabuf = DmabufConn::new(server.connect().unwrap(), 4).unwrap();
+    let comm = "/proc/self/comm";
+    let original = std::fs::read_to_string(comm).unwrap().trim().to_string();
+    std::fs::write(comm, "renamed-client").unwrap();
+    let fd = planar_tests::memfd::sealed("hostile", &[0x40; 16 * 16 * 4]).unwrap();
+    let plane = AddPlane {
+        fd: fd.as_fd(),
+        plane_idx: 0,
+        offset: 0,
+        stride: 64,
+        modifier: 0,
+    };
+    let xr24 = drm_fourcc::DrmFourcc::Xrgb8888 as u32;
+    let outcome = dmabuf.create(&[plane], 16, 16, xr24, 0);
+    std::fs::write(comm, &original).unwrap();
+    assert!(
+        matches!(outcome, Outcome::Created(_)),
+        "{outcome:?}\n{}",
+        server.log()
+    );
+    let log = server.log();
+    let created = log
+        .lines()
+        .find(|l| l.contains("linux-dmabuf buffer created"))
+        .unwrap_or_else(|| panic!("no buffer created line:\n{log}"));
+    assert!(created.contains(&format!("({original})")), "{created}");
+    assert!(!created.contains("renamed-client"), "{created}");
+}
