@@ -192,8 +192,14 @@ fn deterministic_runs_are_byte_identical() {
     let dir = runtime_dir();
     let mut pngs = Vec::new();
     let mut stamps = Vec::new();
-    for i in 0..2 {
+    let client = "planar-client show --format NV12 --size 64x48 --frames 5 --presentation";
+    // The first run's client starts at once, most likely before the renderer is ready; the
+    // second's a second later, after it. Whether the renderer was ready at the client's
+    // first (bufferless) commit once decided whether that commit drew frame 1, and the
+    // client's frames were then numbered from 2 (a start-up race seen under load).
+    for (i, delay) in ["", "sleep 1; "].into_iter().enumerate() {
         let png = dir.path().join(format!("det{i}.png"));
+        let shell = format!("{delay}exec {client}");
         let out = planar_run(
             Some(dir.path()),
             &[
@@ -206,17 +212,7 @@ fn deterministic_runs_are_byte_identical() {
                 "--screenshot",
                 png.to_str().unwrap(),
             ],
-            &[
-                "planar-client",
-                "show",
-                "--format",
-                "NV12",
-                "--size",
-                "64x48",
-                "--frames",
-                "5",
-                "--presentation",
-            ],
+            &["sh", "-c", &shell],
             LIMIT,
         );
         assert_eq!(out.code(), Some(0), "{}", out.stderr);
