@@ -8,6 +8,10 @@ use std::{
         fd::{AsFd, BorrowedFd},
         unix::net::{UnixListener, UnixStream},
     },
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -642,40 +646,23 @@ fn next_frame_flood_is_coalesced() {
     still_serving(&mut server);
 }
 
-/// What a capturing client counts: its frames' `failed` events.
-#[derive(Default)]
-struct Frames {
-    failed: usize,
-}
-
-impl Dispatch<WlRegistry, GlobalListContents> for Frames {
+/// A screencopy frame counts its `failed` event in the counter it carries.
+impl Dispatch<ZwlrScreencopyFrameV1, Arc<AtomicUsize>> for Raw {
     fn event(
         _: &mut Self,
-        _: &WlRegistry,
-        _: wayland_client::protocol::wl_registry::Event,
-        _: &GlobalListContents,
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-    }
-}
-
-impl Dispatch<ZwlrScreencopyFrameV1, ()> for Frames {
-    fn event(
-        frames: &mut Self,
         _: &ZwlrScreencopyFrameV1,
         event: zwlr_screencopy_frame_v1::Event,
-        _: &(),
+        failed: &Arc<AtomicUsize>,
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
         if let zwlr_screencopy_frame_v1::Event::Failed = event {
-            frames.failed += 1;
+            failed.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
-delegate_noop!(Frames: ignore WlOutput);
-delegate_noop!(Frames: ignore ZwlrScreencopyManagerV1);
+delegate_noop!(Raw: ignore WlOutput);
+delegate_noop!(Raw: ignore ZwlrScreencopyManagerV1);
 
 /// A client that may not capture (this test process was not started by planar run) asks
 /// for frames in a loop and keeps them all. Each frame gets `failed`; none takes one of
@@ -687,16 +674,17 @@ fn refused_capture_flood_fails_every_frame_and_is_logged_once() {
     const FRAMES: usize = 500;
     let mut server = server();
     let conn = server.connect().unwrap();
-    let (globals, mut queue) = registry_queue_init::<Frames>(&conn).unwrap();
+    let (globals, mut queue) = registry_queue_init::<Raw>(&conn).unwrap();
     let qh = queue.handle();
     let manager: ZwlrScreencopyManagerV1 = globals.bind(&qh, 1..=3, ()).unwrap();
     let output: WlOutput = globals.bind(&qh, 1..=4, ()).unwrap();
+    let failed = Arc::new(AtomicUsize::new(0));
     let frames: Vec<ZwlrScreencopyFrameV1> = (0..FRAMES)
-        .map(|_| manager.capture_output(0, &output, &qh, ()))
+        .map(|_| manager.capture_output(0, &output, &qh, failed.clone()))
         .collect();
-    let mut state = Frames::default();
-    queue.roundtrip(&mut state).unwrap();
-    assert_eq!(state.failed, FRAMES, "{}", server.log());
+    queue.roundtrip(&mut Raw).unwrap();
+    let failed = failed.load(Ordering::SeqCst);
+    assert_eq!(failed, FRAMES, "{}", server.log());
     let log = server.log();
     let warned = log
         .lines()

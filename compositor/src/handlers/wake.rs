@@ -70,6 +70,16 @@ mod tests {
         timer: WakeTimer,
     }
 
+    fn test_loop() -> (
+        calloop::EventLoop<'static, Counts>,
+        LoopHandle<'static, Counts>,
+        Counts,
+    ) {
+        let event_loop = calloop::EventLoop::<Counts>::try_new().unwrap();
+        let handle = event_loop.handle();
+        (event_loop, handle, Counts::default())
+    }
+
     fn run_for(event_loop: &mut calloop::EventLoop<'static, Counts>, counts: &mut Counts) {
         let end = Instant::now() + Duration::from_millis(400);
         while Instant::now() < end {
@@ -93,9 +103,7 @@ mod tests {
     /// Re-armed earlier, the later timer is removed: one wake-up, not two.
     #[test]
     fn rearming_earlier_replaces_the_armed_timer() {
-        let mut event_loop = calloop::EventLoop::<Counts>::try_new().unwrap();
-        let handle = event_loop.handle();
-        let mut counts = Counts::default();
+        let (mut event_loop, handle, mut counts) = test_loop();
         arm(&mut counts, &handle, 250, "late");
         arm(&mut counts, &handle, 50, "early");
         // Later than the armed one: already covered, nothing new is armed.
@@ -108,9 +116,7 @@ mod tests {
     /// Disarmed, it never fires; armed again after firing, it fires again.
     #[test]
     fn disarmed_timers_do_not_fire_and_fired_ones_can_be_rearmed() {
-        let mut event_loop = calloop::EventLoop::<Counts>::try_new().unwrap();
-        let handle = event_loop.handle();
-        let mut counts = Counts::default();
+        let (mut event_loop, handle, mut counts) = test_loop();
         arm(&mut counts, &handle, 50, "disarmed");
         counts.timer.disarm(&handle);
         run_for(&mut event_loop, &mut counts);
