@@ -245,88 +245,19 @@ fn deterministic_runs_are_byte_identical() {
 /// no refresh tick to answer it later.
 #[test]
 fn a_frame_callback_on_the_first_commit_is_answered_on_demand() {
-    use wayland_client::{
-        delegate_noop,
-        globals::{registry_queue_init, GlobalListContents},
-        protocol::{wl_callback, wl_compositor::WlCompositor, wl_registry, wl_surface::WlSurface},
-        Connection, Dispatch, QueueHandle,
-    };
-    use wayland_protocols::xdg::shell::client::{xdg_surface, xdg_toplevel, xdg_wm_base};
-
-    #[derive(Default)]
-    struct First {
-        done: bool,
-    }
-    impl Dispatch<wl_registry::WlRegistry, GlobalListContents> for First {
-        fn event(
-            _: &mut Self,
-            _: &wl_registry::WlRegistry,
-            _: wl_registry::Event,
-            _: &GlobalListContents,
-            _: &Connection,
-            _: &QueueHandle<Self>,
-        ) {
-        }
-    }
-    impl Dispatch<wl_callback::WlCallback, ()> for First {
-        fn event(
-            first: &mut Self,
-            _: &wl_callback::WlCallback,
-            event: wl_callback::Event,
-            _: &(),
-            _: &Connection,
-            _: &QueueHandle<Self>,
-        ) {
-            first.done |= matches!(event, wl_callback::Event::Done { .. });
-        }
-    }
-    impl Dispatch<xdg_surface::XdgSurface, ()> for First {
-        fn event(
-            _: &mut Self,
-            surface: &xdg_surface::XdgSurface,
-            event: xdg_surface::Event,
-            _: &(),
-            _: &Connection,
-            _: &QueueHandle<Self>,
-        ) {
-            if let xdg_surface::Event::Configure { serial } = event {
-                surface.ack_configure(serial);
-            }
-        }
-    }
-    delegate_noop!(First: ignore WlCompositor);
-    delegate_noop!(First: ignore WlSurface);
-    delegate_noop!(First: ignore xdg_wm_base::XdgWmBase);
-    delegate_noop!(First: ignore xdg_toplevel::XdgToplevel);
-
-    let server = planar_tests::fixture::Server::start(&[
-        "--renderer",
-        "pixman",
-        "--size",
-        "160x120",
-        "--refresh",
-        "0",
-        "--clock",
-        "virtual",
-    ])
-    .unwrap();
+    let args: Vec<&str> = "--renderer pixman --refresh 0 --clock virtual"
+        .split(' ')
+        .collect();
+    let server = planar_tests::fixture::Server::start(&args).unwrap();
     let conn = server.connect().unwrap();
-    let (globals, mut queue) = registry_queue_init::<First>(&conn).unwrap();
-    let qh = queue.handle();
-    let compositor: WlCompositor = globals.bind(&qh, 1..=6, ()).unwrap();
-    let wm_base: xdg_wm_base::XdgWmBase = globals.bind(&qh, 1..=6, ()).unwrap();
     // The renderer is ready long before this client's first commit.
     std::thread::sleep(Duration::from_millis(500));
-    let surface = compositor.create_surface(&qh, ());
-    let xdg = wm_base.get_xdg_surface(&surface, &qh, ());
-    let _toplevel = xdg.get_toplevel(&qh, ());
-    surface.frame(&qh, ());
-    surface.commit();
-    let mut first = First::default();
+    let mut window = planar_tests::window::Window::new_asking_a_frame(&conn, "first").unwrap();
     let started = std::time::Instant::now();
-    while !first.done && started.elapsed() < Duration::from_secs(10) {
-        queue.roundtrip(&mut first).unwrap();
+    while window.frames_done() == 0 && started.elapsed() < Duration::from_secs(10) {
+        conn.roundtrip().unwrap();
+        window.dispatch_pending().unwrap();
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(first.done, "no frame callback:\n{}", server.log());
+    assert_eq!(window.frames_done(), 1, "{}", server.log());
 }
