@@ -16,6 +16,18 @@ pub fn remember(client: &Client, dh: &DisplayHandle) {
     }
 }
 
+/// The client's `pid N (command)`, named now if it was not when it connected (Xwayland's
+/// connection is made by smithay, not accepted by planar).
+pub fn label_or_name(client: &Client, dh: &DisplayHandle) -> String {
+    match client.get_data::<ClientState>() {
+        Some(data) => data
+            .name
+            .get_or_init(|| planar_protocol::client::client_name(client, dh))
+            .clone(),
+        None => planar_protocol::client::client_name(client, dh),
+    }
+}
+
 /// The client's `pid N (command)`.
 pub fn label(client: &Client) -> String {
     client

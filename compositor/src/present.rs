@@ -81,7 +81,8 @@ impl State {
         }
     }
 
-    fn send_frame_callbacks(&mut self) {
+    /// Frame callbacks of every window, done now.
+    pub(crate) fn send_frame_callbacks(&mut self) {
         let now = self.now();
         let output = self.output.clone();
         for window in self.space.elements() {

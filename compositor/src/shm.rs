@@ -2,7 +2,7 @@
 //! is known. The renderer only says which memory formats it can import
 //! (`RendererInfo::shm_formats`); `State::install_backend` withdraws any of these it cannot.
 
-use smithay::{backend::allocator::Fourcc, reexports::wayland_server::protocol::wl_shm};
+use smithay::backend::allocator::Fourcc;
 
 /// The wl_shm formats planar advertises, before it knows which renderer it will get: the
 /// ones that both GLES (llvmpipe and GPU drivers with GL_EXT_texture_type_2_10_10_10_REV)
@@ -17,20 +17,14 @@ pub const SHM_FORMATS: &[Fourcc] = &[
     Fourcc::Xbgr2101010,
 ];
 
-/// The wl_shm code of a DRM fourcc, as the protocol defines it (ARGB/XRGB8888 have their
-/// own codes; every other format uses its fourcc).
-pub fn shm_format(f: Fourcc) -> Option<wl_shm::Format> {
-    let code = match f {
-        Fourcc::Argb8888 => 0,
-        Fourcc::Xrgb8888 => 1,
-        other => other as u32,
-    };
-    wl_shm::Format::try_from(code).ok()
-}
+/// The wl_shm code of a DRM fourcc (ARGB/XRGB8888 have their own codes; every other
+/// format uses its fourcc): smithay's table.
+pub use smithay::wayland::shm::fourcc_to_shm_format as shm_format;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smithay::reexports::wayland_server::protocol::wl_shm;
 
     /// Every advertised format has a wl_shm code, and the two with their own codes get them.
     #[test]

@@ -71,6 +71,8 @@ pub struct ClientState {
     pub security_contexts: std::sync::atomic::AtomicUsize,
     /// `pid N (command)`, set when the client connects (see `client_name`).
     pub name: std::sync::OnceLock<String>,
+    /// Kinds of capture refusal already logged at warn for this client (see `capture`).
+    pub capture_refusals_logged: std::sync::atomic::AtomicU8,
 }
 
 impl ClientData for ClientState {

@@ -355,6 +355,24 @@ impl XwmHandler for State {
                 debug!(%err, "error raising an X11 window");
             }
         }
+        // The X input focus now, on the window manager's connection right after MapWindow,
+        // so Xwayland handles it before it draws the window: before planar can show it and
+        // type into it. Given only at first show (with wl_keyboard.enter), it raced the
+        // first keys: in one turn of its loop Xwayland reads its Wayland events before the
+        // window manager's requests, and under load keys typed just after the window was
+        // shown went to the previous X focus (lost). With no wl_surface paired yet this is
+        // the X part alone; the wl_keyboard enter still waits for the first show
+        // (`surface_committed`). Nested, a person focuses by clicking.
+        if !self.is_nested() && window.wl_surface().is_none() {
+            let seat = self.seat.clone();
+            smithay::input::keyboard::KeyboardTarget::enter(
+                &window,
+                &seat,
+                self,
+                Vec::new(),
+                SERIAL_COUNTER.next_serial(),
+            );
+        }
         self.pair_x11_surfaces();
     }
 

@@ -50,15 +50,25 @@ pub struct Window {
 impl Window {
     /// Creates the toplevel and waits for its first configure.
     pub fn new(conn: &Connection, title: &str) -> anyhow::Result<Self> {
-        Self::create(conn, title, false)
+        Self::create(conn, title, false, false)
+    }
+
+    /// A toplevel that asks for a frame callback on its first commit (before any buffer).
+    pub fn new_asking_a_frame(conn: &Connection, title: &str) -> anyhow::Result<Self> {
+        Self::create(conn, title, false, true)
     }
 
     /// A toplevel that asks to be fullscreen before its first commit.
     pub fn new_fullscreen(conn: &Connection, title: &str) -> anyhow::Result<Self> {
-        Self::create(conn, title, true)
+        Self::create(conn, title, true, false)
     }
 
-    fn create(conn: &Connection, title: &str, fullscreen: bool) -> anyhow::Result<Self> {
+    fn create(
+        conn: &Connection,
+        title: &str,
+        fullscreen: bool,
+        ask_frame: bool,
+    ) -> anyhow::Result<Self> {
         let (globals, mut queue) =
             registry_queue_init::<WindowState>(conn).context("error reading the globals")?;
         let qh = queue.handle();
@@ -72,9 +82,15 @@ impl Window {
         if fullscreen {
             toplevel.set_fullscreen(None);
         }
+        if ask_frame {
+            surface.frame(&qh, ());
+        }
         surface.commit();
         let presentation = globals.bind::<WpPresentation, _, _>(&qh, 1..=1, ()).ok();
-        let mut state = WindowState::default();
+        let mut state = WindowState {
+            frame_pending: ask_frame,
+            ..WindowState::default()
+        };
         while !state.configured {
             queue.blocking_dispatch(&mut state)?;
         }

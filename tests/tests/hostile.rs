@@ -8,6 +8,10 @@ use std::{
         fd::{AsFd, BorrowedFd},
         unix::net::{UnixListener, UnixStream},
     },
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -16,12 +20,16 @@ use wayland_client::{
     backend::WaylandError,
     delegate_noop,
     globals::{registry_queue_init, GlobalListContents},
-    protocol::wl_registry::WlRegistry,
+    protocol::{wl_output::WlOutput, wl_registry::WlRegistry},
     Connection, Dispatch, QueueHandle,
 };
 use wayland_protocols::wp::security_context::v1::client::{
     wp_security_context_manager_v1::WpSecurityContextManagerV1,
     wp_security_context_v1::WpSecurityContextV1,
+};
+use wayland_protocols_wlr::screencopy::v1::client::{
+    zwlr_screencopy_frame_v1::{self, ZwlrScreencopyFrameV1},
+    zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1,
 };
 
 fn server() -> Server {
@@ -636,4 +644,93 @@ fn next_frame_flood_is_coalesced() {
         "the polite client waited {slowest:?}"
     );
     still_serving(&mut server);
+}
+
+/// A screencopy frame counts its `failed` event in the counter it carries.
+impl Dispatch<ZwlrScreencopyFrameV1, Arc<AtomicUsize>> for Raw {
+    fn event(
+        _: &mut Self,
+        _: &ZwlrScreencopyFrameV1,
+        event: zwlr_screencopy_frame_v1::Event,
+        failed: &Arc<AtomicUsize>,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let zwlr_screencopy_frame_v1::Event::Failed = event {
+            failed.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+delegate_noop!(Raw: ignore WlOutput);
+delegate_noop!(Raw: ignore ZwlrScreencopyManagerV1);
+
+/// A client that may not capture (this test process was not started by planar run) asks
+/// for frames in a loop and keeps them all. Each frame gets `failed`; none takes one of
+/// the client's capture slots (permission is checked first, so the limit's refusal never
+/// shows); and the refusal is logged at warn once for the connection, not once per request
+/// (before: a warn line per frame, and one more per frame past the 16-frame limit).
+#[test]
+fn refused_capture_flood_fails_every_frame_and_is_logged_once() {
+    const FRAMES: usize = 500;
+    let mut server = server();
+    let conn = server.connect().unwrap();
+    let (globals, mut queue) = registry_queue_init::<Raw>(&conn).unwrap();
+    let qh = queue.handle();
+    let manager: ZwlrScreencopyManagerV1 = globals.bind(&qh, 1..=3, ()).unwrap();
+    let output: WlOutput = globals.bind(&qh, 1..=4, ()).unwrap();
+    let failed = Arc::new(AtomicUsize::new(0));
+    let frames: Vec<ZwlrScreencopyFrameV1> = (0..FRAMES)
+        .map(|_| manager.capture_output(0, &output, &qh, failed.clone()))
+        .collect();
+    queue.roundtrip(&mut Raw).unwrap();
+    let failed = failed.load(Ordering::SeqCst);
+    assert_eq!(failed, FRAMES, "{}", server.log());
+    let log = server.log();
+    let warned = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("capture refused"))
+        .count();
+    assert_eq!(warned, 1, "{log}");
+    assert!(log.contains("was not started by planar run"), "{log}");
+    assert!(!log.contains("capture frames already"), "{log}");
+    drop(frames);
+    still_serving(&mut server);
+}
+
+/// linux-dmabuf names a client (`pid N (command)`) in its log lines and import records
+/// once per connection, kept with the client, instead of reading /proc/PID/comm at every
+/// create: a client that renames itself after connecting keeps the name it connected
+/// with (before, each create read the new name).
+#[test]
+fn dmabuf_creates_name_the_client_as_it_connected() {
+    use planar_tests::dmabuf_client::{AddPlane, DmabufConn, Outcome};
+    let server = server();
+    // The bind's roundtrip: planar has accepted and named the connection.
+    let mut dmabuf = DmabufConn::new(server.connect().unwrap(), 4).unwrap();
+    let comm = "/proc/self/comm";
+    let original = std::fs::read_to_string(comm).unwrap().trim().to_string();
+    std::fs::write(comm, "renamed-client").unwrap();
+    let fd = planar_tests::memfd::sealed("hostile", &[0x40; 16 * 16 * 4]).unwrap();
+    let plane = AddPlane {
+        fd: fd.as_fd(),
+        plane_idx: 0,
+        offset: 0,
+        stride: 64,
+        modifier: 0,
+    };
+    let xr24 = drm_fourcc::DrmFourcc::Xrgb8888 as u32;
+    let outcome = dmabuf.create(&[plane], 16, 16, xr24, 0);
+    std::fs::write(comm, &original).unwrap();
+    assert!(
+        matches!(outcome, Outcome::Created(_)),
+        "{outcome:?}\n{}",
+        server.log()
+    );
+    let log = server.log();
+    let created = log
+        .lines()
+        .find(|l| l.contains("linux-dmabuf buffer created"))
+        .unwrap_or_else(|| panic!("no buffer created line:\n{log}"));
+    assert!(created.contains(&format!("({original})")), "{created}");
+    assert!(!created.contains("renamed-client"), "{created}");
 }

@@ -4,9 +4,14 @@
 //! A long build (both packages from nothing), so the test is `#[ignore]`d for everyday
 //! `cargo test` and run by CI (`.ci/run`) with `--ignored`. To keep it from doubling CI
 //! time it builds `--debug` into one dedicated target directory, `target/install-test`:
-//! clean on a fresh machine (and whenever someone removes it), incremental after that,
-//! and never shared with the workspace's own `target/debug`, so what is tested is what a
-//! user's `cargo install` does.
+//! clean on a fresh machine (and whenever someone removes it; CI does after the test),
+//! reused by cargo's fingerprints after that, and never shared with the workspace's own
+//! `target/debug`, so what is tested is what a user's `cargo install` does.
+//!
+//! Disk: the shared disk once filled up copying an installed binary to /tmp. The install
+//! root is a temporary directory inside `target/install-test` (removed when the test ends,
+//! passed or not), not in /tmp, which may be a small tmpfs; and rustc's incremental cache
+//! is off for these builds (0.37 GB that an install never reuses).
 
 use std::{path::Path, process::Command};
 
@@ -16,6 +21,9 @@ use planar_tests::{
     pattern::quads_rgb,
 };
 
+/// The install builds' target directory, relative to the workspace.
+const TARGET: &str = "target/install-test";
+
 fn cargo_install(workspace: &Path, package_dir: &str, root: &Path) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
@@ -23,7 +31,8 @@ fn cargo_install(workspace: &Path, package_dir: &str, root: &Path) {
         .args(["install", "--locked", "--debug", "--path", package_dir])
         .arg("--root")
         .arg(root)
-        .env("CARGO_TARGET_DIR", workspace.join("target/install-test"))
+        .env("CARGO_TARGET_DIR", workspace.join(TARGET))
+        .env("CARGO_INCREMENTAL", "0")
         .output()
         .expect("run cargo install");
     assert!(
@@ -44,7 +53,12 @@ fn install_planar_and_planar_client_then_pass_a_screenshot_test() {
             "cargo is not on PATH",
         );
     }
-    let root = tempfile::tempdir().unwrap();
+    let build_dir = workspace.join(TARGET);
+    std::fs::create_dir_all(&build_dir).unwrap();
+    let root = tempfile::Builder::new()
+        .prefix("root-")
+        .tempdir_in(&build_dir)
+        .unwrap();
     cargo_install(workspace, "compositor", root.path());
     cargo_install(workspace, "tests", root.path());
     let bin = root.path().join("bin");

@@ -192,8 +192,14 @@ fn deterministic_runs_are_byte_identical() {
     let dir = runtime_dir();
     let mut pngs = Vec::new();
     let mut stamps = Vec::new();
-    for i in 0..2 {
+    let client = "planar-client show --format NV12 --size 64x48 --frames 5 --presentation";
+    // The first run's client starts at once, most likely before the renderer is ready; the
+    // second's a second later, after it. Whether the renderer was ready at the client's
+    // first (bufferless) commit once decided whether that commit drew frame 1, and the
+    // client's frames were then numbered from 2 (a start-up race seen under load).
+    for (i, delay) in ["", "sleep 1; "].into_iter().enumerate() {
         let png = dir.path().join(format!("det{i}.png"));
+        let shell = format!("{delay}exec {client}");
         let out = planar_run(
             Some(dir.path()),
             &[
@@ -206,17 +212,7 @@ fn deterministic_runs_are_byte_identical() {
                 "--screenshot",
                 png.to_str().unwrap(),
             ],
-            &[
-                "planar-client",
-                "show",
-                "--format",
-                "NV12",
-                "--size",
-                "64x48",
-                "--frames",
-                "5",
-                "--presentation",
-            ],
+            &["sh", "-c", &shell],
             LIMIT,
         );
         assert_eq!(out.code(), Some(0), "{}", out.stderr);
@@ -241,4 +237,27 @@ fn deterministic_runs_are_byte_identical() {
         stamps[0][4],
         "planar-client: presented seq 5 at 0.083333330"
     );
+}
+
+/// A client's first commit (no buffer yet) draws no frame with `--refresh 0` (see
+/// `deterministic_runs_are_byte_identical`), but a frame callback it asked for on that
+/// commit is still answered, also when the renderer is long ready: frames on demand have
+/// no refresh tick to answer it later.
+#[test]
+fn a_frame_callback_on_the_first_commit_is_answered_on_demand() {
+    let args: Vec<&str> = "--renderer pixman --refresh 0 --clock virtual"
+        .split(' ')
+        .collect();
+    let server = planar_tests::fixture::Server::start(&args).unwrap();
+    let conn = server.connect().unwrap();
+    // The renderer is ready long before this client's first commit.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut window = planar_tests::window::Window::new_asking_a_frame(&conn, "first").unwrap();
+    let started = std::time::Instant::now();
+    while window.frames_done() == 0 && started.elapsed() < Duration::from_secs(10) {
+        conn.roundtrip().unwrap();
+        window.dispatch_pending().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(window.frames_done(), 1, "{}", server.log());
 }

@@ -97,7 +97,7 @@ impl Dispatch<ExtImageCopyCaptureManagerV1, Arc<CapturePolicy>> for State {
                     output: output.clone(),
                 };
                 let session = data_init.init(session, data);
-                if !policy.check(client, dh, PROTOCOL) {
+                if policy.check(client, dh, PROTOCOL).is_err() {
                     session.stopped();
                     return;
                 }
@@ -147,12 +147,12 @@ impl Dispatch<ExtImageCopyCaptureSessionV1, Session> for State {
         _resource: &ExtImageCopyCaptureSessionV1,
         request: ext_image_copy_capture_session_v1::Request,
         session: &Session,
-        _dh: &DisplayHandle,
+        dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
         if let ext_image_copy_capture_session_v1::Request::CreateFrame { frame } = request {
             let output = session.output.clone();
-            let book = FrameBook::new(&session.policy, client, PROTOCOL, output);
+            let book = FrameBook::new(&session.policy, client, dh, PROTOCOL, output);
             let buffer = Mutex::new(None);
             data_init.init(frame, FrameData { buffer, book });
         }

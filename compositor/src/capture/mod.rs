@@ -12,7 +12,9 @@
 //! and the copy itself — so a refused client cannot reach pixels by any later request.
 //! The globals stay visible to everyone: a refused client gets the protocol's failure
 //! (`failed`, `stopped`) and a log line saying why, which tells a user more than a
-//! missing global.
+//! missing global. Permission is checked before a frame takes a slot against the client's
+//! limit, and each kind of refusal is logged at warn once per connection (then at debug):
+//! a client asking in a loop grows neither its slots nor the log.
 //!
 //! Who may capture, unless `--allow-capture all`:
 //! - the command `planar run` started and its descendants (by the socket peer's pid,
@@ -50,7 +52,7 @@ use smithay::{
     utils::{Physical, Rectangle},
     wayland::shm::with_buffer_contents_mut,
 };
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use wayland_protocols::ext::{
     image_capture_source::v1::server::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1,
     image_copy_capture::v1::server::ext_image_copy_capture_manager_v1::ExtImageCopyCaptureManagerV1,
@@ -105,7 +107,8 @@ impl CapturePolicy {
             })
             .is_ok();
         if !taken {
-            warn!(client = ?client.id(), protocol, limit, "capture refused: the client holds {limit} capture frames already (planar's limit; raise it with --limit captures=N)");
+            let why = format!("the client holds {limit} capture frames already (planar's limit; raise it with --limit captures=N)");
+            log_refusal(client, LOGGED_LIMIT, protocol, &why);
             return None;
         }
         Some(CaptureSlot(count))
@@ -159,15 +162,29 @@ impl CapturePolicy {
         ))
     }
 
-    /// `permits`, logging a refusal for `protocol` at warn.
-    pub fn check(&self, client: &Client, dh: &DisplayHandle, protocol: &str) -> bool {
-        match self.permits(client, dh) {
-            Ok(()) => true,
-            Err(why) => {
-                warn!(client = %crate::client_name::label(client), protocol, "capture refused: {why}");
-                false
-            }
-        }
+    /// `permits`, logging a refusal for `protocol` (at warn the first time for this
+    /// client, then at debug).
+    pub fn check(&self, client: &Client, dh: &DisplayHandle, protocol: &str) -> Result<(), String> {
+        self.permits(client, dh)
+            .inspect_err(|why| log_refusal(client, LOGGED_PERMISSION, protocol, why))
+    }
+}
+
+/// Kinds of capture refusal, as bits of `ClientState::capture_refusals_logged`.
+const LOGGED_PERMISSION: u8 = 1;
+const LOGGED_LIMIT: u8 = 2;
+
+/// Logs a refusal of `kind`: at warn the first time this connection gets it, at debug
+/// after that, so that the log does not grow at the pace of a client's requests.
+fn log_refusal(client: &Client, kind: u8, protocol: &str, why: &str) {
+    let first = client
+        .get_data::<ClientState>()
+        .is_none_or(|d| d.capture_refusals_logged.fetch_or(kind, Ordering::SeqCst) & kind == 0);
+    let client = crate::client_name::label(client);
+    if first {
+        warn!(%client, protocol, "capture refused: {why} (further refusals of this client are logged at debug)");
+    } else {
+        debug!(%client, protocol, "capture refused: {why}");
     }
 }
 
@@ -201,8 +218,9 @@ delegate_global_dispatch!(State: [ExtOutputImageCaptureSourceManagerV1: ()] => B
 pub struct FrameBook {
     policy: Arc<CapturePolicy>,
     protocol: &'static str,
-    /// `None`: past the client's capture limit; the frame only fails.
-    slot: Option<CaptureSlot>,
+    /// The frame's slot against the client's limit, or why it was refused when made (a
+    /// client refused permission takes no slot); a refused frame only fails.
+    slot: Result<CaptureSlot, Refusal>,
     /// `None`: the output was gone when the frame was made (or it is no output source).
     pub output: Option<Output>,
     used: AtomicBool,
@@ -218,15 +236,20 @@ pub enum Refusal {
 }
 
 impl FrameBook {
-    /// A new frame of `client`'s, taking a slot if one is free.
+    /// A new frame of `client`'s: permission first, then a slot if one is free.
     pub fn new(
         policy: &Arc<CapturePolicy>,
         client: &Client,
+        dh: &DisplayHandle,
         protocol: &'static str,
         output: Option<Output>,
     ) -> Self {
+        let slot = match policy.check(client, dh, protocol) {
+            Err(_) => Err(Refusal::Permission),
+            Ok(()) => policy.take_slot(client, protocol).ok_or(Refusal::Limit),
+        };
         FrameBook {
-            slot: policy.take_slot(client, protocol),
+            slot,
             policy: policy.clone(),
             protocol,
             output,
@@ -234,16 +257,21 @@ impl FrameBook {
         }
     }
 
-    /// Why the frame may not hand out pixels now, if it may not. Asked at creation and
-    /// again at the copy: a frame refused at creation is never copied anyway.
+    /// Why the frame was refused when it was made, if it was.
+    pub fn refused_at_creation(&self) -> Option<Refusal> {
+        self.slot.as_ref().err().copied()
+    }
+
+    /// Why the frame may not hand out pixels now, if it may not: its refusal at creation,
+    /// or permission checked again (at the copy).
     pub fn refusal(&self, client: &Client, dh: &DisplayHandle) -> Option<Refusal> {
-        if !self.policy.check(client, dh, self.protocol) {
-            Some(Refusal::Permission)
-        } else if self.slot.is_none() {
-            Some(Refusal::Limit)
-        } else {
-            None
+        if let Some(refusal) = self.refused_at_creation() {
+            return Some(refusal);
         }
+        self.policy
+            .check(client, dh, self.protocol)
+            .err()
+            .map(|_| Refusal::Permission)
     }
 
     /// Whether this is the frame's first copy request (each frame copies once).

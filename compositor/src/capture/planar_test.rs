@@ -25,8 +25,7 @@ pub fn capture(
     data_init: &mut DataInit<'_, State>,
 ) {
     let capture = data_init.init(id, ());
-    if let Err(why) = state.capture_policy.permits(client, dh) {
-        warn!(client = %crate::client_name::label(client), protocol = "planar-test", "capture refused: {why}");
+    if let Err(why) = state.capture_policy.check(client, dh, "planar-test") {
         capture.failed(why);
         return;
     }

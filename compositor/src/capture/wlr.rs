@@ -72,8 +72,8 @@ impl Dispatch<ZwlrScreencopyManagerV1, Arc<CapturePolicy>> for State {
             }
             _ => return,
         };
-        let book = FrameBook::new(policy, client, PROTOCOL, output);
-        let refused = book.refusal(client, dh).is_some();
+        let book = FrameBook::new(policy, client, dh, PROTOCOL, output);
+        let refused = book.refused_at_creation().is_some();
         let gone = book.output.is_none();
         let frame = data_init.init(frame, FrameData { region, book });
         if refused {

@@ -75,7 +75,21 @@ pub fn surface_committed(state: &mut State, root: &WlSurface) {
     }
     crate::xwayland::name_in_record(state, &window, root);
     let has_buffer = with_renderer_surface_state(root, |s| s.buffer().is_some()).unwrap_or(false);
-    state.present();
+    let was_shown = window
+        .user_data()
+        .get::<Shown>()
+        .is_some_and(|s| s.0.load(Ordering::SeqCst));
+    // A window never shown that commits without a buffer (its first commit, asking for a
+    // configure) changes nothing on the output: no frame. Drawing one made the frame count
+    // depend on whether the renderer was ready yet (before it is, `present` draws nothing),
+    // so `--clock virtual` runs numbered a client's first frame 1 or 2 by start-up timing.
+    // With frames on demand a frame callback asked for on that commit is still answered
+    // (the refresh tick answers it otherwise).
+    if has_buffer || was_shown {
+        state.present();
+    } else if state.on_demand {
+        state.send_frame_callbacks();
+    }
     if has_buffer {
         window.user_data().insert_if_missing(Shown::default);
         if let Some(shown) = window.user_data().get::<Shown>() {

@@ -1,6 +1,7 @@
 //! zwp_linux_dmabuf_v1: planar-protocol owns the protocol and the renderer the decision
 //! (`planar_renderer::import`); this handler only connects them: each validated buffer
-//! goes to the engine's import decision, each destroyed one out of its cache.
+//! goes to the engine's import decision, each destroyed one out of its cache, and a client
+//! is named by the name kept in its `ClientState` (`client_name`).
 
 use planar_protocol::{
     delegate_dmabuf,
@@ -8,7 +9,8 @@ use planar_protocol::{
 };
 use planar_renderer::import::ImportError;
 use smithay::{
-    reexports::wayland_server::protocol::wl_buffer::WlBuffer, wayland::dmabuf::get_dmabuf,
+    reexports::wayland_server::{protocol::wl_buffer::WlBuffer, Client, DisplayHandle},
+    wayland::dmabuf::get_dmabuf,
 };
 
 use crate::state::State;
@@ -30,6 +32,10 @@ impl DmabufHandler for State {
             .engine()
             .import_dmabuf(&request, &self.import_policy)
             .map(|_| ())
+    }
+
+    fn dmabuf_client_name(&self, client: &Client, dh: &DisplayHandle) -> String {
+        crate::client_name::label_or_name(client, dh)
     }
 
     fn dmabuf_buffer_destroyed(&mut self, buffer: &WlBuffer) {

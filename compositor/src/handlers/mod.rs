@@ -22,6 +22,7 @@ mod guard;
 pub mod next_frame;
 mod test_protocol;
 pub mod virtual_input;
+mod wake;
 mod xdg_shell;
 pub use compositor::surface_committed;
 pub use xdg_shell::fill_output_if_asked;

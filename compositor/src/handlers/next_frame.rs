@@ -6,17 +6,20 @@
 //! parked callbacks. Every callback is still answered by a frame drawn after it was asked
 //! for, so a client that waits for each answer sees consecutive sequence numbers as before.
 //!
+//! Each client's timer is a `WakeTimer`: at most one per client, removed with the client's
+//! pacer once the client is gone.
+//!
 //! Known limits: counted per connection (each connection has its own interval); the parked
 //! callbacks are wl_callback objects the client made, bounded like its other objects.
 
 use std::{collections::HashMap, time::Instant};
 
-use calloop::timer::{TimeoutAction, Timer};
 use smithay::reexports::wayland_server::{
     backend::ClientId, protocol::wl_callback::WlCallback, Client, Resource,
 };
 use tracing::{debug, warn};
 
+use super::wake::WakeTimer;
 use crate::state::State;
 
 /// Per client: when its last frame on demand was drawn, and the callbacks waiting for the
@@ -34,6 +37,8 @@ const MAX_PARKED: usize = 4096;
 struct Pacer {
     last: Option<Instant>,
     parked: Vec<WlCallback>,
+    /// Armed while callbacks are parked; removed with the pacer of a client that is gone.
+    timer: WakeTimer,
 }
 
 impl State {
@@ -43,9 +48,19 @@ impl State {
         let client = who.id();
         let now = Instant::now();
         let refresh = self.refresh;
+        let dh = &self.display_handle;
+        let handle = self.loop_handle.as_ref();
         let clients = &mut self.next_frames.clients;
-        // Clients idle for an interval are forgotten (disconnected ones with them).
-        clients.retain(|_, p| !p.parked.is_empty() || p.last.is_some_and(|t| now < t + refresh));
+        // Clients idle for an interval are forgotten, and disconnected ones with their
+        // timer: every pacer left has a live client, and at most one timer.
+        clients.retain(|id, p| {
+            let keep = dh.backend_handle().get_client_data(id.clone()).is_ok()
+                && (!p.parked.is_empty() || p.last.is_some_and(|t| now < t + refresh));
+            if let (false, Some(handle)) = (keep, handle) {
+                p.timer.disarm(handle);
+            }
+            keep
+        });
         let pacer = clients.entry(client.clone()).or_default();
         if !pacer.parked.is_empty() {
             // A timer is armed already.
@@ -60,13 +75,12 @@ impl State {
             return;
         }
         let due = pacer.last.map(|t| t + refresh).filter(|&t| t > now);
-        if let (Some(due), Some(handle)) = (due, self.loop_handle.as_ref()) {
-            let armed = handle.insert_source(Timer::from_deadline(due), move |_, _, state| {
+        if let (Some(due), Some(handle)) = (due, handle) {
+            let armed = pacer.timer.arm_by(handle, due, move |state: &mut State| {
                 state.release_parked(&client);
-                TimeoutAction::Drop
             });
             match armed {
-                Ok(_) => return pacer.parked.push(callback),
+                Ok(()) => return pacer.parked.push(callback),
                 Err(err) => warn!(%err, "no timer for a parked next_frame: drawing now"),
             }
         }
@@ -79,6 +93,7 @@ impl State {
         let Some(pacer) = self.next_frames.clients.get_mut(client) else {
             return;
         };
+        pacer.timer.fired();
         pacer.last = Some(Instant::now());
         let parked: Vec<_> = std::mem::take(&mut pacer.parked)
             .into_iter()

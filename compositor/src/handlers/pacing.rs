@@ -77,8 +77,9 @@ pub struct Pacing {
     /// `--refresh 0 --clock virtual`: refresh intervals the virtual clock skipped to
     /// reach commit-timing targets (added to the frame count in `State::now`).
     pub skipped_frames: u64,
-    /// The target a wake-up timer is armed for.
-    wake_armed: Option<Duration>,
+    /// With frames on demand and the real clock: the one timer that wakes the loop at
+    /// the earliest target (re-armed, never added to; removed when nothing waits).
+    wake: super::wake::WakeTimer,
 }
 
 /// A client's target time as a Duration on the clock. smithay's own conversion
@@ -282,9 +283,13 @@ impl State {
                 self.desktop.pacing.timed.insert(&surface);
             }
         }
-        if let Some(next) = waiting {
-            if self.on_demand && !self.virtual_clock {
-                self.wake_at(next);
+        match waiting {
+            Some(next) if self.on_demand && !self.virtual_clock => self.wake_at(next),
+            // Nothing waits any more (released, or its surfaces are gone).
+            _ => {
+                if let Some(handle) = &self.loop_handle {
+                    self.desktop.pacing.wake.disarm(handle);
+                }
             }
         }
     }
@@ -292,24 +297,23 @@ impl State {
     /// With frames on demand and the monotonic clock nothing else wakes the loop when a
     /// target time comes: a one-shot timer does.
     fn wake_at(&mut self, target: Duration) {
-        if self.desktop.pacing.wake_armed.is_some_and(|t| t <= target) {
-            return;
-        }
         let Some(handle) = self.loop_handle.clone() else {
             return;
         };
         // Capped: a client's target can be any time (calloop's `Instant + delay` would
         // overflow); waking early only re-arms.
         let delay = target.saturating_sub(self.now()).min(FAR_AHEAD);
-        let timer = calloop::timer::Timer::from_duration(delay);
-        let armed = handle.insert_source(timer, |_, _, state| {
-            state.desktop.pacing.wake_armed = None;
-            state.release_paced();
-            calloop::timer::TimeoutAction::Drop
-        });
-        match armed {
-            Ok(_) => self.desktop.pacing.wake_armed = Some(target),
-            Err(err) => warn!(%err, "error arming the commit-timing timer"),
+        let at = std::time::Instant::now() + delay;
+        let armed = self
+            .desktop
+            .pacing
+            .wake
+            .arm_by(&handle, at, |state: &mut State| {
+                state.desktop.pacing.wake.fired();
+                state.release_paced();
+            });
+        if let Err(err) = armed {
+            warn!(%err, "error arming the commit-timing timer");
         }
     }
 }

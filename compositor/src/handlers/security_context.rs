@@ -74,9 +74,6 @@ const MAX_EMPTY_WAKES: u32 = 8;
 #[derive(Default)]
 pub struct Listeners {
     live: Rc<RefCell<Live>>,
-    /// The client whose `commit` smithay is handling (it does not say whose context it
-    /// hands to `context_created`).
-    committing: Option<ClientId>,
 }
 
 #[derive(Default)]
@@ -87,33 +84,29 @@ struct Live {
 
 impl Live {
     /// Why one more listener of `client` is refused, if it is.
-    fn refusal(&self, client: Option<&ClientId>) -> Option<String> {
+    fn refusal(&self, client: &ClientId) -> Option<String> {
         if self.total >= MAX_LISTENERS {
             return Some(format!(
                 "planar already listens on {MAX_LISTENERS} security-context sockets"
             ));
         }
-        let mine = client.and_then(|c| self.per_client.get(c)).copied();
+        let mine = self.per_client.get(client).copied();
         (mine.unwrap_or(0) >= MAX_LISTENERS_PER_CLIENT).then(|| {
             format!("the client made {MAX_LISTENERS_PER_CLIENT} security contexts that are still listening")
         })
     }
 
-    fn add(&mut self, client: Option<&ClientId>) {
+    fn add(&mut self, client: &ClientId) {
         self.total += 1;
-        if let Some(client) = client {
-            *self.per_client.entry(client.clone()).or_insert(0) += 1;
-        }
+        *self.per_client.entry(client.clone()).or_insert(0) += 1;
     }
 
-    fn remove(&mut self, client: Option<&ClientId>) {
+    fn remove(&mut self, client: &ClientId) {
         self.total = self.total.saturating_sub(1);
-        if let Some(client) = client {
-            if let Some(n) = self.per_client.get_mut(client) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.per_client.remove(client);
-                }
+        if let Some(n) = self.per_client.get_mut(client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_client.remove(client);
             }
         }
     }
@@ -125,15 +118,16 @@ impl SecurityContextHandler for State {
             warn!("a security context was created without an event loop to listen in; ignored");
             return;
         };
-        let creator = self.desktop.security_listeners.committing.take();
+        // smithay names the connection that committed the context.
+        let creator = context.creator_client_id.clone();
         let live = self.desktop.security_listeners.live.clone();
-        let refusal = live.borrow().refusal(creator.as_ref());
+        let refusal = live.borrow().refusal(&creator);
         if let Some(why) = refusal {
             // Dropping `source` closes both fds: the engine's clients cannot connect.
             warn!(engine = ?context.sandbox_engine, client = ?creator, "security context refused: {why}");
             return;
         }
-        live.borrow_mut().add(creator.as_ref());
+        live.borrow_mut().add(&creator);
         info!(
             engine = ?context.sandbox_engine,
             app_id = ?context.app_id,
@@ -226,12 +220,11 @@ impl Dispatch<WpSecurityContextManagerV1, ()> for State {
 }
 
 delegate_global_dispatch!(State: [WpSecurityContextManagerV1: SecurityContextGlobalData] => SecurityContextState);
-// smithay hands a committed context to `context_created` without its client: noted here.
+// A commit hands the context's fds from the uncommitted count to the listener bounds.
 intercept!(
     WpSecurityContextV1, SecurityContextUserData => SecurityContextState,
-    |state: &mut State, client: &Client, _, request| {
+    |_state: &mut State, client: &Client, _, request| {
         if matches!(request, wp_security_context_v1::Request::Commit) {
-            state.desktop.security_listeners.committing = Some(client.id());
             // Committed: its fds go to a listener, which the listener bounds count.
             if let Some(d) = client.get_data::<ClientState>() {
                 let _ = d.security_contexts.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
@@ -249,12 +242,12 @@ struct Listener {
     handle: LoopHandle<'static, State>,
     empty_wakes: u32,
     live: Rc<RefCell<Live>>,
-    creator: Option<ClientId>,
+    creator: ClientId,
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        self.live.borrow_mut().remove(self.creator.as_ref());
+        self.live.borrow_mut().remove(&self.creator);
     }
 }
 

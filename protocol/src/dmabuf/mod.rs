@@ -64,6 +64,11 @@ pub trait DmabufHandler {
     fn dmabuf_import(&mut self, request: ImportRequest<'_>) -> Result<(), Self::ImportError>;
     /// A dma-buf wl_buffer was destroyed.
     fn dmabuf_buffer_destroyed(&mut self, _buffer: &WlBuffer) {}
+    /// The client as a person reads it ("pid N (command)", [`crate::client::client_name`]),
+    /// for log lines and import records. Asked at every create and protocol error: the
+    /// handler names a connection once and keeps the name with its client data, rather
+    /// than reading `/proc` per buffer.
+    fn dmabuf_client_name(&self, client: &Client, dh: &DisplayHandle) -> String;
 }
 
 /// Global data: the version cap.

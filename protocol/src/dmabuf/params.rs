@@ -20,7 +20,6 @@ use wayland_server::{
 
 use super::{limits, DmabufHandler, DmabufState, FailedBuffer, ImportRequest};
 use crate::{
-    client::client_name,
     fd::{self, FdKind},
     format::MAX_PLANES,
     names::fourcc_name,
@@ -101,7 +100,7 @@ where
                 if let Err(rejection) =
                     check_add(&planes, inner.used, plane_idx, modifier, params.version())
                 {
-                    post(params, client, dh, rejection);
+                    post(state, params, client, dh, rejection);
                     return;
                 }
                 let dmabuf = state.dmabuf_state();
@@ -144,15 +143,15 @@ where
                         count_buffer(state, client);
                     }
                     (Err(Rejection::Failed(msg)), None) => {
-                        warn!(client = %client_name(client, dh), "linux-dmabuf create failed: {msg}");
+                        warn!(client = %state.dmabuf_client_name(client, dh), "linux-dmabuf create failed: {msg}");
                         params.failed();
                     }
-                    (Err(rejection), None) => post(params, client, dh, rejection),
+                    (Err(rejection), None) => post(state, params, client, dh, rejection),
                     (Err(rejection), Some(buffer_id)) => {
                         // The new id must be given an object before the client is sent its
                         // error; the error is on the params object, as the protocol says.
                         data_init.init(buffer_id, FailedBuffer);
-                        post(params, client, dh, rejection);
+                        post(state, params, client, dh, rejection);
                     }
                 }
             }
@@ -160,9 +159,9 @@ where
                 // planar samples on one device (or the CPU): the hint changes nothing, and
                 // the protocol makes an unadvertised device no error.
                 Ok(device) => {
-                    debug!(client = %client_name(client, dh), device, "sampling device set")
+                    debug!(client = %state.dmabuf_client_name(client, dh), device, "sampling device set")
                 }
-                Err(rejection) => post(params, client, dh, rejection),
+                Err(rejection) => post(state, params, client, dh, rejection),
             },
             Request::Destroy => {}
             _ => {}
@@ -224,14 +223,15 @@ fn create_args(
 
 /// Posts `rejection` as a protocol error on the params object (a `failed` as
 /// INVALID_WL_BUFFER: see [`Rejection::into_protocol`]).
-fn post(
+fn post<D: DmabufHandler>(
+    state: &D,
     params: &ZwpLinuxBufferParamsV1,
     client: &Client,
     dh: &DisplayHandle,
     rejection: Rejection,
 ) {
     let (code, msg) = rejection.into_protocol();
-    warn!(client = %client_name(client, dh), error = ?code, "linux-dmabuf protocol error: {msg}");
+    warn!(client = %state.dmabuf_client_name(client, dh), error = ?code, "linux-dmabuf protocol error: {msg}");
     params.post_error(code as u32, msg);
 }
 
@@ -296,7 +296,7 @@ fn create<D: DmabufHandler>(
         .build()
         .ok_or_else(|| Rejection::Failed("smithay refused the plane set".into()))?;
     let name = fourcc_name(req.format);
-    let who = client_name(client, dh);
+    let who = state.dmabuf_client_name(client, dh);
     state
         .dmabuf_import(ImportRequest {
             client: client.id(),
