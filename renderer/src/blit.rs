@@ -24,11 +24,24 @@
 //! opaque draw onto an untransformed output of an XR24 target), once per buffer, with
 //! its framebuffer; a failed import is remembered and not retried.
 //!
+//! Memory: on llvmpipe a client buffer's copy source maps the buffer, and the pages a copy
+//! reads stay in planar's resident set for as long as the source lives. A source not
+//! copied from for [`KEEP_RENDERS`] renders and [`KEEP_FOR`] (its window covered, or its
+//! buffer no longer attached) is dropped, and made again, untouched, when it is asked for
+//! next.
+//!
 //! Known limits: XRGB8888 sources only (other formats would go through Mesa's blit
 //! shader, slower than smithay's quad); `PLANAR_NO_BLIT=1` turns the XR24 target, the
 //! copy frames and the copy off (the screenshot tests compare the two).
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use smithay::{
@@ -60,7 +73,18 @@ pub(crate) fn enabled() -> bool {
 pub struct Source<T> {
     pub(crate) texture: T,
     fbo: u32,
+    /// Set by a draw that copied from it; read and cleared by [`CopySources::prune`].
+    copied: Arc<AtomicBool>,
 }
+
+/// Renders a source is kept for after its last copy: more than a swapchain's length, so
+/// that a window shown at every frame keeps its sources, and few enough that a covered
+/// window's pages leave planar's resident set within a fraction of a second.
+pub(crate) const KEEP_RENDERS: u64 = 8;
+
+/// And the time: each output's render counts, so with several outputs at a high refresh
+/// rate eight renders can pass between two frames of one window.
+pub(crate) const KEEP_FOR: Duration = Duration::from_millis(250);
 
 /// A renderer that may put a buffer on its target by a copy. The defaults say it cannot
 /// (pixman has its own fast paths for unscaled opaque images).
@@ -111,14 +135,20 @@ pub trait CopyDraw: Renderer + Sized {
     }
 }
 
-/// Copy sources by buffer, made on first use and dropped once the buffer is gone. None:
-/// the import failed, and is not tried again for that buffer.
+/// Copy sources by buffer, made on first use and dropped once the buffer is gone, or once
+/// no copy read them for [`KEEP_RENDERS`] renders and [`KEEP_FOR`]. None: the import
+/// failed, and is not tried again for that buffer.
 pub struct CopySources<T> {
     /// Off when the current output's target is not XR24 (then nothing is copied onto it).
     pub(crate) on: bool,
     map: HashMap<WeakDmabuf, Option<Source<T>>>,
     /// Framebuffers of dropped sources, freed by the renderer ([`CopyDraw::free_dropped`]).
     dropped: Vec<u32>,
+    /// Renders so far (one `prune` each).
+    renders: u64,
+    /// The render, and when, each source was last copied from (none: never, so its
+    /// buffer's pages were not touched through it).
+    last_copied: HashMap<WeakDmabuf, (u64, Instant)>,
 }
 
 impl<T> CopySources<T> {
@@ -127,20 +157,42 @@ impl<T> CopySources<T> {
             on,
             map: HashMap::new(),
             dropped: Vec::new(),
+            renders: 0,
+            last_copied: HashMap::new(),
         }
     }
 
-    /// Drops the sources of destroyed buffers (their textures go with them, their
-    /// framebuffers at the next [`CopyDraw::free_dropped`]).
+    /// Called once per render, before the elements are built. Drops the sources of
+    /// destroyed buffers, and those copied from once but neither in the last
+    /// [`KEEP_RENDERS`] renders nor within [`KEEP_FOR`] (their textures go with them, and
+    /// with a client buffer's texture llvmpipe's mapping of it; their framebuffers at the
+    /// next [`CopyDraw::free_dropped`]). A source never copied from is kept: it holds no
+    /// resident pages, and dropping it would only make it again at the next render.
     pub(crate) fn prune(&mut self) {
-        let dropped = &mut self.dropped;
+        self.renders += 1;
+        let (now, at) = (self.renders, Instant::now());
+        let (dropped, last) = (&mut self.dropped, &mut self.last_copied);
+        let before = self.map.len();
         self.map.retain(|k, v| {
-            let live = k.upgrade().is_some();
-            if !live {
-                dropped.extend(v.as_ref().map(|s| s.fbo));
+            if v.as_ref()
+                .is_some_and(|s| s.copied.swap(false, Ordering::Relaxed))
+            {
+                last.insert(k.clone(), (now, at));
             }
-            live
+            let idle = last
+                .get(k)
+                .is_some_and(|&(n, t)| now - n > KEEP_RENDERS && at - t > KEEP_FOR);
+            let keep = k.upgrade().is_some() && !idle;
+            if !keep {
+                dropped.extend(v.as_ref().map(|s| s.fbo));
+                last.remove(k);
+            }
+            keep
         });
+        if self.map.len() < before {
+            let held = self.map.len();
+            debug!(dropped = before - held, held, "copy sources dropped");
+        }
     }
 }
 
@@ -301,7 +353,11 @@ fn source_on(
         })
         .map_err(|e| e.to_string())?
         .ok_or("the copy source's framebuffer is incomplete")?;
-    Ok(Source { texture, fbo })
+    Ok(Source {
+        texture,
+        fbo,
+        copied: Arc::default(),
+    })
 }
 
 /// `dmabuf` as a TEXTURE_2D. The EGLImage is destroyed at once: the texture keeps the
@@ -451,6 +507,7 @@ where
         if copies(src, dst.size, self.inner.transform(), self.inner.alpha())
             && R::copy_draw(frame, &self.source, at(src), dst, damage)?
         {
+            self.source.copied.store(true, Ordering::Relaxed);
             return Ok(());
         }
         self.inner.draw(frame, src, dst, damage, opaque_regions)
@@ -501,6 +558,7 @@ mod tests {
             Some(Source {
                 texture: 1,
                 fbo: 11,
+                copied: Arc::default(),
             }),
         );
         cache.map.insert(failed.weak(), None);
@@ -509,6 +567,7 @@ mod tests {
             Some(Source {
                 texture: 3,
                 fbo: 33,
+                copied: Arc::default(),
             }),
         );
         cache.prune();
@@ -519,6 +578,39 @@ mod tests {
         assert_eq!(cache.dropped, vec![11]);
         assert_eq!(cache.map.len(), 1);
         assert!(cache.map.contains_key(&live.weak()));
+    }
+
+    /// A source a copy read stays while copies keep reading it, and for KEEP_RENDERS
+    /// renders or KEEP_FOR after the last (several outputs at a high rate), then goes
+    /// with its framebuffer; a source never copied from (no pages touched) stays.
+    #[test]
+    fn sources_go_once_no_copy_read_them_for_a_while() {
+        let (shown, never) = (memfd_dmabuf(), memfd_dmabuf());
+        let mut cache = CopySources::<u32>::new(true);
+        let source = |fbo| Source {
+            texture: 0,
+            fbo,
+            copied: Arc::default(),
+        };
+        let (s, n) = (source(5), source(6));
+        cache.map.insert(shown.weak(), Some(s.clone()));
+        cache.map.insert(never.weak(), Some(n));
+        for _ in 0..3 * KEEP_RENDERS {
+            s.copied.store(true, Ordering::Relaxed);
+            cache.prune();
+        }
+        for _ in 0..KEEP_RENDERS + 2 {
+            cache.prune();
+        }
+        assert_eq!(cache.map.len(), 2, "copied within KEEP_FOR: kept");
+        let (n, at) = cache.last_copied[&shown.weak()];
+        let long_ago = at.checked_sub(KEEP_FOR + Duration::from_millis(1)).unwrap();
+        cache.last_copied.insert(shown.weak(), (n, long_ago));
+        cache.prune();
+        assert!(!cache.map.contains_key(&shown.weak()));
+        assert!(cache.map.contains_key(&never.weak()));
+        assert_eq!(cache.dropped, vec![5]);
+        assert!(cache.last_copied.is_empty());
     }
 
     /// A GLES renderer on the surfaceless EGL platform (llvmpipe here), or why not.
