@@ -61,8 +61,8 @@ class Compositor:
         # before it is ready would time the start-up. One throwaway client settles both.
 
     def client(self, args, **kw):
-        return subprocess.Popen([os.path.join(BIN, "planar-client")] + args, env=self.env,
-                                stdout=subprocess.DEVNULL, **kw)
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        return subprocess.Popen([os.path.join(BIN, "planar-client")] + args, env=self.env, **kw)
 
     def cpu_seconds(self):
         """utime + stime of every thread of the compositor so far."""

@@ -1,0 +1,127 @@
+//! What planar keeps resident of its clients' buffers (bench/memory measures the totals).
+//!
+//! On llvmpipe every import of a client's memfd dma-buf is a mapping in planar, and the
+//! pages a draw reads stay in planar's resident set while that mapping lives. The copy
+//! path (renderer/src/blit.rs) drops a copy source no copy has read for a few renders, so a
+//! window that is covered stops costing planar its buffers' pages. Read from
+//! `/proc/PID/smaps` of a real planar process, by the inodes of the client's own memfds.
+
+use std::{
+    collections::HashSet,
+    io::{BufRead, BufReader},
+    os::unix::fs::MetadataExt,
+    process::{Child, Stdio},
+    time::{Duration, Instant},
+};
+
+use planar_tests::fixture::{bin, gles_unavailable, skip, Server};
+
+/// A `planar-client show` cycling three XR24 memfd buffers until killed, once its first
+/// frame was presented.
+fn shown_client(server: &Server, size: &str) -> Child {
+    let mut child = server
+        .client_command(&bin("planar-client"))
+        .args(["show", "--alloc", "memfd", "--format", "XR24"])
+        .args(["--size", size, "--buffers", "3", "--frames", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start planar-client");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let shown = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.trim() == "planar-client: shown");
+    assert!(shown, "planar-client ended before its frame was shown");
+    child
+}
+
+/// The inodes of the memfds a process holds open (a client's buffers).
+fn memfd_inodes(pid: u32) -> HashSet<u64> {
+    let dir = format!("/proc/{pid}/fd");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(Result::ok)
+        .filter(|e| {
+            std::fs::read_link(e.path())
+                .is_ok_and(|l| l.to_string_lossy().starts_with("/memfd:planar-client"))
+        })
+        .filter_map(|e| std::fs::metadata(e.path()).ok().map(|m| m.ino()))
+        .collect()
+}
+
+/// KiB of `pid`'s resident set in mappings of the files `inodes`.
+fn resident_kib(pid: u32, inodes: &HashSet<u64>) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).expect("read smaps");
+    let mut counting = false;
+    let mut kib = 0;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // A mapping's header: "start-end perms offset dev inode [path]".
+        if fields
+            .first()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            counting = fields
+                .get(4)
+                .and_then(|i| i.parse::<u64>().ok())
+                .is_some_and(|i| inodes.contains(&i));
+        } else if counting && fields.first() == Some(&"Rss:") {
+            kib += fields
+                .get(1)
+                .and_then(|k| k.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    kib
+}
+
+/// Polls `f` until it holds or `secs` pass.
+fn within(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    f()
+}
+
+#[test]
+fn a_covered_windows_pages_leave_planars_resident_set() {
+    const NAME: &str = "a_covered_windows_pages_leave_planars_resident_set";
+    if let Some(why) = gles_unavailable() {
+        return skip(NAME, &why);
+    }
+    let server = Server::start(&["--renderer", "gles", "--size", "640x480"]).unwrap();
+    let planar = server.pid();
+    // 512x512 XR24: 1 MiB a buffer, copied onto the XR24 target (not drawn as a quad).
+    let mut below = shown_client(&server, "512x512");
+    let theirs = memfd_inodes(below.id());
+    assert!(theirs.len() >= 3, "the client's memfds: {theirs:?}");
+    // On top, its buffers were copied: their pages are in planar's resident set (this is
+    // what makes the check below mean something).
+    assert!(
+        within(10, || resident_kib(planar, &theirs) >= 1024),
+        "the shown window's pages were never resident in planar ({} KiB)\n{}",
+        resident_kib(planar, &theirs),
+        server.log()
+    );
+    // The same size on top covers it whole; it keeps cycling its buffers underneath.
+    let mut above = shown_client(&server, "512x512");
+    let covered = within(10, || resident_kib(planar, &theirs) == 0);
+    let left = resident_kib(planar, &theirs);
+    assert!(
+        below.try_wait().unwrap().is_none(),
+        "the covered client ended"
+    );
+    for c in [&mut below, &mut above] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(
+        covered,
+        "a covered window still holds {left} KiB of planar's resident set\n{}",
+        server.log()
+    );
+}
