@@ -571,6 +571,36 @@ mod tests {
             .collect()
     }
 
+    /// Pseudo-random bytes (xorshift32 from `seed`), `len` at a time.
+    fn noise(mut seed: u32) -> impl FnMut(usize) -> Vec<u8> {
+        move |len| {
+            (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    (seed >> 24) as u8
+                })
+                .collect()
+        }
+    }
+
+    /// Calls `f` with every format the CPU path reads, on `w` x `h` planes of noise.
+    fn each_cpu_format(
+        w: usize,
+        h: usize,
+        seed: u32,
+        mut f: impl FnMut(&FormatInfo, Conversion, &Planes<'_>),
+    ) {
+        let mut noise = noise(seed);
+        for info in planar_protocol::format::FORMATS.iter() {
+            if let Some(conv) = conversion(info.fourcc) {
+                let bufs = plane_bufs(info, w, h, &mut noise);
+                f(info, conv, &planes_of(&bufs));
+            }
+        }
+    }
+
     fn planes_of(bufs: &[(Vec<u8>, usize)]) -> Planes<'_> {
         let mut planes = Planes {
             data: [&[], &[], &[]],
@@ -588,37 +618,20 @@ mod tests {
     /// pixels the uploaded texture showed.
     #[test]
     fn bgra_is_rgba_with_red_and_blue_swapped() {
-        use planar_protocol::format::FORMATS;
         let (w, h) = (37usize, 11usize);
-        let mut seed = 0x2545_f491_u32;
-        let mut noise = |len: usize| -> Vec<u8> {
-            (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 17;
-                    seed ^= seed << 5;
-                    (seed >> 24) as u8
-                })
-                .collect()
-        };
-        for info in FORMATS.iter() {
-            let Some(conv) = conversion(info.fourcc) else {
-                continue;
-            };
-            let bufs = plane_bufs(info, w, h, &mut noise);
-            let planes = planes_of(&bufs);
+        each_cpu_format(w, h, 0x2545_f491, |info, conv, planes| {
             let enc = YuvEncoding {
                 matrix: Matrix::Bt709,
                 full_range: false,
             };
             let (mut rgba, mut bgra) = (vec![0u8; w * h * 4], vec![0u8; w * h * 4]);
-            convert_rows_to(conv, &planes, w, 0..h, enc, Order::Rgba, &mut rgba).unwrap();
-            convert_rows_to(conv, &planes, w, 0..h, enc, Order::Bgra, &mut bgra).unwrap();
+            convert_rows_to(conv, planes, w, 0..h, enc, Order::Rgba, &mut rgba).unwrap();
+            convert_rows_to(conv, planes, w, 0..h, enc, Order::Bgra, &mut bgra).unwrap();
             for px in bgra.chunks_exact_mut(4) {
                 px.swap(0, 2);
             }
             assert!(rgba == bgra, "{}: BGRA differs from RGBA", info.name);
-        }
+        });
     }
 
     /// Rows converted in parallel bands (the `yuv` crate's `rayon` feature, P010's pre-pass)
@@ -626,19 +639,7 @@ mod tests {
     /// tall enough to be split into several tasks.
     #[test]
     fn parallel_bands_match_one_thread() {
-        use planar_protocol::format::FORMATS;
         let (w, h) = (37usize, 8 * ROWS_PER_TASK + 2);
-        let mut seed = 0x9e37_79b9_u32;
-        let mut noise = |len: usize| -> Vec<u8> {
-            (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 17;
-                    seed ^= seed << 5;
-                    (seed >> 24) as u8
-                })
-                .collect()
-        };
         let pool = |n| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
@@ -646,19 +647,14 @@ mod tests {
                 .unwrap()
         };
         let (one, four) = (pool(1), pool(4));
-        for info in FORMATS.iter() {
-            let Some(conv) = conversion(info.fourcc) else {
-                continue;
-            };
-            let bufs = plane_bufs(info, w, h, &mut noise);
-            let planes = planes_of(&bufs);
+        each_cpu_format(w, h, 0x9e37_79b9, |info, conv, planes| {
             let enc = YuvEncoding {
                 matrix: Matrix::Bt2020,
                 full_range: true,
             };
             let run = |p: &rayon::ThreadPool| {
                 let mut out = vec![0u8; w * h * 4];
-                p.install(|| convert_rows_to(conv, &planes, w, 0..h, enc, Order::Bgra, &mut out))
+                p.install(|| convert_rows_to(conv, planes, w, 0..h, enc, Order::Bgra, &mut out))
                     .unwrap();
                 out
             };
@@ -667,6 +663,6 @@ mod tests {
                 "{}: parallel bands differ",
                 info.name
             );
-        }
+        });
     }
 }
