@@ -8,15 +8,25 @@
 //! Every layout fact (channel shifts, bytes per plane, subsampling, chroma order) is read
 //! from the format's row in `planar_protocol::format`; only the choice of the `yuv` crate
 //! function is made here.
+//!
+//! Conversions run on rayon's pool in bands of rows (the `yuv` crate's `rayon` feature, and
+//! P010's own pre-pass here): the bytes are the same as on one thread, the frame is ready
+//! sooner on a machine with a core to spare, and the CPU time per frame grows a little.
 
 use drm_fourcc::DrmFourcc as Fourcc;
 use planar_protocol::format::{format_info, Family, FormatInfo};
+use rayon::iter::{IndexedParallelIterator, ParallelIterator};
+use rayon::slice::ParallelSliceMut;
 
 pub use crate::error::ConvertError;
 use yuv::{
     YuvBiPlanarImage, YuvConversionMode, YuvPackedImage, YuvPlanarImage, YuvRange,
     YuvStandardMatrix,
 };
+
+/// The fewest rows one rayon task of P010's pre-pass takes: a task of fewer costs more in
+/// hand-off than the shifts it does (a 1080p row is 3840 bytes of luma).
+const ROWS_PER_TASK: usize = 16;
 
 /// Which YUV→RGB matrix and range a buffer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -383,20 +393,28 @@ fn p01x_rows(
         y.resize(width * h, 0);
         u.resize(cw * ch, 0);
         v.resize(cw * ch, 0);
-        for (r, dst) in y.chunks_exact_mut(width).enumerate() {
-            let src = &pl.data[0][(y0 + r) * pl.stride[0]..][..width * 2];
-            for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
-                *d = u16::from_le_bytes([s[0], s[1]]) >> 6;
-            }
-        }
-        for r in 0..ch {
-            let src = &pl.data[1][(y0 / vsub + r) * pl.stride[1]..][..cw * 4];
-            let (ur, vr) = (&mut u[r * cw..(r + 1) * cw], &mut v[r * cw..(r + 1) * cw]);
-            for ((du, dv), s) in ur.iter_mut().zip(vr.iter_mut()).zip(src.chunks_exact(4)) {
-                *du = u16::from_le_bytes([s[0], s[1]]) >> 6;
-                *dv = u16::from_le_bytes([s[2], s[3]]) >> 6;
-            }
-        }
+        // Rows in parallel bands, as the `yuv` crate's `rayon` feature runs its conversion:
+        // done on one thread this pass took as long as the AVX2 conversion after it.
+        y.par_chunks_exact_mut(width)
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(|(r, dst)| {
+                let src = &pl.data[0][(y0 + r) * pl.stride[0]..][..width * 2];
+                for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
+                    *d = u16::from_le_bytes([s[0], s[1]]) >> 6;
+                }
+            });
+        u.par_chunks_exact_mut(cw)
+            .zip(v.par_chunks_exact_mut(cw))
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(|(r, (ur, vr))| {
+                let src = &pl.data[1][(y0 / vsub + r) * pl.stride[1]..][..cw * 4];
+                for ((du, dv), s) in ur.iter_mut().zip(vr.iter_mut()).zip(src.chunks_exact(4)) {
+                    *du = u16::from_le_bytes([s[0], s[1]]) >> 6;
+                    *dv = u16::from_le_bytes([s[2], s[3]]) >> 6;
+                }
+            });
         let img = YuvPlanarImage {
             y_plane: y,
             y_stride: width as u32,
@@ -553,6 +571,36 @@ mod tests {
             .collect()
     }
 
+    /// Pseudo-random bytes (xorshift32 from `seed`), `len` at a time.
+    fn noise(mut seed: u32) -> impl FnMut(usize) -> Vec<u8> {
+        move |len| {
+            (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    (seed >> 24) as u8
+                })
+                .collect()
+        }
+    }
+
+    /// Calls `f` with every format the CPU path reads, on `w` x `h` planes of noise.
+    fn each_cpu_format(
+        w: usize,
+        h: usize,
+        seed: u32,
+        mut f: impl FnMut(&FormatInfo, Conversion, &Planes<'_>),
+    ) {
+        let mut noise = noise(seed);
+        for info in planar_protocol::format::FORMATS.iter() {
+            if let Some(conv) = conversion(info.fourcc) {
+                let bufs = plane_bufs(info, w, h, &mut noise);
+                f(info, conv, &planes_of(&bufs));
+            }
+        }
+    }
+
     fn planes_of(bufs: &[(Vec<u8>, usize)]) -> Planes<'_> {
         let mut planes = Planes {
             data: [&[], &[], &[]],
@@ -570,36 +618,51 @@ mod tests {
     /// pixels the uploaded texture showed.
     #[test]
     fn bgra_is_rgba_with_red_and_blue_swapped() {
-        use planar_protocol::format::FORMATS;
         let (w, h) = (37usize, 11usize);
-        let mut seed = 0x2545_f491_u32;
-        let mut noise = |len: usize| -> Vec<u8> {
-            (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 17;
-                    seed ^= seed << 5;
-                    (seed >> 24) as u8
-                })
-                .collect()
-        };
-        for info in FORMATS.iter() {
-            let Some(conv) = conversion(info.fourcc) else {
-                continue;
-            };
-            let bufs = plane_bufs(info, w, h, &mut noise);
-            let planes = planes_of(&bufs);
+        each_cpu_format(w, h, 0x2545_f491, |info, conv, planes| {
             let enc = YuvEncoding {
                 matrix: Matrix::Bt709,
                 full_range: false,
             };
             let (mut rgba, mut bgra) = (vec![0u8; w * h * 4], vec![0u8; w * h * 4]);
-            convert_rows_to(conv, &planes, w, 0..h, enc, Order::Rgba, &mut rgba).unwrap();
-            convert_rows_to(conv, &planes, w, 0..h, enc, Order::Bgra, &mut bgra).unwrap();
+            convert_rows_to(conv, planes, w, 0..h, enc, Order::Rgba, &mut rgba).unwrap();
+            convert_rows_to(conv, planes, w, 0..h, enc, Order::Bgra, &mut bgra).unwrap();
             for px in bgra.chunks_exact_mut(4) {
                 px.swap(0, 2);
             }
             assert!(rgba == bgra, "{}: BGRA differs from RGBA", info.name);
-        }
+        });
+    }
+
+    /// Rows converted in parallel bands (the `yuv` crate's `rayon` feature, P010's pre-pass)
+    /// are the bytes one thread makes, for every format the CPU path reads, at an odd size
+    /// tall enough to be split into several tasks.
+    #[test]
+    fn parallel_bands_match_one_thread() {
+        let (w, h) = (37usize, 8 * ROWS_PER_TASK + 2);
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let (one, four) = (pool(1), pool(4));
+        each_cpu_format(w, h, 0x9e37_79b9, |info, conv, planes| {
+            let enc = YuvEncoding {
+                matrix: Matrix::Bt2020,
+                full_range: true,
+            };
+            let run = |p: &rayon::ThreadPool| {
+                let mut out = vec![0u8; w * h * 4];
+                p.install(|| convert_rows_to(conv, planes, w, 0..h, enc, Order::Bgra, &mut out))
+                    .unwrap();
+                out
+            };
+            assert!(
+                run(&one) == run(&four),
+                "{}: parallel bands differ",
+                info.name
+            );
+        });
     }
 }
