@@ -7,10 +7,12 @@
 //! | `buffers` | dma-buf wl_buffers | 256 |
 //! | `captures` | capture frames alive (wlr-screencopy, ext-image-copy-capture) | 16 |
 //!
-//! With the defaults a client holds at most 128 + 256 x 4 planes fds (a real client holds
-//! a handful); RLIMIT_NOFILE's soft limit is raised to the hard limit at start (20000 on
+//! With the defaults a client makes planar hold at most 128 + 256 x 4 planes fds, plus one
+//! per CPU-path buffer on GLES (its XR24 copy frame, a memfd): 1408 (a real client holds a
+//! handful); RLIMIT_NOFILE's soft limit is raised to the hard limit at start (20000 on
 //! the machines planar is tested on), so a dozen clients at their limits still leave
-//! planar fds to accept more, and `listen` survives running out.
+//! planar fds to accept more, and `listen` survives running out (a copy frame that cannot
+//! be made falls back to an upload).
 
 use planar_protocol::dmabuf::DmabufLimits;
 use rustix::process::{getrlimit, setrlimit, Resource};

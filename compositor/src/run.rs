@@ -32,6 +32,8 @@ pub const EXIT_MISMATCH: i32 = 125;
 /// Exit status when a `--script` step failed.
 pub const EXIT_STEP_FAILED: i32 = 123;
 
+/// `planar run`. Meant to be followed by [`exit`]: the renderer is left to the end of the
+/// process (not torn down), so a caller that goes on living holds it for good.
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let runtime_dir = RuntimeDir::from_env()?;

@@ -282,6 +282,20 @@ impl State {
         }
         self.space.unmap_elem(&window);
         info!(window = x11.window_id(), title = %x11.title(), "X11 window unmapped");
+        // A window takes the X input focus when it is mapped (`map_window_request`), ahead
+        // of planar's focus at its first show. One that goes before it was shown leaves the
+        // X focus on nothing while planar's wl_keyboard focus stays on another X window:
+        // give the X focus back to that window, or its keys would be lost.
+        let focused = self.seat.get_keyboard().and_then(|k| k.current_focus());
+        let back = focused.and_then(|f| {
+            self.space
+                .elements()
+                .find(|w| w.x11_surface().is_some() && window_surface(w).as_ref() == Some(&f))
+                .cloned()
+        });
+        if back.is_some() {
+            self.x11_focus_changed(back.as_ref());
+        }
     }
 }
 
@@ -362,7 +376,8 @@ impl XwmHandler for State {
         // window manager's requests, and under load keys typed just after the window was
         // shown went to the previous X focus (lost). With no wl_surface paired yet this is
         // the X part alone; the wl_keyboard enter still waits for the first show
-        // (`surface_committed`). Nested, a person focuses by clicking.
+        // (`surface_committed`). Nested, a person focuses by clicking. Known limit: a window
+        // mapped but never shown keeps the X focus until it goes (`x11_gone` gives it back).
         if !self.is_nested() && window.wl_surface().is_none() {
             let seat = self.seat.clone();
             smithay::input::keyboard::KeyboardTarget::enter(

@@ -4,8 +4,10 @@
 //! and a pair in the zero-copy tranche must not fail. The probe runs on the renderer
 //! selection thread: creating an EGLImage needs the display only, not a context.
 //!
-//! The answer is cached on disk (`cache.rs`): a `planar run` is often one short screenshot
-//! test, and the ~100 test imports were the largest part of its start-up.
+//! Not cached: the ~100 test imports take ~2 ms (debug build, logged as "EGL pairs known"),
+//! against ~60 ms for loading Mesa. A cache on disk was built and measured: no difference in
+//! screenshot tests per minute, and one more thing that can go stale (Mesa's environment
+//! variables, planar's own build) was not worth it.
 
 use std::os::fd::OwnedFd;
 
@@ -21,21 +23,7 @@ use tracing::info;
 
 use crate::import::EglPairs;
 
-mod cache;
-
 const PROBE_SIZE: u32 = 64;
-
-/// Splits `pairs` into those EGL imports and those it refuses, from the cache when it holds
-/// the answer for this display (`device` names it: "surfaceless", a node …).
-pub(crate) fn probe_cached(display: &EGLDisplay, device: &str, pairs: &[(u32, u64)]) -> EglPairs {
-    let Some(dir) = cache::dir() else {
-        return probe(display, pairs);
-    };
-    cache::probe_through(&dir, &cache::Key::of(display, device, pairs), || {
-        probe(display, pairs)
-    })
-    .0
-}
 
 /// Splits `pairs` into those EGL imports and those it refuses.
 pub(crate) fn probe(display: &EGLDisplay, pairs: &[(u32, u64)]) -> EglPairs {

@@ -243,8 +243,7 @@ pub fn sharing(
         owner: owner.to_string(),
         node,
     };
-    let probe = probe.then(|| kind.to_string());
-    let (context, strings) = context_on(display.clone(), probe.as_deref(), |d| {
+    let (context, strings) = context_on(display.clone(), probe, |d| {
         EGLContext::new_shared(d, share_with)
     })?;
     let (engine, strings) = gles_engine(context, strings, size)?;
@@ -294,13 +293,12 @@ fn prepare(choice: RendererChoice) -> Prepared {
             // On a GBM device EGL imports the device's own buffers; a memory buffer failing
             // there (EGL_BAD_ALLOC on virtio-gpu) says nothing about them, so only the
             // software displays are probed. On GBM a failed import falls back at create.
-            let probe = (!matches!(kind, RendererKind::GlesGbm(_))).then(|| kind.to_string());
+            let probe = !matches!(kind, RendererKind::GlesGbm(_));
             let opening = Instant::now();
             let opened = open().inspect(|_| {
                 debug!(%kind, ms = ms_since(opening), "renderer selection: EGL display opened");
             });
-            match opened.and_then(|display| context_on(display, probe.as_deref(), EGLContext::new))
-            {
+            match opened.and_then(|display| context_on(display, probe, EGLContext::new)) {
                 Ok((context, strings)) => {
                     gles = Some((kind, context, strings));
                     break;
@@ -414,10 +412,9 @@ struct EglStrings {
     egl: crate::import::EglPairs,
 }
 
-/// `probe`: the display's name when its pairs are to be probed (the cache's key).
 fn context_on(
     display: EGLDisplay,
-    probe: Option<&str>,
+    probe: bool,
     new_context: impl FnOnce(&EGLDisplay) -> Result<EGLContext, smithay::backend::egl::Error>,
 ) -> Result<(EGLContext, EglStrings), RendererError> {
     let query = |name| {
@@ -440,8 +437,8 @@ fn context_on(
         .map(|f| (f.code as u32, u64::from(f.modifier)))
         .collect();
     let probing = Instant::now();
-    let egl = if let Some(device) = probe {
-        crate::probe::probe_cached(&display, device, &listed)
+    let egl = if probe {
+        crate::probe::probe(&display, &listed)
     } else {
         let zero_copy = listed
             .iter()

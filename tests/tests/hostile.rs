@@ -709,6 +709,15 @@ fn dmabuf_creates_name_the_client_as_it_connected() {
     let mut dmabuf = DmabufConn::new(server.connect().unwrap(), 4).unwrap();
     let comm = "/proc/self/comm";
     let original = std::fs::read_to_string(comm).unwrap().trim().to_string();
+    // The whole test process is renamed (planar reads the leader's comm): other tests of
+    // this binary assert no client names, and the name comes back even on a panic.
+    struct Restore<'a>(&'a str, &'a str);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::write(self.0, self.1);
+        }
+    }
+    let restore = Restore(comm, &original);
     std::fs::write(comm, "renamed-client").unwrap();
     let fd = planar_tests::memfd::sealed("hostile", &[0x40; 16 * 16 * 4]).unwrap();
     let plane = AddPlane {
@@ -720,7 +729,7 @@ fn dmabuf_creates_name_the_client_as_it_connected() {
     };
     let xr24 = drm_fourcc::DrmFourcc::Xrgb8888 as u32;
     let outcome = dmabuf.create(&[plane], 16, 16, xr24, 0);
-    std::fs::write(comm, &original).unwrap();
+    drop(restore);
     assert!(
         matches!(outcome, Outcome::Created(_)),
         "{outcome:?}\n{}",
