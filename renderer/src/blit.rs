@@ -27,8 +27,8 @@
 //! Memory: on llvmpipe a client buffer's copy source maps the buffer, and the pages a copy
 //! reads stay in planar's resident set for as long as the source lives. A source not
 //! copied from for [`KEEP_RENDERS`] renders and [`KEEP_FOR`] (its window covered, or its
-//! buffer no longer attached) is dropped, and made again, untouched, when it is asked for
-//! next.
+//! buffer no longer attached) is dropped, its import closed in the same render whether or
+//! not that render draws a frame, and made again, untouched, when it is asked for next.
 //!
 //! Known limits: XRGB8888 sources only (other formats would go through Mesa's blit
 //! shader, slower than smithay's quad); `PLANAR_NO_BLIT=1` turns the XR24 target, the
@@ -119,7 +119,8 @@ pub trait CopyDraw: Renderer + Sized {
     /// Waits until the GPU has finished reading every copy frame, before one is written.
     fn wait_copy_reads(&mut self) {}
 
-    /// Frees what the sources dropped since the last call held (their framebuffers).
+    /// Frees what the sources dropped since the last call held (their framebuffers, then
+    /// their textures, and with a client buffer's texture its import: fd and mapping).
     fn free_dropped(&mut self, _cache: &mut CopySources<Self::TextureId>) {}
 
     /// Copies `src.loc` onwards of `source`, texel for pixel, to `dst` for the `damage`
@@ -164,10 +165,11 @@ impl<T> CopySources<T> {
 
     /// Called once per render, before the elements are built. Drops the sources of
     /// destroyed buffers, and those copied from once but neither in the last
-    /// [`KEEP_RENDERS`] renders nor within [`KEEP_FOR`] (their textures go with them, and
-    /// with a client buffer's texture llvmpipe's mapping of it; their framebuffers at the
-    /// next [`CopyDraw::free_dropped`]). A source never copied from is kept: it holds no
-    /// resident pages, and dropping it would only make it again at the next render.
+    /// [`KEEP_RENDERS`] renders nor within [`KEEP_FOR`] (their framebuffers and textures,
+    /// and with a client buffer's texture llvmpipe's import of it, go at the next
+    /// [`CopyDraw::free_dropped`], in the same render). A source never copied from is
+    /// kept: it holds no resident pages, and dropping it would only make it again at the
+    /// next render.
     pub(crate) fn prune(&mut self) {
         self.renders += 1;
         let (now, at) = (self.renders, Instant::now());
@@ -254,6 +256,15 @@ impl CopyDraw for GlesRenderer {
         let _ = self.with_context(|gl| unsafe {
             gl.DeleteFramebuffers(fbos.len() as i32, fbos.as_ptr());
         });
+        // The dropped sources' textures are only queued for deletion, and smithay deletes
+        // them when a frame finishes. A render whose damage is empty (a covered window,
+        // windows that commit without damage) draws no frame: they, and llvmpipe's import
+        // of the client buffer (a dup of its fd, a mapping with the pages copies read)
+        // would stay until the next drawn frame, which may never come. Their framebuffers
+        // are gone (above), so nothing else holds them.
+        if let Err(err) = self.cleanup_texture_cache() {
+            debug!(%err, "dropped copy sources' textures not freed");
+        }
     }
 
     fn copy_draw(
@@ -624,17 +635,19 @@ mod tests {
         unsafe { GlesRenderer::new(context) }.map_err(|e| e.to_string())
     }
 
+    /// [`gles`], or None once the test `name` printed why it is skipped.
+    fn gles_or_skip(name: &str) -> Option<GlesRenderer> {
+        gles().map_err(|why| println!("SKIP {name}: {why}")).ok()
+    }
+
     /// A source is made once per buffer with its framebuffer (the same one frame after
     /// frame); an import EGL refuses is remembered, not retried; a CPU frame whose
     /// texture was remade gets a new source, the old framebuffer is freed; with the copy
     /// path off for the output, nothing is made or cached.
     #[test]
     fn sources_are_made_once_and_failures_remembered() {
-        let mut r = match gles() {
-            Ok(r) => r,
-            Err(why) => {
-                return println!("SKIP sources_are_made_once_and_failures_remembered: {why}")
-            }
+        let Some(mut r) = gles_or_skip("sources_are_made_once_and_failures_remembered") else {
+            return;
         };
         let mut off = CopySources::new(false);
         let good = memfd_dmabuf();
@@ -676,6 +689,55 @@ mod tests {
         assert_eq!(cache.dropped, vec![s1.fbo]);
         r.free_dropped(&mut cache);
         assert!(cache.dropped.is_empty());
+    }
+
+    /// This process's open fds on the file of `dmabuf`'s first plane (its own and the
+    /// imports' dups).
+    fn fds_on(dmabuf: &Dmabuf) -> usize {
+        use std::os::unix::fs::MetadataExt;
+        let fd = dmabuf.handles().next().unwrap();
+        let ino = rustix::fs::fstat(fd).unwrap().st_ino;
+        let fds = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(Result::ok);
+        let on = |e: &std::fs::DirEntry| std::fs::metadata(e.path()).is_ok_and(|m| m.ino() == ino);
+        fds.filter(on).count()
+    }
+
+    /// A source dropped as idle closes its import of the client buffer (llvmpipe's dup of
+    /// its fd) in `free_dropped`, with no frame drawn after it: smithay frees a dropped
+    /// texture only when a frame finishes, and a render with no damage draws none.
+    #[test]
+    fn a_dropped_sources_import_is_closed_without_a_frame() {
+        let Some(mut r) = gles_or_skip("a_dropped_sources_import_is_closed_without_a_frame") else {
+            return;
+        };
+        let buffer = memfd_dmabuf();
+        let alone = fds_on(&buffer);
+        let mut cache = CopySources::new(true);
+        let source = r
+            .copy_source(&mut cache, &buffer)
+            .expect("a memfd XR24 source");
+        let imported = fds_on(&buffer);
+        if imported == alone {
+            let why = "this driver's import holds no fd of the buffer";
+            return println!("SKIP a_dropped_sources_import_is_closed_without_a_frame: {why}");
+        }
+        source.copied.store(true, Ordering::Relaxed);
+        drop(source);
+        cache.prune();
+        let (n, at) = cache.last_copied[&buffer.weak()];
+        let long_ago = at.checked_sub(KEEP_FOR + Duration::from_millis(1)).unwrap();
+        cache.last_copied.insert(buffer.weak(), (n, long_ago));
+        cache.renders += KEEP_RENDERS;
+        cache.prune();
+        assert!(cache.map.is_empty(), "the idle source is dropped");
+        r.free_dropped(&mut cache);
+        let after = fds_on(&buffer);
+        assert!(
+            after == alone,
+            "fds on the buffer: {alone} alone, {imported} with the source, {after} once dropped"
+        );
     }
 
     #[test]
