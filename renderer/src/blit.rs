@@ -171,8 +171,14 @@ impl<T> CopySources<T> {
     /// kept: it holds no resident pages, and dropping it would only make it again at the
     /// next render.
     pub(crate) fn prune(&mut self) {
+        self.prune_at(Instant::now());
+    }
+
+    /// [`prune`](Self::prune) at the time `at` (the tests give it: a loaded machine can
+    /// take longer than [`KEEP_FOR`] between two calls).
+    fn prune_at(&mut self, at: Instant) {
         self.renders += 1;
-        let (now, at) = (self.renders, Instant::now());
+        let now = self.renders;
         let (dropped, last) = (&mut self.dropped, &mut self.last_copied);
         let before = self.map.len();
         self.map.retain(|k, v| {
@@ -606,18 +612,23 @@ mod tests {
         let (s, n) = (source(5), source(6));
         cache.map.insert(shown.weak(), Some(s.clone()));
         cache.map.insert(never.weak(), Some(n));
+        // The clock stands still unless the test moves it.
+        let t0 = Instant::now();
         for _ in 0..3 * KEEP_RENDERS {
             s.copied.store(true, Ordering::Relaxed);
-            cache.prune();
+            cache.prune_at(t0);
         }
         for _ in 0..KEEP_RENDERS + 2 {
-            cache.prune();
+            cache.prune_at(t0);
         }
         assert_eq!(cache.map.len(), 2, "copied within KEEP_FOR: kept");
-        let (n, at) = cache.last_copied[&shown.weak()];
-        let long_ago = at.checked_sub(KEEP_FOR + Duration::from_millis(1)).unwrap();
-        cache.last_copied.insert(shown.weak(), (n, long_ago));
-        cache.prune();
+        cache.prune_at(t0 + KEEP_FOR);
+        assert_eq!(
+            cache.map.len(),
+            2,
+            "exactly KEEP_FOR after the last copy: kept"
+        );
+        cache.prune_at(t0 + KEEP_FOR + Duration::from_millis(1));
         assert!(!cache.map.contains_key(&shown.weak()));
         assert!(cache.map.contains_key(&never.weak()));
         assert_eq!(cache.dropped, vec![5]);
