@@ -40,8 +40,10 @@ pub struct ImportRecord {
     pub import_us: u64,
     pub bytes_mapped: u64,
     pub frames_shown: u64,
-    /// Frames that put the buffer on an output by a copy rather than a textured quad
-    /// (see `blit`): an XR24 buffer itself, or a CPU-path buffer's copy frame.
+    /// Of `frames_shown`, those that handed the buffer to the copy path rather than a
+    /// textured quad (see `blit`): an XR24 buffer itself, or a CPU-path buffer's copy
+    /// frame. Counted like `frames_shown`, when the scene is built: a copy the damage
+    /// tracker then skips, or one that falls back to a quad, still counts.
     pub frames_copied: u64,
     /// DMA_BUF_IOCTL_SYNC calls (CPU path).
     pub syncs: u64,
