@@ -379,3 +379,34 @@ fn read_table(fd: BorrowedFd<'_>, size: u32) -> std::io::Result<Vec<(u32, u64)>>
         Ok(out)
     }
 }
+
+/// What the CPU-path tests start from: planar with `--renderer RENDERER --import cpu
+/// --allow-capture all`, a connection, a window titled `title` and a linux-dmabuf v5 client.
+pub struct CpuPathClient {
+    pub server: crate::fixture::Server,
+    pub conn: Connection,
+    pub window: crate::window::Window,
+    pub dmabuf: DmabufConn,
+}
+
+/// Starts a [`CpuPathClient`]; panics (a test's failure) when planar or the client cannot.
+pub fn cpu_path_client(renderer: &str, title: &str) -> CpuPathClient {
+    let args = [
+        "--renderer",
+        renderer,
+        "--import",
+        "cpu",
+        "--allow-capture",
+        "all",
+    ];
+    let server = crate::fixture::Server::start(&args).expect("start planar");
+    let conn = server.connect().expect("connect to planar");
+    let window = crate::window::Window::new(&conn, title).expect("a window");
+    let dmabuf = DmabufConn::new(conn.clone(), 5).expect("bind linux-dmabuf v5");
+    CpuPathClient {
+        server,
+        conn,
+        window,
+        dmabuf,
+    }
+}

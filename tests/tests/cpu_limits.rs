@@ -12,7 +12,7 @@ use std::{os::fd::AsFd, os::fd::OwnedFd, time::Duration};
 use planar_image::RgbaImage;
 use planar_protocol::validate::FLAG_Y_INVERT;
 use planar_tests::{
-    dmabuf_client::{AddPlane, DmabufConn, Outcome},
+    dmabuf_client::{cpu_path_client, AddPlane, CpuPathClient, DmabufConn, Outcome},
     fixture::{bin, planar_run, runtime_dir, Server},
     proc::{peer_pid, status_kib},
     test_client::PlanarTest,
@@ -281,18 +281,12 @@ fn cpu_budget_per_client() {
 #[test]
 fn y_invert_partial_damage_rereads_the_damaged_rows() {
     for renderer in ["auto", "pixman"] {
-        let server = Server::start(&[
-            "--renderer",
-            renderer,
-            "--import",
-            "cpu",
-            "--allow-capture",
-            "all",
-        ])
-        .unwrap();
-        let conn = server.connect().unwrap();
-        let mut window = Window::new(&conn, "y-invert").unwrap();
-        let mut dmabuf = DmabufConn::new(conn.clone(), 5).unwrap();
+        let CpuPathClient {
+            server,
+            conn,
+            mut window,
+            mut dmabuf,
+        } = cpu_path_client(renderer, "y-invert");
         let fd = xrgb(64, 64, |_, _| RED);
         let Outcome::Created(buffer) = create(&mut dmabuf, &fd, 64, 64, FLAG_Y_INVERT) else {
             panic!("{}", server.log());
@@ -317,18 +311,12 @@ fn y_invert_partial_damage_rereads_the_damaged_rows() {
 #[test]
 fn cpu_texture_follows_buffer_scale_and_transform() {
     for renderer in ["auto", "pixman"] {
-        let server = Server::start(&[
-            "--renderer",
-            renderer,
-            "--import",
-            "cpu",
-            "--allow-capture",
-            "all",
-        ])
-        .unwrap();
-        let conn = server.connect().unwrap();
-        let mut window = Window::new(&conn, "geometry").unwrap();
-        let mut dmabuf = DmabufConn::new(conn.clone(), 5).unwrap();
+        let CpuPathClient {
+            server,
+            conn,
+            mut window,
+            mut dmabuf,
+        } = cpu_path_client(renderer, "geometry");
         // Quadrants: red, green / blue, white.
         let fd = xrgb(64, 64, |x, y| match (x < 32, y < 32) {
             (true, true) => RED,

@@ -189,8 +189,7 @@ fn quadrant(x: u32, y: u32) -> usize {
 #[test]
 fn egl_yuv_shader_follows_scale_transform_y_invert_and_damage() {
     use planar_tests::{
-        dmabuf_client::{AddPlane, DmabufConn, Outcome},
-        fixture::Server,
+        dmabuf_client::{cpu_path_client, AddPlane, CpuPathClient, DmabufConn, Outcome},
         test_client::PlanarTest,
         window::Window,
     };
@@ -201,18 +200,12 @@ fn egl_yuv_shader_follows_scale_transform_y_invert_and_damage() {
         return skip(name, &reason);
     }
     std::env::set_var("PLANAR_YUV_SHADER", "1");
-    let server = Server::start(&[
-        "--renderer",
-        "gles",
-        "--import",
-        "cpu",
-        "--allow-capture",
-        "all",
-    ])
-    .unwrap();
-    let conn = server.connect().unwrap();
-    let mut window = Window::new(&conn, "yuv-geometry").unwrap();
-    let mut dmabuf = DmabufConn::new(conn.clone(), 5).unwrap();
+    let CpuPathClient {
+        server,
+        conn,
+        mut window,
+        mut dmabuf,
+    } = cpu_path_client("gles", "yuv-geometry");
     let fd = planar_tests::memfd::sealed("nv12", &nv12(quadrant)).unwrap();
     let make = |dmabuf: &mut DmabufConn, flags| {
         let plane = |i: u32| AddPlane {
