@@ -5,7 +5,7 @@
 
 use std::{
     os::{
-        fd::{AsFd, BorrowedFd},
+        fd::{AsFd, BorrowedFd, OwnedFd},
         unix::net::{UnixListener, UnixStream},
     },
     sync::{
@@ -109,6 +109,27 @@ fn make_listeners(conn: &Connection, listen: BorrowedFd, close: BorrowedFd, n: u
     assert_eq!(roundtrip_error(conn), None);
 }
 
+/// A sandbox engine's side of a security context: a listening socket in its own directory
+/// and the pipe whose read end is the close fd (the write end kept open so it never closes).
+struct Sandbox {
+    dir: tempfile::TempDir,
+    listener: UnixListener,
+    close_read: OwnedFd,
+    _close_write: OwnedFd,
+}
+
+fn sandbox() -> Sandbox {
+    let dir = runtime_dir();
+    let listener = UnixListener::bind(dir.path().join("sandbox.sock")).unwrap();
+    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    Sandbox {
+        dir,
+        listener,
+        close_read,
+        _close_write,
+    }
+}
+
 /// A pipe, or a connected socket, as listen_fd: smithay's listener would accept() on it
 /// as soon as it is readable, get ENOTSOCK/EINVAL and end planar's event loop (exit 70).
 /// The protocol's answer is `invalid_listen_fd`.
@@ -159,15 +180,13 @@ fn security_context_listener_shut_down_by_its_engine_does_not_spin_planar() {
     let mut server = server();
     let conn = server.connect().unwrap();
     let (manager, qh) = security_manager(&conn);
-    let dir = runtime_dir();
-    let path = dir.path().join("sandbox.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    let sandbox = sandbox();
+    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
     let context = manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ());
     context.commit();
     assert_eq!(roundtrip_error(&conn), None);
     // Shutting down our copy shuts down planar's too: one open file description.
-    let rc = unsafe { libc::shutdown(std::os::fd::AsRawFd::as_raw_fd(&listener), libc::SHUT_RDWR) };
+    let rc = unsafe { libc::shutdown(std::os::fd::AsRawFd::as_raw_fd(listener), libc::SHUT_RDWR) };
     assert_eq!(rc, 0);
     // Let planar settle (a well-behaved planar rests then drops the listener), then
     // measure 1 s of its CPU time.
@@ -197,9 +216,8 @@ fn security_context_listener_shut_down_by_its_engine_does_not_spin_planar() {
 fn security_context_listeners_are_bounded() {
     let mut server = server();
     let baseline = open_fds(server.pid());
-    let dir = runtime_dir();
-    let listener = UnixListener::bind(dir.path().join("sandbox.sock")).unwrap();
-    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    let sandbox = sandbox();
+    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
     let conn = server.connect().unwrap();
     make_listeners(&conn, listener.as_fd(), close_read.as_fd(), 300);
     drop(conn);
@@ -224,9 +242,8 @@ fn security_context_listeners_are_bounded() {
 fn uncommitted_security_contexts_are_bounded_per_client() {
     let mut server = server();
     let baseline = open_fds(server.pid());
-    let dir = runtime_dir();
-    let listener = UnixListener::bind(dir.path().join("sandbox.sock")).unwrap();
-    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
+    let sandbox = sandbox();
+    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
     let conn = server.connect().unwrap();
     let (manager, qh) = security_manager(&conn);
     let mut contexts = Vec::new();
@@ -507,9 +524,8 @@ fn commit_timing_targets_out_of_range_do_not_panic() {
 #[test]
 fn security_context_listeners_are_bounded_per_client() {
     let mut server = server();
-    let dir = runtime_dir();
-    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
-    let greedy = UnixListener::bind(dir.path().join("greedy.sock")).unwrap();
+    let sandbox = sandbox();
+    let (greedy, close_read, dir) = (&sandbox.listener, &sandbox.close_read, &sandbox.dir);
     let conn = server.connect().unwrap();
     make_listeners(&conn, greedy.as_fd(), close_read.as_fd(), 40);
     assert!(
