@@ -16,7 +16,7 @@
 
 use planar_protocol::dmabuf::DmabufLimits;
 use rustix::process::{getrlimit, setrlimit, Resource};
-use smithay::reexports::wayland_server::{backend::protocol::ProtocolError, Client, DisplayHandle};
+use smithay::reexports::wayland_server::{Client, DisplayHandle};
 use tracing::{info, warn};
 
 /// Ends `client` with `wl_display.no_memory`, how planar answers a client past one of its
@@ -24,15 +24,7 @@ use tracing::{info, warn};
 pub fn disconnect_no_memory(dh: &DisplayHandle, client: &Client, message: String) {
     let who = crate::client_name::label(client);
     warn!(client = %who, "{message}: disconnecting the client (no_memory)");
-    client.kill(
-        dh,
-        ProtocolError {
-            code: 2, // wl_display.error.no_memory
-            object_id: 1,
-            object_interface: "wl_display".into(),
-            message,
-        },
-    );
+    planar_protocol::client::post_no_memory(client, dh, message);
 }
 
 /// Every per-client limit.

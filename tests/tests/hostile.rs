@@ -262,6 +262,11 @@ fn uncommitted_security_contexts_are_bounded_per_client() {
         made > 64 && made <= 70,
         "the client was ended after {made} contexts"
     );
+    assert_eq!(
+        conn.protocol_error().map(|e| (e.code, e.object_interface)),
+        Some((2, "wl_display".to_string())),
+        "the client hears wl_display.no_memory before its connection ends"
+    );
     assert!(
         server
             .log()

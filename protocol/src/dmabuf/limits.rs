@@ -13,16 +13,7 @@
 use std::collections::HashMap;
 
 use tracing::warn;
-use wayland_server::{
-    backend::{
-        protocol::{Interface, ProtocolError},
-        ClientId,
-    },
-    Client, DisplayHandle,
-};
-
-/// wl_display's `no_memory` error code.
-const NO_MEMORY: u32 = 2;
+use wayland_server::{backend::ClientId, Client, DisplayHandle};
 
 /// The limits, per client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,31 +71,5 @@ pub(super) fn refuse(client: &Client, dh: &DisplayHandle, what: &str, flag: &str
          --limit {flag}=N)"
     );
     warn!(client = ?client.id(), limit, "{message}: disconnecting the client (no_memory)");
-    // wayland-server has no wl_display resource type; the backend finds object 1 by the
-    // interface's name, which is all this description carries.
-    static WL_DISPLAY: Interface = Interface {
-        name: "wl_display",
-        version: 1,
-        requests: &[],
-        events: &[],
-        c_ptr: None,
-    };
-    let handle = dh.backend_handle();
-    match handle.object_for_protocol_id(client.id(), &WL_DISPLAY, 1) {
-        Ok(display) => handle.post_error(
-            display,
-            NO_MEMORY,
-            std::ffi::CString::new(message).unwrap_or_default(),
-        ),
-        // No display object to send the error on: end the connection all the same.
-        Err(_) => client.kill(
-            dh,
-            ProtocolError {
-                code: NO_MEMORY,
-                object_id: 1,
-                object_interface: "wl_display".into(),
-                message,
-            },
-        ),
-    }
+    crate::client::post_no_memory(client, dh, message);
 }
