@@ -171,9 +171,13 @@ fn a_covered_windows_imports_close_though_nothing_is_drawn() {
         server.log()
     );
     let on_top = fds_on(planar, &theirs);
+    // More than the wl_buffers' own fds (one per buffer): the imports hold fds too. Covered,
+    // no more than this may stay (a dropped source whose import lingered while its
+    // replacement was made took it to 12 of 9).
     assert!(
-        on_top >= 3,
-        "planar holds {on_top} fds of the client's buffers"
+        on_top > theirs.len(),
+        "planar holds {on_top} fds of the client's {} buffers",
+        theirs.len()
     );
     let mut above = shown_client(&server, "512x480", "1", "rows:0");
     let closed = within(10, || {

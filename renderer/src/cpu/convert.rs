@@ -624,7 +624,8 @@ mod tests {
                 matrix: Matrix::Bt709,
                 full_range: false,
             };
-            let (mut rgba, mut bgra) = (vec![0u8; w * h * 4], vec![0u8; w * h * 4]);
+            // Different fillings: a conversion that wrote nothing would leave them unequal.
+            let (mut rgba, mut bgra) = (vec![0xaa; w * h * 4], vec![0x55; w * h * 4]);
             convert_rows_to(conv, planes, w, 0..h, enc, Order::Rgba, &mut rgba).unwrap();
             convert_rows_to(conv, planes, w, 0..h, enc, Order::Bgra, &mut bgra).unwrap();
             for px in bgra.chunks_exact_mut(4) {
@@ -652,14 +653,15 @@ mod tests {
                 matrix: Matrix::Bt2020,
                 full_range: true,
             };
-            let run = |p: &rayon::ThreadPool| {
-                let mut out = vec![0u8; w * h * 4];
+            // Each run starts from its own filling: rows one of them left unwritten differ.
+            let run = |p: &rayon::ThreadPool, fill: u8| {
+                let mut out = vec![fill; w * h * 4];
                 p.install(|| convert_rows_to(conv, planes, w, 0..h, enc, Order::Bgra, &mut out))
                     .unwrap();
                 out
             };
             assert!(
-                run(&one) == run(&four),
+                run(&one, 0xaa) == run(&four, 0x55),
                 "{}: parallel bands differ",
                 info.name
             );
