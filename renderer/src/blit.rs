@@ -460,7 +460,6 @@ pub(crate) fn would_copy<E: Element>(element: &E, scale: Scale<f64>, output: Tra
 
 /// `impl Element` for a wrapper element that draws differently but is placed, damaged
 /// and ordered exactly as its `inner` element (`element_via_inner!(impl<..> Type)`).
-/// gles_yuv's YuvElement could use it too (it spells the same impl out).
 macro_rules! element_via_inner {
     (impl<$($g:ident: $b:path),*> $t:ty) => {
         impl<$($g: $b),*> smithay::backend::renderer::element::Element for $t {

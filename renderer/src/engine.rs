@@ -202,10 +202,14 @@ pub trait MakeTarget<T>: Offscreen<T> {
 
 impl MakeTarget<Image<'static, 'static>> for PixmanRenderer {}
 
-/// GLES: XR24 where it can, so that XR24 client buffers copy onto it (see `blit`).
+/// GLES: XR24 where it can, so that XR24 client buffers copy onto it (see `blit`). The
+/// copy is glBlitFramebuffer, which GLES 3 has (smithay's Blit capability).
 impl MakeTarget<GlesTexture> for GlesRenderer {
     fn make_target(&mut self, size: Size<i32, Physical>) -> Result<GlesTexture, Self::Error> {
-        match blit::enabled()
+        let blits = self
+            .capabilities()
+            .contains(&smithay::backend::renderer::gles::Capability::Blit);
+        match (blit::enabled() && blits)
             .then(|| blit::xrgb_target(self, size))
             .flatten()
         {

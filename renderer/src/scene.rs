@@ -146,7 +146,7 @@ fn tree_elements<R>(
                             out.push(PlanarElement::Yuv(yuv));
                             return;
                         }
-                        let inner = texture_element(location, texture, &view);
+                        let inner = element();
                         // A copy frame is drawn by a copy where one will happen.
                         let source = match raw {
                             Some(raw)

@@ -166,24 +166,18 @@ pub fn formats(renderer: &mut GlesRenderer) -> Vec<Fourcc> {
                     .into_owned()
             }
         };
-        (
-            text(ffi::VERSION),
-            text(ffi::EXTENSIONS),
-            text(ffi::RENDERER),
-        )
+        (text(ffi::EXTENSIONS), text(ffi::RENDERER))
     });
-    let Ok((version, extensions, gl_renderer)) = caps else {
+    let Ok((extensions, gl_renderer)) = caps else {
         return Vec::new();
     };
     if !wanted(&gl_renderer) {
         return Vec::new();
     }
-    // "OpenGL ES 3.2 Mesa …"
-    let gles3 = version
-        .strip_prefix("OpenGL ES ")
-        .and_then(|v| v.split('.').next())
-        .and_then(|major| major.parse::<u32>().ok())
-        .is_some_and(|major| major >= 3);
+    // smithay marks a GLES 3 context by its Blit capability (`gl_version >= 3.0`).
+    let gles3 = renderer
+        .capabilities()
+        .contains(&smithay::backend::renderer::gles::Capability::Blit);
     let norm16 = extensions
         .split_whitespace()
         .any(|e| e == "GL_EXT_texture_norm16");
