@@ -9,21 +9,24 @@ use crate::state::ClientState;
 
 /// Records the name of a client just inserted into the display.
 pub fn remember(client: &Client, dh: &DisplayHandle) {
-    if let Some(data) = client.get_data::<ClientState>() {
-        let _ = data
-            .name
-            .set(planar_protocol::client::client_name(client, dh));
-    }
+    let _ = label_or_name(client, dh);
 }
 
-/// The client's `pid N (command)`, named now if it was not when it connected (Xwayland's
-/// connection is made by smithay, not accepted by planar).
+/// The client's `pid N (command)`, named now if it was not when it connected. Xwayland's
+/// connection is smithay's (its data is not a `ClientState`) and a socketpair planar made,
+/// whose peer credentials are planar's own: it is named `Xwayland`, without a /proc read.
 pub fn label_or_name(client: &Client, dh: &DisplayHandle) -> String {
     match client.get_data::<ClientState>() {
         Some(data) => data
             .name
             .get_or_init(|| planar_protocol::client::client_name(client, dh))
             .clone(),
+        None if client
+            .get_data::<smithay::xwayland::XWaylandClientData>()
+            .is_some() =>
+        {
+            "Xwayland".to_string()
+        }
         None => planar_protocol::client::client_name(client, dh),
     }
 }
