@@ -2,7 +2,13 @@
 //! compositor's pid comes from the client's own connection (SO_PEERCRED), so a client
 //! can watch the compositor it talks to without being told which one it is.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::{
+    collections::HashSet,
+    os::{
+        fd::{AsRawFd, BorrowedFd},
+        unix::fs::MetadataExt,
+    },
+};
 
 use wayland_client::Connection;
 
@@ -67,6 +73,69 @@ pub fn usage(pid: u32) -> Option<Usage> {
     })
 }
 
+/// CPU time (user + system) the process used, in clock ticks, from /proc/PID/stat.
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name (field 2) may hold spaces: fields are counted after its closing paren.
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The inodes of the memfds the process holds open whose name starts with `name` (a
+/// client's buffers: `planar-client`).
+pub fn memfd_inodes(pid: u32, name: &str) -> HashSet<u64> {
+    let prefix = format!("/memfd:{name}");
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return HashSet::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with(&prefix))
+        })
+        .filter_map(|e| std::fs::metadata(e.path()).ok().map(|m| m.ino()))
+        .collect()
+}
+
+/// How many fds the process holds open on the files `inodes` (planar: its imports of a
+/// client's buffers).
+pub fn fds_on(pid: u32, inodes: &HashSet<u64>) -> usize {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| std::fs::metadata(e.path()).ok())
+        .filter(|m| inodes.contains(&m.ino()))
+        .count()
+}
+
+/// KiB of the process's resident set in mappings of the files `inodes`, from smaps.
+pub fn resident_kib(pid: u32, inodes: &HashSet<u64>) -> Option<u64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let mut counting = false;
+    let mut kib = 0;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // A mapping's header: "start-end perms offset dev inode [path]".
+        if fields
+            .first()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            counting = fields
+                .get(4)
+                .and_then(|i| i.parse::<u64>().ok())
+                .is_some_and(|i| inodes.contains(&i));
+        } else if counting && fields.first() == Some(&"Rss:") {
+            kib += fields
+                .get(1)
+                .and_then(|k| k.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Some(kib)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +150,43 @@ mod tests {
         use std::os::fd::AsFd;
         assert_eq!(socket_peer_pid(a.as_fd()), Some(me));
         drop(b);
+        assert!(cpu_ticks(me).is_some());
+    }
+
+    #[test]
+    fn finds_a_memfd_its_fds_and_its_resident_pages() {
+        use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+        let me = std::process::id();
+        let name = "planar-proc-selftest";
+        assert!(memfd_inodes(me, name).is_empty());
+        let len = 256 * 1024;
+        let fd = crate::memfd::unsealed(name, &vec![7u8; len]).unwrap();
+        let inodes = memfd_inodes(me, name);
+        assert_eq!(inodes.len(), 1);
+        assert_eq!(fds_on(me, &inodes), 1);
+        assert_eq!(resident_kib(me, &inodes), Some(0), "not mapped yet");
+        // SAFETY: a fresh shared mapping of our own memfd, unmapped below.
+        let ptr = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ,
+                MapFlags::SHARED,
+                &fd,
+                0,
+            )
+            .unwrap()
+        };
+        // SAFETY: `ptr` maps `len` readable bytes.
+        let sum: u64 = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }
+            .iter()
+            .map(|&b| b as u64)
+            .sum();
+        assert_eq!(sum, 7 * len as u64);
+        assert!(resident_kib(me, &inodes).is_some_and(|k| k >= (len / 1024) as u64));
+        // SAFETY: the mapping made above, no longer used.
+        unsafe { munmap(ptr, len).unwrap() };
+        drop(fd);
+        assert_eq!(fds_on(me, &inodes), 0);
     }
 }

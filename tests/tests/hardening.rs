@@ -7,6 +7,7 @@ use std::time::Duration;
 use planar_tests::{
     capture::ShmTarget,
     fixture::Server,
+    proc::fd_count,
     shm_client::{self, shm_buffer, ShmClientConfig},
     window::Window,
 };
@@ -499,18 +500,11 @@ fn planar_client_started_by_planar_may_capture_even_reparented() {
     }
 }
 
-/// How many fds the process `pid` has open.
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 /// Waits up to 5 s for planar's fd count to come back to `baseline`.
 fn fds_back_to(server: &Server, baseline: usize) -> usize {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let now = open_fds(server.pid());
+        let now = fd_count(server.pid()).unwrap_or(0);
         if now <= baseline || std::time::Instant::now() > deadline {
             return now;
         }
@@ -565,7 +559,7 @@ fn new_client_gets_a_capture(server: &mut Server) {
 #[test]
 fn unused_params_hoarding_fds_is_cut_off_at_the_params_limit() {
     let mut server = server(&["--allow-capture", "all"]);
-    let baseline = open_fds(server.pid());
+    let baseline = fd_count(server.pid()).unwrap_or(0);
     let (made, error) = hoard_params(server.connect().unwrap(), 20_000);
     let (interface, code, message) = error.expect("the hoarding client was stopped");
     assert_eq!((interface.as_str(), code), ("wl_display", 2), "{message}");
@@ -590,7 +584,7 @@ fn fds_in_unused_params_are_cut_off_at_the_fd_limit() {
         "--limit",
         "fds=40",
     ]);
-    let baseline = open_fds(server.pid());
+    let baseline = fd_count(server.pid()).unwrap_or(0);
     let (made, error) = hoard_params(server.connect().unwrap(), 20_000);
     let (interface, code, message) = error.expect("the hoarding client was stopped");
     assert_eq!((interface.as_str(), code), ("wl_display", 2), "{message}");

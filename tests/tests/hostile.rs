@@ -15,7 +15,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use planar_tests::fixture::{runtime_dir, Server};
+use planar_tests::{
+    fixture::{runtime_dir, Server},
+    proc::{cpu_ticks, fd_count},
+};
 use wayland_client::{
     backend::WaylandError,
     delegate_noop,
@@ -68,21 +71,6 @@ fn still_serving(server: &mut Server) {
     let conn = server.connect().expect("a new client connects");
     conn.roundtrip().expect("a new client is answered");
     assert!(server.alive(), "planar died:\n{}", server.log());
-}
-
-/// CPU time (user + system) planar used, in clock ticks, from /proc/PID/stat.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
 }
 
 fn security_manager(conn: &Connection) -> (WpSecurityContextManagerV1, QueueHandle<Raw>) {
@@ -191,9 +179,12 @@ fn security_context_listener_shut_down_by_its_engine_does_not_spin_planar() {
     // Let planar settle (a well-behaved planar rests then drops the listener), then
     // measure 1 s of its CPU time.
     std::thread::sleep(Duration::from_millis(1500));
-    let (t0, c0) = (Instant::now(), cpu_ticks(server.pid()));
+    let (t0, c0) = (
+        Instant::now(),
+        cpu_ticks(server.pid()).expect("read /proc/PID/stat"),
+    );
     std::thread::sleep(Duration::from_secs(1));
-    let ticks = cpu_ticks(server.pid()) - c0;
+    let ticks = cpu_ticks(server.pid()).expect("read /proc/PID/stat") - c0;
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let busy = ticks as f64 / hz / t0.elapsed().as_secs_f64();
     assert!(
@@ -215,14 +206,14 @@ fn security_context_listener_shut_down_by_its_engine_does_not_spin_planar() {
 #[test]
 fn security_context_listeners_are_bounded() {
     let mut server = server();
-    let baseline = open_fds(server.pid());
+    let baseline = fd_count(server.pid()).unwrap_or(0);
     let sandbox = sandbox();
     let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
     let conn = server.connect().unwrap();
     make_listeners(&conn, listener.as_fd(), close_read.as_fd(), 300);
     drop(conn);
     std::thread::sleep(Duration::from_millis(300));
-    let held = open_fds(server.pid()).saturating_sub(baseline);
+    let held = fd_count(server.pid()).unwrap_or(0).saturating_sub(baseline);
     assert!(
         held <= 2 * 32 + 4,
         "planar holds {held} more fds after 300 security contexts (at most 2 per listener, 32 listeners)"
@@ -241,7 +232,7 @@ fn security_context_listeners_are_bounded() {
 #[test]
 fn uncommitted_security_contexts_are_bounded_per_client() {
     let mut server = server();
-    let baseline = open_fds(server.pid());
+    let baseline = fd_count(server.pid()).unwrap_or(0);
     let sandbox = sandbox();
     let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
     let conn = server.connect().unwrap();
@@ -277,7 +268,7 @@ fn uncommitted_security_contexts_are_bounded_per_client() {
     drop(contexts);
     drop(conn);
     std::thread::sleep(Duration::from_millis(300));
-    let held = open_fds(server.pid()).saturating_sub(baseline);
+    let held = fd_count(server.pid()).unwrap_or(0).saturating_sub(baseline);
     assert!(held <= 4, "planar still holds {held} more fds");
     still_serving(&mut server);
 }

@@ -8,14 +8,20 @@
 //! `/proc/PID/fd` of a real planar process, by the inodes of the client's own memfds.
 
 use std::{
-    collections::HashSet,
     io::{BufRead, BufReader},
-    os::unix::fs::MetadataExt,
     process::{Child, Stdio},
     time::{Duration, Instant},
 };
 
-use planar_tests::fixture::{bin, gles_unavailable, skip, Server};
+use planar_tests::{
+    fixture::{bin, gles_unavailable, skip, Server},
+    proc::{fds_on, memfd_inodes},
+};
+
+/// KiB of planar's resident set in mappings of the client's buffers.
+fn resident_kib(pid: u32, inodes: &std::collections::HashSet<u64>) -> u64 {
+    planar_tests::proc::resident_kib(pid, inodes).expect("read smaps")
+}
 
 /// A `planar-client show` cycling `buffers` XR24 memfd buffers until killed, with
 /// `damage` on each commit after the first (full, rows:N), once its first frame was
@@ -36,57 +42,6 @@ fn shown_client(server: &Server, size: &str, buffers: &str, damage: &str) -> Chi
         .any(|l| l.trim() == "planar-client: shown");
     assert!(shown, "planar-client ended before its frame was shown");
     child
-}
-
-/// The inodes of the memfds a process holds open (a client's buffers).
-fn memfd_inodes(pid: u32) -> HashSet<u64> {
-    let dir = format!("/proc/{pid}/fd");
-    std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .filter_map(Result::ok)
-        .filter(|e| {
-            std::fs::read_link(e.path())
-                .is_ok_and(|l| l.to_string_lossy().starts_with("/memfd:planar-client"))
-        })
-        .filter_map(|e| std::fs::metadata(e.path()).ok().map(|m| m.ino()))
-        .collect()
-}
-
-/// How many fds `pid` holds open on the files `inodes` (planar: its imports of them).
-fn fds_on(pid: u32, inodes: &HashSet<u64>) -> usize {
-    let dir = format!("/proc/{pid}/fd");
-    std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .filter_map(Result::ok)
-        .filter_map(|e| std::fs::metadata(e.path()).ok())
-        .filter(|m| inodes.contains(&m.ino()))
-        .count()
-}
-
-/// KiB of `pid`'s resident set in mappings of the files `inodes`.
-fn resident_kib(pid: u32, inodes: &HashSet<u64>) -> u64 {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).expect("read smaps");
-    let mut counting = false;
-    let mut kib = 0;
-    for line in smaps.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        // A mapping's header: "start-end perms offset dev inode [path]".
-        if fields
-            .first()
-            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
-        {
-            counting = fields
-                .get(4)
-                .and_then(|i| i.parse::<u64>().ok())
-                .is_some_and(|i| inodes.contains(&i));
-        } else if counting && fields.first() == Some(&"Rss:") {
-            kib += fields
-                .get(1)
-                .and_then(|k| k.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    kib
 }
 
 /// A planar on GLES with one 640x480 output, or None once the test `name` printed why it
@@ -119,7 +74,7 @@ fn a_covered_windows_pages_leave_planars_resident_set() {
     let planar = server.pid();
     // 512x512 XR24: 1 MiB a buffer, copied onto the XR24 target (not drawn as a quad).
     let mut below = shown_client(&server, "512x512", "3", "full");
-    let theirs = memfd_inodes(below.id());
+    let theirs = memfd_inodes(below.id(), "planar-client");
     assert!(theirs.len() >= 3, "the client's memfds: {theirs:?}");
     // On top, its buffers were copied: their pages are in planar's resident set (this is
     // what makes the check below mean something).
@@ -161,7 +116,7 @@ fn a_covered_windows_imports_close_though_nothing_is_drawn() {
     };
     let planar = server.pid();
     let mut below = shown_client(&server, "512x480", "3", "full");
-    let theirs = memfd_inodes(below.id());
+    let theirs = memfd_inodes(below.id(), "planar-client");
     // All three buffers (960 KiB each, all on the output) copied from: their pages are
     // resident in planar.
     assert!(
