@@ -194,12 +194,18 @@ fn deterministic_runs_are_byte_identical() {
     let mut stamps = Vec::new();
     let client = "planar-client show --format NV12 --size 64x48 --frames 5 --presentation";
     // The first run's client starts at once, most likely before the renderer is ready; the
-    // second's a second later, after it. Whether the renderer was ready at the client's
-    // first (bufferless) commit once decided whether that commit drew frame 1, and the
-    // client's frames were then numbered from 2 (a start-up race seen under load).
-    for (i, delay) in ["", "sleep 1; "].into_iter().enumerate() {
+    // second's once it is (checked below: a slow start is retried with a longer delay).
+    // Whether the renderer was ready at the client's first (bufferless) commit once
+    // decided whether that commit drew frame 1, and the client's frames were then
+    // numbered from 2 (a start-up race seen under load).
+    let mut delays = [0u64, 1, 4, 10].into_iter();
+    while pngs.len() < 2 {
+        let (i, delay) = (
+            pngs.len(),
+            delays.next().expect("a run whose renderer was ready"),
+        );
         let png = dir.path().join(format!("det{i}.png"));
-        let shell = format!("{delay}exec {client}");
+        let shell = format!("sleep {delay}; exec {client}");
         let out = planar_run(
             Some(dir.path()),
             &[
@@ -216,6 +222,10 @@ fn deterministic_runs_are_byte_identical() {
             LIMIT,
         );
         assert_eq!(out.code(), Some(0), "{}", out.stderr);
+        if i == 1 && !ready_within(&out.stderr, delay) {
+            eprintln!("the renderer was not ready {delay} s after listening: run again, later");
+            continue;
+        }
         pngs.push(std::fs::read(&png).unwrap());
         let lines: Vec<String> = out
             .stdout
@@ -237,6 +247,23 @@ fn deterministic_runs_are_byte_identical() {
         stamps[0][4],
         "planar-client: presented seq 5 at 0.083333330"
     );
+}
+
+/// Whether planar's log says "renderer ready" less than `secs` after "listening" (the
+/// command starts after listening, so a client that sleeps `secs` first finds the
+/// renderer ready).
+fn ready_within(log: &str, secs: u64) -> bool {
+    // "2026-11-30T12:23:04.443755Z": seconds of the day, enough within one run.
+    let at = |what: &str| {
+        let line = log.lines().find(|l| l.contains(what))?;
+        let t = &line[line.find('T')? + 1..line.find('Z')?];
+        let mut parts = t.split(':').map(|p| p.parse::<f64>().ok());
+        Some(parts.next()?? * 3600.0 + parts.next()?? * 60.0 + parts.next()??)
+    };
+    match (at("listening"), at("renderer ready")) {
+        (Some(listening), Some(ready)) => ready < listening + secs as f64,
+        _ => panic!("no 'listening' or 'renderer ready' line in planar's log:\n{log}"),
+    }
 }
 
 /// A client's first commit (no buffer yet) draws no frame with `--refresh 0` (see
