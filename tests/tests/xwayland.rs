@@ -2,7 +2,8 @@
 //! DISPLAY planar gives CMD; xterm (one solid colour) and xeyes appear at the output's
 //! top-left at the size X11 reports; glxgears (GLX on llvmpipe) draws its gears; a Wayland
 //! client and an X11 client show side by side; override-redirect windows keep their
-//! position; the newest X11 window gets the X input focus; nested mode; planar carries on
+//! position; the newest X11 window gets the X input focus, and the focus comes back when a
+//! newer window goes; nested mode; planar carries on
 //! when Xwayland ends; without the Xwayland binary `--xwayland` fails at start naming the
 //! package; in nested mode on Xvfb, a click and typed keys reach an xterm's shell.
 //! Scripted input into an X11 window in headless mode needs the input issue's `--script`
@@ -542,6 +543,87 @@ fn the_newest_x11_window_gets_the_x_input_focus() {
             std::thread::sleep(Duration::from_millis(50));
         }
         conn.flush().unwrap();
+    }
+}
+
+/// A newer X11 window takes the X input focus when it is mapped; when it goes, the focus
+/// comes back to the window planar's keyboard is still on (else the keys typed next reach
+/// no X window). The newer window here is a bare x11rb window destroyed as soon as it has
+/// the focus: most often before planar showed it, the case planar must mend itself.
+#[test]
+fn the_x_input_focus_comes_back_when_a_newer_window_goes() {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, WindowClass};
+    let test = "the_x_input_focus_comes_back_when_a_newer_window_goes";
+    if !have(test, &["xterm", "xwininfo"]) {
+        return;
+    }
+    let mut s = Session::start("640x480");
+    let (conn, screen) = x11rb::connect(Some(&s.display)).expect("connect to Xwayland");
+    let root = conn.setup().roots[screen].root;
+    let focus = || conn.get_input_focus().unwrap().reply().unwrap().focus;
+    let until = |what: &str, want: u32| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while focus() != want {
+            assert!(
+                Instant::now() < deadline,
+                "X input focus is {:#x}, not {what} ({want:#x})",
+                focus()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let colour = "rgb:20/c0/20";
+    s.spawn(
+        "xterm",
+        &[
+            "-T",
+            "planar-kept",
+            "-geometry",
+            "20x5",
+            "-bg",
+            colour,
+            "-fg",
+            colour,
+            "-e",
+            "sleep",
+            "120",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let kept = loop {
+        if let Some(id) = x11_window_id(&s, "planar-kept") {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "the xterm never mapped");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    s.wait_for("planar-kept", |img| {
+        solid(img, (0, 0, 20, 20), [0x20, 0xc0, 0x20])
+    });
+    until("the xterm", kept);
+    for round in 0..3 {
+        let brief = conn.generate_id().unwrap();
+        conn.create_window(
+            0,
+            brief,
+            root,
+            0,
+            0,
+            100,
+            80,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            0,
+            &CreateWindowAux::new(),
+        )
+        .unwrap();
+        conn.map_window(brief).unwrap();
+        conn.flush().unwrap();
+        until(&format!("the newer window (round {round})"), brief);
+        conn.destroy_window(brief).unwrap();
+        conn.flush().unwrap();
+        until(&format!("the xterm again (round {round})"), kept);
     }
 }
 
