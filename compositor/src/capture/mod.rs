@@ -145,6 +145,20 @@ impl CapturePolicy {
         if allow_all {
             return Ok(());
         }
+        // /proc is read once per connection: a client asks for every frame (three times:
+        // session, frame, copy), and its ancestry and environment were set when it started.
+        match client.get_data::<ClientState>() {
+            Some(data) => data
+                .started_by_planar
+                .get_or_init(|| self.started_by_planar(client, dh))
+                .clone(),
+            None => self.started_by_planar(client, dh),
+        }
+    }
+
+    /// Whether the client's process descends from the command planar started, or carries
+    /// its capture secret; the error says why not.
+    fn started_by_planar(&self, client: &Client, dh: &DisplayHandle) -> Result<(), String> {
         let pid = client
             .get_credentials(dh)
             .map_err(|_| "the client's credentials cannot be read".to_string())?
