@@ -69,6 +69,11 @@ pub struct ClientState {
     /// wp_security_context_v1 objects this connection made and has not committed (each
     /// holds two fds: see `handlers::security_context`).
     pub security_contexts: std::sync::atomic::AtomicUsize,
+    /// The committed ones among them that are still objects (so that destroying one is
+    /// not counted out a second time).
+    pub committed_contexts: std::sync::Mutex<
+        std::collections::HashSet<smithay::reexports::wayland_server::backend::ObjectId>,
+    >,
     /// `pid N (command)`, set when the client connects (see `client_name`).
     pub name: std::sync::OnceLock<String>,
     /// Kinds of capture refusal already logged at warn for this client (see `capture`).

@@ -517,6 +517,40 @@ fn commit_timing_targets_out_of_range_do_not_panic() {
 
 /// The overall bound of 32 listeners left one client free to take every slot, so that no
 /// other sandbox engine could make a context. One connection may have 8 listening.
+/// A context destroyed before its commit closes its fds with it, and leaves the bound: a
+/// connection may make and destroy far more than 64 over its life.
+#[test]
+fn destroyed_uncommitted_security_contexts_leave_the_bound() {
+    let mut server = server();
+    let baseline = fd_count(server.pid()).unwrap_or(0);
+    let sandbox = sandbox();
+    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
+    let conn = server.connect().unwrap();
+    let (manager, qh) = security_manager(&conn);
+    for round in 0..4 {
+        let contexts: Vec<_> = (0..50)
+            .map(|_| manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ()))
+            .collect();
+        conn.roundtrip()
+            .unwrap_or_else(|e| panic!("round {round}: {e}: {}", server.log()));
+        for context in contexts {
+            context.destroy();
+        }
+        conn.roundtrip()
+            .unwrap_or_else(|e| panic!("round {round}: {e}: {}", server.log()));
+    }
+    assert!(
+        conn.protocol_error().is_none(),
+        "{:?}",
+        conn.protocol_error()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let held = fd_count(server.pid()).unwrap_or(0).saturating_sub(baseline);
+    assert!(held <= 4, "planar still holds {held} more fds");
+    drop(conn);
+    still_serving(&mut server);
+}
+
 #[test]
 fn security_context_listeners_are_bounded_per_client() {
     let mut server = server();

@@ -22,7 +22,7 @@
 //! - lets one connection hold at most `MAX_CONTEXTS_PER_CLIENT` uncommitted contexts:
 //!   smithay keeps a context's two fds from `create_listener` until commit, before any
 //!   listener bound sees it (past it: `wl_display.no_memory`, as planar's other per-client
-//!   limits). Known limit: a context destroyed uncommitted still counts.
+//!   limits). A context destroyed uncommitted stops counting (its fds close with it).
 
 use std::{
     cell::{Cell, RefCell},
@@ -64,7 +64,7 @@ pub const MAX_LISTENERS: usize = 32;
 /// Of those, the most one client connection may have made.
 pub const MAX_LISTENERS_PER_CLIENT: usize = 8;
 /// Security contexts one client connection may hold uncommitted (a sandbox engine makes one
-/// and commits it at once). A context destroyed without its commit keeps counting.
+/// and commits it at once). A context destroyed without its commit stops counting.
 pub const MAX_CONTEXTS_PER_CLIENT: usize = 64;
 /// Wake-ups in a row with nothing to accept after which a listener is closed.
 const MAX_EMPTY_WAKES: u32 = 8;
@@ -220,19 +220,47 @@ impl Dispatch<WpSecurityContextManagerV1, ()> for State {
 }
 
 delegate_global_dispatch!(State: [WpSecurityContextManagerV1: SecurityContextGlobalData] => SecurityContextState);
-// A commit hands the context's fds from the uncommitted count to the listener bounds.
+// A commit hands the context's fds from the uncommitted count to the listener bounds; a
+// context destroyed uncommitted closes them (smithay drops its builder), so it leaves the
+// count too. `committed_contexts` tells the two apart at destruction.
 intercept!(
     WpSecurityContextV1, SecurityContextUserData => SecurityContextState,
-    |_state: &mut State, client: &Client, _, request| {
+    |_state: &mut State, client: &Client, context: &WpSecurityContextV1, request| {
         if matches!(request, wp_security_context_v1::Request::Commit) {
-            // Committed: its fds go to a listener, which the listener bounds count.
+            // Committed: its fds go to a listener, which the listener bounds count. A second
+            // commit (smithay's already_used error) counts nothing.
             if let Some(d) = client.get_data::<ClientState>() {
-                let _ = d.security_contexts.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
+                let first = lock(&d.committed_contexts).insert(context.id());
+                if first {
+                    uncount_context(d);
+                }
             }
         }
         Some(request)
+    },
+    destroyed: |_state: &mut State, context: &WpSecurityContextV1| {
+        let Some(client) = context.client() else {
+            return;
+        };
+        if let Some(d) = client.get_data::<ClientState>() {
+            let committed = lock(&d.committed_contexts).remove(&context.id());
+            if !committed {
+                uncount_context(d);
+            }
+        }
     }
 );
+
+/// One uncommitted context fewer on the connection.
+fn uncount_context(data: &ClientState) {
+    let _ = data
+        .security_contexts
+        .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// smithay's listener source, with its errors kept from the event loop (module header).
 struct Listener {
