@@ -334,10 +334,8 @@ fn finish(
         if want_results {
             checks.push(crate::results::CheckResult::new(
                 reference,
-                image,
                 state.screenshot.path.as_deref(),
                 &outcome,
-                &args.check.options(),
             ));
         }
         // A failing command keeps its own status; a mismatch fails a run that passed.

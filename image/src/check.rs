@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{compare, Clip, Fuzz, RgbaImage};
+use crate::{compare, Clip, Fuzz, RgbaImage, Worst};
 
 /// How to check an image against a reference file.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +28,8 @@ pub enum CheckOutcome {
         summary: String,
         actual: PathBuf,
         diff: Option<PathBuf>,
+        /// The pixel furthest outside the fuzz (none when the sizes differ).
+        worst: Option<Worst>,
     },
     /// The reference was written from the actual image.
     Blessed(PathBuf),
@@ -45,7 +47,12 @@ impl CheckOutcome {
     pub fn message(&self, reference: &Path) -> String {
         match self {
             CheckOutcome::Matched(s) => format!("{} matches: {s}", reference.display()),
-            CheckOutcome::Mismatched { summary, actual, diff } => format!(
+            CheckOutcome::Mismatched {
+                summary,
+                actual,
+                diff,
+                ..
+            } => format!(
                 "{} does not match: {summary}; actual image: {}{}",
                 reference.display(),
                 actual.display(),
@@ -125,6 +132,7 @@ pub fn check_against(
         summary: c.summary(),
         actual: out,
         diff,
+        worst: c.worst,
     })
 }
 
@@ -172,9 +180,11 @@ mod tests {
             CheckOutcome::Mismatched {
                 summary,
                 diff: Some(d),
+                worst: Some(w),
                 ..
             } => {
                 assert!(summary.contains("(1, 1)"), "{summary}");
+                assert_eq!((w.x, w.y, w.actual[0], w.reference[0]), (1, 1, 13, 10));
                 assert_eq!(
                     RgbaImage::read_png(d).unwrap().pixel(1, 1),
                     [255, 0, 0, 255]

@@ -13,7 +13,7 @@ pub mod junit;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use planar_image::{compare, CheckOptions, CheckOutcome, Fuzz, RgbaImage};
+use planar_image::CheckOutcome;
 use serde::{Deserialize, Serialize};
 
 /// File name suffix of the per-run result files `planar report` looks for.
@@ -79,16 +79,8 @@ pub struct WorstPixel {
 
 impl CheckResult {
     /// Records what [`planar_image::check_against`] found. `actual` is the
-    /// screenshot itself (written where `--screenshot` put it, if anywhere). The worst
-    /// pixel is found again here, as the comparison did, because the outcome carries only
-    /// its text.
-    pub fn new(
-        reference: &Path,
-        image: &RgbaImage,
-        screenshot: Option<&Path>,
-        outcome: &CheckOutcome,
-        opts: &CheckOptions,
-    ) -> Self {
+    /// screenshot itself (written where `--screenshot` put it, if anywhere).
+    pub fn new(reference: &Path, screenshot: Option<&Path>, outcome: &CheckOutcome) -> Self {
         let message = outcome.message(reference);
         let (actual, diff) = match outcome {
             CheckOutcome::Mismatched { actual, diff, .. } => (Some(actual.clone()), diff.clone()),
@@ -96,17 +88,12 @@ impl CheckResult {
             _ => (screenshot.map(Path::to_path_buf), None),
         };
         let worst = match outcome {
-            CheckOutcome::Mismatched { .. } => RgbaImage::read_png(reference)
-                .ok()
-                .and_then(|r| {
-                    compare(image, &r, opts.fuzz.unwrap_or(Fuzz::EXACT), opts.clip, None).worst
-                })
-                .map(|w| WorstPixel {
-                    x: w.x,
-                    y: w.y,
-                    actual: w.actual,
-                    reference: w.reference,
-                }),
+            CheckOutcome::Mismatched { worst, .. } => worst.map(|w| WorstPixel {
+                x: w.x,
+                y: w.y,
+                actual: w.actual,
+                reference: w.reference,
+            }),
             _ => None,
         };
         // Absolute, so `planar report` finds them from any directory.
