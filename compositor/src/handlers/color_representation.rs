@@ -6,8 +6,10 @@
 //! smithay 0.7 passes no colour hints to EGL. Alpha is premultiplied only; the chroma
 //! location is accepted and not used (chroma is taken from the block's sample).
 //!
-//! The per-surface state lives here; the renderer is handed a plain [`YuvEncoding`] for
-//! each surface's buffer when it imports it ([`encoding_of`]).
+//! The per-surface state lives here, double-buffered by smithay's surface cache (so a
+//! synchronised subsurface's setting takes effect with its parent's commit, as the rest of
+//! its state); the renderer is handed a plain [`YuvEncoding`] for each surface's buffer
+//! when it imports it ([`encoding_of`]).
 
 use std::sync::Mutex;
 
@@ -17,7 +19,7 @@ use smithay::{
         protocol::wl_surface::WlSurface, Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch,
         New, Resource, WEnum,
     },
-    wayland::compositor::{with_states, SurfaceData},
+    wayland::compositor::{with_states, Cacheable, SurfaceData},
 };
 use wayland_protocols::wp::color_representation::v1::server::{
     wp_color_representation_manager_v1::{self, WpColorRepresentationManagerV1},
@@ -28,22 +30,28 @@ use wayland_protocols::wp::color_representation::v1::server::{
 
 use crate::state::State;
 
-/// Surface data: what the client set since its last commit, and whether an object exists.
+/// Surface data: whether the surface has a colour representation object (one at most).
 #[derive(Default)]
-pub struct PendingRepresentation(Mutex<(Option<YuvEncoding>, bool)>);
+struct HasObject(Mutex<bool>);
 
-/// Surface data: the encoding in effect since the surface's last commit (`None`: the
-/// client declared none, and the buffer keeps the command line's).
-#[derive(Debug, Default)]
-struct CurrentRepresentation(Mutex<Option<YuvEncoding>>);
+/// Surface state (double-buffered): the encoding the client declared (`None`: none, and
+/// the buffer keeps the command line's).
+#[derive(Debug, Default, Clone, Copy)]
+struct Representation(Option<YuvEncoding>);
+
+impl Cacheable for Representation {
+    fn commit(&mut self, _dh: &DisplayHandle) -> Self {
+        *self
+    }
+    fn merge_into(self, into: &mut Self, _dh: &DisplayHandle) {
+        *into = self;
+    }
+}
 
 /// The YUV encoding for the buffer of the surface whose data is `states`, as the
 /// renderer takes it.
 pub fn encoding_of(states: &SurfaceData) -> Option<YuvEncoding> {
-    states
-        .data_map
-        .get::<CurrentRepresentation>()
-        .and_then(|c| *c.0.lock().unwrap())
+    states.cached_state.get::<Representation>().current().0
 }
 
 impl GlobalDispatch<WpColorRepresentationManagerV1, ()> for State {
@@ -84,9 +92,9 @@ impl Dispatch<WpColorRepresentationManagerV1, ()> for State {
             let exists = with_states(&surface, |states| {
                 states
                     .data_map
-                    .insert_if_missing_threadsafe(PendingRepresentation::default);
-                let p = states.data_map.get::<PendingRepresentation>().unwrap();
-                std::mem::replace(&mut p.0.lock().unwrap().1, true)
+                    .insert_if_missing_threadsafe(HasObject::default);
+                let has = states.data_map.get::<HasObject>().unwrap();
+                std::mem::replace(&mut *has.0.lock().unwrap(), true)
             });
             if exists {
                 manager.post_error(
@@ -111,11 +119,9 @@ impl Dispatch<WpColorRepresentationSurfaceV1, WlSurface> for State {
         _data_init: &mut DataInit<'_, Self>,
     ) {
         use wp_color_representation_surface_v1::{Error, Request};
-        let set = |enc: Option<YuvEncoding>, object: bool| {
+        let set = |enc: Option<YuvEncoding>| {
             with_states(surface, |states| {
-                if let Some(p) = states.data_map.get::<PendingRepresentation>() {
-                    *p.0.lock().unwrap() = (enc, object);
-                }
+                states.cached_state.get::<Representation>().pending().0 = enc;
             })
         };
         match request {
@@ -154,27 +160,18 @@ impl Dispatch<WpColorRepresentationSurfaceV1, WlSurface> for State {
                         return;
                     }
                 };
-                set(Some(YuvEncoding { matrix, full_range }), true);
+                set(Some(YuvEncoding { matrix, full_range }));
             }
-            // Back to the default on the next commit.
-            Request::Destroy => set(None, false),
+            // Back to the default on the next commit; a new object may be made.
+            Request::Destroy => {
+                set(None);
+                with_states(surface, |states| {
+                    if let Some(has) = states.data_map.get::<HasObject>() {
+                        *has.0.lock().unwrap() = false;
+                    }
+                });
+            }
             _ => {}
         }
     }
-}
-
-/// Applies what the client set to the surface's current state (called on commit).
-pub fn apply_on_commit(surface: &WlSurface) {
-    with_states(surface, |states| {
-        let Some(p) = states.data_map.get::<PendingRepresentation>() else {
-            return;
-        };
-        let (pending, _) = *p.0.lock().unwrap();
-        states
-            .data_map
-            .insert_if_missing_threadsafe(CurrentRepresentation::default);
-        if let Some(current) = states.data_map.get::<CurrentRepresentation>() {
-            *current.0.lock().unwrap() = pending;
-        }
-    });
 }

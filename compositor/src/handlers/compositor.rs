@@ -38,7 +38,6 @@ impl CompositorHandler for State {
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
         self.note_fifo_barrier(surface);
-        super::apply_color_representation(surface);
         let mut root = surface.clone();
         while let Some(parent) = get_parent(&root) {
             root = parent;

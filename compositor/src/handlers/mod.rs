@@ -14,7 +14,6 @@ mod surface_hints;
 mod toplevel_icon_guard;
 mod xdg_activation;
 mod xdg_decoration;
-pub use color_representation::apply_on_commit as apply_color_representation;
 pub use color_representation::encoding_of as color_representation_of;
 pub(crate) mod dispatch;
 pub mod dmabuf;
