@@ -231,21 +231,16 @@ fn security_context_listeners_are_bounded() {
 /// planar's fds are back to what they were.
 #[test]
 fn uncommitted_security_contexts_are_bounded_per_client() {
-    let mut server = server();
-    let baseline = fd_count(server.pid()).unwrap_or(0);
-    let sandbox = sandbox();
-    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
-    let conn = server.connect().unwrap();
-    let (manager, qh) = security_manager(&conn);
+    let c = ContextClient::new();
     let mut contexts = Vec::new();
     let mut made = 0;
     for _ in 0..10 {
         for _ in 0..10 {
-            contexts.push(manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ()));
+            contexts.push(c.make());
         }
         made += 10;
         // Ended with no_memory (or, with requests still in flight, a broken pipe).
-        if conn.roundtrip().is_err() {
+        if c.conn.roundtrip().is_err() {
             break;
         }
     }
@@ -254,23 +249,68 @@ fn uncommitted_security_contexts_are_bounded_per_client() {
         "the client was ended after {made} contexts"
     );
     assert_eq!(
-        conn.protocol_error().map(|e| (e.code, e.object_interface)),
+        c.conn
+            .protocol_error()
+            .map(|e| (e.code, e.object_interface)),
         Some((2, "wl_display".to_string())),
         "the client hears wl_display.no_memory before its connection ends"
     );
+    let log = c.server.log();
     assert!(
-        server
-            .log()
-            .contains("more than 64 wp_security_context_v1 objects not committed"),
-        "{}",
-        server.log()
+        log.contains("more than 64 wp_security_context_v1 objects not committed"),
+        "{log}"
     );
     drop(contexts);
-    drop(conn);
-    std::thread::sleep(Duration::from_millis(300));
-    let held = fd_count(server.pid()).unwrap_or(0).saturating_sub(baseline);
-    assert!(held <= 4, "planar still holds {held} more fds");
-    still_serving(&mut server);
+    c.fds_back_and_serving();
+}
+
+/// A sandbox engine's connection making security contexts, with planar's fd count before.
+struct ContextClient {
+    server: Server,
+    baseline: usize,
+    sandbox: Sandbox,
+    conn: Connection,
+    manager: WpSecurityContextManagerV1,
+    qh: QueueHandle<Raw>,
+}
+
+impl ContextClient {
+    fn new() -> Self {
+        let server = server();
+        let baseline = fd_count(server.pid()).unwrap_or(0);
+        let sandbox = sandbox();
+        let conn = server.connect().unwrap();
+        let (manager, qh) = security_manager(&conn);
+        ContextClient {
+            server,
+            baseline,
+            sandbox,
+            conn,
+            manager,
+            qh,
+        }
+    }
+
+    /// One context listening on the sandbox's socket (not committed).
+    fn make(&self) -> WpSecurityContextV1 {
+        let (listen, close) = (
+            self.sandbox.listener.as_fd(),
+            self.sandbox.close_read.as_fd(),
+        );
+        self.manager.create_listener(listen, close, &self.qh, ())
+    }
+
+    /// Ends the connection; planar then holds at most 4 fds more than before, and serves.
+    fn fds_back_and_serving(self) {
+        let mut server = self.server;
+        drop(self.conn);
+        std::thread::sleep(Duration::from_millis(300));
+        let held = fd_count(server.pid())
+            .unwrap_or(0)
+            .saturating_sub(self.baseline);
+        assert!(held <= 4, "planar still holds {held} more fds");
+        still_serving(&mut server);
+    }
 }
 
 /// planar's resident memory in KiB, from /proc/PID/status.
@@ -515,42 +555,30 @@ fn commit_timing_targets_out_of_range_do_not_panic() {
     }
 }
 
-/// The overall bound of 32 listeners left one client free to take every slot, so that no
-/// other sandbox engine could make a context. One connection may have 8 listening.
 /// A context destroyed before its commit closes its fds with it, and leaves the bound: a
 /// connection may make and destroy far more than 64 over its life.
 #[test]
 fn destroyed_uncommitted_security_contexts_leave_the_bound() {
-    let mut server = server();
-    let baseline = fd_count(server.pid()).unwrap_or(0);
-    let sandbox = sandbox();
-    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
-    let conn = server.connect().unwrap();
-    let (manager, qh) = security_manager(&conn);
+    let c = ContextClient::new();
     for round in 0..4 {
-        let contexts: Vec<_> = (0..50)
-            .map(|_| manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ()))
-            .collect();
-        conn.roundtrip()
-            .unwrap_or_else(|e| panic!("round {round}: {e}: {}", server.log()));
+        let contexts: Vec<_> = (0..50).map(|_| c.make()).collect();
+        c.conn
+            .roundtrip()
+            .unwrap_or_else(|e| panic!("round {round}: {e}: {}", c.server.log()));
         for context in contexts {
             context.destroy();
         }
-        conn.roundtrip()
-            .unwrap_or_else(|e| panic!("round {round}: {e}: {}", server.log()));
+        c.conn
+            .roundtrip()
+            .unwrap_or_else(|e| panic!("round {round}: {e}: {}", c.server.log()));
     }
-    assert!(
-        conn.protocol_error().is_none(),
-        "{:?}",
-        conn.protocol_error()
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    let held = fd_count(server.pid()).unwrap_or(0).saturating_sub(baseline);
-    assert!(held <= 4, "planar still holds {held} more fds");
-    drop(conn);
-    still_serving(&mut server);
+    let error = c.conn.protocol_error();
+    assert!(error.is_none(), "{error:?}");
+    c.fds_back_and_serving();
 }
 
+/// The overall bound of 32 listeners left one client free to take every slot, so that no
+/// other sandbox engine could make a context. One connection may have 8 listening.
 #[test]
 fn security_context_listeners_are_bounded_per_client() {
     let mut server = server();

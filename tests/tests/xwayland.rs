@@ -485,64 +485,70 @@ fn x11_window_id(s: &Session, name: &str) -> Option<u32> {
     u32::from_str_radix(id, 16).ok()
 }
 
+/// An xterm titled `name`, one solid colour `rgb` (its text and cursor too), started in
+/// `s`; returns its X window id once it is shown at the output's top-left.
+fn solid_xterm(s: &mut Session, name: &str, rgb: [u8; 3]) -> u32 {
+    let colour = format!("rgb:{:02x}/{:02x}/{:02x}", rgb[0], rgb[1], rgb[2]);
+    s.spawn(
+        "xterm",
+        &[
+            "-T",
+            name,
+            "-geometry",
+            "20x5",
+            "-bg",
+            &colour,
+            "-fg",
+            &colour,
+            "-cr",
+            &colour,
+            "-e",
+            "sleep",
+            "120",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        if let Some(id) = x11_window_id(s, name) {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "{name} never mapped");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    s.wait_for(name, |img| solid(img, (0, 0, 20, 20), rgb));
+    id
+}
+
+/// Waits up to 20 s for the X input focus to be on `want` (`what` names it).
+fn await_x_focus(conn: &impl x11rb::connection::Connection, what: &str, want: u32) {
+    use x11rb::protocol::xproto::ConnectionExt as _;
+    let focus = || conn.get_input_focus().unwrap().reply().unwrap().focus;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while focus() != want {
+        assert!(
+            Instant::now() < deadline,
+            "X input focus is {:#x}, not {what} ({want:#x})",
+            focus()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn the_newest_x11_window_gets_the_x_input_focus() {
-    use x11rb::connection::Connection as _;
-    use x11rb::protocol::xproto::ConnectionExt as _;
     let test = "the_newest_x11_window_gets_the_x_input_focus";
     if !have(test, &["xterm", "xwininfo"]) {
         return;
     }
     let mut s = Session::start("640x480");
     let (conn, _) = x11rb::connect(Some(&s.display)).expect("connect to Xwayland");
-    let focus = || conn.get_input_focus().unwrap().reply().unwrap().focus;
-    for (name, colour) in [
-        ("planar-first", "rgb:c0/20/20"),
-        ("planar-second", "rgb:20/20/c0"),
+    for (name, rgb) in [
+        ("planar-first", [0xc0, 0x20, 0x20]),
+        ("planar-second", [0x20, 0x20, 0xc0]),
     ] {
-        s.spawn(
-            "xterm",
-            &[
-                "-T",
-                name,
-                "-geometry",
-                "20x5",
-                "-bg",
-                colour,
-                "-fg",
-                colour,
-                "-cr",
-                colour,
-                "-e",
-                "sleep",
-                "120",
-            ],
-        );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let id = loop {
-            if let Some(id) = x11_window_id(&s, name) {
-                break id;
-            }
-            assert!(Instant::now() < deadline, "{name} never mapped");
-            std::thread::sleep(Duration::from_millis(100));
-        };
         // Shown (its colour at the top-left, on top), then focused.
-        let rgb = if name == "planar-first" {
-            [0xc0, 0x20, 0x20]
-        } else {
-            [0x20, 0x20, 0xc0]
-        };
-        s.wait_for(name, |img| solid(img, (0, 0, 20, 20), rgb));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while focus() != id {
-            assert!(
-                Instant::now() < deadline,
-                "X input focus is {:#x}, not {name} ({id:#x})",
-                focus()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        conn.flush().unwrap();
+        let id = solid_xterm(&mut s, name, rgb);
+        await_x_focus(&conn, name, id);
     }
 }
 
@@ -561,69 +567,20 @@ fn the_x_input_focus_comes_back_when_a_newer_window_goes() {
     let mut s = Session::start("640x480");
     let (conn, screen) = x11rb::connect(Some(&s.display)).expect("connect to Xwayland");
     let root = conn.setup().roots[screen].root;
-    let focus = || conn.get_input_focus().unwrap().reply().unwrap().focus;
-    let until = |what: &str, want: u32| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while focus() != want {
-            assert!(
-                Instant::now() < deadline,
-                "X input focus is {:#x}, not {what} ({want:#x})",
-                focus()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
-    let colour = "rgb:20/c0/20";
-    s.spawn(
-        "xterm",
-        &[
-            "-T",
-            "planar-kept",
-            "-geometry",
-            "20x5",
-            "-bg",
-            colour,
-            "-fg",
-            colour,
-            "-e",
-            "sleep",
-            "120",
-        ],
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let kept = loop {
-        if let Some(id) = x11_window_id(&s, "planar-kept") {
-            break id;
-        }
-        assert!(Instant::now() < deadline, "the xterm never mapped");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    s.wait_for("planar-kept", |img| {
-        solid(img, (0, 0, 20, 20), [0x20, 0xc0, 0x20])
-    });
-    until("the xterm", kept);
+    let kept = solid_xterm(&mut s, "planar-kept", [0x20, 0xc0, 0x20]);
+    await_x_focus(&conn, "the xterm", kept);
     for round in 0..3 {
         let brief = conn.generate_id().unwrap();
-        conn.create_window(
-            0,
-            brief,
-            root,
-            0,
-            0,
-            100,
-            80,
-            0,
-            WindowClass::INPUT_OUTPUT,
-            0,
-            &CreateWindowAux::new(),
-        )
-        .unwrap();
+        let aux = CreateWindowAux::new();
+        let class = WindowClass::INPUT_OUTPUT;
+        conn.create_window(0, brief, root, 0, 0, 100, 80, 0, class, 0, &aux)
+            .unwrap();
         conn.map_window(brief).unwrap();
         conn.flush().unwrap();
-        until(&format!("the newer window (round {round})"), brief);
+        await_x_focus(&conn, &format!("the newer window (round {round})"), brief);
         conn.destroy_window(brief).unwrap();
         conn.flush().unwrap();
-        until(&format!("the xterm again (round {round})"), kept);
+        await_x_focus(&conn, &format!("the xterm again (round {round})"), kept);
     }
 }
 
