@@ -244,6 +244,14 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// planar is alive and answers a new client's roundtrip (after a hostile client).
+    pub fn assert_serving(&mut self) {
+        assert!(self.alive(), "planar died:\n{}", self.log());
+        let conn = self.connect().expect("a new client connects");
+        conn.roundtrip().expect("a new client is answered");
+        assert!(self.alive(), "planar died:\n{}", self.log());
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn stop(mut self) -> ExitStatus {
         let _ = Command::new("kill")
@@ -268,5 +276,17 @@ impl Drop for Server {
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "--- planar log ---\n{}", self.log());
         }
+    }
+}
+
+/// The protocol error a roundtrip ended with: (interface, code); None when it succeeded.
+/// Panics when the connection broke without one.
+pub fn roundtrip_error(conn: &wayland_client::Connection) -> Option<(String, u32)> {
+    match conn.roundtrip() {
+        Err(wayland_client::backend::WaylandError::Protocol(e)) => {
+            Some((e.object_interface, e.code))
+        }
+        Err(e) => panic!("the connection broke without a protocol error: {e}"),
+        Ok(_) => None,
     }
 }

@@ -45,3 +45,4 @@ pub mod steps_client;
 pub mod test_client;
 pub mod window;
 pub mod x11;
+pub mod xwayland;

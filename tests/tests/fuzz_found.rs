@@ -59,14 +59,6 @@ fn protocol_error(queue: &mut wayland_client::EventQueue<State>) -> (String, u32
     }
 }
 
-/// planar is alive and answers a new client's roundtrip.
-fn still_serving(server: &mut Server) {
-    assert!(server.alive(), "planar died:\n{}", server.log());
-    let conn = server.connect().unwrap();
-    conn.roundtrip().expect("a new client is served");
-    assert!(server.alive(), "planar died:\n{}", server.log());
-}
-
 /// Found with seed 0x602a0e8cf5bafe7b: smithay's reorder panicked (Vec::insert past the
 /// end) when a sub-surface was placed relative to itself.
 #[test]
@@ -87,7 +79,7 @@ fn subsurface_placed_relative_to_itself_is_bad_surface() {
             sub.place_below(&child);
         }
         assert_eq!(protocol_error(&mut queue), ("wl_subsurface".into(), 0));
-        still_serving(&mut server);
+        server.assert_serving();
     }
     assert!(server
         .log()
@@ -113,7 +105,7 @@ fn shm_pool_resized_to_zero_is_invalid_fd() {
             ("wl_shm_pool".into(), 2),
             "size {size}"
         );
-        still_serving(&mut server);
+        server.assert_serving();
     }
     assert!(server
         .log()
@@ -147,7 +139,7 @@ fn security_context_listen_fd_must_be_a_listening_socket() {
             protocol_error(&mut queue),
             ("wp_security_context_manager_v1".into(), 1)
         );
-        still_serving(&mut server);
+        server.assert_serving();
     }
     // A real listening socket is taken, and a client connecting through it is served.
     let path = dir.path().join("sandbox.sock");
@@ -209,7 +201,7 @@ fn toplevel_icon_changed_after_set_icon_is_immutable() {
             protocol_error(&mut queue),
             ("xdg_toplevel_icon_v1".into(), 2)
         );
-        still_serving(&mut server);
+        server.assert_serving();
     }
     assert!(server
         .log()

@@ -4,10 +4,7 @@
 //! objects, and keeps serving a new client.
 
 use std::{
-    os::{
-        fd::{AsFd, BorrowedFd, OwnedFd},
-        unix::net::{UnixListener, UnixStream},
-    },
+    os::fd::AsFd,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -16,19 +13,14 @@ use std::{
 };
 
 use planar_tests::{
-    fixture::{runtime_dir, Server},
-    proc::{cpu_ticks, fd_count},
+    fixture::{roundtrip_error, Server},
+    proc::status_kib,
 };
 use wayland_client::{
-    backend::WaylandError,
     delegate_noop,
     globals::{registry_queue_init, GlobalListContents},
     protocol::{wl_output::WlOutput, wl_registry::WlRegistry},
     Connection, Dispatch, QueueHandle,
-};
-use wayland_protocols::wp::security_context::v1::client::{
-    wp_security_context_manager_v1::WpSecurityContextManagerV1,
-    wp_security_context_v1::WpSecurityContextV1,
 };
 use wayland_protocols_wlr::screencopy::v1::client::{
     zwlr_screencopy_frame_v1::{self, ZwlrScreencopyFrameV1},
@@ -53,272 +45,6 @@ impl Dispatch<WlRegistry, GlobalListContents> for Raw {
     ) {
     }
 }
-delegate_noop!(Raw: ignore WpSecurityContextManagerV1);
-delegate_noop!(Raw: ignore WpSecurityContextV1);
-
-/// The protocol error a roundtrip ended with: (interface, code).
-fn roundtrip_error(conn: &Connection) -> Option<(String, u32)> {
-    match conn.roundtrip() {
-        Err(WaylandError::Protocol(e)) => Some((e.object_interface, e.code)),
-        Err(e) => panic!("the connection broke without a protocol error: {e}"),
-        Ok(_) => None,
-    }
-}
-
-/// planar is alive and answers a new client's roundtrip.
-fn still_serving(server: &mut Server) {
-    assert!(server.alive(), "planar died:\n{}", server.log());
-    let conn = server.connect().expect("a new client connects");
-    conn.roundtrip().expect("a new client is answered");
-    assert!(server.alive(), "planar died:\n{}", server.log());
-}
-
-fn security_manager(conn: &Connection) -> (WpSecurityContextManagerV1, QueueHandle<Raw>) {
-    let (globals, queue) = registry_queue_init::<Raw>(conn).unwrap();
-    let qh = queue.handle();
-    let manager = globals.bind(&qh, 1..=1, ()).unwrap();
-    // The queue's events are all ignored; only the objects' ids matter here.
-    std::mem::forget(queue);
-    (manager, qh)
-}
-
-/// `n` security contexts listening on `listen` made (committed, then their objects
-/// destroyed: the listeners stay), with no protocol error every 50 and at the end.
-fn make_listeners(conn: &Connection, listen: BorrowedFd, close: BorrowedFd, n: usize) {
-    let (manager, qh) = security_manager(conn);
-    for i in 0..n {
-        let context = manager.create_listener(listen, close, &qh, ());
-        context.commit();
-        context.destroy();
-        if i % 50 == 49 {
-            assert_eq!(roundtrip_error(conn), None);
-        }
-    }
-    assert_eq!(roundtrip_error(conn), None);
-}
-
-/// A sandbox engine's side of a security context: a listening socket in its own directory
-/// and the pipe whose read end is the close fd (the write end kept open so it never closes).
-struct Sandbox {
-    dir: tempfile::TempDir,
-    listener: UnixListener,
-    close_read: OwnedFd,
-    _close_write: OwnedFd,
-}
-
-fn sandbox() -> Sandbox {
-    let dir = runtime_dir();
-    let listener = UnixListener::bind(dir.path().join("sandbox.sock")).unwrap();
-    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
-    Sandbox {
-        dir,
-        listener,
-        close_read,
-        _close_write,
-    }
-}
-
-/// A pipe, or a connected socket, as listen_fd: smithay's listener would accept() on it
-/// as soon as it is readable, get ENOTSOCK/EINVAL and end planar's event loop (exit 70).
-/// The protocol's answer is `invalid_listen_fd`.
-#[test]
-fn security_context_listen_fd_that_is_not_a_listening_socket_is_invalid_listen_fd() {
-    let mut server = server();
-    let (pipe_read, pipe_write) = rustix::pipe::pipe().unwrap();
-    let (sock_a, mut sock_b) = UnixStream::pair().unwrap();
-    for (what, listen_fd) in [
-        ("a pipe", pipe_read.as_fd()),
-        ("a connected socket", sock_a.as_fd()),
-    ] {
-        let conn = server.connect().unwrap();
-        let (manager, qh) = security_manager(&conn);
-        let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
-        let context = manager.create_listener(listen_fd, close_read.as_fd(), &qh, ());
-        context.set_sandbox_engine("org.planar.hostile".into());
-        context.commit();
-        let error = roundtrip_error(&conn);
-        // Make the fd readable, as a hostile engine would, had planar kept it.
-        rustix::io::write(&pipe_write, b"x").unwrap();
-        std::io::Write::write_all(&mut sock_b, b"x").unwrap();
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(
-            server.alive(),
-            "{what} as listen_fd ended planar:\n{}",
-            server.log()
-        );
-        assert_eq!(
-            error,
-            Some(("wp_security_context_manager_v1".into(), 1)),
-            "{what} as listen_fd: invalid_listen_fd expected"
-        );
-    }
-    assert!(
-        server.log().contains("invalid_listen_fd"),
-        "{}",
-        server.log()
-    );
-    still_serving(&mut server);
-}
-
-/// A listening socket, valid at create_listener, that the sandbox engine then shuts down:
-/// it polls readable forever while accept() says EAGAIN, and smithay's level-triggered
-/// listener would spin planar's main loop at 100% CPU.
-#[test]
-fn security_context_listener_shut_down_by_its_engine_does_not_spin_planar() {
-    let mut server = server();
-    let conn = server.connect().unwrap();
-    let (manager, qh) = security_manager(&conn);
-    let sandbox = sandbox();
-    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
-    let context = manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ());
-    context.commit();
-    assert_eq!(roundtrip_error(&conn), None);
-    // Shutting down our copy shuts down planar's too: one open file description.
-    let rc = unsafe { libc::shutdown(std::os::fd::AsRawFd::as_raw_fd(listener), libc::SHUT_RDWR) };
-    assert_eq!(rc, 0);
-    // Let planar settle (a well-behaved planar rests then drops the listener), then
-    // measure 1 s of its CPU time.
-    std::thread::sleep(Duration::from_millis(1500));
-    let (t0, c0) = (
-        Instant::now(),
-        cpu_ticks(server.pid()).expect("read /proc/PID/stat"),
-    );
-    std::thread::sleep(Duration::from_secs(1));
-    let ticks = cpu_ticks(server.pid()).expect("read /proc/PID/stat") - c0;
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    let busy = ticks as f64 / hz / t0.elapsed().as_secs_f64();
-    assert!(
-        busy < 0.3,
-        "planar used {:.0}% of a core while idle with a shut-down security-context socket",
-        busy * 100.0
-    );
-    assert!(
-        server.log().contains("no longer listening"),
-        "{}",
-        server.log()
-    );
-    still_serving(&mut server);
-}
-
-/// Security-context listeners outlive their client and each holds two fds in planar; the
-/// client needs to keep none of its own (libwayland dups at marshal time). Without a
-/// bound, one client takes every fd planar may open.
-#[test]
-fn security_context_listeners_are_bounded() {
-    let mut server = server();
-    let baseline = fd_count(server.pid()).unwrap_or(0);
-    let sandbox = sandbox();
-    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
-    let conn = server.connect().unwrap();
-    make_listeners(&conn, listener.as_fd(), close_read.as_fd(), 300);
-    drop(conn);
-    std::thread::sleep(Duration::from_millis(300));
-    let held = fd_count(server.pid()).unwrap_or(0).saturating_sub(baseline);
-    assert!(
-        held <= 2 * 32 + 4,
-        "planar holds {held} more fds after 300 security contexts (at most 2 per listener, 32 listeners)"
-    );
-    assert!(
-        server.log().contains("security context refused"),
-        "{}",
-        server.log()
-    );
-    still_serving(&mut server);
-}
-
-/// Contexts made and never committed hold their two fds inside smithay, where no listener
-/// bound sees them: one connection may hold 64, then it is ended with `no_memory`, and
-/// planar's fds are back to what they were.
-#[test]
-fn uncommitted_security_contexts_are_bounded_per_client() {
-    let c = ContextClient::new();
-    let mut contexts = Vec::new();
-    let mut made = 0;
-    for _ in 0..10 {
-        for _ in 0..10 {
-            contexts.push(c.make());
-        }
-        made += 10;
-        // Ended with no_memory (or, with requests still in flight, a broken pipe).
-        if c.conn.roundtrip().is_err() {
-            break;
-        }
-    }
-    assert!(
-        made > 64 && made <= 70,
-        "the client was ended after {made} contexts"
-    );
-    assert_eq!(
-        c.conn
-            .protocol_error()
-            .map(|e| (e.code, e.object_interface)),
-        Some((2, "wl_display".to_string())),
-        "the client hears wl_display.no_memory before its connection ends"
-    );
-    let log = c.server.log();
-    assert!(
-        log.contains("more than 64 wp_security_context_v1 objects not committed"),
-        "{log}"
-    );
-    drop(contexts);
-    c.fds_back_and_serving();
-}
-
-/// A sandbox engine's connection making security contexts, with planar's fd count before.
-struct ContextClient {
-    server: Server,
-    baseline: usize,
-    sandbox: Sandbox,
-    conn: Connection,
-    manager: WpSecurityContextManagerV1,
-    qh: QueueHandle<Raw>,
-}
-
-impl ContextClient {
-    fn new() -> Self {
-        let server = server();
-        let baseline = fd_count(server.pid()).unwrap_or(0);
-        let sandbox = sandbox();
-        let conn = server.connect().unwrap();
-        let (manager, qh) = security_manager(&conn);
-        ContextClient {
-            server,
-            baseline,
-            sandbox,
-            conn,
-            manager,
-            qh,
-        }
-    }
-
-    /// One context listening on the sandbox's socket (not committed).
-    fn make(&self) -> WpSecurityContextV1 {
-        let (listen, close) = (
-            self.sandbox.listener.as_fd(),
-            self.sandbox.close_read.as_fd(),
-        );
-        self.manager.create_listener(listen, close, &self.qh, ())
-    }
-
-    /// Ends the connection; planar then holds at most 4 fds more than before, and serves.
-    fn fds_back_and_serving(self) {
-        let mut server = self.server;
-        drop(self.conn);
-        std::thread::sleep(Duration::from_millis(300));
-        let held = fd_count(server.pid())
-            .unwrap_or(0)
-            .saturating_sub(self.baseline);
-        assert!(held <= 4, "planar still holds {held} more fds");
-        still_serving(&mut server);
-    }
-}
-
-/// planar's resident memory in KiB, from /proc/PID/status.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
 
 delegate_noop!(Raw: ignore wayland_protocols::xdg::activation::v1::client::xdg_activation_v1::XdgActivationV1);
 delegate_noop!(Raw: ignore wayland_protocols::xdg::activation::v1::client::xdg_activation_token_v1::XdgActivationTokenV1);
@@ -332,7 +58,7 @@ fn activation_tokens_are_bounded() {
     let mut server = server();
     let app_id = "x".repeat(4000);
     let mut sent = 0usize;
-    let before = rss_kib(server.pid());
+    let before = status_kib(server.pid(), "VmRSS").expect("read /proc/PID/status");
     for _ in 0..2 {
         // Two connections: a token outlives its client in smithay.
         let conn = server.connect().unwrap();
@@ -351,7 +77,9 @@ fn activation_tokens_are_bounded() {
         }
         assert_eq!(roundtrip_error(&conn), None);
     }
-    let grown = rss_kib(server.pid()).saturating_sub(before);
+    let grown = status_kib(server.pid(), "VmRSS")
+        .expect("read /proc/PID/status")
+        .saturating_sub(before);
     eprintln!(
         "planar RSS grew by {grown} KiB after {} MiB of activation tokens",
         sent >> 20
@@ -366,7 +94,7 @@ fn activation_tokens_are_bounded() {
         "{}",
         server.log()
     );
-    still_serving(&mut server);
+    server.assert_serving();
 }
 
 delegate_noop!(Raw: ignore wayland_protocols::xdg::toplevel_icon::v1::client::xdg_toplevel_icon_manager_v1::XdgToplevelIconManagerV1);
@@ -391,7 +119,7 @@ fn toplevel_icon_changed_after_set_icon_is_immutable() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(server.alive(), "planar died:\n{}", server.log());
     assert_eq!(error, Some(("xdg_toplevel_icon_v1".into(), 2)));
-    still_serving(&mut server);
+    server.assert_serving();
 }
 
 delegate_noop!(Raw: ignore wayland_client::protocol::wl_data_device_manager::WlDataDeviceManager);
@@ -414,7 +142,7 @@ fn data_source_mime_types_are_bounded() {
     let primary: ZwpPrimarySelectionDeviceManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
     let source = data.create_data_source(&qh, ());
     let primary_source = primary.create_source(&qh, ());
-    let before = rss_kib(server.pid());
+    let before = status_kib(server.pid(), "VmRSS").expect("read /proc/PID/status");
     let mut sent = 0usize;
     for i in 0..5000 {
         let mime = format!("{i:08}{}", "m".repeat(4000));
@@ -426,7 +154,9 @@ fn data_source_mime_types_are_bounded() {
         }
     }
     assert_eq!(roundtrip_error(&conn), None);
-    let grown = rss_kib(server.pid()).saturating_sub(before);
+    let grown = status_kib(server.pid(), "VmRSS")
+        .expect("read /proc/PID/status")
+        .saturating_sub(before);
     eprintln!(
         "planar RSS grew by {grown} KiB after {} MiB of mime types",
         sent >> 20
@@ -437,7 +167,7 @@ fn data_source_mime_types_are_bounded() {
         sent >> 20
     );
     assert!(server.log().contains("offer ignored"), "{}", server.log());
-    still_serving(&mut server);
+    server.assert_serving();
 }
 
 /// A window showing a 40x30 wl_shm buffer.
@@ -512,7 +242,7 @@ fn commits_held_by_fifo_are_bounded() {
         "{}",
         server.log()
     );
-    still_serving(&mut server);
+    server.assert_serving();
 }
 
 /// wp_commit_timer_v1.set_timestamp takes any 64-bit seconds and 32-bit nanoseconds;
@@ -551,62 +281,8 @@ fn commit_timing_targets_out_of_range_do_not_panic() {
             "target ({hi:#x}, {lo:#x}, {nsec}) ended planar:\n{}",
             server.log()
         );
-        still_serving(&mut server);
+        server.assert_serving();
     }
-}
-
-/// A context destroyed before its commit closes its fds with it, and leaves the bound: a
-/// connection may make and destroy far more than 64 over its life.
-#[test]
-fn destroyed_uncommitted_security_contexts_leave_the_bound() {
-    let c = ContextClient::new();
-    for round in 0..4 {
-        let contexts: Vec<_> = (0..50).map(|_| c.make()).collect();
-        c.conn
-            .roundtrip()
-            .unwrap_or_else(|e| panic!("round {round}: {e}: {}", c.server.log()));
-        for context in contexts {
-            context.destroy();
-        }
-        c.conn
-            .roundtrip()
-            .unwrap_or_else(|e| panic!("round {round}: {e}: {}", c.server.log()));
-    }
-    let error = c.conn.protocol_error();
-    assert!(error.is_none(), "{error:?}");
-    c.fds_back_and_serving();
-}
-
-/// The overall bound of 32 listeners left one client free to take every slot, so that no
-/// other sandbox engine could make a context. One connection may have 8 listening.
-#[test]
-fn security_context_listeners_are_bounded_per_client() {
-    let mut server = server();
-    let sandbox = sandbox();
-    let (greedy, close_read, dir) = (&sandbox.listener, &sandbox.close_read, &sandbox.dir);
-    let conn = server.connect().unwrap();
-    make_listeners(&conn, greedy.as_fd(), close_read.as_fd(), 40);
-    assert!(
-        server
-            .log()
-            .contains("the client made 8 security contexts that are still listening"),
-        "{}",
-        server.log()
-    );
-
-    // Another client's context still gets a slot: planar listens on its socket, which
-    // the test's own listener no longer holds open.
-    let path = dir.path().join("fair.sock");
-    let fair = UnixListener::bind(&path).unwrap();
-    let other = server.connect().unwrap();
-    make_listeners(&other, fair.as_fd(), close_read.as_fd(), 1);
-    drop(fair);
-    let stream = UnixStream::connect(&path).expect("planar listens on the second client's socket");
-    let sandboxed = Connection::from_socket(stream).unwrap();
-    sandboxed
-        .roundtrip()
-        .expect("a client through the second context is served");
-    still_serving(&mut server);
 }
 
 /// wp_commit_timer_v1.set_timestamp with tv_nsec of a second or more: the protocol's
@@ -626,7 +302,7 @@ fn commit_timer_nanoseconds_of_a_second_are_invalid_timestamp() {
         roundtrip_error(&window.conn),
         Some(("wp_commit_timer_v1".into(), 0))
     );
-    still_serving(&mut server);
+    server.assert_serving();
 }
 
 /// xdg_toplevel_icon_v1.add_buffer with a scale below 1: `invalid_buffer` (smithay checks
@@ -654,7 +330,7 @@ fn toplevel_icon_buffer_scale_below_one_is_invalid_buffer() {
             "scale {scale}"
         );
     }
-    still_serving(&mut server);
+    server.assert_serving();
 }
 
 delegate_noop!(Raw: ignore planar_protocol::test_protocol::client::planar_test_v1::PlanarTestV1);
@@ -717,7 +393,7 @@ fn next_frame_flood_is_coalesced() {
         slowest < Duration::from_secs(2),
         "the polite client waited {slowest:?}"
     );
-    still_serving(&mut server);
+    server.assert_serving();
 }
 
 /// A screencopy frame counts its `failed` event in the counter it carries.
@@ -768,7 +444,7 @@ fn refused_capture_flood_fails_every_frame_and_is_logged_once() {
     assert!(log.contains("was not started by planar run"), "{log}");
     assert!(!log.contains("capture frames already"), "{log}");
     drop(frames);
-    still_serving(&mut server);
+    server.assert_serving();
 }
 
 /// linux-dmabuf names a client (`pid N (command)`) in its log lines and import records
