@@ -59,6 +59,19 @@ pub fn fd_count(pid: u32) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }
 
+/// Polls the process's fd count for up to 5 s until it is at most `at_most` (closing
+/// happens on the compositor's next dispatch); returns the last count read.
+pub fn fds_settle_to(pid: u32, at_most: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let now = fd_count(pid).unwrap_or(0);
+        if now <= at_most || std::time::Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// The fd count and resident memory (KiB) of a process, at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {

@@ -124,8 +124,13 @@ impl Window {
         Ok(surface)
     }
 
-    /// Declares the YUV matrix and range of this window's buffers (wp-color-representation).
-    pub fn set_color_representation(&self, bt709: bool, full_range: bool) -> anyhow::Result<()> {
+    /// Declares the YUV matrix and range of this window's buffers (wp-color-representation);
+    /// returns the surface's representation object (destroying it goes back to the default).
+    pub fn set_color_representation(
+        &self,
+        bt709: bool,
+        full_range: bool,
+    ) -> anyhow::Result<wayland_protocols::wp::color_representation::v1::client::wp_color_representation_surface_v1::WpColorRepresentationSurfaceV1>{
         use wayland_protocols::wp::color_representation::v1::client::{
             wp_color_representation_manager_v1::WpColorRepresentationManagerV1,
             wp_color_representation_surface_v1::{Coefficients, Range},
@@ -146,7 +151,7 @@ impl Window {
             Range::Limited
         };
         repr.set_coefficients_and_range(c, r);
-        Ok(())
+        Ok(repr)
     }
 
     /// The window's objects, for tests that send raw requests on them (and the surface for

@@ -107,6 +107,36 @@ fn foreign_toplevel_list_follows_windows() {
     assert!(lister.heard("toplevel closed"), "{:?}", lister.state.log);
 }
 
+/// One wp_color_representation_surface_v1 per surface (`surface_exists` for a second);
+/// once it is destroyed another may be made.
+#[test]
+fn color_representation_is_one_per_surface_until_destroyed() {
+    use wayland_protocols::wp::color_representation::v1::client::wp_color_representation_manager_v1::Error;
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    let conn = server.connect().unwrap();
+    let window = planar_tests::window::Window::new(&conn, "repr").unwrap();
+    let first = window.set_color_representation(true, true).unwrap();
+    conn.roundtrip().expect("the first object is made");
+    first.destroy();
+    let _second = window.set_color_representation(false, false).unwrap();
+    conn.roundtrip()
+        .expect("another object once the first was destroyed");
+    let _third = window.set_color_representation(true, false).unwrap();
+    assert!(
+        conn.roundtrip().is_err(),
+        "a second live object is an error"
+    );
+    let error = conn.protocol_error().expect("a protocol error");
+    assert_eq!(
+        (error.object_interface.as_str(), error.code),
+        (
+            "wp_color_representation_manager_v1",
+            Error::SurfaceExists as u32
+        ),
+        "{error:?}"
+    );
+}
+
 #[test]
 fn alpha_modifier_blends_a_shm_window_over_the_background() {
     use planar_tests::{

@@ -363,8 +363,8 @@ fn every_format_server() -> planar_tests::fixture::Server {
 /// Every CPU-readable format from `alloc`, in `server`: each shown in a window and
 /// checked through a capture (planar-client's --verify), in-process so the guest's slow
 /// process start-up is paid once.
-/// Returns the failures; every such format must have been allocated and shown (an empty
-/// selection or a skipped allocation fails here, not silently).
+/// Returns the failures; every such format must have been allocated (an empty selection
+/// or a skipped allocation fails here, not silently).
 fn every_format_from(
     server: &planar_tests::fixture::Server,
     alloc: planar_tests::alloc::Alloc,
@@ -380,14 +380,8 @@ fn every_format_from(
         "{alloc:?} could not allocate {:?}",
         tried.unallocatable
     );
-    if tried.failures.is_empty() {
-        assert_eq!(
-            tried.shown.len(),
-            expected,
-            "{alloc:?}: shown {:?}",
-            tried.shown
-        );
-    }
+    // Every selected format lands in one of the three lists: with none unallocatable, a
+    // format not shown is a failure, and `expected > 0` keeps the loop from being empty.
     tried.failures
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use planar_tests::{
     capture::ShmTarget,
     fixture::Server,
-    proc::fd_count,
+    proc::{fd_count, fds_settle_to},
     shm_client::{self, shm_buffer, ShmClientConfig},
     window::Window,
 };
@@ -500,18 +500,6 @@ fn planar_client_started_by_planar_may_capture_even_reparented() {
     }
 }
 
-/// Waits up to 5 s for planar's fd count to come back to `baseline`.
-fn fds_back_to(server: &Server, baseline: usize) -> usize {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let now = fd_count(server.pid()).unwrap_or(0);
-        if now <= baseline || std::time::Instant::now() > deadline {
-            return now;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Creates params objects, each `add`ing one fd (dup'ed by libwayland at marshal time) and
 /// never `create`d, until planar ends the connection; returns the error and how many.
 fn hoard_params(conn: Connection, max: usize) -> (usize, Option<(String, u32, String)>) {
@@ -566,7 +554,7 @@ fn unused_params_hoarding_fds_is_cut_off_at_the_params_limit() {
     assert!(message.contains("--limit params=N"), "{message}");
     assert!(made <= 64 + 16, "{made} params objects were allowed");
     assert!(server.alive(), "planar died:\n{}", server.log());
-    let after = fds_back_to(&server, baseline);
+    let after = fds_settle_to(server.pid(), baseline);
     assert!(
         after <= baseline,
         "planar holds {after} fds, {baseline} before"
@@ -595,7 +583,7 @@ fn fds_in_unused_params_are_cut_off_at_the_fd_limit() {
         "{}",
         server.log()
     );
-    let after = fds_back_to(&server, baseline);
+    let after = fds_settle_to(server.pid(), baseline);
     assert!(
         after <= baseline,
         "planar holds {after} fds, {baseline} before"

@@ -14,7 +14,7 @@ use std::{
 
 use planar_tests::{
     fixture::{roundtrip_error, runtime_dir, Server},
-    proc::{cpu_ticks, fd_count},
+    proc::{cpu_ticks, fd_count, fds_settle_to},
 };
 use wayland_client::{
     delegate_noop,
@@ -189,8 +189,7 @@ fn security_context_listeners_are_bounded() {
     let conn = server.connect().unwrap();
     make_listeners(&conn, listener.as_fd(), close_read.as_fd(), 300);
     drop(conn);
-    std::thread::sleep(Duration::from_millis(300));
-    let held = fd_count(server.pid()).unwrap_or(0).saturating_sub(baseline);
+    let held = fds_settle_to(server.pid(), baseline + 2 * 32 + 4).saturating_sub(baseline);
     assert!(
         held <= 2 * 32 + 4,
         "planar holds {held} more fds after 300 security contexts (at most 2 per listener, 32 listeners)"
@@ -279,15 +278,22 @@ impl ContextClient {
 
     /// Ends the connection; planar then holds at most 4 fds more than before, and serves.
     fn fds_back_and_serving(self) {
-        let mut server = self.server;
-        drop(self.conn);
-        std::thread::sleep(Duration::from_millis(300));
-        let held = fd_count(server.pid())
-            .unwrap_or(0)
-            .saturating_sub(self.baseline);
-        assert!(held <= 4, "planar still holds {held} more fds");
+        let ContextClient {
+            mut server,
+            baseline,
+            conn,
+            ..
+        } = self;
+        drop(conn);
+        fds_back(&server, baseline, "after the connection ended");
         server.assert_serving();
     }
+}
+
+/// planar holds at most 4 fds more than `baseline` (`when` says at which point).
+fn fds_back(server: &Server, baseline: usize, when: &str) {
+    let held = fds_settle_to(server.pid(), baseline + 4).saturating_sub(baseline);
+    assert!(held <= 4, "planar still holds {held} more fds {when}");
 }
 
 /// A context destroyed before its commit closes its fds with it, and leaves the bound: a
@@ -309,6 +315,8 @@ fn destroyed_uncommitted_security_contexts_leave_the_bound() {
     }
     let error = c.conn.protocol_error();
     assert!(error.is_none(), "{error:?}");
+    // Closed with the objects, while the connection is still open.
+    fds_back(&c.server, c.baseline, "after the contexts were destroyed");
     c.fds_back_and_serving();
 }
 

@@ -26,9 +26,14 @@
 //!   is read from the peer's own /proc/PID/environ, which a process cannot change after
 //!   exec, and reading another process's environment needs ptrace rights over it.
 //!
+//! A client found allowed stays allowed for its connection (/proc is read once, not for
+//! every frame); a refusal is not kept, since a failed /proc read (fds exhausted for a
+//! moment) also refuses.
+//!
 //! Known limits: wl_shm XRGB8888 targets only; no cursor; a process with ptrace rights
 //! over the command (same user, yama ptrace_scope 0) can read the secret — but it could
-//! make the command capture for it anyway.
+//! make the command capture for it anyway. Likewise an allowed client that hands its
+//! connection to another process (SCM_RIGHTS) hands its permission with it.
 
 pub mod ext;
 pub mod planar_test;
@@ -145,15 +150,18 @@ impl CapturePolicy {
         if allow_all {
             return Ok(());
         }
-        // /proc is read once per connection: a client asks for every frame (three times:
-        // session, frame, copy), and its ancestry and environment were set when it started.
-        match client.get_data::<ClientState>() {
-            Some(data) => data
-                .started_by_planar
-                .get_or_init(|| self.started_by_planar(client, dh))
-                .clone(),
-            None => self.started_by_planar(client, dh),
+        // /proc is read once per allowed connection: a client asks for every frame (three
+        // times: session, frame, copy), and its ancestry and environment were set when it
+        // started. A refusal is read again next time (module header).
+        let Some(data) = client.get_data::<ClientState>() else {
+            return self.started_by_planar(client, dh);
+        };
+        if data.started_by_planar.get().is_some() {
+            return Ok(());
         }
+        self.started_by_planar(client, dh)?;
+        let _ = data.started_by_planar.set(());
+        Ok(())
     }
 
     /// Whether the client's process descends from the command planar started, or carries
