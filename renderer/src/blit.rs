@@ -119,6 +119,12 @@ pub trait CopyDraw: Renderer + Sized {
     /// Waits until the GPU has finished reading every copy frame, before one is written.
     fn wait_copy_reads(&mut self) {}
 
+    /// Inside a frame: runs the GL work queued so far, before the CPU writes into the
+    /// target or a copy frame (`cpu::direct`).
+    fn finish_queued(_frame: &mut Self::Frame<'_, '_>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
     /// Frees what the sources dropped since the last call held (their framebuffers, then
     /// their textures, and with a client buffer's texture its import: fd and mapping).
     fn free_dropped(&mut self, _cache: &mut CopySources<Self::TextureId>) {}
@@ -251,6 +257,11 @@ impl CopyDraw for GlesRenderer {
     fn wait_copy_reads(&mut self) {
         // SAFETY: a plain GL call on the renderer's context.
         let _ = self.with_context(|gl| unsafe { gl.Finish() });
+    }
+
+    fn finish_queued(frame: &mut GlesFrame<'_, '_>) -> Result<(), GlesError> {
+        // SAFETY: a plain GL call on the frame's current context.
+        frame.with_context(|gl| unsafe { gl.Finish() })
     }
 
     fn free_dropped(&mut self, cache: &mut CopySources<GlesTexture>) {
@@ -420,12 +431,14 @@ fn texture_2d(
     Ok(texture)
 }
 
-/// An output target on an XR24 memory buffer, so that XR24 buffers copy onto it; None
-/// where EGL does not take memfds (then the usual ABGR8888 texture is used).
+/// An output target on an XR24 memory buffer, so that XR24 buffers copy onto it, and
+/// its memory mapped for CPU-path buffers converted straight into it (`cpu::direct`;
+/// None if it cannot be mapped); None where EGL does not take memfds (then the usual
+/// ABGR8888 texture is used).
 pub(crate) fn xrgb_target(
     renderer: &mut GlesRenderer,
     size: Size<i32, Physical>,
-) -> Option<GlesTexture> {
+) -> Option<(GlesTexture, Option<crate::cpu::direct::TargetPixels>)> {
     use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
     let stride = size.w.checked_mul(4)?;
     let fd = memfd_create("planar-target", MemfdFlags::CLOEXEC).ok()?;
@@ -436,11 +449,15 @@ pub(crate) fn xrgb_target(
         Modifier::Linear,
         DmabufFlags::empty(),
     );
+    let pixels = crate::cpu::direct::TargetPixels::new(std::os::fd::AsFd::as_fd(&fd), size)
+        .map_err(|err| debug!(%err, "the XR24 target is not mapped"))
+        .ok();
     b.add_plane(fd, 0, 0, stride as u32);
     let dmabuf = b.build()?;
-    texture_2d(renderer, &dmabuf, true)
+    let texture = texture_2d(renderer, &dmabuf, true)
         .map_err(|err| debug!(%err, "no XR24 target"))
-        .ok()
+        .ok()?;
+    Some((texture, pixels))
 }
 
 /// An element (a client's surface, or a CPU-path buffer's texture) drawn by a copy where
@@ -534,13 +551,18 @@ where
     }
 }
 
-fn at(src: Rectangle<f64, Buffer>) -> Point<i32, Buffer> {
+pub(crate) fn at(src: Rectangle<f64, Buffer>) -> Point<i32, Buffer> {
     Point::from((src.loc.x as i32, src.loc.y as i32))
 }
 
 /// Whether a copy draws what the quad would: texel for pixel (whole texels, the same
 /// size, as for nearest sampling), not turned, not faded.
-fn copies(src: Rectangle<f64, Buffer>, dst: Size<i32, Physical>, t: Transform, alpha: f32) -> bool {
+pub(crate) fn copies(
+    src: Rectangle<f64, Buffer>,
+    dst: Size<i32, Physical>,
+    t: Transform,
+    alpha: f32,
+) -> bool {
     t == Transform::Normal && alpha == 1.0 && crate::engine::unscaled(src, dst, t)
 }
 

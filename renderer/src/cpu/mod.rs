@@ -8,6 +8,7 @@
 
 mod buffer;
 pub mod convert;
+pub(crate) mod direct;
 pub(crate) mod gles_yuv;
 pub mod map;
 
