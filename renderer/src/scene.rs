@@ -4,7 +4,9 @@
 //! import, which is exactly what a CPU-path buffer must not go through. So planar walks
 //! the surface trees itself (the same walk as smithay's `render_elements_from_surface_tree`)
 //! and uses a texture element for CPU-path buffers, smithay's surface element for the rest.
-//! Either is wrapped in a copy element where the copy path (`blit`) will draw it.
+//! Either is wrapped in a copy element where the copy path (`blit`) will draw it; there a
+//! CPU-path buffer with a copy frame becomes a `cpu::direct` element instead, converted
+//! at draw time straight into the output's target (its commits only record damage).
 
 use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::{
@@ -31,10 +33,10 @@ use std::rc::Rc;
 use tracing::{debug, warn};
 
 use crate::{
-    blit::{would_copy, CopyDraw, CopyElement, CopySources},
+    blit::{would_copy, CopyDraw, CopyElement, CopySources, Via},
     cpu::{
         convert::YuvEncoding,
-        direct::{DirectElement, SharedBuffer, TargetPixels},
+        direct::{Direct, SharedBuffer, TargetPixels},
         gles_yuv::{YuvDraw, YuvElement},
         ReadError, CHUNK_BYTES,
     },
@@ -49,7 +51,6 @@ render_elements! {
     Cpu=TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>,
     CpuCopy=CopyElement<R, TextureRenderElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>>,
     Yuv=YuvElement,
-    Direct=DirectElement<<R as smithay::backend::renderer::RendererSuper>::TextureId>,
 }
 
 /// The elements of every window in `space`, topmost first.
@@ -195,7 +196,8 @@ fn tree_elements<R>(
                             {
                                 record.frames_copied += 1;
                             }
-                            PlanarElement::Copy(CopyElement { inner, source })
+                            let via = Via::Copy(source);
+                            PlanarElement::Copy(CopyElement { inner, via })
                         }
                         None => PlanarElement::Surface(inner),
                     })
@@ -259,13 +261,12 @@ where
             let (w, h) = (b.width, b.height);
             debug!(w, h, "CPU-path buffer converted straight into the target");
         }
-        let element = DirectElement {
-            inner,
+        let via = Via::Direct(Direct {
             buffer: buffer.clone(),
             target: target.clone(),
-        };
+        });
         return CpuElement {
-            element: Some(PlanarElement::Direct(element)),
+            element: Some(PlanarElement::CpuCopy(CopyElement { inner, via })),
             copied: true,
         };
     }
@@ -285,7 +286,10 @@ where
     };
     let copied = source.is_some();
     let element = match source {
-        Some(source) => PlanarElement::CpuCopy(CopyElement { inner, source }),
+        Some(source) => {
+            let via = Via::Copy(source);
+            PlanarElement::CpuCopy(CopyElement { inner, via })
+        }
         None => PlanarElement::Cpu(inner),
     };
     CpuElement {

@@ -1,4 +1,4 @@
-//! The copy path (renderer/src/blit.rs) draws exactly what the textured quad draws:
+//! The copy path (renderer/src/blit/) draws exactly what the textured quad draws:
 //! screenshots byte-identical with and without it (`PLANAR_NO_BLIT=1`), for an opaque
 //! format that is copied (XR24) and one that is not (AR24, blended over the background),
 //! on two outputs (the second shows the window from a source offset), with partial

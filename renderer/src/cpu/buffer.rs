@@ -6,9 +6,12 @@
 //! scratch chunk of at most [`CHUNK_BYTES`] shared by all buffers. YUV that the renderer
 //! converts itself (GLES, see `gles_yuv`) is not converted here: its mapped plane rows go
 //! to the renderer as they are ([`CpuBuffer::read_planes`]). An opaque buffer on a GLES
-//! renderer with the copy path (see `blit`) is converted straight into its copy frame, an
-//! XRGB8888 memfd that the renderer imports once and copies onto the output: that frame
-//! replaces the texture, and no scratch chunk or upload is involved.
+//! renderer with the copy path (see `blit`) has a copy frame instead of a texture, an
+//! XRGB8888 memfd the renderer imports once: a commit only marks its damaged rows stale
+//! ([`CpuBuffer::note_damage`]); a draw converts the damage straight into the output's
+//! target ([`CpuBuffer::convert_into`], `cpu::direct`), or, when the draw reads the
+//! frame, the stale rows into the frame ([`CpuBuffer::refresh_frame`]). The frame's
+//! pages are touched only then (same budget: w×h×4, counted whether resident or not).
 
 use std::{ops::Range, os::fd::BorrowedFd, time::Duration};
 

@@ -233,7 +233,7 @@ pub fn convert_rows_into(
         }
         Conversion::Yuv(fourcc) => {
             let out = Out { bytes: out, stride };
-            yuv_rows(fourcc, planes, width, y0..y1, (encoding, order), out)
+            yuv_rows((fourcc, width), planes, y0..y1, (encoding, order), out)
         }
     }
 }
@@ -279,14 +279,12 @@ fn rows(plane: &[u8], stride: usize, first: usize, count: usize, row_bytes: usiz
 
 /// Rows `ys` of a YUV image, through the `yuv` crate function for its family.
 fn yuv_rows(
-    fourcc: Fourcc,
+    (fourcc, width): (Fourcc, usize),
     pl: &Planes<'_>,
-    width: usize,
     ys: std::ops::Range<usize>,
     (enc, order): (YuvEncoding, Order),
     out: Out<'_>,
 ) -> Result<(), ConvertError> {
-    let (y0, y1) = (ys.start, ys.end);
     let bgra = order == Order::Bgra;
     // The `yuv` crate has one function per output order; `pick` takes the BGRA one when
     // asked (function items of one signature coerce to one pointer type).
@@ -303,7 +301,7 @@ fn yuv_rows(
         .filter(|i| i.yuv)
         .ok_or(ConvertError::NotYuv(fourcc))?;
     let (range, matrix) = enc.yuv();
-    let h = y1 - y0;
+    let (y0, h) = (ys.start, ys.len());
     let w32 = width as u32;
     let out_stride = u32::try_from(out.stride).map_err(|_| ConvertError::ShortOutput {
         len: out.bytes.len(),

@@ -3,7 +3,7 @@
 //!
 //! Where a CPU-path buffer of an opaque format would be copied (see `blit`: unscaled,
 //! untransformed, opaque, onto an untransformed output with an XR24 target), its element
-//! is a [`DirectElement`]: the draw converts the damaged rectangles of the client's mapped
+//! is a `blit::CopyElement` drawn [`Direct`]ly: the draw converts the damaged rectangles of the client's mapped
 //! planes into the target's memory (planar's own memfd, mapped here as
 //! [`TargetPixels`]), at the element's place, clipped to each rectangle in rows and
 //! columns, so that what the damage tracker did not ask for (a window above, outside
@@ -35,11 +35,8 @@
 use std::{cell::RefCell, ops::Range, rc::Rc};
 
 use smithay::{
-    backend::renderer::{
-        element::{texture::TextureRenderElement, Element, RenderElement, UnderlyingStorage},
-        Frame, Renderer, Texture,
-    },
-    utils::{Buffer, Physical, Point, Rectangle, Scale, Size, Transform},
+    backend::renderer::Frame,
+    utils::{Buffer, Physical, Point, Rectangle, Size, Transform},
 };
 use tracing::warn;
 
@@ -48,7 +45,7 @@ use super::{
     map::Mapping,
     CpuBuffer, ReadError,
 };
-use crate::blit::{at, copies, CopyDraw};
+use crate::blit::CopyDraw;
 
 /// A CPU-path buffer as shared by its cache entry and the elements that draw it in the
 /// current render (one thread: the renderer's).
@@ -229,51 +226,40 @@ pub fn convert_rect(
 }
 
 /// A CPU-path buffer with a copy frame, drawn by converting it straight into the
-/// target (see the module header); placed, damaged and ordered as `inner`, the texture
-/// element of its copy frame.
-pub struct DirectElement<T: Texture> {
-    pub(crate) inner: TextureRenderElement<T>,
+/// target (see the module header): what a `blit::CopyElement` of its copy frame's
+/// texture element holds instead of a copy source.
+pub struct Direct {
     pub(crate) buffer: SharedBuffer,
     pub(crate) target: Rc<TargetPixels>,
 }
 
-element_via_inner!(impl<T: Texture> DirectElement<T>);
-
-impl<R, T> RenderElement<R> for DirectElement<T>
-where
-    R: Renderer<TextureId = T> + CopyDraw,
-    T: Texture + 'static,
-{
-    fn draw(
+impl Direct {
+    /// Converts the `damage` rectangles (relative to `dst`, where the buffer region from
+    /// `src` goes) into the target when `copied` (the draw is texel for pixel, unturned,
+    /// opaque) and the output is not turned: true. Else the copy frame is brought up to
+    /// date for the caller to draw it as a quad: false.
+    pub(crate) fn draw<R: CopyDraw>(
         &self,
         frame: &mut R::Frame<'_, '_>,
-        src: Rectangle<f64, Buffer>,
-        dst: Rectangle<i32, Physical>,
+        copied: bool,
+        (src, dst): (Point<i32, Buffer>, Rectangle<i32, Physical>),
         damage: &[Rectangle<i32, Physical>],
-        opaque_regions: &[Rectangle<i32, Physical>],
-    ) -> Result<(), R::Error> {
+    ) -> Result<bool, R::Error> {
         // What is queued so far lands before the CPU writes (see the module header); the
-        // frame's own draws read the copy frame below as well.
+        // frame's own draws may read the copy frame as well.
         R::finish_queued(frame)?;
         let mut buffer = self.buffer.borrow_mut();
-        let normal = frame.transformation() == Transform::Normal;
-        if normal && copies(src, dst.size, self.inner.transform(), self.inner.alpha()) {
-            match self.target.write(&mut buffer, at(src), dst, damage) {
-                Ok(()) | Err(ReadError::FenceTimeout) => return Ok(()),
+        if copied && frame.transformation() == Transform::Normal {
+            match self.target.write(&mut buffer, src, dst, damage) {
+                Ok(()) | Err(ReadError::FenceTimeout) => return Ok(true),
                 Err(err) => warn!(%err, "converting a CPU-path buffer into the target failed"),
             }
         }
-        // Not a straight draw after all: its copy frame, brought up to date, as a quad.
         let mut scratch = self.target.scratch.borrow_mut();
         if let Err(err) = buffer.refresh_frame(&mut scratch) {
             warn!(%err, "bringing a CPU-path copy frame up to date failed");
         }
-        drop((buffer, scratch));
-        RenderElement::<R>::draw(&self.inner, frame, src, dst, damage, opaque_regions)
-    }
-
-    fn underlying_storage(&self, renderer: &mut R) -> Option<UnderlyingStorage<'_>> {
-        RenderElement::<R>::underlying_storage(&self.inner, renderer)
+        Ok(false)
     }
 }
 
