@@ -5,8 +5,8 @@
 //! the surface trees itself (the same walk as smithay's `render_elements_from_surface_tree`)
 //! and uses a texture element for CPU-path buffers, smithay's surface element for the rest.
 //! Either is wrapped in a copy element where the copy path (`blit`) will draw it; there a
-//! CPU-path buffer with a copy frame becomes a `cpu::direct` element instead, converted
-//! at draw time straight into the output's target (its commits only record damage).
+//! CPU-path buffer with a copy frame is not copied but converted at draw time straight
+//! into the output's target (`cpu::direct`; its commits only record damage).
 
 use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::{
@@ -155,7 +155,7 @@ fn tree_elements<R>(
                         if made.copied {
                             record.frames_copied += 1;
                         }
-                        out.extend(made.element);
+                        out.push(made.element);
                         return;
                     }
                     Some(Entry::Cpu { .. }) => return,
@@ -213,7 +213,7 @@ fn tree_elements<R>(
 /// What [`cpu_element`] made: the element, and whether the copy path draws it (a copy
 /// of its copy frame, or a conversion straight into the target).
 struct CpuElement<R: ImportAll + ImportMem + YuvDraw + CopyDraw> {
-    element: Option<PlanarElement<R>>,
+    element: PlanarElement<R>,
     copied: bool,
 }
 
@@ -242,14 +242,15 @@ where
 {
     let mut b = buffer.borrow_mut();
     if b.take_retry() {
-        // A draw-time read found a write fence unsignalled: draw the buffer again.
+        // The last draw-time read found a write fence unsignalled and left the target's
+        // old pixels: the whole buffer is damaged, so this render draws it again.
         let whole = b.row_region(0..b.height);
         let _ = texture.render().draw(|_| Ok::<_, String>(vec![whole]));
     }
     let element = || texture_element(location, texture, view);
     if let Some(yuv) = R::yuv_element(&b, element) {
         return CpuElement {
-            element: Some(PlanarElement::Yuv(yuv)),
+            element: PlanarElement::Yuv(yuv),
             copied: false,
         };
     }
@@ -266,7 +267,7 @@ where
             target: target.clone(),
         });
         return CpuElement {
-            element: Some(PlanarElement::CpuCopy(CopyElement { inner, via })),
+            element: PlanarElement::CpuCopy(CopyElement { inner, via }),
             copied: true,
         };
     }
@@ -292,10 +293,7 @@ where
         }
         None => PlanarElement::Cpu(inner),
     };
-    CpuElement {
-        element: Some(element),
-        copied,
-    }
+    CpuElement { element, copied }
 }
 
 /// A planar-made texture (CPU-path frame, flipped EGL twin) drawn where the surface's
