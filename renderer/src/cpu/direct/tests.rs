@@ -122,6 +122,22 @@ fn placements_are_clipped_to_element_and_target() {
     );
 }
 
+/// An element partly off the target's top-left: only what is on the target is placed,
+/// from the matching buffer pixels.
+#[test]
+fn placements_off_the_top_left_start_inside_the_buffer() {
+    let dst = Rectangle::<i32, Physical>::new((-10, -5).into(), (40, 30).into());
+    let damage = [Rectangle::new((0, 0).into(), (40, 30).into())];
+    let placed = placements((2, 3).into(), dst, &damage, (100, 100).into());
+    assert_eq!(
+        placed,
+        vec![Placed {
+            src: Rectangle::new((12, 8).into(), (30, 25).into()),
+            at: (0, 0),
+        }]
+    );
+}
+
 #[test]
 fn spans_take_in_one_another() {
     assert_eq!(span(0..0, 3..5), 3..5);
