@@ -28,11 +28,11 @@ use smithay::{
     reexports::{pixman::Image, wayland_server::protocol::wl_surface::WlSurface},
     utils::{Buffer, Physical, Rectangle, Scale, Size, Transform},
 };
-use std::ops::Range;
+use std::{ops::Range, rc::Rc};
 
 use crate::{
     blit::{self, CopyDraw, CopySources},
-    cpu::{gles_yuv::YuvDraw, CpuBuffer},
+    cpu::{direct::TargetPixels, gles_yuv::YuvDraw, CpuBuffer},
     error::UploadError,
     import::{
         Capabilities, CpuLimits, CpuUpload, EglPairs, ImportError, ImportPath, ImportPolicy,
@@ -53,6 +53,8 @@ struct OutputTarget<T> {
     age: usize,
     /// Whether buffers may be copied onto it (an XR24 target, see `blit`).
     copies: bool,
+    /// Its memory, for CPU-path buffers converted straight into it (`cpu::direct`).
+    pixels: Option<Rc<TargetPixels>>,
 }
 
 /// A renderer with everything planar keeps beside it: the outputs' offscreen targets, the
@@ -189,9 +191,13 @@ impl CpuUpload for PixmanRenderer {
 
 /// How a renderer makes an output's target.
 pub trait MakeTarget<T>: Offscreen<T> {
-    /// ABGR8888 by default.
-    fn make_target(&mut self, size: Size<i32, Physical>) -> Result<T, Self::Error> {
-        self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())
+    /// ABGR8888 by default, not mapped.
+    fn make_target(
+        &mut self,
+        size: Size<i32, Physical>,
+    ) -> Result<(T, Option<TargetPixels>), Self::Error> {
+        let target = self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())?;
+        Ok((target, None))
     }
 
     /// Whether the copy path copies onto `target`.
@@ -205,7 +211,10 @@ impl MakeTarget<Image<'static, 'static>> for PixmanRenderer {}
 /// GLES: XR24 where it can, so that XR24 client buffers copy onto it (see `blit`). The
 /// copy is glBlitFramebuffer, which GLES 3 has (smithay's Blit capability).
 impl MakeTarget<GlesTexture> for GlesRenderer {
-    fn make_target(&mut self, size: Size<i32, Physical>) -> Result<GlesTexture, Self::Error> {
+    fn make_target(
+        &mut self,
+        size: Size<i32, Physical>,
+    ) -> Result<(GlesTexture, Option<TargetPixels>), Self::Error> {
         let blits = self
             .capabilities()
             .contains(&smithay::backend::renderer::gles::Capability::Blit);
@@ -213,8 +222,11 @@ impl MakeTarget<GlesTexture> for GlesRenderer {
             .then(|| blit::xrgb_target(self, size))
             .flatten()
         {
-            Some(t) => Ok(t),
-            None => self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into()),
+            Some(made) => Ok(made),
+            None => Ok((
+                self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())?,
+                None,
+            )),
         }
     }
 
@@ -229,9 +241,11 @@ impl<T> OutputTarget<T> {
         renderer: &mut R,
         size: Size<i32, Physical>,
     ) -> Result<Self, R::Error> {
-        let buffer = renderer.make_target(size)?;
+        let (buffer, pixels) = renderer.make_target(size)?;
+        let copies = R::copies_onto(&buffer);
         Ok(OutputTarget {
-            copies: R::copies_onto(&buffer),
+            copies,
+            pixels: pixels.filter(|_| copies).map(Rc::new),
             buffer,
             size,
             age: 0,
@@ -541,8 +555,8 @@ where
     t.copies.on = t.target.copies;
     let elements = space_elements(
         &mut t.renderer,
-        &mut t.imports,
-        &mut t.copies,
+        (&mut t.imports, &mut t.copies),
+        t.target.pixels.as_ref(),
         space,
         output,
     );

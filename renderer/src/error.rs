@@ -30,6 +30,9 @@ pub enum ConvertError {
     },
     #[error("{0} is not a YUV format planar converts")]
     NotYuv(drm_fourcc::DrmFourcc),
+    /// The output slice cannot hold a whole stride for every row (a bug in planar).
+    #[error("converted rows need {need} bytes, the output has {len}")]
+    ShortOutput { len: usize, need: usize },
 }
 
 /// Why a buffer could not be set up for the CPU path (`CpuBuffer::new`).

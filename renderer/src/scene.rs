@@ -4,7 +4,9 @@
 //! import, which is exactly what a CPU-path buffer must not go through. So planar walks
 //! the surface trees itself (the same walk as smithay's `render_elements_from_surface_tree`)
 //! and uses a texture element for CPU-path buffers, smithay's surface element for the rest.
-//! Either is wrapped in a copy element where the copy path (`blit`) will draw it.
+//! Either is wrapped in a copy element where the copy path (`blit`) will draw it; there a
+//! CPU-path buffer with a copy frame is not copied but converted at draw time straight
+//! into the output's target (`cpu::direct`; its commits only record damage).
 
 use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::{
@@ -27,12 +29,14 @@ use smithay::{
         dmabuf::get_dmabuf,
     },
 };
-use tracing::warn;
+use std::rc::Rc;
+use tracing::{debug, warn};
 
 use crate::{
-    blit::{would_copy, CopyDraw, CopyElement, CopySources},
+    blit::{would_copy, CopyDraw, CopyElement, CopySources, Via},
     cpu::{
         convert::YuvEncoding,
+        direct::{Direct, SharedBuffer, TargetPixels},
         gles_yuv::{YuvDraw, YuvElement},
         ReadError, CHUNK_BYTES,
     },
@@ -50,10 +54,12 @@ render_elements! {
 }
 
 /// The elements of every window in `space`, topmost first.
+/// `pixels`: the output target's memory, where CPU-path buffers that would be copied are
+/// converted straight in (`cpu::direct`).
 pub(crate) fn space_elements<R>(
     renderer: &mut R,
-    imports: &mut Imports<R::TextureId>,
-    copies: &mut CopySources<R::TextureId>,
+    (imports, copies): (&mut Imports<R::TextureId>, &mut CopySources<R::TextureId>),
+    pixels: Option<&Rc<TargetPixels>>,
     space: &Space<Window>,
     output: &Output,
 ) -> Vec<PlanarElement<R>>
@@ -68,8 +74,10 @@ where
         .map(|g| g.loc)
         .unwrap_or_default();
     renderer.free_dropped(copies);
-    // Copies only onto an untransformed output (see `blit::CopyDraw::copy_draw`).
+    // Copies only onto an untransformed output (see `blit::CopyDraw::copy_draw`), and
+    // converts straight into a target only where it would copy.
     let turned = output.current_transform();
+    let pixels = pixels.filter(|_| copies.on);
     let mut out = Vec::new();
     for window in space.elements().rev() {
         let (Some(location), Some(surface)) = (
@@ -85,7 +93,7 @@ where
             sinks,
             &surface,
             location,
-            (scale, turned),
+            (scale, turned, pixels),
             &mut out,
         );
     }
@@ -97,7 +105,7 @@ fn tree_elements<R>(
     (imports, copies): (&mut Imports<R::TextureId>, &mut CopySources<R::TextureId>),
     root: &WlSurface,
     location: Point<i32, Physical>,
-    (scale, turned): (Scale<f64>, Transform),
+    (scale, turned, pixels): (Scale<f64>, Transform, Option<&Rc<TargetPixels>>),
     out: &mut Vec<PlanarElement<R>>,
 ) where
     R: Renderer + ImportAll + ImportMem + YuvDraw + CopyDraw,
@@ -141,29 +149,13 @@ fn tree_elements<R>(
                         ..
                     }) => {
                         record.frames_shown += 1;
-                        let element = || texture_element(location, texture, &view);
-                        if let Some(yuv) = R::yuv_element(buffer, element) {
-                            out.push(PlanarElement::Yuv(yuv));
-                            return;
+                        let view = (location, &view, scale, turned);
+                        let cpu = (&*buffer, texture, raw.as_ref());
+                        let made = cpu_element(renderer, copies, (dmabuf, cpu), view, pixels);
+                        if made.copied {
+                            record.frames_copied += 1;
                         }
-                        let inner = element();
-                        // A copy frame is drawn by a copy where one will happen.
-                        let source = match raw {
-                            Some(raw)
-                                if buffer.copy_frame().is_some()
-                                    && would_copy(&inner, scale, turned) =>
-                            {
-                                renderer.frame_source(copies, dmabuf, raw)
-                            }
-                            _ => None,
-                        };
-                        out.push(match source {
-                            Some(source) => {
-                                record.frames_copied += 1;
-                                PlanarElement::CpuCopy(CopyElement { inner, source })
-                            }
-                            None => PlanarElement::Cpu(inner),
-                        });
+                        out.push(made.element);
                         return;
                     }
                     Some(Entry::Cpu { .. }) => return,
@@ -204,7 +196,8 @@ fn tree_elements<R>(
                             {
                                 record.frames_copied += 1;
                             }
-                            PlanarElement::Copy(CopyElement { inner, source })
+                            let via = Via::Copy(source);
+                            PlanarElement::Copy(CopyElement { inner, via })
                         }
                         None => PlanarElement::Surface(inner),
                     })
@@ -215,6 +208,92 @@ fn tree_elements<R>(
         },
         |_, _, _| true,
     );
+}
+
+/// What [`cpu_element`] made: the element, and whether the copy path draws it (a copy
+/// of its copy frame, or a conversion straight into the target).
+struct CpuElement<R: ImportAll + ImportMem + YuvDraw + CopyDraw> {
+    element: PlanarElement<R>,
+    copied: bool,
+}
+
+/// The element of a CPU-path buffer: its planes converted by the renderer (`gles_yuv`),
+/// converted straight into the output's target (`cpu::direct`) where a copy would
+/// happen, or its texture (the copy frame, brought up to date first) drawn by a copy or
+/// as a quad.
+#[allow(clippy::type_complexity)]
+fn cpu_element<R>(
+    renderer: &mut R,
+    copies: &mut CopySources<R::TextureId>,
+    (dmabuf, (buffer, texture, raw)): (
+        &Dmabuf,
+        (
+            &SharedBuffer,
+            &mut TextureRenderBuffer<R::TextureId>,
+            Option<&R::TextureId>,
+        ),
+    ),
+    (location, view, scale, turned): (Point<f64, Physical>, &SurfaceView, Scale<f64>, Transform),
+    pixels: Option<&Rc<TargetPixels>>,
+) -> CpuElement<R>
+where
+    R: Renderer + ImportAll + ImportMem + YuvDraw + CopyDraw,
+    R::TextureId: Clone + Texture + Send + 'static,
+{
+    let mut b = buffer.borrow_mut();
+    if b.take_retry() {
+        // The last draw-time read found a write fence unsignalled and left the target's
+        // old pixels: the whole buffer is damaged, so this render draws it again.
+        let whole = b.row_region(0..b.height);
+        let _ = texture.render().draw(|_| Ok::<_, String>(vec![whole]));
+    }
+    let element = || texture_element(location, texture, view);
+    if let Some(yuv) = R::yuv_element(&b, element) {
+        return CpuElement {
+            element: PlanarElement::Yuv(yuv),
+            copied: false,
+        };
+    }
+    let inner = element();
+    let framed = b.copy_frame().is_some();
+    let copyable = framed && would_copy(&inner, scale, turned);
+    if let (true, Some(target)) = (copyable, pixels) {
+        if !std::mem::replace(&mut b.went_direct, true) {
+            let (w, h) = (b.width, b.height);
+            debug!(w, h, "CPU-path buffer converted straight into the target");
+        }
+        let via = Via::Direct(Direct {
+            buffer: buffer.clone(),
+            target: target.clone(),
+        });
+        return CpuElement {
+            element: PlanarElement::CpuCopy(CopyElement { inner, via }),
+            copied: true,
+        };
+    }
+    // The copy frame is read by this draw: its stale rows are converted first, once the
+    // GPU has finished reading it.
+    if framed && b.frame_stale() {
+        renderer.wait_copy_reads();
+        // Rows are converted in place into the frame: the scratch is not used.
+        if let Err(err) = b.refresh_frame(&mut Vec::new()) {
+            debug!(%err, "the copy frame keeps its old rows until the next draw");
+        }
+    }
+    // A copy frame is drawn by a copy where one will happen.
+    let source = match raw {
+        Some(raw) if copyable => renderer.frame_source(copies, dmabuf, raw),
+        _ => None,
+    };
+    let copied = source.is_some();
+    let element = match source {
+        Some(source) => {
+            let via = Via::Copy(source);
+            PlanarElement::CpuCopy(CopyElement { inner, via })
+        }
+        None => PlanarElement::Cpu(inner),
+    };
+    CpuElement { element, copied }
 }
 
 /// A planar-made texture (CPU-path frame, flipped EGL twin) drawn where the surface's
@@ -354,8 +433,10 @@ fn update_egl<R>(
 /// texture follows the surface's buffer scale and transform. When a read fails (a write
 /// fence has not signalled in time) the texture keeps its contents and the commit is not
 /// marked seen, so the next commit reads its damage too. `chosen`: the encoding the
-/// compositor gives the surface's buffer. A buffer with a copy frame is converted in
-/// place (no upload) once the GPU has finished reading the frame.
+/// compositor gives the surface's buffer. A buffer with a copy frame is not read at
+/// commit: its damage is recorded (the texture damaged, the copy frame's rows marked
+/// stale), and the draw converts it (`cpu::direct`, or the copy frame when a draw reads
+/// that).
 fn update_cpu<R>(
     renderer: &mut R,
     scratch: &mut Vec<u8>,
@@ -378,6 +459,7 @@ fn update_cpu<R>(
     else {
         return;
     };
+    let mut buffer = buffer.borrow_mut();
     let (damage, commit, buffer_scale, transform) = {
         let d = data.lock().unwrap();
         let since = seen
@@ -406,7 +488,7 @@ fn update_cpu<R>(
         if frame.is_none() {
             buffer.drop_copy_frame();
         }
-        match frame.map_or_else(|| renderer.cpu_texture(buffer), Ok) {
+        match frame.map_or_else(|| renderer.cpu_texture(&mut buffer), Ok) {
             Ok(t) => {
                 *shown = Some(TextureRenderBuffer::from_texture(
                     renderer,
@@ -433,15 +515,27 @@ fn update_cpu<R>(
         texture.update_from_texture(renderer, raw.clone(), buffer_scale, transform, opaque);
         *geometry = (buffer_scale, transform);
     }
-    let rows = buffer.rows_to_read(damaged_rows(&damage, buffer.height));
+    let damaged = damaged_rows(&damage, buffer.height);
+    let rows = buffer.rows_to_read(damaged.clone());
     let (format, width) = (buffer.upload, buffer.width);
+    if buffer.copy_frame().is_some() {
+        let whole = rows != damaged || recode;
+        let rows = buffer.note_damage(rows);
+        let bounds = buffer.row_region(0..buffer.height);
+        let rects = if whole {
+            vec![buffer.row_region(rows)]
+        } else {
+            damage
+                .iter()
+                .filter_map(|r| r.intersection(bounds))
+                .collect()
+        };
+        let _ = texture.render().draw(|_| Ok::<_, String>(rects));
+        *seen = Some((surface.id(), commit));
+        return;
+    }
     let read = if buffer.planes_direct {
-        renderer.read_planes(buffer, rows)
-    } else if buffer.copy_frame().is_some() {
-        if !new && !rows.is_empty() {
-            renderer.wait_copy_reads();
-        }
-        buffer.read(rows, scratch, |_, _| Ok(()))
+        renderer.read_planes(&mut buffer, rows)
     } else {
         buffer.read(rows, scratch, |rows, bytes| {
             renderer.cpu_upload(raw, format, width, rows, bytes)

@@ -192,6 +192,20 @@ impl Window {
         self.surface.commit();
     }
 
+    /// Like [`Window::show`], damaging the buffer rectangles `rects` (x, y, w, h).
+    pub fn show_damaged(&mut self, buffer: &WlBuffer, rects: &[(i32, i32, i32, i32)]) {
+        if let Some(p) = &self.presentation {
+            p.feedback(&self.surface, &self.qh, ());
+        }
+        self.surface.attach(Some(buffer), 0, 0);
+        for &(x, y, w, h) in rects {
+            self.surface.damage_buffer(x, y, w, h);
+        }
+        self.surface.frame(&self.qh, ());
+        self.state.frame_pending = true;
+        self.surface.commit();
+    }
+
     /// Waits until the last shown buffer has been presented (its frame callback fired).
     pub fn wait_presented(&mut self) -> anyhow::Result<()> {
         while self.state.frame_pending && !self.state.closed {

@@ -2,7 +2,7 @@
 //!
 //! On llvmpipe every import of a client's memfd dma-buf is a mapping in planar, and the
 //! pages a draw reads stay in planar's resident set while that mapping lives. The copy
-//! path (renderer/src/blit.rs) drops a copy source no copy has read for a few renders, so a
+//! path (renderer/src/blit/) drops a copy source no copy has read for a few renders, so a
 //! window that is covered stops costing planar its buffers' pages, and their imports' fds
 //! close in the render that drops them, drawn or not. Read from `/proc/PID/smaps` and
 //! `/proc/PID/fd` of a real planar process, by the inodes of the client's own memfds.

@@ -6,9 +6,12 @@
 //! scratch chunk of at most [`CHUNK_BYTES`] shared by all buffers. YUV that the renderer
 //! converts itself (GLES, see `gles_yuv`) is not converted here: its mapped plane rows go
 //! to the renderer as they are ([`CpuBuffer::read_planes`]). An opaque buffer on a GLES
-//! renderer with the copy path (see `blit`) is converted straight into its copy frame, an
-//! XRGB8888 memfd that the renderer imports once and copies onto the output: that frame
-//! replaces the texture, and no scratch chunk or upload is involved.
+//! renderer with the copy path (see `blit`) has a copy frame instead of a texture, an
+//! XRGB8888 memfd the renderer imports once: a commit only marks its damaged rows stale
+//! ([`CpuBuffer::note_damage`]); a draw converts the damage straight into the output's
+//! target ([`CpuBuffer::convert_into`], `cpu::direct`), or, when the draw reads the
+//! frame, the stale rows into the frame ([`CpuBuffer::refresh_frame`]). The frame's
+//! pages are touched only then (same budget: w×h×4, counted whether resident or not).
 
 use std::{ops::Range, os::fd::BorrowedFd, time::Duration};
 
@@ -121,6 +124,16 @@ pub struct CpuBuffer {
     /// The next read must be of every row: the buffer has not been read whole yet since
     /// it was made or its encoding changed (a failed read keeps this set).
     full_pending: bool,
+    /// Image rows of the copy frame not converted since they were last damaged. A buffer
+    /// with a copy frame is converted at draw time straight into the output's target
+    /// (`cpu::direct`); its copy frame is only brought up to date when a draw needs it
+    /// ([`CpuBuffer::refresh_frame`]).
+    stale: Range<usize>,
+    /// A draw-time read did not happen (a write fence had not signalled): the next
+    /// render must draw the buffer again ([`CpuBuffer::take_retry`]).
+    retry: bool,
+    /// Whether the buffer was drawn straight into a target before (logged once).
+    pub(crate) went_direct: bool,
     /// YUV the renderer converts: planes are handed on unconverted, and the renderer's
     /// textures hold them as they are (see [`CpuBuffer::cost`]).
     pub planes_direct: bool,
@@ -241,6 +254,9 @@ impl CpuBuffer {
             plain,
             copy,
             full_pending: true,
+            stale: 0..height,
+            retry: false,
+            went_direct: false,
             planes_direct,
             gles: None,
             upload,
@@ -298,6 +314,91 @@ impl CpuBuffer {
             self.order = Order::Rgba;
             self.full_pending = true;
         }
+    }
+
+    /// For a buffer with a copy frame, at commit: nothing is read, the damaged image rows
+    /// (all of them while a whole read is pending) are only marked stale in the copy
+    /// frame, and returned: the draw converts what the damage tracker asks for.
+    pub fn note_damage(&mut self, damaged: Range<usize>) -> Range<usize> {
+        let rows = self.rows_to_read(damaged);
+        let rows = rows.start.min(self.height)..rows.end.min(self.height);
+        self.full_pending = false;
+        self.stale = super::direct::span(self.stale.clone(), rows.clone());
+        rows
+    }
+
+    /// Brings the copy frame up to date (its stale rows converted into it), for a draw
+    /// that reads it rather than converting straight into the target. The caller has
+    /// waited for the GPU to finish reading the frame. On a fence timeout the rows stay
+    /// stale (and the frame keeps its old pixels) for the next draw to try again.
+    pub fn refresh_frame(&mut self, scratch: &mut Vec<u8>) -> Result<(), ReadError> {
+        if self.copy.is_none() || self.stale.is_empty() {
+            return Ok(());
+        }
+        let rows = self.stale.clone();
+        self.read(rows, scratch, |_, _| Ok(()))?;
+        self.stale = 0..0;
+        Ok(())
+    }
+
+    /// Whether rows of the copy frame wait to be converted into it.
+    pub fn frame_stale(&self) -> bool {
+        self.stale.start < self.stale.end
+    }
+
+    /// Converts the image rectangles `rects` of the buffer straight into `target` (an
+    /// XRGB8888 image `stride` bytes a row), each at its place, inside one fence wait
+    /// and DMA_BUF_IOCTL_SYNC bracket; `scratch` takes the bands that cannot go straight
+    /// in (see `cpu::direct`). Counts one read. A fence that has not signalled leaves
+    /// the target as it was and asks for a redraw ([`CpuBuffer::take_retry`]).
+    pub fn convert_into(
+        &mut self,
+        rects: &[super::direct::Placed],
+        target: &mut [u8],
+        stride: usize,
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), ReadError> {
+        if rects.is_empty() {
+            return Ok(());
+        }
+        let converted = self.bracket(|this| {
+            let spec = super::direct::Spec {
+                conv: this.conv,
+                encoding: (this.encoding, this.order),
+                size: (this.width, this.height),
+                vsub: this.vsub,
+                y_invert: this.y_invert,
+            };
+            let planes = mapped_planes(&this.files, &this.planes);
+            let mut rows = 0;
+            for r in rects {
+                rows += super::direct::convert_rect(
+                    &spec,
+                    &planes,
+                    r,
+                    (&mut *target, stride),
+                    scratch,
+                )?;
+            }
+            Ok(rows)
+        });
+        match converted {
+            Ok(rows) => {
+                self.stats.rows_converted += rows as u64;
+                self.stats.reads += 1;
+                Ok(())
+            }
+            Err(err) => {
+                self.retry |= matches!(err, ReadError::FenceTimeout);
+                Err(err)
+            }
+        }
+    }
+
+    /// Whether a draw-time read failed since the last call: the buffer must be drawn
+    /// again (its element damaged whole).
+    pub fn take_retry(&mut self) -> bool {
+        std::mem::take(&mut self.retry)
     }
 
     /// The YUV encoding the buffer is read with.
@@ -413,6 +514,21 @@ impl CpuBuffer {
         if y0 >= y1 {
             return Ok(0..0);
         }
+        self.bracket(|this| body(this, y0, y1))?;
+        if y0 == 0 && y1 == h {
+            self.full_pending = false;
+        }
+        self.stats.rows_converted += (y1 - y0) as u64;
+        self.stats.reads += 1;
+        Ok(self.image_rows(y0..y1))
+    }
+
+    /// The fence wait (bounded, then only polled while a fence is late) and the
+    /// DMA_BUF_IOCTL_SYNC START … END bracket around `body`, which reads the mappings.
+    fn bracket<T>(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<T, ReadError>,
+    ) -> Result<T, ReadError> {
         let dmabuf = self.dmabuf.clone();
         let handles: Vec<BorrowedFd<'_>> = dmabuf.handles().collect();
         let synced: Vec<BorrowedFd<'_>> = self
@@ -449,15 +565,9 @@ impl CpuBuffer {
                 return Err(ReadError::Sync(e));
             }
         };
-        let converted = body(self, y0, y1);
+        let done = body(self);
         self.stats.syncs += guard.finish();
-        converted?;
-        if y0 == 0 && y1 == h {
-            self.full_pending = false;
-        }
-        self.stats.rows_converted += (y1 - y0) as u64;
-        self.stats.reads += 1;
-        Ok(self.image_rows(y0..y1))
+        done
     }
 
     /// The image rows that memory rows `mem` show.

@@ -24,8 +24,8 @@ use yuv::{
     YuvStandardMatrix,
 };
 
-/// The fewest rows one rayon task of P010's pre-pass takes: a task of fewer costs more in
-/// hand-off than the shifts it does (a 1080p row is 3840 bytes of luma).
+/// The rows of one band of P010's split-and-convert (one rayon task): fewer cost more in
+/// hand-off than the work they do (a 1080p row is 3840 bytes of luma).
 const ROWS_PER_TASK: usize = 16;
 
 /// Which YUV→RGB matrix and range a buffer uses.
@@ -153,7 +153,45 @@ pub fn convert_rows_to(
     order: Order,
     out: &mut [u8],
 ) -> Result<(), ConvertError> {
+    let bpp = match conv {
+        Conversion::Copy { bytes_per_pixel } => bytes_per_pixel,
+        _ => 4,
+    };
+    let into = Out {
+        bytes: out,
+        stride: width * bpp,
+    };
+    convert_rows_into(conv, planes, width, ys, (encoding, order), into)
+}
+
+/// Where converted rows go: row `i` of a conversion starts at `bytes[i * stride]`, and
+/// only its `width` pixels are written (the bytes between rows are left alone, so rows
+/// can go straight into a wider image, such as an output's target).
+pub struct Out<'a> {
+    pub bytes: &'a mut [u8],
+    pub stride: usize,
+}
+
+/// [`convert_rows_to`] into rows `out.stride` bytes apart. `out.bytes` must hold
+/// `stride` bytes for every row (the last one too: the `yuv` crate walks its output in
+/// whole strides and skips a short last row).
+pub fn convert_rows_into(
+    conv: Conversion,
+    planes: &Planes<'_>,
+    width: usize,
+    ys: std::ops::Range<usize>,
+    (encoding, order): (YuvEncoding, Order),
+    out: Out<'_>,
+) -> Result<(), ConvertError> {
     let (y0, y1) = (ys.start, ys.end);
+    let (stride, out) = (out.stride, out.bytes);
+    let need = stride * (y1 - y0);
+    if out.len() < need {
+        return Err(ConvertError::ShortOutput {
+            len: out.len(),
+            need,
+        });
+    }
     // Where R and B go in an output pixel.
     let (r, b) = match order {
         Order::Rgba => (0, 2),
@@ -164,14 +202,14 @@ pub fn convert_rows_to(
             let row = width * bytes_per_pixel;
             for (i, y) in (y0..y1).enumerate() {
                 let src = &planes.data[0][y * planes.stride[0]..][..row];
-                out[i * row..(i + 1) * row].copy_from_slice(src);
+                out[i * stride..][..row].copy_from_slice(src);
             }
             Ok(())
         }
         Conversion::Packed(p) => {
             for (i, y) in (y0..y1).enumerate() {
                 let src = &planes.data[0][y * planes.stride[0]..][..width * p.bytes];
-                let dst = &mut out[i * width * 4..(i + 1) * width * 4];
+                let dst = &mut out[i * stride..][..width * 4];
                 packed_row(p, src, dst, (r, b));
             }
             Ok(())
@@ -179,7 +217,7 @@ pub fn convert_rows_to(
         Conversion::HalfFloat { order, alpha } => {
             for (i, y) in (y0..y1).enumerate() {
                 let src = &planes.data[0][y * planes.stride[0]..][..width * 8];
-                let dst = &mut out[i * width * 4..(i + 1) * width * 4];
+                let dst = &mut out[i * stride..][..width * 4];
                 for (s, d) in src.chunks_exact(8).zip(dst.chunks_exact_mut(4)) {
                     let ch = |k: usize| {
                         let v = half::f16::from_le_bytes([s[2 * k], s[2 * k + 1]]).to_f32();
@@ -193,7 +231,10 @@ pub fn convert_rows_to(
             }
             Ok(())
         }
-        Conversion::Yuv(fourcc) => yuv_rows(fourcc, planes, width, y0..y1, (encoding, order), out),
+        Conversion::Yuv(fourcc) => {
+            let out = Out { bytes: out, stride };
+            yuv_rows((fourcc, width), planes, y0..y1, (encoding, order), out)
+        }
     }
 }
 
@@ -238,14 +279,12 @@ fn rows(plane: &[u8], stride: usize, first: usize, count: usize, row_bytes: usiz
 
 /// Rows `ys` of a YUV image, through the `yuv` crate function for its family.
 fn yuv_rows(
-    fourcc: Fourcc,
+    (fourcc, width): (Fourcc, usize),
     pl: &Planes<'_>,
-    width: usize,
     ys: std::ops::Range<usize>,
     (enc, order): (YuvEncoding, Order),
-    out: &mut [u8],
+    out: Out<'_>,
 ) -> Result<(), ConvertError> {
-    let (y0, y1) = (ys.start, ys.end);
     let bgra = order == Order::Bgra;
     // The `yuv` crate has one function per output order; `pick` takes the BGRA one when
     // asked (function items of one signature coerce to one pointer type).
@@ -262,9 +301,13 @@ fn yuv_rows(
         .filter(|i| i.yuv)
         .ok_or(ConvertError::NotYuv(fourcc))?;
     let (range, matrix) = enc.yuv();
-    let h = y1 - y0;
+    let (y0, h) = (ys.start, ys.len());
     let w32 = width as u32;
-    let out_stride = w32 * 4;
+    let out_stride = u32::try_from(out.stride).map_err(|_| ConvertError::ShortOutput {
+        len: out.bytes.len(),
+        need: out.stride,
+    })?;
+    let out = out.bytes;
     let err = |source| ConvertError::Yuv { fourcc, source };
     let vsub = usize::from(info.vsub);
     // The bytes a tight row of `plane` takes, from the table (small: `width` fits in i32).
@@ -281,9 +324,16 @@ fn yuv_rows(
     };
     let sub = (info.hsub, info.vsub);
     match info.family {
-        Family::SemiPlanarYuv { .. } if info.block_bytes[0] == 2 => {
-            p01x_rows(info, pl, width, ys, (range, matrix, order), out).map_err(err)
-        }
+        Family::SemiPlanarYuv { .. } if info.block_bytes[0] == 2 => p01x_rows(
+            info,
+            pl,
+            width,
+            ys,
+            (range, matrix, order),
+            out,
+            out_stride as usize,
+        )
+        .map_err(err),
         Family::SemiPlanarYuv { swap_uv } => {
             let img = YuvBiPlanarImage {
                 y_plane: luma(),
@@ -371,7 +421,11 @@ fn yuv_rows(
 
 /// P010/P012/P016: MSB-aligned 16-bit samples, interleaved chroma. The `yuv` crate's own
 /// p010 path has no x86 SIMD (40–110x a memcpy here), so the samples are shifted down to
-/// 10 bits and split into an I010 layout, which `i010_to_rgba` converts with AVX2.
+/// 10 bits and split into an I010 layout, which `i010_to_rgba` converts with AVX2. The
+/// split is made band by band ([`ROWS_PER_TASK`] rows, bands in parallel on rayon) into a
+/// per-thread scratch of one band (~90 KB at 1080p: it stays in cache), each band
+/// converted right after its split, rather than a whole-frame I010 pre-pass (6 MB at
+/// 1080p written, then read back).
 fn p01x_rows(
     info: &FormatInfo,
     pl: &Planes<'_>,
@@ -379,62 +433,64 @@ fn p01x_rows(
     ys: std::ops::Range<usize>,
     (range, matrix, order): (YuvRange, YuvStandardMatrix, Order),
     out: &mut [u8],
+    stride: usize,
 ) -> Result<(), yuv::YuvError> {
     let (y0, y1) = (ys.start, ys.end);
     thread_local! {
-        // Reused between frames: a 1080p frame's I010 planes are 6 MB.
+        // One band's I010 planes, reused from band to band on each thread.
         static SCRATCH: std::cell::RefCell<[Vec<u16>; 3]> = const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
     }
-    let h = y1 - y0;
     let vsub = usize::from(info.vsub);
     let cw = info.plane_width(1, width as u32) as usize;
-    let ch = h.div_ceil(vsub);
-    SCRATCH.with_borrow_mut(|[y, u, v]| {
-        y.resize(width * h, 0);
-        u.resize(cw * ch, 0);
-        v.resize(cw * ch, 0);
-        // Rows in parallel bands, as the `yuv` crate's `rayon` feature runs its conversion:
-        // done on one thread this pass took as long as the AVX2 conversion after it.
-        y.par_chunks_exact_mut(width)
-            .enumerate()
-            .with_min_len(ROWS_PER_TASK)
-            .for_each(|(r, dst)| {
-                let src = &pl.data[0][(y0 + r) * pl.stride[0]..][..width * 2];
-                for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
-                    *d = u16::from_le_bytes([s[0], s[1]]) >> 6;
+    // Bands start on a chroma row: y0 is aligned to the subsampling by the caller.
+    let band = ROWS_PER_TASK.div_ceil(vsub) * vsub;
+    let convert = match order {
+        Order::Rgba => yuv::i010_to_rgba,
+        Order::Bgra => yuv::i010_to_bgra,
+    };
+    let out = &mut out[..(y1 - y0) * stride];
+    out.par_chunks_mut(band * stride)
+        .enumerate()
+        .try_for_each(|(b, dst)| {
+            let top = y0 + b * band;
+            let h = band.min(y1 - top);
+            let ch = h.div_ceil(vsub);
+            SCRATCH.with_borrow_mut(|[y, u, v]| {
+                y.resize(width * h, 0);
+                u.resize(cw * ch, 0);
+                v.resize(cw * ch, 0);
+                for (r, dst) in y.chunks_exact_mut(width).enumerate() {
+                    let src = &pl.data[0][(top + r) * pl.stride[0]..][..width * 2];
+                    for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
+                        *d = u16::from_le_bytes([s[0], s[1]]) >> 6;
+                    }
                 }
-            });
-        u.par_chunks_exact_mut(cw)
-            .zip(v.par_chunks_exact_mut(cw))
-            .enumerate()
-            .with_min_len(ROWS_PER_TASK)
-            .for_each(|(r, (ur, vr))| {
-                let src = &pl.data[1][(y0 / vsub + r) * pl.stride[1]..][..cw * 4];
-                for ((du, dv), s) in ur.iter_mut().zip(vr.iter_mut()).zip(src.chunks_exact(4)) {
-                    *du = u16::from_le_bytes([s[0], s[1]]) >> 6;
-                    *dv = u16::from_le_bytes([s[2], s[3]]) >> 6;
+                let chroma = u.chunks_exact_mut(cw).zip(v.chunks_exact_mut(cw));
+                for (r, (ur, vr)) in chroma.enumerate() {
+                    let src = &pl.data[1][(top / vsub + r) * pl.stride[1]..][..cw * 4];
+                    let samples = ur.iter_mut().zip(vr.iter_mut()).zip(src.chunks_exact(4));
+                    for ((du, dv), s) in samples {
+                        *du = u16::from_le_bytes([s[0], s[1]]) >> 6;
+                        *dv = u16::from_le_bytes([s[2], s[3]]) >> 6;
+                    }
                 }
-            });
-        let img = YuvPlanarImage {
-            y_plane: y,
-            y_stride: width as u32,
-            u_plane: u,
-            u_stride: cw as u32,
-            v_plane: v,
-            v_stride: cw as u32,
-            width: width as u32,
-            height: h as u32,
-        };
-        let convert = match order {
-            Order::Rgba => yuv::i010_to_rgba,
-            Order::Bgra => yuv::i010_to_bgra,
-        };
-        convert(&img, out, width as u32 * 4, range, matrix)
-    })
+                let img = YuvPlanarImage {
+                    y_plane: y,
+                    y_stride: width as u32,
+                    u_plane: u,
+                    u_stride: cw as u32,
+                    v_plane: v,
+                    v_stride: cw as u32,
+                    width: width as u32,
+                    height: h as u32,
+                };
+                convert(&img, dst, stride as u32, range, matrix)
+            })
+        })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn one_px(fourcc: Fourcc, bytes: &[u8]) -> [u8; 4] {
@@ -586,7 +642,7 @@ mod tests {
     }
 
     /// Calls `f` with every format the CPU path reads, on `w` x `h` planes of noise.
-    fn each_cpu_format(
+    pub(crate) fn each_cpu_format(
         w: usize,
         h: usize,
         seed: u32,

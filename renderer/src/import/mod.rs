@@ -147,7 +147,8 @@ pub(crate) enum Entry<Tex: Texture> {
         raw: Option<Tex>,
         /// The buffer_scale and transform the texture is drawn with.
         geometry: (i32, Transform),
-        buffer: Box<CpuBuffer>,
+        /// Shared with the elements that convert it at draw time (`cpu::direct`).
+        buffer: crate::cpu::direct::SharedBuffer,
         /// The surface and commit the texture reflects.
         seen: Option<(ObjectId, CommitCounter)>,
     },
@@ -353,7 +354,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         let buffer = self.within_budget(buffer, policy, &req.client_name)?;
         Ok(Entry::Cpu {
             record: ImportRecord::default(),
-            buffer: Box::new(buffer),
+            buffer: std::rc::Rc::new(std::cell::RefCell::new(buffer)),
             texture: None,
             raw: None,
             geometry: (1, Transform::Normal),
@@ -378,7 +379,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         let mut record = ImportRecord::new(self.next_id, &req.client_name, dmabuf, path, reason);
         record.import_us = start.elapsed().as_micros() as u64;
         if let Ok((_, _, Entry::Cpu { buffer, .. })) = &taken {
-            record.bytes_mapped = buffer.stats.bytes_mapped;
+            record.bytes_mapped = buffer.borrow().stats.bytes_mapped;
         }
         info!(
             id = record.id,
@@ -405,11 +406,12 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             Entry::Cpu {
                 record: r, buffer, ..
             } => {
-                self.cpu_bytes += buffer.cost();
+                let cost = buffer.borrow().cost();
+                self.cpu_bytes += cost;
                 *self
                     .cpu_bytes_by_client
                     .entry(record.client.clone())
-                    .or_default() += buffer.cost();
+                    .or_default() += cost;
                 *r = record;
             }
         }
@@ -458,6 +460,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             Some(Entry::Cpu {
                 mut record, buffer, ..
             }) => {
+                let buffer = buffer.borrow();
                 self.cpu_bytes -= buffer.cost();
                 if let Some(mine) = self.cpu_bytes_by_client.get_mut(&record.client) {
                     *mine -= buffer.cost();
@@ -481,7 +484,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
         Some(match self.entries.get_mut(&dmabuf.weak())? {
             Entry::Egl { record, .. } => record.clone(),
             Entry::Cpu { record, buffer, .. } => {
-                record.sync_stats(buffer);
+                record.sync_stats(&buffer.borrow());
                 record.clone()
             }
         })
@@ -511,7 +514,7 @@ impl<Tex: Texture + Clone + 'static> Imports<Tex> {
             live.push(match e {
                 Entry::Egl { record, .. } => record.clone(),
                 Entry::Cpu { record, buffer, .. } => {
-                    record.sync_stats(buffer);
+                    record.sync_stats(&buffer.borrow());
                     record.clone()
                 }
             });

@@ -41,19 +41,24 @@ pub struct ImportRecord {
     pub bytes_mapped: u64,
     pub frames_shown: u64,
     /// Of `frames_shown`, those that handed the buffer to the copy path rather than a
-    /// textured quad (see `blit`): an XR24 buffer itself, or a CPU-path buffer's copy
-    /// frame. Counted like `frames_shown`, when the scene is built: a copy the damage
-    /// tracker then skips, or one that falls back to a quad, still counts.
+    /// textured quad (see `blit`): an XR24 buffer itself, a CPU-path buffer's copy frame,
+    /// or a CPU-path buffer converted straight into the target (`cpu::direct`). Counted
+    /// like `frames_shown`, when the scene is built: a copy the damage tracker then
+    /// skips, or one that falls back to a quad, still counts.
     pub frames_copied: u64,
     /// DMA_BUF_IOCTL_SYNC calls (CPU path).
     pub syncs: u64,
-    /// Rows read and converted (CPU path), over all commits.
+    /// Rows read and converted (CPU path): at commit, at draw time for a buffer
+    /// converted straight into a target (whole chroma rows of each damage rectangle), and
+    /// into the copy frame when a draw reads that.
     pub rows_converted: u64,
-    /// Commits that re-read the buffer (CPU path).
+    /// Reads of the buffer (CPU path): one per commit read, per draw converting straight
+    /// into a target (all its rectangles in one fence wait and sync bracket), per copy
+    /// frame update.
     pub reads: u64,
     /// EGL imports after the first (a cache miss).
     pub reimports: u64,
-    /// Commits not read because a write fence had not signalled in time (CPU path).
+    /// Reads not made because a write fence had not signalled in time (CPU path).
     pub fence_timeouts: u64,
     /// The X11 window that showed the buffer (Xwayland's dma-bufs): `TITLE (CLASS)`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -356,3 +356,59 @@ fn y_inverted_rows_come_from_the_mirrored_memory_rows() {
     .unwrap();
     assert_eq!(seen, vec![(1..3, 20), (usize::MAX..usize::MAX, 10)]);
 }
+
+/// A buffer with a copy frame, as the copy path handles it: a commit only marks rows
+/// stale (all of them at first), a draw-time read converts just its rectangle into the
+/// target inside the fence wait, a fence that did not signal leaves the target as it
+/// was and asks for a redraw, and the copy frame is converted only when asked for.
+#[test]
+fn draw_time_reads_follow_the_fence_and_leave_the_frame_stale() {
+    use crate::cpu::direct::Placed;
+    let direct = [Fourcc::Xrgb8888, Fourcc::Argb8888];
+    let mut cpu = rows_buffer(false, &direct, (false, true));
+    cpu.sync = record_sync;
+    assert_eq!(cpu.note_damage(1..2), 0..4, "the first commit is whole");
+    assert_eq!(cpu.note_damage(1..2), 1..2);
+    assert!(cpu.frame_stale());
+    // A 6x6 target; the buffer's 2x2 at (1, 2) goes to (3, 0).
+    let rect = Placed {
+        src: smithay::utils::Rectangle::new((1, 2).into(), (2, 2).into()),
+        at: (3, 0),
+    };
+    let (stride, fill) = (24, 0x77);
+    let mut target = vec![fill; stride * 6];
+    let mut scratch = Vec::new();
+    cpu.fence_wait = never_signals;
+    let late = cpu.convert_into(&[rect], &mut target, stride, &mut scratch);
+    assert!(matches!(late, Err(ReadError::FenceTimeout)), "{late:?}");
+    assert!(target.iter().all(|&b| b == fill), "nothing written");
+    assert!(cpu.take_retry(), "the draw asks to be made again");
+    assert!(!cpu.take_retry());
+    assert_eq!((cpu.stats.reads, cpu.stats.fence_timeouts), (0, 1));
+
+    cpu.fence_wait = signalled;
+    cpu.convert_into(&[rect], &mut target, stride, &mut scratch)
+        .unwrap();
+    assert!(!cpu.take_retry());
+    assert_eq!((cpu.stats.reads, cpu.stats.rows_converted), (1, 2));
+    for y in 0..6 {
+        for x in 0..6 {
+            let px = &target[y * stride + x * 4..][..4];
+            // Memory row m is blue m*10: rows 2 and 3 of the buffer at target rows 0, 1.
+            let want = match (x, y) {
+                (3..=4, 0..=1) => [(y as u8 + 2) * 10, 0, 0, 255],
+                _ => [fill; 4],
+            };
+            assert_eq!(px, want, "({x}, {y})");
+        }
+    }
+    assert!(
+        cpu.frame_stale(),
+        "a draw straight in leaves the copy frame alone"
+    );
+    let frame = cpu.copy_frame().unwrap().clone();
+    cpu.refresh_frame(&mut scratch).unwrap();
+    assert!(!cpu.frame_stale());
+    let map = Mapping::new(frame.handles().next().unwrap(), 64).unwrap();
+    assert_eq!(&map.bytes()[3 * 16..][..4], [30, 0, 0, 255]);
+}

@@ -1,0 +1,276 @@
+//! A CPU-path buffer converted at draw time straight into the output's target: one pass
+//! over the frame, as for an XR24 buffer's copy.
+//!
+//! Where a CPU-path buffer of an opaque format would be copied (see `blit`: unscaled,
+//! untransformed, opaque, onto an untransformed output with an XR24 target), its element
+//! is a `blit::CopyElement` drawn [`Direct`]ly: the draw converts the damaged rectangles of the client's mapped
+//! planes into the target's memory (planar's own memfd, mapped here as
+//! [`TargetPixels`]), at the element's place, clipped to each rectangle in rows and
+//! columns, so that what the damage tracker did not ask for (a window above, outside
+//! the damage) is never written. The buffer's copy frame (`cpu::CpuBuffer`) is then not
+//! touched; it is brought up to date only for a draw that reads it (scaled, turned, a
+//! target that is not XR24, `PLANAR_NO_BLIT` aside: then there is no frame at all).
+//!
+//! Ordering with the GPU: llvmpipe runs queued quads and clears at its next flush, so
+//! before every CPU write the draw finishes the GL work queued so far (glFinish): what is
+//! below (and a quad drawn between two direct draws) lands first, what is drawn after
+//! lands on top. A glFinish with nothing queued costs little; copies (glBlitFramebuffer)
+//! run at once on llvmpipe. Readback and capture read the target's memory through GL,
+//! after the frame: they see the CPU writes.
+//!
+//! The client's buffer is read at render time: it is the surface's current buffer, which
+//! smithay holds (and does not release) until another buffer is committed. The read is
+//! inside the same fence wait and DMA_BUF_IOCTL_SYNC bracket as a commit-time read; a
+//! fence that has not signalled leaves the old pixels and the buffer is drawn again at
+//! the next render.
+//!
+//! Conversions: a rectangle of whole rows that starts and ends on chroma rows, in memory
+//! order, is converted straight into the target (the `yuv` crate writes only each row's
+//! pixels, never the bytes between). Anything else (a rectangle narrower than the
+//! buffer, odd rows of 4:2:0, a y-inverted buffer, the last rows where the target has
+//! no whole stride left) goes through a small scratch band of whole buffer rows, and
+//! only the rectangle's pixels are copied on: the bytes are those of the whole-frame
+//! conversion. Known limit: a narrow rectangle still converts its rows' full width.
+
+use std::{cell::RefCell, ops::Range, rc::Rc};
+
+use smithay::{
+    backend::renderer::Frame,
+    utils::{Buffer, Physical, Point, Rectangle, Size, Transform},
+};
+use tracing::warn;
+
+use super::{
+    convert::{convert_rows_into, Conversion, Order, Out, Planes, YuvEncoding},
+    map::Mapping,
+    CpuBuffer, ReadError,
+};
+use crate::blit::CopyDraw;
+
+/// A CPU-path buffer as shared by its cache entry and the elements that draw it in the
+/// current render (one thread: the renderer's).
+pub type SharedBuffer = Rc<RefCell<CpuBuffer>>;
+
+/// The bytes a scratch band may take: whole buffer rows, at least one chroma row pair
+/// (a 1080p band is 32 rows, 240 KB: it stays in cache between conversion and copy).
+const BAND_BYTES: usize = 256 << 10;
+
+/// An output target's memory (an XRGB8888 memfd planar made, see `blit::xrgb_target`),
+/// mapped for the draws that convert into it.
+pub struct TargetPixels {
+    map: RefCell<Mapping>,
+    size: Size<i32, Physical>,
+    stride: usize,
+    /// The scratch band of conversions that cannot go straight into the target.
+    scratch: RefCell<Vec<u8>>,
+}
+
+impl TargetPixels {
+    /// Maps the target memfd `fd` of `size` (4 bytes a pixel, rows tightly packed).
+    pub(crate) fn new(
+        fd: std::os::fd::BorrowedFd<'_>,
+        size: Size<i32, Physical>,
+    ) -> std::io::Result<Self> {
+        let stride = size.w as usize * 4;
+        let map = Mapping::writable(fd, stride * size.h as usize)?;
+        Ok(TargetPixels {
+            map: RefCell::new(map),
+            size,
+            stride,
+            scratch: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Converts the `damage` rectangles (relative to `dst`, where the buffer region from
+    /// `src` is drawn) of `buffer` into the target, clipped to `dst` and the target.
+    fn write(
+        &self,
+        buffer: &mut CpuBuffer,
+        src: Point<i32, Buffer>,
+        dst: Rectangle<i32, Physical>,
+        damage: &[Rectangle<i32, Physical>],
+    ) -> Result<(), ReadError> {
+        let rects = placements(src, dst, damage, self.size);
+        let mut map = self.map.borrow_mut();
+        // Always writable (made by `new`); nothing is written otherwise.
+        let Some(target) = map.bytes_mut() else {
+            return Ok(());
+        };
+        let mut scratch = self.scratch.borrow_mut();
+        buffer.convert_into(&rects, target, self.stride, &mut scratch)
+    }
+}
+
+/// A rectangle of a buffer's image (top row first) and where its top-left pixel goes in
+/// the target (x, y).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placed {
+    pub src: Rectangle<i32, Buffer>,
+    pub at: (usize, usize),
+}
+
+/// The damage rectangles as buffer rectangles and target places, clipped to the
+/// element's destination and to the target (negative places cut off).
+fn placements(
+    src: Point<i32, Buffer>,
+    dst: Rectangle<i32, Physical>,
+    damage: &[Rectangle<i32, Physical>],
+    target: Size<i32, Physical>,
+) -> Vec<Placed> {
+    let bounds = Rectangle::from_size(dst.size);
+    let target = Rectangle::from_size(target);
+    damage
+        .iter()
+        .filter_map(|d| d.intersection(bounds))
+        .filter_map(|r| {
+            let on = Rectangle::new(dst.loc + r.loc, r.size).intersection(target)?;
+            let from = on.loc - dst.loc;
+            Some(Placed {
+                src: Rectangle::new(
+                    (src.x + from.x, src.y + from.y).into(),
+                    (on.size.w, on.size.h).into(),
+                ),
+                at: (on.loc.x as usize, on.loc.y as usize),
+            })
+        })
+        .collect()
+}
+
+/// What a conversion of one buffer needs to know about it.
+pub struct Spec {
+    pub conv: Conversion,
+    pub encoding: (YuvEncoding, Order),
+    /// Width and height of the image.
+    pub size: (usize, usize),
+    pub vsub: usize,
+    pub y_invert: bool,
+}
+
+/// Converts the rectangle `r` of the image of `planes` into `target` (rows `stride`
+/// bytes apart) at `r.at`, clipped to the image; `scratch` takes bands that cannot go
+/// straight in. Returns the memory rows converted (whole chroma rows: more than the
+/// rectangle's on 4:2:0 odd edges).
+pub fn convert_rect(
+    spec: &Spec,
+    planes: &Planes<'_>,
+    r: &Placed,
+    (target, stride): (&mut [u8], usize),
+    scratch: &mut Vec<u8>,
+) -> Result<usize, ReadError> {
+    let (w, h) = spec.size;
+    let image = Rectangle::<i32, Buffer>::from_size((w as i32, h as i32).into());
+    let Some(clip) = r.src.intersection(image) else {
+        return Ok(0);
+    };
+    let (ax, ay) = (
+        r.at.0 + (clip.loc.x - r.src.loc.x) as usize,
+        r.at.1 + (clip.loc.y - r.src.loc.y) as usize,
+    );
+    let x = clip.loc.x as usize..(clip.loc.x + clip.size.w) as usize;
+    let rows = clip.loc.y as usize..(clip.loc.y + clip.size.h) as usize;
+    let mem = if spec.y_invert {
+        h - rows.end..h - rows.start
+    } else {
+        rows.clone()
+    };
+    let vsub = spec.vsub;
+    let (y0, y1) = (
+        mem.start / vsub * vsub,
+        (mem.end.div_ceil(vsub) * vsub).min(h),
+    );
+    let mut next = y0;
+    let straight = !spec.y_invert && x == (0..w) && (y0, y1) == (mem.start, mem.end);
+    if straight {
+        let offset = ay * stride + ax * 4;
+        // The rows with a whole stride left in the target (the `yuv` crate wants them).
+        let fit = target.len().saturating_sub(offset) / stride;
+        let n = if fit >= y1 - y0 {
+            y1 - y0
+        } else {
+            fit / vsub * vsub
+        };
+        if n > 0 {
+            let out = Out {
+                bytes: &mut target[offset..],
+                stride,
+            };
+            convert_rows_into(spec.conv, planes, w, y0..y0 + n, spec.encoding, out)?;
+            next = y0 + n;
+        }
+    }
+    let row = w * 4;
+    let band = ((BAND_BYTES / row.max(1)) / vsub * vsub).max(vsub);
+    while next < y1 {
+        let end = (next + band).min(y1);
+        let len = (end - next) * row;
+        if scratch.len() < len {
+            scratch.resize(len, 0);
+        }
+        let out = Out {
+            bytes: &mut scratch[..len],
+            stride: row,
+        };
+        convert_rows_into(spec.conv, planes, w, next..end, spec.encoding, out)?;
+        for m in next..end {
+            let y = if spec.y_invert { h - 1 - m } else { m };
+            if !rows.contains(&y) {
+                continue;
+            }
+            let from = &scratch[(m - next) * row..][x.start * 4..x.end * 4];
+            let to = (ay + y - rows.start) * stride + ax * 4;
+            target[to..to + from.len()].copy_from_slice(from);
+        }
+        next = end;
+    }
+    Ok(y1 - y0)
+}
+
+/// A CPU-path buffer with a copy frame, drawn by converting it straight into the
+/// target (see the module header): what a `blit::CopyElement` of its copy frame's
+/// texture element holds instead of a copy source.
+pub struct Direct {
+    pub(crate) buffer: SharedBuffer,
+    pub(crate) target: Rc<TargetPixels>,
+}
+
+impl Direct {
+    /// Converts the `damage` rectangles (relative to `dst`, where the buffer region from
+    /// `src` goes) into the target when `copied` (the draw is texel for pixel, unturned,
+    /// opaque) and the output is not turned: true. Else the copy frame is brought up to
+    /// date for the caller to draw it as a quad: false.
+    pub(crate) fn draw<R: CopyDraw>(
+        &self,
+        frame: &mut R::Frame<'_, '_>,
+        copied: bool,
+        (src, dst): (Point<i32, Buffer>, Rectangle<i32, Physical>),
+        damage: &[Rectangle<i32, Physical>],
+    ) -> Result<bool, R::Error> {
+        // What is queued so far lands before the CPU writes (see the module header); the
+        // frame's own draws may read the copy frame as well.
+        R::finish_queued(frame)?;
+        let mut buffer = self.buffer.borrow_mut();
+        if copied && frame.transformation() == Transform::Normal {
+            match self.target.write(&mut buffer, src, dst, damage) {
+                Ok(()) | Err(ReadError::FenceTimeout) => return Ok(true),
+                Err(err) => warn!(%err, "converting a CPU-path buffer into the target failed"),
+            }
+        }
+        let mut scratch = self.target.scratch.borrow_mut();
+        if let Err(err) = buffer.refresh_frame(&mut scratch) {
+            warn!(%err, "bringing a CPU-path copy frame up to date failed");
+        }
+        Ok(false)
+    }
+}
+
+/// The rows `rows` as one span, widened to take in `more` (empty spans are nothing).
+pub(crate) fn span(rows: Range<usize>, more: Range<usize>) -> Range<usize> {
+    match (rows.is_empty(), more.is_empty()) {
+        (true, _) => more,
+        (_, true) => rows,
+        _ => rows.start.min(more.start)..rows.end.max(more.end),
+    }
+}
+
+#[cfg(test)]
+mod tests;
