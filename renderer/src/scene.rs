@@ -15,7 +15,7 @@ use smithay::{
             render_elements,
             surface::{WaylandSurfaceRenderElement, WaylandSurfaceTexture},
             texture::{TextureRenderBuffer, TextureRenderElement},
-            Kind,
+            Element as _, Kind,
         },
         utils::{import_surface, RendererSurfaceStateUserData, SurfaceView},
         ImportAll, ImportMem, Renderer, Texture,
@@ -53,6 +53,16 @@ render_elements! {
     Yuv=YuvElement,
 }
 
+/// The output elements are built for: its scale, transform, area (physical, as turned)
+/// and its target's memory (`space_elements`' `pixels`).
+#[derive(Clone, Copy)]
+struct OnOutput<'a> {
+    scale: Scale<f64>,
+    turned: Transform,
+    area: Rectangle<i32, Physical>,
+    pixels: Option<&'a Rc<TargetPixels>>,
+}
+
 /// The elements of every window in `space`, topmost first.
 /// `pixels`: the output target's memory, where CPU-path buffers that would be copied are
 /// converted straight in (`cpu::direct`).
@@ -78,6 +88,13 @@ where
     // converts straight into a target only where it would copy.
     let turned = output.current_transform();
     let pixels = pixels.filter(|_| copies.on);
+    let size = output.current_mode().map(|m| m.size).unwrap_or_default();
+    let on = OnOutput {
+        scale,
+        turned,
+        area: Rectangle::from_size(turned.transform_size(size)),
+        pixels,
+    };
     let mut out = Vec::new();
     for window in space.elements().rev() {
         let (Some(location), Some(surface)) = (
@@ -88,14 +105,7 @@ where
         };
         let location = (location - window.geometry().loc - origin).to_physical_precise_round(scale);
         let sinks = (&mut *imports, &mut *copies);
-        tree_elements(
-            renderer,
-            sinks,
-            &surface,
-            location,
-            (scale, turned, pixels),
-            &mut out,
-        );
+        tree_elements(renderer, sinks, &surface, location, on, &mut out);
     }
     out
 }
@@ -105,12 +115,13 @@ fn tree_elements<R>(
     (imports, copies): (&mut Imports<R::TextureId>, &mut CopySources<R::TextureId>),
     root: &WlSurface,
     location: Point<i32, Physical>,
-    (scale, turned, pixels): (Scale<f64>, Transform, Option<&Rc<TargetPixels>>),
+    on: OnOutput<'_>,
     out: &mut Vec<PlanarElement<R>>,
 ) where
     R: Renderer + ImportAll + ImportMem + YuvDraw + CopyDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
+    let scale = on.scale;
     with_surface_tree_downward(
         root,
         location.to_f64(),
@@ -149,9 +160,9 @@ fn tree_elements<R>(
                         ..
                     }) => {
                         record.frames_shown += 1;
-                        let view = (location, &view, scale, turned);
                         let cpu = (&*buffer, texture, raw.as_ref());
-                        let made = cpu_element(renderer, copies, (dmabuf, cpu), view, pixels);
+                        let view = (location, &view);
+                        let made = cpu_element(renderer, copies, (dmabuf, cpu), view, on);
                         if made.copied {
                             record.frames_copied += 1;
                         }
@@ -185,7 +196,7 @@ fn tree_elements<R>(
                 Ok(Some(inner)) => {
                     // The source is made only for a draw that will be a copy.
                     let copyable = matches!(inner.texture(), WaylandSurfaceTexture::Texture(_))
-                        && would_copy(&inner, scale, turned);
+                        && would_copy(&inner, scale, on.turned);
                     let source = dmabuf
                         .filter(|_| copyable)
                         .and_then(|d| Some((renderer.copy_source(copies, &d)?, d)));
@@ -233,8 +244,8 @@ fn cpu_element<R>(
             Option<&R::TextureId>,
         ),
     ),
-    (location, view, scale, turned): (Point<f64, Physical>, &SurfaceView, Scale<f64>, Transform),
-    pixels: Option<&Rc<TargetPixels>>,
+    (location, view): (Point<f64, Physical>, &SurfaceView),
+    on: OnOutput<'_>,
 ) -> CpuElement<R>
 where
     R: Renderer + ImportAll + ImportMem + YuvDraw + CopyDraw,
@@ -256,12 +267,8 @@ where
     }
     let inner = element();
     let framed = b.copy_frame().is_some();
-    let copyable = framed && would_copy(&inner, scale, turned);
-    if let (true, Some(target)) = (copyable, pixels) {
-        if !std::mem::replace(&mut b.went_direct, true) {
-            let (w, h) = (b.width, b.height);
-            debug!(w, h, "CPU-path buffer converted straight into the target");
-        }
+    let copyable = framed && would_copy(&inner, on.scale, on.turned);
+    if let (true, Some(target)) = (copyable, on.pixels) {
         let via = Via::Direct(Direct {
             buffer: buffer.clone(),
             target: target.clone(),
@@ -272,8 +279,10 @@ where
         };
     }
     // The copy frame is read by this draw: its stale rows are converted first, once the
-    // GPU has finished reading it.
-    if framed && b.frame_stale() {
+    // GPU has finished reading it. Not for an output the buffer is not on (another
+    // output may convert it straight into its target every frame).
+    let on_output = inner.geometry(on.scale).overlaps(on.area);
+    if framed && on_output && b.frame_stale() {
         renderer.wait_copy_reads();
         // Rows are converted in place into the frame: the scratch is not used.
         if let Err(err) = b.refresh_frame(&mut Vec::new()) {

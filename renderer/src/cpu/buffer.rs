@@ -330,13 +330,18 @@ impl CpuBuffer {
     /// Brings the copy frame up to date (its stale rows converted into it), for a draw
     /// that reads it rather than converting straight into the target. The caller has
     /// waited for the GPU to finish reading the frame. On a fence timeout the rows stay
-    /// stale (and the frame keeps its old pixels) for the next draw to try again.
+    /// stale (and the frame keeps its old pixels), and the next render draws the buffer
+    /// again ([`CpuBuffer::take_retry`]).
     pub fn refresh_frame(&mut self, scratch: &mut Vec<u8>) -> Result<(), ReadError> {
         if self.copy.is_none() || self.stale.is_empty() {
             return Ok(());
         }
         let rows = self.stale.clone();
-        self.read(rows, scratch, |_, _| Ok(()))?;
+        if let Err(err) = self.read(rows, scratch, |_, _| Ok(())) {
+            // Drawn with its old rows now; the next render draws the buffer again.
+            self.retry |= matches!(err, ReadError::FenceTimeout);
+            return Err(err);
+        }
         self.stale = 0..0;
         Ok(())
     }
@@ -370,17 +375,7 @@ impl CpuBuffer {
                 y_invert: this.y_invert,
             };
             let planes = mapped_planes(&this.files, &this.planes);
-            let mut rows = 0;
-            for r in rects {
-                rows += super::direct::convert_rect(
-                    &spec,
-                    &planes,
-                    r,
-                    (&mut *target, stride),
-                    scratch,
-                )?;
-            }
-            Ok(rows)
+            super::direct::convert_rects(&spec, &planes, rects, (target, stride), scratch)
         });
         match converted {
             Ok(rows) => {

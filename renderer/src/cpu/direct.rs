@@ -20,9 +20,9 @@
 //!
 //! The client's buffer is read at render time: it is the surface's current buffer, which
 //! smithay holds (and does not release) until another buffer is committed. The read is
-//! inside the same fence wait and DMA_BUF_IOCTL_SYNC bracket as a commit-time read; a
-//! fence that has not signalled leaves the old pixels and the buffer is drawn again at
-//! the next render.
+//! inside the same fence wait and DMA_BUF_IOCTL_SYNC bracket as a commit-time read; when
+//! a fence has not signalled the draw shows the copy frame (the buffer's rows as last
+//! read) as a quad, and the buffer is drawn again at the next render.
 //!
 //! Conversions: a rectangle of whole rows that starts and ends on chroma rows, in memory
 //! order, is converted straight into the target (the `yuv` crate writes only each row's
@@ -30,7 +30,8 @@
 //! buffer, odd rows of 4:2:0, a y-inverted buffer, the last rows where the target has
 //! no whole stride left) goes through a small scratch band of whole buffer rows, and
 //! only the rectangle's pixels are copied on: the bytes are those of the whole-frame
-//! conversion. Known limit: a narrow rectangle still converts its rows' full width.
+//! conversion. A band is converted once for every rectangle in its rows (however finely
+//! the damage was cut); a narrow rectangle still converts its rows' full width.
 
 use std::{cell::RefCell, ops::Range, rc::Rc};
 
@@ -38,7 +39,7 @@ use smithay::{
     backend::renderer::Frame,
     utils::{Buffer, Physical, Point, Rectangle, Size, Transform},
 };
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::{
     convert::{convert_rows_into, Conversion, Order, Out, Planes, YuvEncoding},
@@ -146,63 +147,110 @@ pub struct Spec {
     pub y_invert: bool,
 }
 
-/// Converts the rectangle `r` of the image of `planes` into `target` (rows `stride`
-/// bytes apart) at `r.at`, clipped to the image; `scratch` takes bands that cannot go
-/// straight in. Returns the memory rows converted (whole chroma rows: more than the
-/// rectangle's on 4:2:0 odd edges).
-pub fn convert_rect(
+/// One rectangle's rows that go through the scratch band: its memory rows (whole chroma
+/// rows), the image rows and columns it shows, and where its first image row goes.
+struct Banded {
+    mem: Range<usize>,
+    rows: Range<usize>,
+    x: Range<usize>,
+    at: (usize, usize),
+}
+
+/// Converts the rectangles `rects` of the image of `planes` into `target` (rows `stride`
+/// bytes apart), each at its place, clipped to the image. Whole chroma rows of the full
+/// width go straight in; the rest goes through `scratch` a band of whole rows at a time,
+/// each band converted once for all the rectangles in its rows (smithay cuts a window's
+/// damage around what lies above it: many narrow pieces of the same rows). Returns the
+/// memory rows converted.
+pub fn convert_rects(
     spec: &Spec,
     planes: &Planes<'_>,
-    r: &Placed,
+    rects: &[Placed],
     (target, stride): (&mut [u8], usize),
     scratch: &mut Vec<u8>,
 ) -> Result<usize, ReadError> {
     let (w, h) = spec.size;
     let image = Rectangle::<i32, Buffer>::from_size((w as i32, h as i32).into());
-    let Some(clip) = r.src.intersection(image) else {
-        return Ok(0);
-    };
-    let (ax, ay) = (
-        r.at.0 + (clip.loc.x - r.src.loc.x) as usize,
-        r.at.1 + (clip.loc.y - r.src.loc.y) as usize,
-    );
-    let x = clip.loc.x as usize..(clip.loc.x + clip.size.w) as usize;
-    let rows = clip.loc.y as usize..(clip.loc.y + clip.size.h) as usize;
-    let mem = if spec.y_invert {
-        h - rows.end..h - rows.start
-    } else {
-        rows.clone()
-    };
     let vsub = spec.vsub;
-    let (y0, y1) = (
-        mem.start / vsub * vsub,
-        (mem.end.div_ceil(vsub) * vsub).min(h),
-    );
-    let mut next = y0;
-    let straight = !spec.y_invert && x == (0..w) && (y0, y1) == (mem.start, mem.end);
-    if straight {
-        let offset = ay * stride + ax * 4;
-        // The rows with a whole stride left in the target (the `yuv` crate wants them).
-        let fit = target.len().saturating_sub(offset) / stride;
-        let n = if fit >= y1 - y0 {
-            y1 - y0
-        } else {
-            fit / vsub * vsub
+    let mut converted = 0;
+    let mut banded = Vec::new();
+    for r in rects {
+        let Some(clip) = r.src.intersection(image) else {
+            continue;
         };
-        if n > 0 {
-            let out = Out {
-                bytes: &mut target[offset..],
-                stride,
+        let at = (
+            r.at.0 + (clip.loc.x - r.src.loc.x) as usize,
+            r.at.1 + (clip.loc.y - r.src.loc.y) as usize,
+        );
+        let x = clip.loc.x as usize..(clip.loc.x + clip.size.w) as usize;
+        let rows = clip.loc.y as usize..(clip.loc.y + clip.size.h) as usize;
+        let mem = if spec.y_invert {
+            h - rows.end..h - rows.start
+        } else {
+            rows.clone()
+        };
+        let (y0, y1) = (
+            mem.start / vsub * vsub,
+            (mem.end.div_ceil(vsub) * vsub).min(h),
+        );
+        let mut next = y0;
+        if !spec.y_invert && x == (0..w) && (y0, y1) == (mem.start, mem.end) {
+            let offset = at.1 * stride + at.0 * 4;
+            // The rows with a whole stride left in the target (the `yuv` crate wants them).
+            let fit = target.len().saturating_sub(offset) / stride;
+            let n = if fit >= y1 - y0 {
+                y1 - y0
+            } else {
+                fit / vsub * vsub
             };
-            convert_rows_into(spec.conv, planes, w, y0..y0 + n, spec.encoding, out)?;
-            next = y0 + n;
+            if n > 0 {
+                let out = Out {
+                    bytes: &mut target[offset..],
+                    stride,
+                };
+                convert_rows_into(spec.conv, planes, w, y0..y0 + n, spec.encoding, out)?;
+                next = y0 + n;
+                converted += n;
+            }
+        }
+        if next < y1 {
+            banded.push(Banded {
+                mem: next..y1,
+                rows,
+                x,
+                at,
+            });
         }
     }
+    converted += convert_banded(spec, planes, &banded, (target, stride), scratch)?;
+    Ok(converted)
+}
+
+/// The scratch-band part of [`convert_rects`]: memory rows any of `banded` needs are
+/// converted once, a band at a time, and each rectangle's pixels copied out of the band.
+fn convert_banded(
+    spec: &Spec,
+    planes: &Planes<'_>,
+    banded: &[Banded],
+    (target, stride): (&mut [u8], usize),
+    scratch: &mut Vec<u8>,
+) -> Result<usize, ReadError> {
+    let (w, h) = spec.size;
+    let vsub = spec.vsub;
     let row = w * 4;
     let band = ((BAND_BYTES / row.max(1)) / vsub * vsub).max(vsub);
-    while next < y1 {
-        let end = (next + band).min(y1);
-        let len = (end - next) * row;
+    let mut converted = 0;
+    let mut next = 0;
+    // The next memory row some rectangle still needs (every start is a chroma row, and
+    // bands are whole chroma rows, so every band starts on one).
+    while let Some(start) = banded
+        .iter()
+        .filter(|b| b.mem.end > next)
+        .map(|b| b.mem.start.max(next))
+        .min()
+    {
+        let end = (start + band).min(run_end(banded, start));
+        let len = (end - start) * row;
         if scratch.len() < len {
             scratch.resize(len, 0);
         }
@@ -210,19 +258,39 @@ pub fn convert_rect(
             bytes: &mut scratch[..len],
             stride: row,
         };
-        convert_rows_into(spec.conv, planes, w, next..end, spec.encoding, out)?;
-        for m in next..end {
-            let y = if spec.y_invert { h - 1 - m } else { m };
-            if !rows.contains(&y) {
-                continue;
+        convert_rows_into(spec.conv, planes, w, start..end, spec.encoding, out)?;
+        converted += end - start;
+        for b in banded {
+            for m in b.mem.start.max(start)..b.mem.end.min(end) {
+                let y = if spec.y_invert { h - 1 - m } else { m };
+                if !b.rows.contains(&y) {
+                    continue;
+                }
+                let from = &scratch[(m - start) * row..][b.x.start * 4..b.x.end * 4];
+                let to = (b.at.1 + y - b.rows.start) * stride + b.at.0 * 4;
+                target[to..to + from.len()].copy_from_slice(from);
             }
-            let from = &scratch[(m - next) * row..][x.start * 4..x.end * 4];
-            let to = (ay + y - rows.start) * stride + ax * 4;
-            target[to..to + from.len()].copy_from_slice(from);
         }
         next = end;
     }
-    Ok(y1 - y0)
+    Ok(converted)
+}
+
+/// The end of the run of memory rows, from `start`, that one rectangle or another of
+/// `banded` needs without a gap.
+fn run_end(banded: &[Banded], start: usize) -> usize {
+    let mut end = start;
+    loop {
+        let further = banded
+            .iter()
+            .filter(|b| b.mem.start <= end && b.mem.end > end)
+            .map(|b| b.mem.end)
+            .max();
+        match further {
+            Some(e) => end = e,
+            None => return end,
+        }
+    }
 }
 
 /// A CPU-path buffer with a copy frame, drawn by converting it straight into the
@@ -251,7 +319,18 @@ impl Direct {
         let mut buffer = self.buffer.borrow_mut();
         if copied && frame.transformation() == Transform::Normal {
             match self.target.write(&mut buffer, src, dst, damage) {
-                Ok(()) | Err(ReadError::FenceTimeout) => return Ok(true),
+                Ok(()) => {
+                    // Logged at the first write itself (tests look for it).
+                    if !std::mem::replace(&mut buffer.went_direct, true) {
+                        let (w, h) = (buffer.width, buffer.height);
+                        debug!(w, h, "CPU-path buffer converted straight into the target");
+                    }
+                    return Ok(true);
+                }
+                // Nothing was written: the damaged area holds the last frame's pixels,
+                // not this buffer's. Its copy frame (its rows as last read) is drawn
+                // instead, and the buffer is drawn again next render (`take_retry`).
+                Err(ReadError::FenceTimeout) => {}
                 Err(err) => warn!(%err, "converting a CPU-path buffer into the target failed"),
             }
         }

@@ -385,6 +385,11 @@ fn draw_time_reads_follow_the_fence_and_leave_the_frame_stale() {
     assert!(cpu.take_retry(), "the draw asks to be made again");
     assert!(!cpu.take_retry());
     assert_eq!((cpu.stats.reads, cpu.stats.fence_timeouts), (0, 1));
+    // The copy frame a fallback draw reads: late too, it asks for a redraw as well.
+    let late = cpu.refresh_frame(&mut scratch);
+    assert!(matches!(late, Err(ReadError::FenceTimeout)), "{late:?}");
+    assert!(cpu.take_retry(), "a late copy frame asks to be drawn again");
+    assert!(cpu.frame_stale());
 
     cpu.fence_wait = signalled;
     cpu.convert_into(&[rect], &mut target, stride, &mut scratch)

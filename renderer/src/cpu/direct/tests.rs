@@ -14,7 +14,9 @@ type Case = ((i32, i32, i32, i32), (usize, usize));
 /// into a `tw` x `th` target filled with FILL, and checks every target pixel against the
 /// whole-frame conversion of the same planes: inside a rectangle its pixel, elsewhere
 /// FILL. Every CPU format, y-inverted or not.
-fn check(w: usize, h: usize, (tw, th): (usize, usize), rects: &[Case]) {
+/// Returns the most memory rows one conversion converted.
+fn check(w: usize, h: usize, (tw, th): (usize, usize), rects: &[Case]) -> usize {
+    let mut most = 0;
     let enc = YuvEncoding {
         matrix: Matrix::Bt709,
         full_range: false,
@@ -35,12 +37,17 @@ fn check(w: usize, h: usize, (tw, th): (usize, usize), rects: &[Case]) {
             let mut target = vec![FILL; stride * th];
             let mut want = target.clone();
             let mut scratch = Vec::new();
-            for &((x, y, rw, rh), at) in rects {
-                let r = Placed {
+            let placed: Vec<Placed> = rects
+                .iter()
+                .map(|&((x, y, rw, rh), at)| Placed {
                     src: Rectangle::new((x, y).into(), (rw, rh).into()),
                     at,
-                };
-                convert_rect(&spec, planes, &r, (&mut target, stride), &mut scratch).unwrap();
+                })
+                .collect();
+            let rows =
+                convert_rects(&spec, planes, &placed, (&mut target, stride), &mut scratch).unwrap();
+            most = most.max(rows);
+            for &((x, y, rw, rh), at) in rects {
                 for i in 0..rh as usize {
                     // Image row y + i is memory row h - 1 - (y + i) when y-inverted.
                     let image = y as usize + i;
@@ -61,6 +68,7 @@ fn check(w: usize, h: usize, (tw, th): (usize, usize), rects: &[Case]) {
             }
         }
     });
+    most
 }
 
 /// A rectangle in the middle, starting on odd columns and rows (inside 4:2:0 chroma
@@ -78,6 +86,18 @@ fn clipped_rects_are_the_whole_frame_conversion() {
             ((0, 11, 37, 7), (20, 15)),
         ],
     );
+}
+
+/// Damage cut into many narrow pieces of the same rows (what smithay leaves of a
+/// window's damage around small opaque windows above it) converts those rows once.
+#[test]
+fn narrow_pieces_of_the_same_rows_convert_them_once() {
+    let pieces: Vec<Case> = (0..6)
+        .map(|i| ((i * 6, 4, 3, 8), (i as usize * 5, 1)))
+        .collect();
+    let most = check(37, 21, (40, 12), &pieces);
+    // Rows 4..12, widened to whole 4:2:0 rows at most: not six times over.
+    assert!(most <= 10, "{most} rows converted for 8 rows of damage");
 }
 
 /// Whole rows starting and ending on chroma rows go straight into the target, with the
