@@ -114,16 +114,47 @@ where
         None => return Ok(Vec::new()),
     };
     let visible = visible_elements(elements, scale, output);
-    let mut frame = renderer
-        .render(framebuffer, size, transform)
-        .map_err(DamageError::Rendering)?;
-    let all_opaque = visible.opaque.iter().copied();
+    let drawn = draw_frame(
+        renderer,
+        framebuffer,
+        (size, scale, transform),
+        &visible,
+        &damage,
+        clear,
+    );
+    if let Err(err) = drawn {
+        // As `render_output` does: a frame that failed half-way left the buffer unknown,
+        // so the tracker forgets what it drew (the next frame redraws everything).
+        *tracker = OutputDamageTracker::from_mode_source(tracker.mode().clone());
+        return Err(DamageError::Rendering(err));
+    }
+    Ok(damage)
+}
+
+/// Draws the `visible` elements (bottom first) with `damage` into `framebuffer` over
+/// `clear`, as `render_output` does, except for the whole-output clear (module header).
+fn draw_frame<R, E>(
+    renderer: &mut R,
+    framebuffer: &mut R::Framebuffer<'_>,
+    (size, scale, transform): (Size<i32, Physical>, Scale<f64>, Transform),
+    visible: &Visible<'_, E>,
+    damage: &[Rectangle<i32, Physical>],
+    clear: Color32F,
+) -> Result<(), R::Error>
+where
+    R: ClearDraw,
+    R::TextureId: Texture,
+    E: RenderElement<R>,
+{
+    let output = Rectangle::from_size(transform.transform_size(size));
+    let mut frame = renderer.render(framebuffer, size, transform)?;
     if damage.iter().any(|d| d.contains_rect(output)) {
         debug!(w = output.size.w, h = output.size.h, "frame cleared whole");
-        R::clear_whole(&mut frame, clear, output).map_err(DamageError::Rendering)?;
+        R::clear_whole(&mut frame, clear, output)?;
     } else {
-        let bare = Rectangle::subtract_rects_many_in_place(damage.clone(), all_opaque);
-        frame.clear(clear, &bare).map_err(DamageError::Rendering)?;
+        let all_opaque = visible.opaque.iter().copied();
+        let bare = Rectangle::subtract_rects_many_in_place(damage.to_vec(), all_opaque);
+        frame.clear(clear, &bare)?;
     }
     for (element, own) in visible.elements.iter().rev() {
         let geometry = element.geometry(scale);
@@ -141,20 +172,18 @@ where
             .iter()
             .map(|r| Rectangle::new(r.loc - geometry.loc, r.size))
             .collect();
-        element
-            .draw(
-                &mut frame,
-                element.src(),
-                geometry,
-                &element_damage,
-                &opaque,
-            )
-            .map_err(DamageError::Rendering)?;
+        element.draw(
+            &mut frame,
+            element.src(),
+            geometry,
+            &element_damage,
+            &opaque,
+        )?;
     }
     // Not waited on, as with `render_output` before: readers of the target (the copy
     // path, readback) go through the same context.
-    let _sync = frame.finish().map_err(DamageError::Rendering)?;
-    Ok(damage)
+    let _sync = frame.finish()?;
+    Ok(())
 }
 
 /// The elements a frame draws, topmost first, and the opaque regions of all of them (on
