@@ -25,15 +25,15 @@ use smithay::{
 use tracing::{debug, info};
 
 use crate::{
-    keymap::{KeyPlace, KeymapIndex},
+    keymap::{KeyPlace, LazyIndex},
     state::State,
 };
 
 /// The seat's injection state: kept in `State::input`.
 #[derive(Default)]
 pub struct InputState {
-    /// The keymap's reverse lookup; `None` when it could not be built.
-    pub keymap: Option<KeymapIndex>,
+    /// The keymap's reverse lookup, built on first use (`State::keymap_index`).
+    pub keymap: LazyIndex,
     /// Modifier keys pressed for a key that needed them, released with it.
     held_for: HashMap<u32, Vec<Keycode>>,
     /// `--allow-input all`.
@@ -138,8 +138,8 @@ impl State {
         pointer.frame(self);
     }
 
-    fn place_of(&self, sym: Keysym) -> Result<KeyPlace, InjectError> {
-        let keymap = self.input.keymap.as_ref().ok_or(InjectError::NoKeymap)?;
+    fn place_of(&mut self, sym: Keysym) -> Result<KeyPlace, InjectError> {
+        let keymap = self.keymap_index().ok_or(InjectError::NoKeymap)?;
         keymap.find(sym).ok_or_else(|| {
             InjectError::UnmappableKeysym(smithay::input::keyboard::xkb::keysym_get_name(sym))
         })
@@ -172,7 +172,7 @@ impl State {
     /// Types `text`: each character pressed and released on its key. Every character is
     /// looked up first, so a string with one unmappable character types nothing.
     pub fn inject_text(&mut self, text: &str) -> Result<(), InjectError> {
-        let keymap = self.input.keymap.as_ref().ok_or(InjectError::NoKeymap)?;
+        let keymap = self.keymap_index().ok_or(InjectError::NoKeymap)?;
         let places = text
             .chars()
             .map(|c| keymap.find_char(c).ok_or(InjectError::UnmappableChar(c)))
@@ -191,7 +191,7 @@ impl State {
 
     /// Presses the modifier keys `place` needs that are not down already; returns them.
     fn press_needed(&mut self, place: KeyPlace) -> Vec<Keycode> {
-        let Some(keymap) = self.input.keymap.as_ref() else {
+        let Some(keymap) = self.keymap_index() else {
             return Vec::new();
         };
         let (shift, altgr) = keymap.modifier_keys();

@@ -43,14 +43,30 @@ impl State {
         self.seat
             .add_keyboard(names.xkb_config(), REPEAT_DELAY_MS, REPEAT_RATE)
             .map_err(|err| anyhow::anyhow!("error loading the keymap {:?}: {err}", names.layout))?;
-        self.input.keymap = KeymapIndex::new(names);
-        if self.input.keymap.is_none() {
-            warn!(layout = %names.layout, "the keymap cannot be indexed: text cannot be injected");
-        }
         self.seat.add_pointer();
         self.seat.add_touch();
         crate::handlers::virtual_input::create_globals(&self.display_handle);
         Ok(())
+    }
+
+    /// The seat's keymap index (which key gives a keysym), built from the keymap the
+    /// keyboard holds the first time it is asked for; `None` without a keyboard.
+    pub(crate) fn keymap_index(&mut self) -> Option<&KeymapIndex> {
+        if self.input.keymap.0.get().is_none() {
+            let index = self.seat.get_keyboard().map(|keyboard| {
+                keyboard.with_xkb_state(self, |context| {
+                    let xkb = context.xkb().lock().unwrap();
+                    // SAFETY: the index's xkb state (a reference to the keymap) is dropped
+                    // before the keymap's lock is.
+                    KeymapIndex::from_keymap(unsafe { xkb.keymap() })
+                })
+            });
+            if index.is_none() {
+                warn!("the seat has no keyboard: text cannot be injected");
+            }
+            let _ = self.input.keymap.0.set(index);
+        }
+        self.input.keymap.0.get().and_then(Option::as_ref)
     }
 
     /// Whether the output is a window on a host session.

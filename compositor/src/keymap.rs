@@ -2,14 +2,15 @@
 //! reverse lookup that injected text needs: which key, with which modifier keys held,
 //! produces a keysym.
 //!
-//! The lookup compiles its own copy of the seat's keymap from the same names (xkbcommon
-//! is deterministic, so it is the same keymap) and asks an xkb state, for every keycode
-//! and each modifier combination in order (none, Shift, AltGr, Shift+AltGr), which keysym
-//! it gives: the first hit wins, lowest keycode first, so the choice is deterministic.
+//! The lookup reads the keymap the seat's keyboard compiled (smithay's; a second compile
+//! cost ~3 ms of every run's start-up) and asks an xkb state, for every keycode and each
+//! modifier combination in order (none, Shift, AltGr, Shift+AltGr), which keysym it
+//! gives: the first hit wins, lowest keycode first, so the choice is deterministic. It is
+//! built the first time injected input needs it ([`LazyIndex`]): most runs never do.
 //! Known limits: layout 1 of the keymap only; no dead keys or compose sequences, so a
 //! character reachable only through those is "not in the keymap".
 
-use std::collections::HashMap;
+use std::{cell::OnceCell, collections::HashMap};
 
 use smithay::input::keyboard::{keysyms, xkb, Keycode, Keysym, XkbConfig};
 
@@ -66,21 +67,15 @@ pub struct KeymapIndex {
     places: HashMap<u32, KeyPlace>,
 }
 
+/// The seat's [`KeymapIndex`], built on first use (`State::keymap_index`); holds `None`
+/// once building it found no keyboard.
+#[derive(Default)]
+pub struct LazyIndex(pub(crate) OnceCell<Option<KeymapIndex>>);
+
 impl KeymapIndex {
-    /// Compiles the keymap `names` describe; `None` when xkbcommon cannot.
-    pub fn new(names: &KeymapNames) -> Option<KeymapIndex> {
-        let context = xkb::Context::new(xkb::CONTEXT_NO_FLAGS);
-        let config = names.xkb_config();
-        let keymap = xkb::Keymap::new_from_names(
-            &context,
-            config.rules,
-            config.model,
-            config.layout,
-            config.variant,
-            config.options.clone(),
-            xkb::KEYMAP_COMPILE_NO_FLAGS,
-        )?;
-        let mut state = xkb::State::new(&keymap);
+    /// The index of `keymap`.
+    pub fn from_keymap(keymap: &xkb::Keymap) -> KeymapIndex {
+        let mut state = xkb::State::new(keymap);
         let bit = |name: &str| {
             let index = keymap.mod_get_index(name);
             if index == xkb::MOD_INVALID {
@@ -130,7 +125,7 @@ impl KeymapIndex {
                 }
             }
         }
-        Some(KeymapIndex { places })
+        KeymapIndex { places }
     }
 
     /// The key producing `sym`, if the keymap has one.
@@ -180,13 +175,58 @@ mod tests {
         assert!(KeymapNames::parse("us;rm").is_err());
     }
 
-    /// The index of `layout`, or `None` after a SKIP line for `test` when xkb-data lacks it.
-    fn layout_or_skip(layout: &str, test: &str) -> Option<KeymapIndex> {
-        let index = KeymapIndex::new(&KeymapNames::parse(layout).unwrap());
-        if index.is_none() {
+    /// The keymap of `layout` compiled as the seat's keyboard compiles it (smithay's
+    /// `XkbConfig::compile_keymap`), or `None` after a SKIP line for `test` when xkb-data
+    /// lacks it.
+    fn keymap_or_skip(layout: &str, test: &str) -> Option<xkb::Keymap> {
+        let names = KeymapNames::parse(layout).unwrap();
+        let config = names.xkb_config();
+        let context = xkb::Context::new(xkb::CONTEXT_NO_FLAGS);
+        let keymap = xkb::Keymap::new_from_names(
+            &context,
+            config.rules,
+            config.model,
+            config.layout,
+            config.variant,
+            config.options.clone(),
+            xkb::KEYMAP_COMPILE_NO_FLAGS,
+        );
+        if keymap.is_none() {
             eprintln!("SKIP {test}: xkb-data has no {layout} layout");
         }
-        index
+        keymap
+    }
+
+    /// The index of `layout`, or `None` after a SKIP line (see `keymap_or_skip`).
+    fn layout_or_skip(layout: &str, test: &str) -> Option<KeymapIndex> {
+        keymap_or_skip(layout, test).map(|k| KeymapIndex::from_keymap(&k))
+    }
+
+    /// Every place the index gives produces its keysym: with the modifiers it says held
+    /// (and only those) the key gives that keysym, in every layout tried.
+    #[test]
+    fn every_place_produces_its_keysym() {
+        for layout in ["us", "de", "fr", "de:nodeadkeys"] {
+            let Some(keymap) = keymap_or_skip(layout, "every_place_produces_its_keysym") else {
+                continue;
+            };
+            let index = KeymapIndex::from_keymap(&keymap);
+            assert!(index.places.len() > 100, "{layout}: {}", index.places.len());
+            let bit = |name: &str| 1u32 << keymap.mod_get_index(name);
+            for (&sym, place) in &index.places {
+                let mut mask = 0;
+                if place.needs.shift {
+                    mask |= bit(xkb::MOD_NAME_SHIFT);
+                }
+                if place.needs.altgr {
+                    mask |= bit("Mod5");
+                }
+                let mut state = xkb::State::new(&keymap);
+                state.update_mask(mask, 0, 0, 0, 0, 0);
+                let got = state.key_get_one_sym(place.keycode).raw();
+                assert_eq!(got, sym, "{layout}: {place:?}");
+            }
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ use smithay::{
 use std::{ops::Range, rc::Rc};
 
 use crate::{
+    background::{render_frame, ClearDraw},
     blit::{self, CopyDraw, CopySources},
     cpu::{direct::TargetPixels, gles_yuv::YuvDraw, CpuBuffer},
     error::UploadError,
@@ -547,7 +548,7 @@ fn render_space<R, T>(
     clear: [f32; 4],
 ) -> Result<Damage, RendererError>
 where
-    R: Renderer + ImportAll + ImportMem + Bind<T> + YuvDraw + CopyDraw,
+    R: Renderer + ImportAll + ImportMem + Bind<T> + YuvDraw + CopyDraw + ClearDraw,
     R::TextureId: Clone + Texture + Send + 'static,
 {
     t.copies.prune();
@@ -578,18 +579,15 @@ where
         .renderer
         .bind(&mut t.target.buffer)
         .map_err(|e| RendererError::Render(format!("bind: {e}")))?;
-    let damage = tracker
-        .render_output(
-            &mut t.renderer,
-            &mut framebuffer,
-            t.target.age,
-            &elements,
-            clear,
-        )
-        .map_err(|e| RendererError::Render(format!("{e:?}")))?
-        .damage
-        .cloned()
-        .unwrap_or_default();
+    let damage = render_frame(
+        &mut t.renderer,
+        &mut framebuffer,
+        tracker,
+        t.target.age,
+        &elements,
+        clear.into(),
+    )
+    .map_err(|e| RendererError::Render(format!("{e:?}")))?;
     t.target.age = 1;
     Ok(damage)
 }

@@ -7,6 +7,7 @@
 // Before `cpu`: its `element_via_inner!` serves the YUV element too.
 #[macro_use]
 mod blit;
+mod background;
 pub mod cpu;
 mod engine;
 mod error;
