@@ -7,8 +7,9 @@
 //! (perf, 8 runs), where the client's buffer itself is copied without a shader (`blit`).
 //! A `glClear` of the whole framebuffer needs no shader on llvmpipe (a scissored one
 //! does: llvmpipe's clear cannot scissor, so Mesa clears with a quad of its own). So on
-//! GLES a frame that redraws the whole output (buffer age 0: a target's first frame) is
-//! cleared whole with `glClear`, under the windows too, which then draw over it; any
+//! GLES a frame whose damage covers the whole output (a target's first frame, buffer age
+//! 0) and leaves some of it bare is cleared whole with `glClear`, under the windows too,
+//! which then draw over it; a frame with nothing bare clears nothing, as smithay's; any
 //! other frame is cleared exactly as smithay clears it.
 //!
 //! Why not smithay's `render_output` with an opaque background element at the bottom (so
@@ -148,12 +149,15 @@ where
 {
     let output = Rectangle::from_size(transform.transform_size(size));
     let mut frame = renderer.render(framebuffer, size, transform)?;
-    if damage.iter().any(|d| d.contains_rect(output)) {
+    // What no opaque element covers: nothing to clear under a full-screen opaque window
+    // (a 1080p clear every frame cost llvmpipe more than the window's own copy).
+    let all_opaque = visible.opaque.iter().copied();
+    let bare = Rectangle::subtract_rects_many_in_place(damage.to_vec(), all_opaque);
+    if bare.is_empty() {
+    } else if damage.iter().any(|d| d.contains_rect(output)) {
         debug!(w = output.size.w, h = output.size.h, "frame cleared whole");
         R::clear_whole(&mut frame, clear, output)?;
     } else {
-        let all_opaque = visible.opaque.iter().copied();
-        let bare = Rectangle::subtract_rects_many_in_place(damage.to_vec(), all_opaque);
         frame.clear(clear, &bare)?;
     }
     for (element, own) in visible.elements.iter().rev() {

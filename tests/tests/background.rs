@@ -106,3 +106,38 @@ fn partial_damage_same_as_quad_clear() {
     let client = ["--format", "AR24", "--frames", "4", "--damage", "rows:50"];
     same_with_and_without("partial_damage_same_as_quad_clear", &client);
 }
+
+/// A window covering the whole output with full damage every frame leaves nothing bare:
+/// its frames are not cleared at all (a whole clear under it cost more than its copy).
+#[test]
+fn a_full_screen_opaque_window_is_never_cleared_under() {
+    let name = "a_full_screen_opaque_window_is_never_cleared_under";
+    if let Some(why) = gles_unavailable() {
+        skip(name, &why);
+        return;
+    }
+    let dir = runtime_dir();
+    let out = Command::new(bin("planar"))
+        .args(["run", "--renderer", "gles", "--size", "200x150"])
+        .args(["--", "planar-client", "show", "--format", "XR24"])
+        .args(["--size", "200x150", "--frames", "5", "--damage", "full"])
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .env("PATH", path_with_bins())
+        .env("PLANAR_LOG", "info,planar_renderer=debug")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run planar");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("converted straight into the target") || log.contains("copy source"),
+        "the window was not shown by the copy path:\n{log}"
+    );
+    // The empty output before the window came is cleared once; none of the five frames
+    // of the window is.
+    let cleared = log.matches("frame cleared whole").count();
+    assert!(
+        cleared <= 1,
+        "{cleared} frames cleared whole under a full-screen opaque window:\n{log}"
+    );
+}
