@@ -43,6 +43,8 @@ impl State {
         self.seat
             .add_keyboard(names.xkb_config(), REPEAT_DELAY_MS, REPEAT_RATE)
             .map_err(|err| anyhow::anyhow!("error loading the keymap {:?}: {err}", names.layout))?;
+        // A new keyboard, a new keymap: its index is built afresh when next needed.
+        self.input.keymap = Default::default();
         self.seat.add_pointer();
         self.seat.add_touch();
         crate::handlers::virtual_input::create_globals(&self.display_handle);
@@ -62,7 +64,9 @@ impl State {
                 })
             });
             if index.is_none() {
+                // Not kept: a keyboard added later is asked again.
                 warn!("the seat has no keyboard: text cannot be injected");
+                return None;
             }
             let _ = self.input.keymap.0.set(index);
         }

@@ -67,8 +67,8 @@ pub struct KeymapIndex {
     places: HashMap<u32, KeyPlace>,
 }
 
-/// The seat's [`KeymapIndex`], built on first use (`State::keymap_index`); holds `None`
-/// once building it found no keyboard.
+/// The seat's [`KeymapIndex`], built on first use (`State::keymap_index`) once the seat
+/// has a keyboard.
 #[derive(Default)]
 pub struct LazyIndex(pub(crate) OnceCell<Option<KeymapIndex>>);
 

@@ -37,7 +37,8 @@ use tracing::debug;
 /// Whether a frame redrawing the whole output is cleared with `glClear` in this process
 /// (`PLANAR_QUAD_CLEAR` unset).
 fn enabled() -> bool {
-    std::env::var_os("PLANAR_QUAD_CLEAR").is_none()
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("PLANAR_QUAD_CLEAR").is_none())
 }
 
 /// How a renderer clears a whole framebuffer.

@@ -134,6 +134,8 @@ pub struct CpuBuffer {
     retry: bool,
     /// Whether the buffer was drawn straight into a target before (logged once).
     pub(crate) went_direct: bool,
+    /// Whether a draw-time read of it failed before (warned of once).
+    pub(crate) draw_warned: bool,
     /// YUV the renderer converts: planes are handed on unconverted, and the renderer's
     /// textures hold them as they are (see [`CpuBuffer::cost`]).
     pub planes_direct: bool,
@@ -257,6 +259,7 @@ impl CpuBuffer {
             stale: 0..height,
             retry: false,
             went_direct: false,
+            draw_warned: false,
             planes_direct,
             gles: None,
             upload,

@@ -331,14 +331,26 @@ impl Direct {
                 // not this buffer's. Its copy frame (its rows as last read) is drawn
                 // instead, and the buffer is drawn again next render (`take_retry`).
                 Err(ReadError::FenceTimeout) => {}
-                Err(err) => warn!(%err, "converting a CPU-path buffer into the target failed"),
+                Err(err) => draw_failed(&mut buffer, &err, "converting it into the target"),
             }
         }
         let mut scratch = self.target.scratch.borrow_mut();
-        if let Err(err) = buffer.refresh_frame(&mut scratch) {
-            warn!(%err, "bringing a CPU-path copy frame up to date failed");
+        match buffer.refresh_frame(&mut scratch) {
+            // Warned of once per buffer where the fence wait gave up.
+            Ok(()) | Err(ReadError::FenceTimeout) => {}
+            Err(err) => draw_failed(&mut buffer, &err, "bringing its copy frame up to date"),
         }
         Ok(false)
+    }
+}
+
+/// Logs a failed draw-time read at warn once per buffer, then at debug: a buffer that
+/// keeps failing is drawn (and fails) every frame.
+fn draw_failed(buffer: &mut CpuBuffer, err: &ReadError, doing: &str) {
+    if std::mem::replace(&mut buffer.draw_warned, true) {
+        debug!(%err, "a CPU-path buffer failed at draw time: {doing}");
+    } else {
+        warn!(%err, "a CPU-path buffer failed at draw time: {doing} (logged once per buffer)");
     }
 }
 

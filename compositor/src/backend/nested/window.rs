@@ -10,7 +10,7 @@ use anyhow::Context;
 use planar_renderer::{Engine, RendererError, RendererInfo};
 use smithay::{
     backend::{
-        renderer::{damage::OutputDamageTracker, gles::GlesRenderer, Color32F, Frame, Renderer},
+        renderer::{damage::OutputDamageTracker, gles::GlesRenderer, Frame, Renderer},
         winit::{self, WinitEventLoop, WinitGraphicsBackend},
     },
     desktop::{Space, Window},
@@ -149,9 +149,9 @@ impl Nested {
         let mut frame = renderer
             .render(&mut framebuffer, size, Transform::Flipped180)
             .map_err(|e| err("render", &e))?;
-        frame
-            .clear(Color32F::from(BACKGROUND), &[whole])
-            .map_err(|e| err("clear", &e))?;
+        // No clear: the offscreen frame is opaque (drawn over planar's background) and
+        // covers the whole window, drawn without blending (its opaque region is all of
+        // it). smithay's clear is a solid quad whose shader llvmpipe compiles at start.
         Frame::render_texture_from_to(
             &mut frame,
             texture,
