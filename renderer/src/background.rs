@@ -154,12 +154,13 @@ where
     // (a 1080p clear every frame cost llvmpipe more than the window's own copy).
     let all_opaque = visible.opaque.iter().copied();
     let bare = Rectangle::subtract_rects_many_in_place(damage.to_vec(), all_opaque);
-    if bare.is_empty() {
-    } else if damage.iter().any(|d| d.contains_rect(output)) {
-        debug!(w = output.size.w, h = output.size.h, "frame cleared whole");
-        R::clear_whole(&mut frame, clear, output)?;
-    } else {
-        frame.clear(clear, &bare)?;
+    if !bare.is_empty() {
+        if damage.iter().any(|d| d.contains_rect(output)) {
+            debug!(w = output.size.w, h = output.size.h, "frame cleared whole");
+            R::clear_whole(&mut frame, clear, output)?;
+        } else {
+            frame.clear(clear, &bare)?;
+        }
     }
     for (element, own) in visible.elements.iter().rev() {
         let geometry = element.geometry(scale);

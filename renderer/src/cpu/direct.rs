@@ -22,7 +22,9 @@
 //! smithay holds (and does not release) until another buffer is committed. The read is
 //! inside the same fence wait and DMA_BUF_IOCTL_SYNC bracket as a commit-time read; when
 //! a fence has not signalled the draw shows the copy frame (the buffer's rows as last
-//! read) as a quad, and the buffer is drawn again at the next render.
+//! read) as a quad if it is up to date, else leaves the last frame's pixels, and the
+//! buffer is drawn again at the next render (the refresh tick's; with frames on demand,
+//! at the next commit).
 //!
 //! Conversions: a rectangle of whole rows that starts and ends on chroma rows, in memory
 //! order, is converted straight into the target (the `yuv` crate writes only each row's
@@ -328,8 +330,11 @@ impl Direct {
                     return Ok(true);
                 }
                 // Nothing was written: the damaged area holds the last frame's pixels,
-                // not this buffer's. Its copy frame (its rows as last read) is drawn
-                // instead, and the buffer is drawn again next render (`take_retry`).
+                // not this buffer's, and the buffer is drawn again next render
+                // (`take_retry`). A copy frame with no stale rows holds the buffer as last
+                // read: it is drawn instead. One that misses rows (a buffer drawn straight
+                // in never fills it: all zeros) would be worse than the last frame.
+                Err(ReadError::FenceTimeout) if buffer.frame_stale() => return Ok(true),
                 Err(ReadError::FenceTimeout) => {}
                 Err(err) => draw_failed(&mut buffer, &err, "converting it into the target"),
             }
