@@ -290,3 +290,30 @@ pub fn roundtrip_error(conn: &wayland_client::Connection) -> Option<(String, u32
         Ok(_) => None,
     }
 }
+
+/// The interfaces of the globals the compositor at `conn` offers this client.
+pub fn global_names(conn: &wayland_client::Connection) -> Vec<String> {
+    use wayland_client::globals::{registry_queue_init, GlobalListContents};
+    /// A registry that ignores its events: the list is read once.
+    struct Names;
+    impl
+        wayland_client::Dispatch<
+            wayland_client::protocol::wl_registry::WlRegistry,
+            GlobalListContents,
+        > for Names
+    {
+        fn event(
+            _: &mut Self,
+            _: &wayland_client::protocol::wl_registry::WlRegistry,
+            _: wayland_client::protocol::wl_registry::Event,
+            _: &GlobalListContents,
+            _: &wayland_client::Connection,
+            _: &wayland_client::QueueHandle<Self>,
+        ) {
+        }
+    }
+    let (globals, _queue) = registry_queue_init::<Names>(conn).expect("the registry's globals");
+    globals
+        .contents()
+        .with_list(|list| list.iter().map(|g| g.interface.clone()).collect())
+}

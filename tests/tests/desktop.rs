@@ -1,33 +1,22 @@
 //! Desktop parity: real apps that need a desktop's globals start and work under planar
 //! (foot, wl-clipboard, weston-simple-egl, gtk4-widget-factory, wayland-info), and the
 //! globals behave as their protocols say (fifo and commit-timing pacing, deterministic
-//! under the virtual clock; sandboxed clients never capture).
+//! under the virtual clock). Sandboxed clients: security_context.rs.
 
-use std::{
-    os::unix::net::{UnixListener, UnixStream},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use planar_image::RgbaImage;
 use planar_tests::{
-    capture::{wlr_screencopy, Captured},
-    fixture::{find_program, gles_unavailable, planar_run, runtime_dir, skip, Server},
+    fixture::{
+        find_program, gles_unavailable, global_names, planar_run, runtime_dir, skip, Server,
+    },
     shm_client::shm_buffer,
     window::Window,
 };
-use wayland_client::{
-    delegate_noop,
-    globals::{registry_queue_init, GlobalListContents},
-    protocol::{wl_registry::WlRegistry, wl_shm::WlShm},
-    Connection, Dispatch, QueueHandle,
-};
+use wayland_client::{protocol::wl_shm::WlShm, Connection};
 use wayland_protocols::wp::{
     commit_timing::v1::client::wp_commit_timing_manager_v1::WpCommitTimingManagerV1,
     fifo::v1::client::wp_fifo_manager_v1::WpFifoManagerV1,
-    security_context::v1::client::{
-        wp_security_context_manager_v1::WpSecurityContextManagerV1,
-        wp_security_context_v1::WpSecurityContextV1,
-    },
 };
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -491,123 +480,6 @@ fn fifo_and_commit_timing_are_deterministic_under_the_virtual_clock() {
         "timestamps differ"
     );
     assert!(again.2 == png, "the screenshots differ");
-}
-
-struct Sandbox {
-    names: Vec<String>,
-}
-
-impl Dispatch<WlRegistry, GlobalListContents> for Sandbox {
-    fn event(
-        _: &mut Self,
-        _: &WlRegistry,
-        _: wayland_client::protocol::wl_registry::Event,
-        _: &GlobalListContents,
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-    }
-}
-delegate_noop!(Sandbox: ignore WpSecurityContextManagerV1);
-delegate_noop!(Sandbox: ignore WpSecurityContextV1);
-
-fn global_names(conn: &Connection) -> Vec<String> {
-    let (globals, _queue) = registry_queue_init::<Sandbox>(conn).unwrap();
-    let mut state = Sandbox { names: Vec::new() };
-    globals.contents().with_list(|list| {
-        state.names = list.iter().map(|g| g.interface.clone()).collect();
-    });
-    state.names
-}
-
-#[test]
-fn sandboxed_clients_never_capture() {
-    // Even with --allow-capture all, which lets this test process capture directly.
-    let server = Server::start(&["--renderer", "pixman", "--allow-capture", "all"]).unwrap();
-    let conn = server.connect().unwrap();
-    assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Image(_)));
-
-    let (globals, mut queue) = registry_queue_init::<Sandbox>(&conn).unwrap();
-    let qh = queue.handle();
-    let manager: WpSecurityContextManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
-    let dir = runtime_dir();
-    let path = dir.path().join("sandbox.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let (close_read, _close_write) = rustix::pipe::pipe().unwrap();
-    let context = manager.create_listener(
-        std::os::fd::AsFd::as_fd(&listener),
-        std::os::fd::AsFd::as_fd(&close_read),
-        &qh,
-        (),
-    );
-    context.set_sandbox_engine("org.planar.test".into());
-    context.set_app_id("sandboxed".into());
-    context.commit();
-    queue.roundtrip(&mut Sandbox { names: Vec::new() }).unwrap();
-
-    let sandboxed = Connection::from_socket(UnixStream::connect(&path).unwrap()).unwrap();
-    let names = global_names(&sandboxed);
-    assert!(names.iter().any(|n| n == "wl_compositor"), "{names:?}");
-    for hidden in [
-        "wp_security_context_manager_v1",
-        "ext_foreign_toplevel_list_v1",
-    ] {
-        assert!(
-            !names.iter().any(|n| n == hidden),
-            "a sandboxed client sees {hidden}"
-        );
-    }
-    assert!(
-        matches!(wlr_screencopy(&sandboxed).unwrap(), Captured::Refused),
-        "{}",
-        server.log()
-    );
-    assert!(server.log().contains("sandboxed"), "{}", server.log());
-    // The unsandboxed connection still captures.
-    assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Image(_)));
-}
-
-#[test]
-fn broken_security_context_fds_do_not_stop_planar() {
-    let server = Server::start(&["--renderer", "pixman"]).unwrap();
-    // A pipe, a memfd and a socket that does not listen are not listening sockets: each
-    // gets invalid_listen_fd (the client is ended; planar holds none of its fds).
-    let (pipe_read, pipe_write) = rustix::pipe::pipe().unwrap();
-    rustix::io::write(&pipe_write, b"x").unwrap();
-    let memfd = rustix::fs::memfd_create("not-a-socket", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
-    let (unlistening, _peer) = UnixStream::pair().unwrap();
-    for listen in [
-        std::os::fd::AsFd::as_fd(&pipe_read),
-        std::os::fd::AsFd::as_fd(&pipe_write),
-        std::os::fd::AsFd::as_fd(&memfd),
-        std::os::fd::AsFd::as_fd(&unlistening),
-    ] {
-        let conn = server.connect().unwrap();
-        let (globals, mut queue) = registry_queue_init::<Sandbox>(&conn).unwrap();
-        let qh = queue.handle();
-        let manager: WpSecurityContextManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
-        let context =
-            manager.create_listener(listen, std::os::fd::AsFd::as_fd(&pipe_read), &qh, ());
-        context.commit();
-        match queue.roundtrip(&mut Sandbox { names: Vec::new() }) {
-            Err(wayland_client::DispatchError::Backend(
-                wayland_client::backend::WaylandError::Protocol(e),
-            )) => assert_eq!(
-                (e.object_interface.as_str(), e.code),
-                ("wp_security_context_manager_v1", 1)
-            ),
-            other => panic!("expected invalid_listen_fd, got {other:?}"),
-        }
-    }
-    // planar still serves clients.
-    let names = global_names(&server.connect().unwrap());
-    assert!(
-        names.iter().any(|n| n == "wl_compositor"),
-        "{}",
-        server.log()
-    );
-    // (An accept() error on a real listening socket, e.g. EMFILE, still ends only that
-    // listener: see `security_context`.)
 }
 
 #[test]

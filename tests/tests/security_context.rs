@@ -1,5 +1,6 @@
-//! wp_security_context_manager_v1 against hostile sandbox engines: a listen_fd that is not
-//! a listening socket, a listener whose engine shut it down, more listeners than planar
+//! wp_security_context_manager_v1: a sandboxed client never captures and does not see the
+//! privileged globals; against hostile sandbox engines: a listen_fd that is not a listening
+//! socket, a listener whose engine shut it down, more listeners than planar
 //! holds (in all and per connection), and contexts left uncommitted or destroyed before
 //! their commit. Each test checks that planar answers as the protocol says, stays alive,
 //! does not burn the CPU, gives back the fds, and keeps serving a new client.
@@ -31,9 +32,9 @@ fn server() -> Server {
     Server::start(&["--renderer", "pixman", "--size", "200x100"]).expect("planar starts")
 }
 
-/// A client with no state of its own. Each test file has its own (as hostile.rs and
-/// desktop.rs do): `delegate_noop!` implements wayland-client's trait for it, which the
-/// orphan rule allows only for a type of the same crate.
+/// A client with no state of its own. Each test file has its own (as hostile.rs does):
+/// `delegate_noop!` implements wayland-client's trait for it, which the orphan rule allows
+/// only for a type of the same crate.
 struct Raw;
 
 impl Dispatch<WlRegistry, GlobalListContents> for Raw {
@@ -95,16 +96,19 @@ fn sandbox() -> Sandbox {
     }
 }
 
-/// A pipe, or a connected socket, as listen_fd: smithay's listener would accept() on it
-/// as soon as it is readable, get ENOTSOCK/EINVAL and end planar's event loop (exit 70).
+/// A pipe (either end), a memfd or a connected socket as listen_fd: smithay's listener
+/// would accept() on it as soon as it is readable, get ENOTSOCK/EINVAL and end planar's event loop (exit 70).
 /// The protocol's answer is `invalid_listen_fd`.
 #[test]
 fn security_context_listen_fd_that_is_not_a_listening_socket_is_invalid_listen_fd() {
     let mut server = server();
     let (pipe_read, pipe_write) = rustix::pipe::pipe().unwrap();
     let (sock_a, mut sock_b) = UnixStream::pair().unwrap();
+    let memfd = rustix::fs::memfd_create("not-a-socket", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
     for (what, listen_fd) in [
         ("a pipe", pipe_read.as_fd()),
+        ("a pipe's write end", pipe_write.as_fd()),
+        ("a memfd", memfd.as_fd()),
         ("a connected socket", sock_a.as_fd()),
     ] {
         let conn = server.connect().unwrap();
@@ -350,4 +354,48 @@ fn security_context_listeners_are_bounded_per_client() {
         .roundtrip()
         .expect("a client through the second context is served");
     server.assert_serving();
+}
+
+/// A client connected through a security context sees neither this global nor the foreign
+/// toplevel list, and never captures, even with `--allow-capture all` (which lets this
+/// test process capture directly).
+#[test]
+fn sandboxed_clients_never_capture() {
+    use planar_tests::{
+        capture::{wlr_screencopy, Captured},
+        fixture::global_names,
+    };
+    let server = Server::start(&["--renderer", "pixman", "--allow-capture", "all"]).unwrap();
+    let conn = server.connect().unwrap();
+    assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Image(_)));
+    let (manager, qh) = security_manager(&conn);
+    let sandbox = sandbox();
+    let (listener, close_read) = (&sandbox.listener, &sandbox.close_read);
+    let context = manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ());
+    context.set_sandbox_engine("org.planar.test".into());
+    context.set_app_id("sandboxed".into());
+    context.commit();
+    assert_eq!(roundtrip_error(&conn), None);
+
+    let path = sandbox.dir.path().join("sandbox.sock");
+    let sandboxed = Connection::from_socket(UnixStream::connect(&path).unwrap()).unwrap();
+    let names = global_names(&sandboxed);
+    assert!(names.iter().any(|n| n == "wl_compositor"), "{names:?}");
+    for hidden in [
+        "wp_security_context_manager_v1",
+        "ext_foreign_toplevel_list_v1",
+    ] {
+        assert!(
+            !names.iter().any(|n| n == hidden),
+            "a sandboxed client sees {hidden}"
+        );
+    }
+    assert!(
+        matches!(wlr_screencopy(&sandboxed).unwrap(), Captured::Refused),
+        "{}",
+        server.log()
+    );
+    assert!(server.log().contains("sandboxed"), "{}", server.log());
+    // The unsandboxed connection still captures.
+    assert!(matches!(wlr_screencopy(&conn).unwrap(), Captured::Image(_)));
 }
