@@ -78,9 +78,9 @@ pub struct ClientState {
     pub name: std::sync::OnceLock<String>,
     /// Kinds of capture refusal already logged at warn for this client (see `capture`).
     pub capture_refusals_logged: std::sync::atomic::AtomicU8,
-    /// Set once the client was found started by `planar run` (or carrying its capture
-    /// secret), from /proc, and kept for the connection (see `capture`).
-    pub started_by_planar: std::sync::OnceLock<()>,
+    /// Whether the client was started by `planar run` (or carries the capture secret),
+    /// once /proc settled it; kept for the connection (see `capture`).
+    pub started_by_planar: std::sync::OnceLock<Result<(), String>>,
 }
 
 impl ClientData for ClientState {

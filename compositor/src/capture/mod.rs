@@ -26,9 +26,10 @@
 //!   is read from the peer's own /proc/PID/environ, which a process cannot change after
 //!   exec, and reading another process's environment needs ptrace rights over it.
 //!
-//! A client found allowed stays allowed for its connection (/proc is read once, not for
-//! every frame); a refusal is not kept, since a failed /proc read (fds exhausted for a
-//! moment) also refuses.
+//! A client's answer is kept for its connection (/proc is read once, not for every
+//! frame): its ancestry and environment were set when it started. A read that failed for
+//! a reason that may pass (fds exhausted for a moment) settles nothing: the next request
+//! asks again.
 //!
 //! Known limits: wl_shm XRGB8888 targets only; no cursor; a process with ptrace rights
 //! over the command (same user, yama ptrace_scope 0) can read the secret — but it could
@@ -150,38 +151,43 @@ impl CapturePolicy {
         if allow_all {
             return Ok(());
         }
-        // /proc is read once per allowed connection: a client asks for every frame (three
-        // times: session, frame, copy), and its ancestry and environment were set when it
-        // started. A refusal is read again next time (module header).
+        // /proc is read once per connection: a client asks for every frame (three times:
+        // session, frame, copy), and its ancestry and environment were set when it started.
+        // An answer /proc could not give (fds exhausted for a moment) is asked again.
         let Some(data) = client.get_data::<ClientState>() else {
-            return self.started_by_planar(client, dh);
+            return self.started_by_planar(client, dh).0;
         };
-        if data.started_by_planar.get().is_some() {
-            return Ok(());
+        if let Some(known) = data.started_by_planar.get() {
+            return known.clone();
         }
-        self.started_by_planar(client, dh)?;
-        let _ = data.started_by_planar.set(());
-        Ok(())
+        let (answer, settled) = self.started_by_planar(client, dh);
+        if settled {
+            let _ = data.started_by_planar.set(answer.clone());
+        }
+        answer
     }
 
     /// Whether the client's process descends from the command planar started, or carries
-    /// its capture secret; the error says why not.
-    fn started_by_planar(&self, client: &Client, dh: &DisplayHandle) -> Result<(), String> {
-        let pid = client
-            .get_credentials(dh)
-            .map_err(|_| "the client's credentials cannot be read".to_string())?
-            .pid as u32;
+    /// its capture secret (the error says why not), and whether that is settled (false
+    /// when a read failed for a reason that may pass: the answer is asked again).
+    fn started_by_planar(&self, client: &Client, dh: &DisplayHandle) -> (Result<(), String>, bool) {
+        let Ok(credentials) = client.get_credentials(dh) else {
+            return (Err("the client's credentials cannot be read".into()), false);
+        };
+        let pid = credentials.pid as u32;
         let child = *self.child.lock().unwrap_or_else(|e| e.into_inner());
-        if child.is_some_and(|child| descends_from(pid, child)) {
-            return Ok(());
+        let descends = child.map_or(Ok(false), |child| descends_from(pid, child));
+        let carries = carries_token(pid, &self.token);
+        match (descends, carries) {
+            (Ok(true), _) | (_, Ok(true)) => (Ok(()), true),
+            (d, c) => (
+                Err(format!(
+                    "pid {pid} was not started by planar run and does not carry its capture \
+                     secret (use --allow-capture all to let any client capture)"
+                )),
+                d.is_ok() && c.is_ok(),
+            ),
         }
-        if carries_token(pid, &self.token) {
-            return Ok(());
-        }
-        Err(format!(
-            "pid {pid} was not started by planar run and does not carry its capture secret \
-             (use --allow-capture all to let any client capture)"
-        ))
     }
 
     /// `permits`, logging a refusal for `protocol` (at warn the first time for this
@@ -322,37 +328,64 @@ fn random_token() -> String {
 }
 
 /// Whether `pid` is `ancestor` or one of its descendants, by /proc parents.
-fn descends_from(pid: u32, ancestor: u32) -> bool {
+fn descends_from(pid: u32, ancestor: u32) -> Result<bool, Unsettled> {
     let mut p = pid;
     for _ in 0..64 {
         if p == ancestor {
-            return true;
+            return Ok(true);
         }
-        match parent_pid(p) {
+        match parent_pid(p)? {
             Some(pp) if pp > 1 => p = pp,
-            _ => return false,
+            _ => return Ok(false),
         }
     }
-    false
+    Ok(false)
+}
+
+/// A /proc read failed for a reason that may pass (planar out of fds or memory for a
+/// moment): the question is asked again rather than answered no for good.
+pub struct Unsettled;
+
+/// Reads a /proc file of another process; a file that is gone (the process ended) or not
+/// readable reads as None.
+fn read_proc(path: &str) -> Result<Option<Vec<u8>>, Unsettled> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+            ) =>
+        {
+            Err(Unsettled)
+        }
+        Err(_) => Ok(None),
+    }
 }
 
 /// The parent of `pid`, from /proc/PID/stat (the field after the parenthesised name).
-fn parent_pid(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.get(stat.rfind(')')? + 2..)?;
-    after.split_whitespace().nth(1)?.parse().ok()
+fn parent_pid(pid: u32) -> Result<Option<u32>, Unsettled> {
+    let Some(stat) = read_proc(&format!("/proc/{pid}/stat"))? else {
+        return Ok(None);
+    };
+    let stat = String::from_utf8_lossy(&stat);
+    let parent = stat
+        .rfind(')')
+        .and_then(|close| stat.get(close + 2..))
+        .and_then(|after| after.split_whitespace().nth(1)?.parse().ok());
+    Ok(parent)
 }
 
 /// Whether the environment `pid` was started with holds `TOKEN_ENV=token`.
-fn carries_token(pid: u32, token: &str) -> bool {
+fn carries_token(pid: u32, token: &str) -> Result<bool, Unsettled> {
     if token.is_empty() {
-        return false;
+        return Ok(false);
     }
-    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
+    let Some(environ) = read_proc(&format!("/proc/{pid}/environ"))? else {
+        return Ok(false);
     };
     let wanted = format!("{TOKEN_ENV}={token}");
-    environ.split(|b| *b == 0).any(|e| e == wanted.as_bytes())
+    Ok(environ.split(|b| *b == 0).any(|e| e == wanted.as_bytes()))
 }
 
 /// Why a capture did not happen.
@@ -482,12 +515,16 @@ mod tests {
         {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        assert!(carries_token(pid, "0123abcd"));
-        assert!(!carries_token(pid, "0123abc"));
-        assert!(!carries_token(pid, ""));
-        assert!(!carries_token(std::process::id(), "0123abcd"));
-        assert!(descends_from(pid, std::process::id()));
-        assert!(!descends_from(std::process::id(), pid));
+        let yes = |r: Result<bool, Unsettled>| matches!(r, Ok(true));
+        let no = |r: Result<bool, Unsettled>| matches!(r, Ok(false));
+        assert!(yes(carries_token(pid, "0123abcd")));
+        assert!(no(carries_token(pid, "0123abc")));
+        assert!(no(carries_token(pid, "")));
+        assert!(no(carries_token(std::process::id(), "0123abcd")));
+        assert!(yes(descends_from(pid, std::process::id())));
+        assert!(no(descends_from(std::process::id(), pid)));
+        // A process that is gone is settled: no.
+        assert!(no(descends_from(u32::MAX - 1, std::process::id())));
         let _ = child.kill();
         let _ = child.wait();
     }
