@@ -284,8 +284,7 @@ where
     let on_output = inner.geometry(on.scale).overlaps(on.area);
     if framed && on_output && b.frame_stale() {
         renderer.wait_copy_reads();
-        // Rows are converted in place into the frame: the scratch is not used.
-        if let Err(err) = b.refresh_frame(&mut Vec::new()) {
+        if let Err(err) = b.refresh_frame() {
             debug!(%err, "the copy frame keeps its old rows until the next draw");
         }
     }

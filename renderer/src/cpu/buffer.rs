@@ -335,12 +335,14 @@ impl CpuBuffer {
     /// waited for the GPU to finish reading the frame. On a fence timeout the rows stay
     /// stale (and the frame keeps its old pixels), and the next render draws the buffer
     /// again ([`CpuBuffer::take_retry`]).
-    pub fn refresh_frame(&mut self, scratch: &mut Vec<u8>) -> Result<(), ReadError> {
+    pub fn refresh_frame(&mut self) -> Result<(), ReadError> {
         if self.copy.is_none() || self.stale.is_empty() {
             return Ok(());
         }
         let rows = self.stale.clone();
-        if let Err(err) = self.read(rows, scratch, |_, _| Ok(())) {
+        // Rows are converted in place into the frame: no scratch chunk (an empty Vec does
+        // not allocate).
+        if let Err(err) = self.read(rows, &mut Vec::new(), |_, _| Ok(())) {
             // Drawn with its old rows now; the next render draws the buffer again.
             self.retry |= matches!(err, ReadError::FenceTimeout);
             return Err(err);

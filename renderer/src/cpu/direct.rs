@@ -224,75 +224,69 @@ pub fn convert_rects(
             });
         }
     }
-    converted += convert_banded(spec, planes, &banded, (target, stride), scratch)?;
+    converted += convert_banded(spec, planes, &mut banded, (target, stride), scratch)?;
     Ok(converted)
 }
 
 /// The scratch-band part of [`convert_rects`]: memory rows any of `banded` needs are
 /// converted once, a band at a time, and each rectangle's pixels copied out of the band.
+/// The rectangles are sorted once and swept (a client can cut its damage into many
+/// pieces with windows above it): no rescan of all of them per band.
 fn convert_banded(
     spec: &Spec,
     planes: &Planes<'_>,
-    banded: &[Banded],
+    banded: &mut [Banded],
     (target, stride): (&mut [u8], usize),
     scratch: &mut Vec<u8>,
 ) -> Result<usize, ReadError> {
     let (w, h) = spec.size;
-    let vsub = spec.vsub;
     let row = w * 4;
-    let band = ((BAND_BYTES / row.max(1)) / vsub * vsub).max(vsub);
+    let band = ((BAND_BYTES / row.max(1)) / spec.vsub * spec.vsub).max(spec.vsub);
+    banded.sort_unstable_by_key(|b| b.mem.start);
+    // The runs of memory rows without a gap: each starts on a chroma row (a rectangle's
+    // start), and bands are whole chroma rows, so every band starts on one.
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for b in banded.iter() {
+        match runs.last_mut() {
+            Some(run) if b.mem.start <= run.end => run.end = run.end.max(b.mem.end),
+            _ => runs.push(b.mem.clone()),
+        }
+    }
     let mut converted = 0;
-    let mut next = 0;
-    // The next memory row some rectangle still needs (every start is a chroma row, and
-    // bands are whole chroma rows, so every band starts on one).
-    while let Some(start) = banded
-        .iter()
-        .filter(|b| b.mem.end > next)
-        .map(|b| b.mem.start.max(next))
-        .min()
-    {
-        let end = (start + band).min(run_end(banded, start));
-        let len = (end - start) * row;
-        if scratch.len() < len {
-            scratch.resize(len, 0);
-        }
-        let out = Out {
-            bytes: &mut scratch[..len],
-            stride: row,
-        };
-        convert_rows_into(spec.conv, planes, w, start..end, spec.encoding, out)?;
-        converted += end - start;
-        for b in banded {
-            for m in b.mem.start.max(start)..b.mem.end.min(end) {
-                let y = if spec.y_invert { h - 1 - m } else { m };
-                if !b.rows.contains(&y) {
-                    continue;
-                }
-                let from = &scratch[(m - start) * row..][b.x.start * 4..b.x.end * 4];
-                let to = (b.at.1 + y - b.rows.start) * stride + b.at.0 * 4;
-                target[to..to + from.len()].copy_from_slice(from);
+    // Rectangles before `first` end at or before the current band.
+    let mut first = 0;
+    for run in runs {
+        let mut start = run.start;
+        while start < run.end {
+            let end = (start + band).min(run.end);
+            let len = (end - start) * row;
+            if scratch.len() < len {
+                scratch.resize(len, 0);
             }
+            let out = Out {
+                bytes: &mut scratch[..len],
+                stride: row,
+            };
+            convert_rows_into(spec.conv, planes, w, start..end, spec.encoding, out)?;
+            converted += end - start;
+            while banded.get(first).is_some_and(|b| b.mem.end <= start) {
+                first += 1;
+            }
+            for b in banded[first..].iter().take_while(|b| b.mem.start < end) {
+                for m in b.mem.start.max(start)..b.mem.end.min(end) {
+                    let y = if spec.y_invert { h - 1 - m } else { m };
+                    if !b.rows.contains(&y) {
+                        continue;
+                    }
+                    let from = &scratch[(m - start) * row..][b.x.start * 4..b.x.end * 4];
+                    let to = (b.at.1 + y - b.rows.start) * stride + b.at.0 * 4;
+                    target[to..to + from.len()].copy_from_slice(from);
+                }
+            }
+            start = end;
         }
-        next = end;
     }
     Ok(converted)
-}
-
-/// The end of the run of memory rows, from `start`, that one rectangle or another of
-/// `banded` needs without a gap.
-fn run_end(banded: &[Banded], start: usize) -> usize {
-    let mut end = start;
-    loop {
-        let further = banded
-            .iter()
-            .filter(|b| b.mem.start <= end && b.mem.end > end)
-            .map(|b| b.mem.end)
-            .max();
-        match further {
-            Some(e) => end = e,
-            None => return end,
-        }
-    }
 }
 
 /// A CPU-path buffer with a copy frame, drawn by converting it straight into the
@@ -330,17 +324,22 @@ impl Direct {
                     return Ok(true);
                 }
                 // Nothing was written: the damaged area holds the last frame's pixels,
-                // not this buffer's, and the buffer is drawn again next render
-                // (`take_retry`). A copy frame with no stale rows holds the buffer as last
-                // read: it is drawn instead. One that misses rows (a buffer drawn straight
-                // in never fills it: all zeros) would be worse than the last frame.
-                Err(ReadError::FenceTimeout) if buffer.frame_stale() => return Ok(true),
-                Err(ReadError::FenceTimeout) => {}
-                Err(err) => draw_failed(&mut buffer, &err, "converting it into the target"),
+                // not this buffer's (after a late fence the buffer is drawn again next
+                // render: `take_retry`). A copy frame with no stale rows holds the buffer
+                // as last read: it is drawn instead. One that misses rows (a buffer drawn
+                // straight in never fills it: all zeros) would be worse than the last
+                // frame, and reading it now would fail the same way.
+                Err(err) => {
+                    if !matches!(err, ReadError::FenceTimeout) {
+                        draw_failed(&mut buffer, &err, "converting it into the target");
+                    }
+                    if buffer.frame_stale() {
+                        return Ok(true);
+                    }
+                }
             }
         }
-        let mut scratch = self.target.scratch.borrow_mut();
-        match buffer.refresh_frame(&mut scratch) {
+        match buffer.refresh_frame() {
             // Warned of once per buffer where the fence wait gave up.
             Ok(()) | Err(ReadError::FenceTimeout) => {}
             Err(err) => draw_failed(&mut buffer, &err, "bringing its copy frame up to date"),

@@ -386,7 +386,7 @@ fn draw_time_reads_follow_the_fence_and_leave_the_frame_stale() {
     assert!(!cpu.take_retry());
     assert_eq!((cpu.stats.reads, cpu.stats.fence_timeouts), (0, 1));
     // The copy frame a fallback draw reads: late too, it asks for a redraw as well.
-    let late = cpu.refresh_frame(&mut scratch);
+    let late = cpu.refresh_frame();
     assert!(matches!(late, Err(ReadError::FenceTimeout)), "{late:?}");
     assert!(cpu.take_retry(), "a late copy frame asks to be drawn again");
     assert!(cpu.frame_stale());
@@ -412,7 +412,7 @@ fn draw_time_reads_follow_the_fence_and_leave_the_frame_stale() {
         "a draw straight in leaves the copy frame alone"
     );
     let frame = cpu.copy_frame().unwrap().clone();
-    cpu.refresh_frame(&mut scratch).unwrap();
+    cpu.refresh_frame().unwrap();
     assert!(!cpu.frame_stale());
     let map = Mapping::new(frame.handles().next().unwrap(), 64).unwrap();
     assert_eq!(&map.bytes()[3 * 16..][..4], [30, 0, 0, 255]);
