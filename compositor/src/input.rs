@@ -54,23 +54,23 @@ impl State {
     /// The seat's keymap index (which key gives a keysym), built from the keymap the
     /// keyboard holds the first time it is asked for; `None` without a keyboard.
     pub(crate) fn keymap_index(&mut self) -> Option<&KeymapIndex> {
-        if self.input.keymap.0.get().is_none() {
-            let index = self.seat.get_keyboard().map(|keyboard| {
-                keyboard.with_xkb_state(self, |context| {
-                    let xkb = context.xkb().lock().unwrap();
-                    // SAFETY: the index's xkb state (a reference to the keymap) is dropped
-                    // before the keymap's lock is.
-                    KeymapIndex::from_keymap(unsafe { xkb.keymap() })
-                })
-            });
-            if index.is_none() {
-                // Not kept: a keyboard added later is asked again.
-                warn!("the seat has no keyboard: text cannot be injected");
+        if self.input.keymap.index.get().is_none() {
+            let Some(keyboard) = self.seat.get_keyboard() else {
+                // Not kept: a keyboard added later is asked again (warned of once).
+                if !std::mem::replace(&mut self.input.keymap.warned, true) {
+                    warn!("the seat has no keyboard: keys and text cannot be injected");
+                }
                 return None;
-            }
-            let _ = self.input.keymap.0.set(index);
+            };
+            let index = keyboard.with_xkb_state(self, |context| {
+                let xkb = context.xkb().lock().unwrap();
+                // SAFETY: the index's xkb state (a reference to the keymap) is dropped
+                // before the keymap's lock is.
+                KeymapIndex::from_keymap(unsafe { xkb.keymap() })
+            });
+            let _ = self.input.keymap.index.set(index);
         }
-        self.input.keymap.0.get().and_then(Option::as_ref)
+        self.input.keymap.index.get()
     }
 
     /// Whether the output is a window on a host session.

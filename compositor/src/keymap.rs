@@ -70,7 +70,11 @@ pub struct KeymapIndex {
 /// The seat's [`KeymapIndex`], built on first use (`State::keymap_index`) once the seat
 /// has a keyboard.
 #[derive(Default)]
-pub struct LazyIndex(pub(crate) OnceCell<Option<KeymapIndex>>);
+pub struct LazyIndex {
+    pub(crate) index: OnceCell<KeymapIndex>,
+    /// Whether "no keyboard" was logged.
+    pub(crate) warned: bool,
+}
 
 impl KeymapIndex {
     /// The index of `keymap`.

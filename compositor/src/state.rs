@@ -74,6 +74,8 @@ pub struct ClientState {
     pub committed_contexts: std::sync::Mutex<
         std::collections::HashSet<smithay::reexports::wayland_server::backend::ObjectId>,
     >,
+    /// Whether a security context of this client was refused (logged at warn once).
+    pub security_refusal_logged: std::sync::atomic::AtomicBool,
     /// `pid N (command)`, set when the client connects (see `client_name`).
     pub name: std::sync::OnceLock<String>,
     /// Kinds of capture refusal already logged at warn for this client (see `capture`).
@@ -93,6 +95,16 @@ impl ClientData for ClientState {
 /// Window user data: set once the window has had a buffer, i.e. has been shown.
 #[derive(Default, Debug)]
 pub struct Shown(pub AtomicBool);
+
+impl Shown {
+    /// Whether `window` has been shown (had a buffer).
+    pub fn on(window: &Window) -> bool {
+        window
+            .user_data()
+            .get::<Shown>()
+            .is_some_and(|s| s.0.load(Ordering::SeqCst))
+    }
+}
 
 /// The last frame to write with `--screenshot`, frozen at the first moment that matters.
 #[derive(Default)]
@@ -393,11 +405,7 @@ impl State {
     /// A shown window is going away (its client closed it, exited or was killed): the
     /// screenshot keeps the last frame presented, which still has it.
     pub fn window_going(&mut self, surface: &WlSurface) {
-        let shown = self.window_for(surface).is_some_and(|w| {
-            w.user_data()
-                .get::<Shown>()
-                .is_some_and(|s| s.0.load(Ordering::SeqCst))
-        });
+        let shown = self.window_for(surface).is_some_and(Shown::on);
         if shown {
             self.freeze_screenshot("a window that had been shown went away");
         }

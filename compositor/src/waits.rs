@@ -159,10 +159,7 @@ impl State {
         match condition {
             Condition::Window { title } => {
                 let found = self.space.elements().any(|w| {
-                    let shown = w
-                        .user_data()
-                        .get::<Shown>()
-                        .is_some_and(|s| s.0.load(Ordering::SeqCst));
+                    let shown = Shown::on(w);
                     // X11 windows (`--xwayland`) count too, by their X11 title.
                     let window_title = match (w.toplevel(), w.x11_surface()) {
                         (Some(t), _) => Some(title_of(t)),

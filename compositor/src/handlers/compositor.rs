@@ -74,10 +74,7 @@ pub fn surface_committed(state: &mut State, root: &WlSurface) {
     }
     crate::xwayland::name_in_record(state, &window, root);
     let has_buffer = with_renderer_surface_state(root, |s| s.buffer().is_some()).unwrap_or(false);
-    let was_shown = window
-        .user_data()
-        .get::<Shown>()
-        .is_some_and(|s| s.0.load(Ordering::SeqCst));
+    let was_shown = Shown::on(&window);
     // A window never shown that commits without a buffer (its first commit, asking for a
     // configure) changes nothing on the output: no frame. Drawing one made the frame count
     // depend on whether the renderer was ready yet (before it is, `present` draws nothing),

@@ -54,7 +54,7 @@ use smithay::{
         SecurityContextListenerSource, SecurityContextState, SecurityContextUserData,
     },
 };
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::dispatch::intercept;
 use crate::state::{ClientState, State};
@@ -123,8 +123,22 @@ impl SecurityContextHandler for State {
         let live = self.desktop.security_listeners.live.clone();
         let refusal = live.borrow().refusal(&creator);
         if let Some(why) = refusal {
-            // Dropping `source` closes both fds: the engine's clients cannot connect.
-            warn!(engine = ?context.sandbox_engine, client = ?creator, "security context refused: {why}");
+            // Dropping `source` closes both fds: the engine's clients cannot connect. Warned
+            // of once per connection: a client committing in a loop would grow the log.
+            let data = self
+                .display_handle
+                .backend_handle()
+                .get_client_data(creator.clone());
+            let first = data.is_ok_and(|d| {
+                d.downcast_ref::<ClientState>()
+                    .is_none_or(|d| !d.security_refusal_logged.swap(true, SeqCst))
+            });
+            let engine = &context.sandbox_engine;
+            if first {
+                warn!(?engine, client = ?creator, "security context refused: {why} (further refusals of this client are logged at debug)");
+            } else {
+                debug!(?engine, client = ?creator, "security context refused: {why}");
+            }
             return;
         }
         live.borrow_mut().add(&creator);
