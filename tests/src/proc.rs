@@ -60,11 +60,13 @@ pub fn fd_count(pid: u32) -> Option<usize> {
 }
 
 /// Polls the process's fd count for up to 5 s until it is at most `at_most` (closing
-/// happens on the compositor's next dispatch); returns the last count read.
+/// happens on the compositor's next dispatch); returns the last count read, or
+/// `usize::MAX` once the process is gone (a dead compositor holds no fds, and must not
+/// pass an fd check).
 pub fn fds_settle_to(pid: u32, at_most: usize) -> usize {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let now = fd_count(pid).unwrap_or(0);
+        let now = fd_count(pid).unwrap_or(usize::MAX);
         if now <= at_most || std::time::Instant::now() > deadline {
             return now;
         }
