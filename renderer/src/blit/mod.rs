@@ -49,8 +49,8 @@ use drm_fourcc::DrmFourcc as Fourcc;
 use smithay::{
     backend::{
         allocator::{
-            dmabuf::{Dmabuf, DmabufFlags, WeakDmabuf},
-            Buffer as _, Modifier,
+            dmabuf::{Dmabuf, WeakDmabuf},
+            Buffer as _,
         },
         egl::ffi::egl as eglffi,
         renderer::{
@@ -441,21 +441,11 @@ pub(crate) fn xrgb_target(
     renderer: &mut GlesRenderer,
     size: Size<i32, Physical>,
 ) -> Option<(GlesTexture, Option<crate::cpu::direct::TargetPixels>)> {
-    use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
-    let stride = size.w.checked_mul(4)?;
-    let fd = memfd_create("planar-target", MemfdFlags::CLOEXEC).ok()?;
-    ftruncate(&fd, stride as u64 * size.h as u64).ok()?;
-    let mut b = Dmabuf::builder(
-        (size.w, size.h),
-        Fourcc::Xrgb8888,
-        Modifier::Linear,
-        DmabufFlags::empty(),
-    );
-    let pixels = crate::cpu::direct::TargetPixels::new(std::os::fd::AsFd::as_fd(&fd), size)
-        .map_err(|err| debug!(%err, "the XR24 target is not mapped"))
-        .ok();
-    b.add_plane(fd, 0, 0, stride as u32);
-    let dmabuf = b.build()?;
+    let (w, h) = (usize::try_from(size.w).ok()?, usize::try_from(size.h).ok()?);
+    let (dmabuf, map) = crate::cpu::map::xr24_memfd("planar-target", w, h)
+        .map_err(|err| debug!(%err, "no XR24 target"))
+        .ok()?;
+    let pixels = Some(crate::cpu::direct::TargetPixels::new(map, size));
     let texture = texture_2d(renderer, &dmabuf, true)
         .map_err(|err| debug!(%err, "no XR24 target"))
         .ok()?;

@@ -1,19 +1,10 @@
 //! Unit tests of the copy path: sources made once, pruned, freed; when a draw copies.
 
 use super::*;
+use smithay::backend::allocator::{dmabuf::DmabufFlags, Modifier};
 
 fn memfd_dmabuf() -> Dmabuf {
-    use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
-    let fd = memfd_create("t", MemfdFlags::CLOEXEC).unwrap();
-    ftruncate(&fd, 64).unwrap();
-    let mut b = Dmabuf::builder(
-        (4, 4),
-        Fourcc::Xrgb8888,
-        Modifier::Linear,
-        DmabufFlags::empty(),
-    );
-    b.add_plane(fd, 0, 0, 16);
-    b.build().unwrap()
+    crate::cpu::map::xr24_memfd("t", 4, 4).unwrap().0
 }
 
 /// A source lives as long as its buffer; its framebuffer is then handed to the

@@ -87,24 +87,7 @@ struct CopyFrame {
 
 impl CopyFrame {
     fn new(width: usize, height: usize) -> std::io::Result<Self> {
-        use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
-        use smithay::backend::allocator::{dmabuf::DmabufFlags, Modifier};
-        let stride = u32::try_from(width * 4).map_err(std::io::Error::other)?;
-        let len = width * height * 4;
-        let fd = memfd_create("planar-cpu-frame", MemfdFlags::CLOEXEC)?;
-        ftruncate(&fd, len as u64)?;
-        // Pages are only made resident as rows are converted into them.
-        let map = Mapping::writable(std::os::fd::AsFd::as_fd(&fd), len)?;
-        let mut b = Dmabuf::builder(
-            (width as i32, height as i32),
-            Fourcc::Xrgb8888,
-            Modifier::Linear,
-            DmabufFlags::empty(),
-        );
-        b.add_plane(fd, 0, 0, stride);
-        let dmabuf = b
-            .build()
-            .ok_or_else(|| std::io::Error::other("no dma-buf"))?;
+        let (dmabuf, map) = super::map::xr24_memfd("planar-cpu-frame", width, height)?;
         Ok(CopyFrame { map, dmabuf })
     }
 }

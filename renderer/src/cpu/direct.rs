@@ -69,19 +69,15 @@ pub struct TargetPixels {
 }
 
 impl TargetPixels {
-    /// Maps the target memfd `fd` of `size` (4 bytes a pixel, rows tightly packed).
-    pub(crate) fn new(
-        fd: std::os::fd::BorrowedFd<'_>,
-        size: Size<i32, Physical>,
-    ) -> std::io::Result<Self> {
-        let stride = size.w as usize * 4;
-        let map = Mapping::writable(fd, stride * size.h as usize)?;
-        Ok(TargetPixels {
+    /// The target's writable mapping `map` (from `map::xr24_memfd`: 4 bytes a pixel,
+    /// rows tightly packed) of `size`.
+    pub(crate) fn new(map: Mapping, size: Size<i32, Physical>) -> Self {
+        TargetPixels {
             map: RefCell::new(map),
             size,
-            stride,
+            stride: size.w.max(0) as usize * 4,
             scratch: RefCell::new(Vec::new()),
-        })
+        }
     }
 
     /// Converts the `damage` rectangles (relative to `dst`, where the buffer region from

@@ -86,6 +86,44 @@ impl Mapping {
     }
 }
 
+/// An XRGB8888 linear `width` x `height` image in a memfd planar makes (rows tightly
+/// packed): as a dma-buf for the renderer's EGL import, and mapped writable for planar's
+/// own writes. The copy frames and the output targets of the copy path (see `blit`).
+pub(crate) fn xr24_memfd(
+    name: &str,
+    width: usize,
+    height: usize,
+) -> std::io::Result<(smithay::backend::allocator::dmabuf::Dmabuf, Mapping)> {
+    use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
+    use smithay::backend::allocator::{
+        dmabuf::{Dmabuf, DmabufFlags},
+        Fourcc, Modifier,
+    };
+    let too_big = || std::io::Error::other("too big for a dma-buf");
+    let stride = width.checked_mul(4).ok_or_else(too_big)?;
+    let len = stride.checked_mul(height).ok_or_else(too_big)?;
+    let (w, h, stride32) = (
+        i32::try_from(width).map_err(|_| too_big())?,
+        i32::try_from(height).map_err(|_| too_big())?,
+        u32::try_from(stride).map_err(|_| too_big())?,
+    );
+    let fd = memfd_create(name, MemfdFlags::CLOEXEC)?;
+    ftruncate(&fd, len as u64)?;
+    // Pages are only made resident as rows are written into them.
+    let map = Mapping::writable(std::os::fd::AsFd::as_fd(&fd), len)?;
+    let mut b = Dmabuf::builder(
+        (w, h),
+        Fourcc::Xrgb8888,
+        Modifier::Linear,
+        DmabufFlags::empty(),
+    );
+    b.add_plane(fd, 0, 0, stride32);
+    let dmabuf = b
+        .build()
+        .ok_or_else(|| std::io::Error::other("no dma-buf"))?;
+    Ok((dmabuf, map))
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly what new() mapped.
