@@ -85,9 +85,9 @@ where
         .unwrap_or_default();
     renderer.free_dropped(copies);
     // Copies only onto an untransformed output (see `blit::CopyDraw::copy_draw`), and
-    // converts straight into a target only where it would copy.
+    // converts straight into a target only where it would copy (`pixels` is only there
+    // for a target the copy path copies onto: `engine::OutputTarget`).
     let turned = output.current_transform();
-    let pixels = pixels.filter(|_| copies.on);
     let size = output.current_mode().map(|m| m.size).unwrap_or_default();
     let on = OnOutput {
         scale,
