@@ -169,6 +169,8 @@ pub struct State {
     pub virtual_clock: bool,
     /// Presentation sequence number: one per frame drawn.
     pub frame_seq: u64,
+    /// When frame callbacks last answered commits (see `present`).
+    pub answers: crate::present::Answers,
     /// Whether anything was ever drawn into the target.
     pub presented_any: bool,
     pub screenshot: Screenshot,
@@ -276,6 +278,7 @@ impl State {
             on_demand: config.refresh_hz == 0,
             virtual_clock: config.virtual_clock,
             frame_seq: 0,
+            answers: Default::default(),
             presented_any: false,
             screenshot: Screenshot::default(),
             stop: None,

@@ -538,3 +538,36 @@ fn hostile_commit_timing_targets_are_released() {
     }
     assert!(global_names(&server.connect().unwrap()).len() > 10);
 }
+
+#[test]
+fn a_commit_after_a_quiet_refresh_is_answered_at_once() {
+    // 1 Hz: the tick alone answers a commit up to a second later. A commit made when no
+    // callback was answered for a whole interval is answered at once; one made right
+    // after an answer still waits for the next tick (pacing holds).
+    let server = Server::start(&["--renderer", "pixman", "--refresh", "1"]).unwrap();
+    let conn = server.connect().unwrap();
+    let mut window = Window::new(&conn, "quiet").unwrap();
+    let qh = window.queue_handle().clone();
+    let shm: WlShm = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let buffer = shm_buffer(&shm, &qh, 32, 32, 32 * 4, &[0x80; 32 * 32 * 4]).unwrap();
+    let shown_in = |window: &mut Window| {
+        let started = Instant::now();
+        window.show(&buffer, 32, None, 32);
+        window.wait_presented().unwrap();
+        started.elapsed()
+    };
+    for round in 0..3 {
+        std::thread::sleep(Duration::from_millis(1100));
+        let quiet = shown_in(&mut window);
+        assert!(
+            quiet < Duration::from_millis(300),
+            "round {round}: a commit after a quiet second was answered in {quiet:?}\n{}",
+            server.log()
+        );
+        let paced = shown_in(&mut window);
+        assert!(
+            paced >= Duration::from_millis(800),
+            "round {round}: a commit right after an answer was answered in {paced:?} at 1 Hz"
+        );
+    }
+}

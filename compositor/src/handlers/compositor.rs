@@ -12,7 +12,10 @@ use smithay::{
         },
         Client,
     },
-    wayland::compositor::{get_parent, CompositorClientState, CompositorHandler, CompositorState},
+    wayland::compositor::{
+        get_parent, with_states, CompositorClientState, CompositorHandler, CompositorState,
+        SurfaceAttributes,
+    },
 };
 
 use crate::state::{ClientState, Shown, State};
@@ -37,6 +40,17 @@ impl CompositorHandler for State {
 
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
+        let asks_frame = with_states(surface, |states| {
+            !states
+                .cached_state
+                .get::<SurfaceAttributes>()
+                .current()
+                .frame_callbacks
+                .is_empty()
+        });
+        if asks_frame {
+            self.answers.asked();
+        }
         self.note_fifo_barrier(surface);
         let mut root = surface.clone();
         while let Some(parent) = get_parent(&root) {
@@ -83,6 +97,7 @@ pub fn surface_committed(state: &mut State, root: &WlSurface) {
     // (the refresh tick answers it otherwise).
     if has_buffer || was_shown {
         state.present();
+        state.answer_if_idle();
     } else if state.on_demand {
         state.send_frame_callbacks();
     }
