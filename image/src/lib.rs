@@ -16,6 +16,14 @@ mod png;
 pub use check::{bless_from_env, check_against, sibling, CheckOptions, CheckOutcome};
 pub use compare::{compare, parse_clip, parse_fuzz, Clip, Comparison, Fuzz, Worst};
 
+/// Copies 4-byte pixels from `src` into `dst` with the first and third bytes swapped and
+/// the fourth set to 255: RGBA to XRGB8888's memory order (B, G, R, X) and back, opaque.
+pub fn swap_red_blue_opaque(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+        d.copy_from_slice(&[s[2], s[1], s[0], 255]);
+    }
+}
+
 /// A tightly packed RGBA8 image, top row first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RgbaImage {
@@ -58,5 +66,19 @@ impl RgbaImage {
             height: y1 - y0,
             data: (y0..y1).flat_map(row).copied().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn red_and_blue_swap_and_every_pixel_is_opaque() {
+        let xrgb = [10, 20, 30, 0, 1, 2, 3, 77];
+        let mut rgba = [9; 8];
+        super::swap_red_blue_opaque(&mut rgba, &xrgb);
+        assert_eq!(rgba, [30, 20, 10, 255, 3, 2, 1, 255]);
+        let mut back = [9; 8];
+        super::swap_red_blue_opaque(&mut back, &rgba);
+        assert_eq!(back, [10, 20, 30, 255, 1, 2, 3, 255]);
     }
 }

@@ -394,6 +394,15 @@ impl Engine {
     /// Reads the whole target back as tightly packed RGBA, top row first.
     pub fn read_rgba(&mut self) -> Result<Vec<u8>, RendererError> {
         match self {
+            // planar's own XR24 target: its memory, once the GL queue is drained.
+            Engine::Gles(t) if t.target.pixels.is_some() => {
+                t.renderer.wait_copy_reads();
+                Ok(t.target
+                    .pixels
+                    .as_ref()
+                    .map(|p| p.rgba())
+                    .unwrap_or_default())
+            }
             // glReadPixels returns the bottom row first; smithay's mapping does not say so.
             Engine::Gles(t) => read_rgba(t, true),
             Engine::Pixman(t) => read_rgba(t, false),

@@ -462,9 +462,7 @@ impl State {
                     (region.loc.y as usize + y) * image.width as usize + region.loc.x as usize;
                 let src = &image.data[src_row * 4..(src_row + w) * 4];
                 let row = &mut dst[y * data.stride as usize..][..w * 4];
-                for (d, s) in row.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
-                    d.copy_from_slice(&[s[2], s[1], s[0], 255]);
-                }
+                planar_image::swap_red_blue_opaque(row, src);
             }
             Ok(())
         });

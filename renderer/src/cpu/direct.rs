@@ -80,6 +80,17 @@ impl TargetPixels {
         }
     }
 
+    /// The target as tightly packed RGBA, top row first, once nothing is left to draw into
+    /// it (the caller waits for the GL queue). Cheaper than glReadPixels on llvmpipe, which
+    /// reads this same memory through its format conversion.
+    pub(crate) fn rgba(&self) -> Vec<u8> {
+        let map = self.map.borrow();
+        let len = self.stride * self.size.h.max(0) as usize;
+        let mut out = vec![0; len];
+        planar_image::swap_red_blue_opaque(&mut out, &map.bytes()[..len]);
+        out
+    }
+
     /// Converts the `damage` rectangles (relative to `dst`, where the buffer region from
     /// `src` is drawn) of `buffer` into the target, clipped to `dst` and the target.
     fn write(
