@@ -44,6 +44,11 @@ pub struct InputState {
     pub script: Option<crate::script::Script>,
     /// Commits of toplevel surface trees so far: waits watch it to see clients settle.
     pub commits: u64,
+    /// The keymap of the keyboard made when first needed (`State::keyboard`); `None`
+    /// before `add_input_devices` and after the keymap failed to compile.
+    pub keyboard_names: Option<crate::keymap::KeymapNames>,
+    /// Keyboard focus while the seat has no keyboard yet.
+    pub focus: Option<WlSurface>,
 }
 
 /// Why a key or text could not be injected.
@@ -196,8 +201,7 @@ impl State {
         };
         let (shift, altgr) = keymap.modifier_keys();
         let pressed = self
-            .seat
-            .get_keyboard()
+            .keyboard()
             .map(|k| k.pressed_keys())
             .unwrap_or_default();
         let mut held = Vec::new();
@@ -213,7 +217,7 @@ impl State {
     }
 
     fn send_key(&mut self, keycode: Keycode, pressed: bool) {
-        let Some(keyboard) = self.seat.get_keyboard() else {
+        let Some(keyboard) = self.keyboard() else {
             return;
         };
         let state = if pressed {

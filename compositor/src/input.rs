@@ -1,7 +1,13 @@
-//! The seat, one code path for both backends: a pointer, a keyboard and touch, always
-//! present. Nested mode feeds it the host's pointer and keyboard; headless and nested
-//! alike take injected input (planar-test-v1, `--script`, virtual keyboard/pointer, see
-//! `inject`).
+//! The seat, one code path for both backends: a pointer, a keyboard and touch. Nested
+//! mode feeds it the host's pointer and keyboard; headless and nested alike take injected
+//! input (planar-test-v1, `--script`, virtual keyboard/pointer, see `inject`).
+//!
+//! The keyboard is made when first needed: a client binds wl_seat (so the capabilities
+//! it hears of name it), input is injected, the host types. Compiling the keymap is
+//! ~4 ms of CPU, a twentieth of a screenshot test whose client never binds a seat. A
+//! layout given with `--keymap` is compiled at start, so a wrong name stops planar there.
+//! Until the keyboard exists, focus is kept by planar and its effects (activated state,
+//! clipboard focus) happen as they would; the keyboard starts on that focus.
 //!
 //! Keyboard focus, deterministically: headless, a new toplevel is raised and activated
 //! when it is created (its first configure says activated) and gets keyboard focus when
@@ -19,13 +25,13 @@ use smithay::{
     },
     desktop::Window,
     input::{
-        keyboard::FilterResult,
+        keyboard::{FilterResult, KeyboardHandle},
         pointer::{AxisFrame, ButtonEvent, MotionEvent},
     },
-    reexports::wayland_server::protocol::wl_surface::WlSurface,
+    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     utils::{Logical, Point, SERIAL_COUNTER},
 };
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::{
     keymap::{KeymapIndex, KeymapNames},
@@ -37,25 +43,79 @@ const REPEAT_DELAY_MS: i32 = 200;
 const REPEAT_RATE: i32 = 25;
 
 impl State {
-    /// Gives the seat a keyboard with the keymap `names` describe (XKB's default when
-    /// empty), a pointer and touch.
+    /// Gives the seat a pointer and touch, and a keyboard with the keymap `names` describe
+    /// (XKB's default when empty): made now when a layout is named, else when first needed.
     pub fn add_input_devices(&mut self, names: &KeymapNames) -> anyhow::Result<()> {
-        self.seat
-            .add_keyboard(names.xkb_config(), REPEAT_DELAY_MS, REPEAT_RATE)
-            .map_err(|err| anyhow::anyhow!("error loading the keymap {:?}: {err}", names.layout))?;
-        // A new keyboard, a new keymap: its index is built afresh when next needed.
-        self.input.keymap = Default::default();
+        self.input.keyboard_names = Some(names.clone());
+        if !names.layout.is_empty() {
+            self.make_keyboard()?;
+        }
         self.seat.add_pointer();
         self.seat.add_touch();
         crate::handlers::virtual_input::create_globals(&self.display_handle);
         Ok(())
     }
 
+    /// The seat's keyboard, made now if it was not yet (module header); `None` when the
+    /// keymap does not compile (warned of once) or the seat has none.
+    pub fn keyboard(&mut self) -> Option<KeyboardHandle<State>> {
+        if let Some(keyboard) = self.seat.get_keyboard() {
+            return Some(keyboard);
+        }
+        self.input.keyboard_names.as_ref()?;
+        match self.make_keyboard() {
+            Ok(keyboard) => Some(keyboard),
+            Err(err) => {
+                self.input.keyboard_names = None;
+                warn!(%err, "the seat has no keyboard");
+                None
+            }
+        }
+    }
+
+    fn make_keyboard(&mut self) -> anyhow::Result<KeyboardHandle<State>> {
+        let names = self.input.keyboard_names.clone().unwrap_or_default();
+        let keyboard = self
+            .seat
+            .add_keyboard(names.xkb_config(), REPEAT_DELAY_MS, REPEAT_RATE)
+            .map_err(|err| anyhow::anyhow!("error loading the keymap {:?}: {err}", names.layout))?;
+        info!(layout = %names.layout, "keyboard made (keymap compiled)");
+        // A new keyboard, a new keymap: its index is built afresh when next needed.
+        self.input.keymap = Default::default();
+        if let Some(focus) = self.input.focus.take().filter(|f| f.is_alive()) {
+            keyboard.set_focus(self, Some(focus), SERIAL_COUNTER.next_serial());
+        }
+        Ok(keyboard)
+    }
+
+    /// The surface with keyboard focus (kept by planar until the keyboard is made).
+    pub fn keyboard_focus(&self) -> Option<WlSurface> {
+        match self.seat.get_keyboard() {
+            Some(keyboard) => keyboard.current_focus(),
+            None => self.input.focus.clone(),
+        }
+    }
+
+    /// Moves keyboard focus to `focus`: the keyboard's, or planar's until there is one,
+    /// with the same effects (`SeatHandler::focus_changed`).
+    pub fn set_keyboard_focus(&mut self, focus: Option<WlSurface>) {
+        if let Some(keyboard) = self.seat.get_keyboard() {
+            keyboard.set_focus(self, focus, SERIAL_COUNTER.next_serial());
+            return;
+        }
+        if self.input.focus == focus {
+            return;
+        }
+        self.input.focus.clone_from(&focus);
+        let seat = self.seat.clone();
+        smithay::input::SeatHandler::focus_changed(self, &seat, focus.as_ref());
+    }
+
     /// The seat's keymap index (which key gives a keysym), built from the keymap the
     /// keyboard holds the first time it is asked for; `None` without a keyboard.
     pub(crate) fn keymap_index(&mut self) -> Option<&KeymapIndex> {
         if self.input.keymap.index.get().is_none() {
-            let Some(keyboard) = self.seat.get_keyboard() else {
+            let Some(keyboard) = self.keyboard() else {
                 // Not kept: a keyboard added later is asked again (warned of once).
                 if !std::mem::replace(&mut self.input.keymap.warned, true) {
                     warn!("the seat has no keyboard: keys and text cannot be injected");
@@ -89,9 +149,7 @@ impl State {
             .as_ref()
             .and_then(planar_renderer::xwayland::window_surface);
         debug!(?focus, "keyboard focus");
-        if let Some(keyboard) = self.seat.get_keyboard() {
-            keyboard.set_focus(self, focus, SERIAL_COUNTER.next_serial());
-        }
+        self.set_keyboard_focus(focus);
         self.x11_focus_changed(window.as_ref());
     }
 
@@ -102,8 +160,11 @@ impl State {
             let Some(toplevel) = window.toplevel() else {
                 continue;
             };
-            let active = focused == Some(toplevel.wl_surface());
-            if window.set_activated(active) && toplevel.is_initial_configure_sent() {
+            window.set_activated(focused == Some(toplevel.wl_surface()));
+            // Sent when the state differs from the last configure's, not only when
+            // `set_activated` changed it: a new toplevel mapped activated deactivates the
+            // others in their pending state only, and they kept showing themselves active.
+            if toplevel.is_initial_configure_sent() {
                 toplevel.send_pending_configure();
             }
         }
@@ -111,11 +172,7 @@ impl State {
 
     /// The focused toplevel went away: focus the topmost remaining one.
     pub fn refocus_after(&mut self, gone: &WlSurface) {
-        let focused = self
-            .seat
-            .get_keyboard()
-            .and_then(|k| k.current_focus())
-            .is_some_and(|f| &f == gone);
+        let focused = self.keyboard_focus().is_some_and(|f| &f == gone);
         if focused {
             let top = self
                 .space
@@ -139,7 +196,7 @@ impl State {
             }
             InputEvent::PointerAxis { event } => self.pointer_axis::<B>(&event),
             InputEvent::Keyboard { event } => {
-                let Some(keyboard) = self.seat.get_keyboard() else {
+                let Some(keyboard) = self.keyboard() else {
                     return;
                 };
                 let serial = SERIAL_COUNTER.next_serial();

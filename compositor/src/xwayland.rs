@@ -286,7 +286,7 @@ impl State {
         // of planar's focus at its first show. One that goes before it was shown leaves the
         // X focus on nothing while planar's wl_keyboard focus stays on another X window:
         // give the X focus back to that window, or its keys would be lost.
-        let focused = self.seat.get_keyboard().and_then(|k| k.current_focus());
+        let focused = self.keyboard_focus();
         let back = focused.and_then(|f| {
             self.space
                 .elements()

@@ -204,8 +204,14 @@ impl Dispatch<xdg_toplevel::XdgToplevel, String> for ProbeState {
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
-        if let xdg_toplevel::Event::Configure { .. } = event {
-            state.log.push(format!("{title} configure"));
+        if let xdg_toplevel::Event::Configure { states, .. } = event {
+            // The states are u32s in native byte order.
+            let activated = states.chunks_exact(4).any(|c| {
+                u32::from_ne_bytes([c[0], c[1], c[2], c[3]])
+                    == xdg_toplevel::State::Activated as u32
+            });
+            let activated = if activated { " activated" } else { "" };
+            state.log.push(format!("{title} configure{activated}"));
         }
     }
 }

@@ -67,6 +67,54 @@ fn activation_gives_the_window_keyboard_focus() {
 }
 
 #[test]
+fn the_keyboard_is_made_when_a_client_binds_the_seat() {
+    let server = Server::start(&["--renderer", "pixman"]).unwrap();
+    let made = |server: &Server| server.log().contains("keyboard made");
+    // A client without a seat: no keymap compiled, and its window is still activated
+    // when it gets focus.
+    let seatless_conn = server.connect().unwrap();
+    let mut seatless = Probe::new(&seatless_conn).unwrap();
+    let first = seatless.window("first").unwrap();
+    seatless.show(&first).unwrap();
+    seatless.roundtrip().unwrap();
+    assert!(
+        seatless.heard("first configure activated"),
+        "{:?}\n{}",
+        seatless.state.log,
+        server.log()
+    );
+    assert!(!made(&server), "{}", server.log());
+    // A client binding wl_seat makes the keyboard; it starts on the focused window, whose
+    // client hears the enter once it asks for a keyboard.
+    let seated_conn = server.connect().unwrap();
+    let mut seated = Probe::new(&seated_conn).unwrap();
+    seated.bind_keyboard().unwrap();
+    assert!(made(&server), "{}", server.log());
+    seatless.bind_keyboard().unwrap();
+    let enter_first = format!("keyboard enter {}", first.surface.id().protocol_id());
+    assert!(
+        seatless.heard(&enter_first),
+        "{:?}\n{}",
+        seatless.state.log,
+        server.log()
+    );
+    // Focus then moves as before: the new window gets it, the first is deactivated.
+    seatless.state.log.clear();
+    let second = seated.window("second").unwrap();
+    seated.show(&second).unwrap();
+    seated.roundtrip().unwrap();
+    seatless.roundtrip().unwrap();
+    let enter_second = format!("keyboard enter {}", second.surface.id().protocol_id());
+    assert!(seated.heard(&enter_second), "{:?}", seated.state.log);
+    assert_eq!(
+        seatless.state.log.last().map(String::as_str),
+        Some("first configure"),
+        "{:?}",
+        seatless.state.log
+    );
+}
+
+#[test]
 fn foreign_toplevel_list_follows_windows() {
     let server = Server::start(&["--renderer", "pixman"]).unwrap();
     let lister_conn = server.connect().unwrap();

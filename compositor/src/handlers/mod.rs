@@ -27,13 +27,16 @@ pub use compositor::surface_committed;
 pub use xdg_shell::fill_output_if_asked;
 
 use smithay::{
-    delegate_output, delegate_presentation, delegate_seat, delegate_single_pixel_buffer,
-    delegate_viewporter,
+    delegate_output, delegate_presentation, delegate_single_pixel_buffer, delegate_viewporter,
     input::{SeatHandler, SeatState},
-    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
+    reexports::wayland_server::{
+        protocol::{wl_seat::WlSeat, wl_surface::WlSurface},
+        Client, DataInit, DisplayHandle, GlobalDispatch, New, Resource,
+    },
     wayland::{
         buffer::BufferHandler,
         output::OutputHandler,
+        seat::SeatGlobalData,
         shm::{ShmHandler, ShmState},
     },
 };
@@ -86,7 +89,39 @@ dispatch::delegate_to!(ShmState:
     ]
 );
 delegate_output!(State);
-delegate_seat!(State);
+// smithay's delegate_seat! but for wl_seat's bind, which makes the keyboard first (see
+// `input`): the capabilities smithay sends with the bind then name it.
+dispatch::delegate_to!(smithay::input::SeatState<State>:
+    globals []
+    objects [
+        smithay::reexports::wayland_server::protocol::wl_seat::WlSeat: smithay::wayland::seat::SeatUserData<State>,
+        smithay::reexports::wayland_server::protocol::wl_pointer::WlPointer: smithay::wayland::seat::PointerUserData<State>,
+        smithay::reexports::wayland_server::protocol::wl_keyboard::WlKeyboard: smithay::wayland::seat::KeyboardUserData<State>,
+        smithay::reexports::wayland_server::protocol::wl_touch::WlTouch: smithay::wayland::seat::TouchUserData<State>,
+    ]
+);
+
+impl GlobalDispatch<WlSeat, SeatGlobalData<State>> for State {
+    fn bind(
+        state: &mut State,
+        dh: &DisplayHandle,
+        client: &Client,
+        resource: New<WlSeat>,
+        global: &SeatGlobalData<State>,
+        data_init: &mut DataInit<'_, State>,
+    ) {
+        state.keyboard();
+        <SeatState<State> as GlobalDispatch<WlSeat, SeatGlobalData<State>, State>>::bind(
+            state, dh, client, resource, global, data_init,
+        );
+    }
+
+    fn can_view(client: Client, global: &SeatGlobalData<State>) -> bool {
+        <SeatState<State> as GlobalDispatch<WlSeat, SeatGlobalData<State>, State>>::can_view(
+            client, global,
+        )
+    }
+}
 delegate_viewporter!(State);
 delegate_presentation!(State);
 delegate_single_pixel_buffer!(State);

@@ -126,6 +126,8 @@ intercept!(
             manager.post_error(zwp_virtual_keyboard_manager_v1::Error::Unauthorized, why);
             return None;
         }
+        // smithay's virtual keyboard types through the seat's keyboard.
+        state.keyboard();
         info!(client = ?client.id(), "virtual keyboard created");
         Some(request)
     }

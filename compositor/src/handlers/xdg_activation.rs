@@ -15,7 +15,6 @@ use std::time::Duration;
 use smithay::{
     delegate_xdg_activation,
     reexports::wayland_server::protocol::wl_surface::WlSurface,
-    utils::SERIAL_COUNTER,
     wayland::xdg_activation::{
         XdgActivationHandler, XdgActivationState, XdgActivationToken, XdgActivationTokenData,
     },
@@ -67,9 +66,7 @@ impl XdgActivationHandler for State {
             return;
         };
         self.space.raise_element(&window, true);
-        if let Some(keyboard) = self.seat.get_keyboard() {
-            keyboard.set_focus(self, Some(surface), SERIAL_COUNTER.next_serial());
-        }
+        self.set_keyboard_focus(Some(surface));
         info!(token = %*token, "window activated");
         self.present();
     }
