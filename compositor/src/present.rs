@@ -4,10 +4,14 @@
 //! makes is presented before it can be undone, so a client that draws and exits, or is
 //! killed, is in the screenshot. Frame callbacks go out on the refresh tick, so clients
 //! are paced at the output's refresh rate; a commit that comes when no callback was
-//! answered for a whole refresh interval is answered at once, and the tick starts again
-//! from it (the first frame of a client, or of one drawing after a pause, is not held
-//! back up to an interval: a screenshot test's client waited 8 ms on average for the
-//! first tick). A headless output has no scan-out whose phase the tick must keep.
+//! answered for a whole refresh interval is answered at once (the first frame of a
+//! client, or of one drawing after a pause, is not held back up to an interval: a
+//! screenshot test's client waited 8 ms on average for the first tick), and the tick after
+//! it keeps its callbacks for the next one. The tick's phase never moves.
+//!
+//! Known limit: a callback planar never answers (a cursor surface's) counts as asked for,
+//! so a client animating its cursor makes every tick an answer and nothing is answered at
+//! once.
 
 use std::time::{Duration, Instant};
 
@@ -24,12 +28,12 @@ use crate::state::State;
 /// `--clock virtual` too).
 #[derive(Debug, Default)]
 pub struct Answers {
-    /// The last time callbacks went out with one asked for since the time before.
+    /// When callbacks last went out with at least one asked for: at a tick or at once.
     last: Option<Instant>,
+    /// When callbacks last went out at once (`answer_if_idle`).
+    at_once: Option<Instant>,
     /// A frame callback was asked for since callbacks last went out.
     asked: bool,
-    /// The next tick, when a commit answered at once moved it later.
-    next_tick: Option<Instant>,
 }
 
 impl Answers {
@@ -38,7 +42,7 @@ impl Answers {
         self.asked = true;
     }
 
-    /// Callbacks go out now.
+    /// Callbacks went out at `now` (after the frame was drawn).
     fn sent(&mut self, now: Instant) {
         if std::mem::take(&mut self.asked) {
             self.last = Some(now);
@@ -124,28 +128,29 @@ impl State {
     }
 
     /// The refresh tick: draws what changed without a commit (a window that went away),
-    /// then tells every client it may draw again. Returns when the tick is due instead
-    /// when a commit answered at once moved it later.
-    pub fn tick(&mut self) -> Option<Instant> {
-        let now = Instant::now();
-        if let Some(due) = self.answers.next_tick.take() {
-            if due > now {
-                self.answers.next_tick = Some(due);
-                return Some(due);
-            }
-        }
+    /// then tells every client it may draw again — but for a tick less than an interval
+    /// after callbacks went out at once: they wait for the next tick, so that no client
+    /// hears two answers closer than an interval. The tick itself never moves, so fifo and
+    /// commit-timing updates are released on it whatever clients commit.
+    pub fn tick(&mut self) {
         self.space.refresh();
         self.present();
-        self.answers.sent(now);
-        self.send_frame_callbacks();
+        let now = Instant::now();
+        let just_answered = self
+            .answers
+            .at_once
+            .is_some_and(|at| now.duration_since(at) < self.refresh);
+        if !just_answered {
+            self.answers.sent(now);
+            self.send_frame_callbacks();
+        }
         self.release_paced();
-        None
     }
 
-    /// After a commit was drawn (with a refresh rate): answers the frame callbacks now when
-    /// none were answered for a refresh interval, and starts the tick again from now. No
-    /// client gets two answers closer than an interval: one that got an answer less than
-    /// an interval ago made `last` that recent.
+    /// After a commit was drawn (with a refresh rate): answers the frame callbacks at once
+    /// when none were answered for a refresh interval (a client's first frame, or one after
+    /// a pause, does not wait up to an interval for the tick). A client that heard an answer
+    /// less than an interval ago made `last` that recent, so it waits for the tick.
     pub fn answer_if_idle(&mut self) {
         let now = Instant::now();
         if self.on_demand
@@ -158,7 +163,7 @@ impl State {
         }
         self.answers.asked = false;
         self.answers.last = Some(now);
-        self.answers.next_tick = Some(now + self.refresh);
+        self.answers.at_once = Some(now);
         self.send_frame_callbacks();
     }
 

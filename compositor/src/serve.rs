@@ -72,13 +72,10 @@ impl Planar {
         let refresh = self.state.refresh;
         if !self.state.on_demand {
             handle
-                .insert_source(
-                    Timer::from_duration(refresh),
-                    move |_, _, state| match state.tick() {
-                        Some(due) => TimeoutAction::ToInstant(due),
-                        None => TimeoutAction::ToDuration(refresh),
-                    },
-                )
+                .insert_source(Timer::from_duration(refresh), move |_, _, state| {
+                    state.tick();
+                    TimeoutAction::ToDuration(refresh)
+                })
                 .map_err(|e| anyhow::anyhow!("error adding the frame timer: {e}"))?;
         }
         Ok(())

@@ -403,7 +403,7 @@ impl Engine {
                     .map(|p| p.rgba())
                     .unwrap_or_default())
             }
-            // glReadPixels returns the bottom row first; smithay's mapping does not say so.
+            // Other targets through glReadPixels (`read_rgba` puts the rows top first).
             Engine::Gles(t) => read_rgba(t, true),
             Engine::Pixman(t) => read_rgba(t, false),
         }

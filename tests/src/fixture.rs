@@ -179,6 +179,19 @@ impl Server {
     /// As `start`, with planar killed after `watchdog` instead of two minutes (the guest
     /// tier, under TCG on a loaded machine, runs many clients against one planar).
     pub fn start_with_watchdog(args: &[&str], watchdog: Duration) -> anyhow::Result<Server> {
+        Self::start_with(args, &[], watchdog)
+    }
+
+    /// As `start`, with `env` added to planar's environment.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Server> {
+        Self::start_with(args, env, Duration::from_secs(120))
+    }
+
+    fn start_with(
+        args: &[&str],
+        env: &[(&str, &str)],
+        watchdog: Duration,
+    ) -> anyhow::Result<Server> {
         let runtime = runtime_dir();
         // planar's log goes to a file, shown only when the test fails.
         let log = std::fs::File::create(runtime.path().join("planar.log"))?;
@@ -186,6 +199,7 @@ impl Server {
             .arg("run")
             .args(args)
             .env("XDG_RUNTIME_DIR", runtime.path())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

@@ -571,3 +571,50 @@ fn a_commit_after_a_quiet_refresh_is_answered_at_once() {
         );
     }
 }
+
+#[test]
+fn fifo_updates_go_out_while_another_client_redraws_without_pause() {
+    // 1000 Hz: a full-screen window redrawn as fast as its client can, each draw longer
+    // than an interval (its commits answered at once whenever an interval passed), must not
+    // hold back the tick that releases fifo updates.
+    let server = Server::start(&[
+        "--renderer",
+        "pixman",
+        "--refresh",
+        "1000",
+        "--size",
+        "1920x1080",
+    ])
+    .unwrap();
+    let busy_conn = server.connect().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let busy = std::thread::spawn(move || {
+        let mut window = Window::new(&busy_conn, "busy").unwrap();
+        let qh = window.queue_handle().clone();
+        let shm: WlShm = window.globals.bind(&qh, 1..=1, ()).unwrap();
+        let (w, h) = (1920u32, 1080u32);
+        let buffer = shm_buffer(&shm, &qh, w, h, w * 4, &vec![0x40; (w * h * 4) as usize]).unwrap();
+        let mut frames = 0u32;
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            window.show(&buffer, w as i32, None, h as i32);
+            window.wait_presented().unwrap();
+            frames += 1;
+        }
+        frames
+    });
+    let conn = server.connect().unwrap();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    let (presented, _) = paced_burst(&conn, 6, true, None);
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let frames = busy.join().unwrap();
+    assert!(frames > 0, "the busy client drew nothing");
+    assert_eq!(presented.len(), 6);
+    assert!(
+        took < Duration::from_secs(5),
+        "6 fifo updates at 1000 Hz took {took:?} beside a client redrawing ({frames} frames)\n{}",
+        server.log()
+    );
+}

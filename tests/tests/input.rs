@@ -535,6 +535,60 @@ fn virtual_keyboard_keymap_larger_than_its_file_is_dropped() {
 }
 
 #[test]
+fn a_keymap_that_does_not_compile_leaves_the_seat_without_a_keyboard() {
+    use wayland_client::{globals::registry_queue_init, protocol::wl_seat::WlSeat};
+    use wayland_protocols_misc::zwp_virtual_keyboard_v1::client::{
+        zwp_virtual_keyboard_manager_v1::ZwpVirtualKeyboardManagerV1,
+        zwp_virtual_keyboard_v1::ZwpVirtualKeyboardV1,
+    };
+    struct S;
+    wayland_client::delegate_noop!(S: ignore ZwpVirtualKeyboardManagerV1);
+    wayland_client::delegate_noop!(S: ignore ZwpVirtualKeyboardV1);
+    wayland_client::delegate_noop!(S: ignore WlSeat);
+    impl
+        wayland_client::Dispatch<
+            wayland_client::protocol::wl_registry::WlRegistry,
+            wayland_client::globals::GlobalListContents,
+        > for S
+    {
+        fn event(
+            _: &mut Self,
+            _: &wayland_client::protocol::wl_registry::WlRegistry,
+            _: wayland_client::protocol::wl_registry::Event,
+            _: &wayland_client::globals::GlobalListContents,
+            _: &wayland_client::Connection,
+            _: &wayland_client::QueueHandle<Self>,
+        ) {
+        }
+    }
+
+    // The default keymap is compiled at the first wl_seat bind; one that cannot be is
+    // warned of, and a virtual keyboard (smithay's types through the seat's keyboard) is
+    // refused instead of stopping planar.
+    let mut server = Server::start_with_env(
+        &["--renderer", "pixman", "--allow-input", "all"],
+        &[("XKB_DEFAULT_LAYOUT", "no-such-layout")],
+    )
+    .unwrap();
+    let conn = server.connect().unwrap();
+    let (globals, mut queue) = registry_queue_init::<S>(&conn).unwrap();
+    let qh = queue.handle();
+    let seat: WlSeat = globals.bind(&qh, 1..=7, ()).unwrap();
+    let manager: ZwpVirtualKeyboardManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+    manager.create_virtual_keyboard(&seat, &qh, ());
+    let err = queue.roundtrip(&mut S).unwrap_err().to_string();
+    assert!(err.contains("no keyboard"), "{err}\n{}", server.log());
+    assert!(server.alive(), "planar died\n{}", server.log());
+    assert!(
+        server.log().contains("the seat has no keyboard"),
+        "{}",
+        server.log()
+    );
+    let other = server.connect().unwrap();
+    PlanarTest::new(&other).unwrap();
+}
+
+#[test]
 fn keymap_option_types_through_the_layout() {
     let dir = runtime_dir();
     let out = run_script(

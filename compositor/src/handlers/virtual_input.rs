@@ -126,8 +126,13 @@ intercept!(
             manager.post_error(zwp_virtual_keyboard_manager_v1::Error::Unauthorized, why);
             return None;
         }
-        // smithay's virtual keyboard types through the seat's keyboard.
-        state.keyboard();
+        // smithay's virtual keyboard types through the seat's keyboard (and unwraps it).
+        if state.keyboard().is_none() {
+            let why = "the seat has no keyboard: its keymap does not compile";
+            warn!(client = ?client.id(), "virtual keyboard refused: {why}");
+            manager.post_error(zwp_virtual_keyboard_manager_v1::Error::Unauthorized, why);
+            return None;
+        }
         info!(client = ?client.id(), "virtual keyboard created");
         Some(request)
     }

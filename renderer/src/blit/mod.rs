@@ -118,7 +118,8 @@ pub trait CopyDraw: Renderer + Sized {
         None
     }
 
-    /// Waits until the GPU has finished reading every copy frame, before one is written.
+    /// Waits until the GPU has finished the work queued (reading every copy frame, before
+    /// one is written; drawing the target, before its memory is read back).
     fn wait_copy_reads(&mut self) {}
 
     /// Inside a frame: runs the GL work queued so far, before the CPU writes into the

@@ -15,8 +15,9 @@
 //! before every CPU write the draw finishes the GL work queued so far (glFinish): what is
 //! below (and a quad drawn between two direct draws) lands first, what is drawn after
 //! lands on top. A glFinish with nothing queued costs little; copies (glBlitFramebuffer)
-//! run at once on llvmpipe. Readback and capture read the target's memory through GL,
-//! after the frame: they see the CPU writes.
+//! run at once on llvmpipe. Readback reads the target's memory itself after a glFinish
+//! (`TargetPixels::rgba`), captures read it through GL, both after the frame: they see the
+//! CPU writes.
 //!
 //! The client's buffer is read at render time: it is the surface's current buffer, which
 //! smithay holds (and does not release) until another buffer is committed. The read is

@@ -242,6 +242,13 @@ pub fn run(cfg: &Config) -> anyhow::Result<Report> {
         .map_err(|e| anyhow::anyhow!("the well-behaved client's first capture is wrong: {e}"))?;
     // A second capture before the baseline: whatever capturing allocates once is there.
     let reference = witness.capture(TIMEOUT).map_err(anyhow::Error::msg)?;
+    // planar makes the seat's keyboard at the first wl_seat bind, and its keymap memfd
+    // stays for good: made before the baseline too.
+    let seat_conn = wayland_client::Connection::from_socket(
+        std::os::unix::net::UnixStream::connect(&planar.socket)?,
+    )?;
+    crate::desktop_client::Probe::new(&seat_conn)?.bind_keyboard()?;
+    drop(seat_conn);
     let mut report = Report::default();
     let baseline_fds = planar.fds();
     report.baseline_fds = baseline_fds.len();
