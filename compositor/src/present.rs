@@ -7,11 +7,13 @@
 //! answered for a whole refresh interval is answered at once (the first frame of a
 //! client, or of one drawing after a pause, is not held back up to an interval: a
 //! screenshot test's client waited 8 ms on average for the first tick), and the tick after
-//! it keeps its callbacks for the next one. The tick's phase never moves.
+//! it keeps its callbacks for the next one. Commits never move the tick.
 //!
-//! Known limit: a callback planar never answers (a cursor surface's) counts as asked for,
-//! so a client animating its cursor makes every tick an answer and nothing is answered at
-//! once.
+//! Known limits: a callback planar never answers (a cursor surface's, a popup's) counts as
+//! asked for, so a client animating one makes every tick an answer and nothing is answered
+//! at once; a callback that could not be answered when it was asked for (an X11 surface
+//! not paired yet) and is answered by a later tick does not count as an answer, so its
+//! client can hear the next one less than an interval later.
 
 use std::time::{Duration, Instant};
 
@@ -147,13 +149,15 @@ impl State {
         self.release_paced();
     }
 
-    /// After a commit was drawn (with a refresh rate): answers the frame callbacks at once
-    /// when none were answered for a refresh interval (a client's first frame, or one after
-    /// a pause, does not wait up to an interval for the tick). A client that heard an answer
-    /// less than an interval ago made `last` that recent, so it waits for the tick.
+    /// After the clients' requests were handled (with a refresh rate): answers the frame
+    /// callbacks asked for at once when none were answered for a refresh interval (a
+    /// client's first frame, or one after a pause, does not wait up to an interval for the
+    /// tick). A client that heard an answer less than an interval ago made `last` that
+    /// recent, so it waits for the tick.
     pub fn answer_if_idle(&mut self) {
         let now = Instant::now();
         if self.on_demand
+            || !self.answers.asked
             || self
                 .answers
                 .last

@@ -147,6 +147,10 @@ fn serve_clients(display: &mut Display<State>, state: &mut State) -> anyhow::Res
     if state.on_demand {
         // No refresh tick: fifo and commit-timing updates go through when idle.
         state.release_paced();
+    } else {
+        // After every commit read so far was applied and drawn (a parent's commit applies
+        // its synchronised children first, each drawn on its own).
+        state.answer_if_idle();
     }
     state.poll_input();
     for (callback, data) in state.pending_callbacks.drain(..) {

@@ -618,3 +618,32 @@ fn fifo_updates_go_out_while_another_client_redraws_without_pause() {
         server.log()
     );
 }
+
+#[test]
+fn a_window_with_a_synchronised_subsurface_is_answered_at_once_too() {
+    // The parent's commit applies its synchronised child first, each drawn on its own:
+    // the answer must wait for the parent's frame request, not go out with the child.
+    let server = Server::start(&["--renderer", "pixman", "--refresh", "1"]).unwrap();
+    let conn = server.connect().unwrap();
+    let mut window = Window::new(&conn, "parent").unwrap();
+    let qh = window.queue_handle().clone();
+    let shm: WlShm = window.globals.bind(&qh, 1..=1, ()).unwrap();
+    let buffer = shm_buffer(&shm, &qh, 32, 32, 32 * 4, &[0x80; 32 * 32 * 4]).unwrap();
+    let child = window.subsurface(8, 8).unwrap();
+    for round in 0..2 {
+        std::thread::sleep(Duration::from_millis(1100));
+        let started = Instant::now();
+        child.attach(Some(&buffer), 0, 0);
+        child.damage_buffer(0, 0, 32, 32);
+        child.commit();
+        window.show(&buffer, 32, None, 32);
+        window.wait_presented().unwrap();
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(300),
+            "round {round}: a window and its synchronised subsurface committed after a quiet \
+             second were answered in {took:?}\n{}",
+            server.log()
+        );
+    }
+}

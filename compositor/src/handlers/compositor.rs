@@ -97,7 +97,6 @@ pub fn surface_committed(state: &mut State, root: &WlSurface) {
     // (the refresh tick answers it otherwise).
     if has_buffer || was_shown {
         state.present();
-        state.answer_if_idle();
     } else if state.on_demand {
         state.send_frame_callbacks();
     }

@@ -248,7 +248,10 @@ pub fn run(cfg: &Config) -> anyhow::Result<Report> {
         std::os::unix::net::UnixStream::connect(&planar.socket)?,
     )?;
     crate::desktop_client::Probe::new(&seat_conn)?.bind_keyboard()?;
+    let with_seat_client = planar.fds().len();
     drop(seat_conn);
+    // The baseline once planar has closed that connection.
+    planar.settle_fds(with_seat_client.saturating_sub(1), Duration::from_secs(5));
     let mut report = Report::default();
     let baseline_fds = planar.fds();
     report.baseline_fds = baseline_fds.len();
