@@ -484,44 +484,15 @@ fn script_expect_mismatch_names_the_line() {
 #[test]
 fn virtual_keyboard_keymap_larger_than_its_file_is_dropped() {
     use std::os::fd::AsFd;
-    use wayland_client::{globals::registry_queue_init, protocol::wl_seat::WlSeat};
-    use wayland_protocols_misc::zwp_virtual_keyboard_v1::client::{
-        zwp_virtual_keyboard_manager_v1::ZwpVirtualKeyboardManagerV1,
-        zwp_virtual_keyboard_v1::ZwpVirtualKeyboardV1,
-    };
-    struct S;
-    wayland_client::delegate_noop!(S: ignore ZwpVirtualKeyboardManagerV1);
-    wayland_client::delegate_noop!(S: ignore ZwpVirtualKeyboardV1);
-    wayland_client::delegate_noop!(S: ignore WlSeat);
-    impl
-        wayland_client::Dispatch<
-            wayland_client::protocol::wl_registry::WlRegistry,
-            wayland_client::globals::GlobalListContents,
-        > for S
-    {
-        fn event(
-            _: &mut Self,
-            _: &wayland_client::protocol::wl_registry::WlRegistry,
-            _: wayland_client::protocol::wl_registry::Event,
-            _: &wayland_client::globals::GlobalListContents,
-            _: &wayland_client::Connection,
-            _: &wayland_client::QueueHandle<Self>,
-        ) {
-        }
-    }
 
     let mut server = Server::start(&["--renderer", "pixman", "--allow-input", "all"]).unwrap();
     let conn = server.connect().unwrap();
-    let (globals, mut queue) = registry_queue_init::<S>(&conn).unwrap();
-    let qh = queue.handle();
-    let seat: WlSeat = globals.bind(&qh, 1..=7, ()).unwrap();
-    let manager: ZwpVirtualKeyboardManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
-    let keyboard = manager.create_virtual_keyboard(&seat, &qh, ());
+    let (mut queue, keyboard) = virtual_keyboard(&conn);
     // 16 bytes of file, 64 KiB claimed: mapped as is, reading past the end would SIGBUS.
     let file = planar_tests::memfd::sealed("keymap", b"xkb_keymap {};\n\0").unwrap();
     keyboard.keymap(1, file.as_fd(), 65536);
     keyboard.key(0, 30, 1);
-    let err = queue.roundtrip(&mut S).unwrap_err().to_string();
+    let err = queue.roundtrip(&mut NoEvents).unwrap_err().to_string();
     assert!(err.contains("before keymap"), "{err}");
     assert!(server.alive(), "planar died\n{}", server.log());
     assert!(
@@ -536,32 +507,6 @@ fn virtual_keyboard_keymap_larger_than_its_file_is_dropped() {
 
 #[test]
 fn a_keymap_that_does_not_compile_leaves_the_seat_without_a_keyboard() {
-    use wayland_client::{globals::registry_queue_init, protocol::wl_seat::WlSeat};
-    use wayland_protocols_misc::zwp_virtual_keyboard_v1::client::{
-        zwp_virtual_keyboard_manager_v1::ZwpVirtualKeyboardManagerV1,
-        zwp_virtual_keyboard_v1::ZwpVirtualKeyboardV1,
-    };
-    struct S;
-    wayland_client::delegate_noop!(S: ignore ZwpVirtualKeyboardManagerV1);
-    wayland_client::delegate_noop!(S: ignore ZwpVirtualKeyboardV1);
-    wayland_client::delegate_noop!(S: ignore WlSeat);
-    impl
-        wayland_client::Dispatch<
-            wayland_client::protocol::wl_registry::WlRegistry,
-            wayland_client::globals::GlobalListContents,
-        > for S
-    {
-        fn event(
-            _: &mut Self,
-            _: &wayland_client::protocol::wl_registry::WlRegistry,
-            _: wayland_client::protocol::wl_registry::Event,
-            _: &wayland_client::globals::GlobalListContents,
-            _: &wayland_client::Connection,
-            _: &wayland_client::QueueHandle<Self>,
-        ) {
-        }
-    }
-
     // The default keymap is compiled at the first wl_seat bind; one that cannot be is
     // warned of, and a virtual keyboard (smithay's types through the seat's keyboard) is
     // refused instead of stopping planar.
@@ -571,12 +516,8 @@ fn a_keymap_that_does_not_compile_leaves_the_seat_without_a_keyboard() {
     )
     .unwrap();
     let conn = server.connect().unwrap();
-    let (globals, mut queue) = registry_queue_init::<S>(&conn).unwrap();
-    let qh = queue.handle();
-    let seat: WlSeat = globals.bind(&qh, 1..=7, ()).unwrap();
-    let manager: ZwpVirtualKeyboardManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
-    manager.create_virtual_keyboard(&seat, &qh, ());
-    let err = queue.roundtrip(&mut S).unwrap_err().to_string();
+    let (mut queue, _keyboard) = virtual_keyboard(&conn);
+    let err = queue.roundtrip(&mut NoEvents).unwrap_err().to_string();
     assert!(err.contains("no keyboard"), "{err}\n{}", server.log());
     assert!(server.alive(), "planar died\n{}", server.log());
     assert!(
@@ -783,4 +724,28 @@ fn newest_window_has_focus_and_a_click_moves_it() {
         ],
         "B"
     );
+}
+
+/// A client state that ignores every event (the virtual keyboard tests).
+struct NoEvents;
+wayland_client::delegate_noop!(NoEvents: ignore wayland_client::protocol::wl_seat::WlSeat);
+wayland_client::delegate_noop!(NoEvents: ignore wayland_protocols_misc::zwp_virtual_keyboard_v1::client::zwp_virtual_keyboard_manager_v1::ZwpVirtualKeyboardManagerV1);
+wayland_client::delegate_noop!(NoEvents: ignore wayland_protocols_misc::zwp_virtual_keyboard_v1::client::zwp_virtual_keyboard_v1::ZwpVirtualKeyboardV1);
+planar_tests::ignore_registry_events!(NoEvents);
+
+/// Binds wl_seat (planar makes its keyboard then) and makes a virtual keyboard on it.
+fn virtual_keyboard(
+    conn: &wayland_client::Connection,
+) -> (
+    wayland_client::EventQueue<NoEvents>,
+    wayland_protocols_misc::zwp_virtual_keyboard_v1::client::zwp_virtual_keyboard_v1::ZwpVirtualKeyboardV1,
+){
+    use wayland_client::protocol::wl_seat::WlSeat;
+    use wayland_protocols_misc::zwp_virtual_keyboard_v1::client::zwp_virtual_keyboard_manager_v1::ZwpVirtualKeyboardManagerV1;
+    let (globals, queue) = wayland_client::globals::registry_queue_init::<NoEvents>(conn).unwrap();
+    let qh = queue.handle();
+    let seat: WlSeat = globals.bind(&qh, 1..=7, ()).unwrap();
+    let manager: ZwpVirtualKeyboardManagerV1 = globals.bind(&qh, 1..=1, ()).unwrap();
+    let keyboard = manager.create_virtual_keyboard(&seat, &qh, ());
+    (queue, keyboard)
 }
