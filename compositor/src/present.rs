@@ -9,7 +9,7 @@
 //! screenshot test's client waited 8 ms on average for the first tick), and the tick after
 //! it keeps its callbacks for the next one. Commits never move the tick.
 //!
-//! Known limits: a callback planar never answers (a cursor surface's, a popup's) counts as
+//! Known limits: a callback planar never answers (a cursor surface's) counts as
 //! asked for, so a client animating one makes every tick an answer and nothing is answered
 //! at once; a callback that could not be answered when it was asked for (an X11 surface
 //! not paired yet) and is answered by a later tick does not count as an answer, so its

@@ -145,6 +145,8 @@ pub struct State {
     pub loop_handle: Option<calloop::LoopHandle<'static, State>>,
 
     pub space: Space<Window>,
+    /// Every xdg_popup, in trees under its toplevel (see `handlers::popup`).
+    pub popups: smithay::desktop::PopupManager,
     /// The first output: the nested window's, and the one frames are reported on.
     pub output: Output,
     /// Every output, the first one first (see `outputs`).
@@ -249,6 +251,7 @@ impl State {
             desktop,
             loop_handle: None,
             space: Space::default(),
+            popups: Default::default(),
             // Replaced by the first output below.
             output: Output::new(
                 "none".into(),
@@ -368,6 +371,9 @@ impl State {
         for window in self.space.elements() {
             if let Some(surface) = planar_renderer::xwayland::window_surface(window) {
                 backend.import_surface_tree(&surface);
+                for (popup, _) in planar_renderer::popups::topmost_first(&surface) {
+                    backend.import_surface_tree(&popup);
+                }
             }
         }
         self.backend = Some(backend);

@@ -12,6 +12,7 @@ pub mod cpu;
 mod engine;
 mod error;
 pub mod import;
+pub mod popups;
 mod probe;
 mod report;
 mod scene;

@@ -7,6 +7,8 @@
 //! Either is wrapped in a copy element where the copy path (`blit`) will draw it; there a
 //! CPU-path buffer with a copy frame is not copied but converted at draw time straight
 //! into the output's target (`cpu::direct`; its commits only record damage).
+//! A window's xdg popups (`popups::topmost_first`) are drawn above it, each surface tree
+//! where its popup was placed.
 
 use smithay::backend::allocator::dmabuf::Dmabuf;
 use smithay::{
@@ -63,7 +65,7 @@ struct OnOutput<'a> {
     pixels: Option<&'a Rc<TargetPixels>>,
 }
 
-/// The elements of every window in `space`, topmost first.
+/// The elements of every window in `space` and of its popups, topmost first.
 /// `pixels`: the output target's memory, where CPU-path buffers that would be copied are
 /// converted straight in (`cpu::direct`).
 pub(crate) fn space_elements<R>(
@@ -103,6 +105,14 @@ where
         ) else {
             continue;
         };
+        // Its popups first (topmost first), above it: each where the positioner put it,
+        // relative to the window's geometry.
+        let at = crate::popups::sub(location, origin);
+        for (popup, offset) in crate::popups::topmost_first(&surface) {
+            let popup_at = crate::popups::add(at, offset).to_physical_precise_round(scale);
+            let sinks = (&mut *imports, &mut *copies);
+            tree_elements(renderer, sinks, &popup, popup_at, on, &mut out);
+        }
         let location = (location - window.geometry().loc - origin).to_physical_precise_round(scale);
         let sinks = (&mut *imports, &mut *copies);
         tree_elements(renderer, sinks, &surface, location, on, &mut out);

@@ -66,6 +66,20 @@ pub fn gles_unavailable() -> Option<String> {
     }
 }
 
+/// Why the GTK 4 apps in tests/apps (Python) cannot run here, if they cannot.
+pub fn gtk_unavailable() -> Option<String> {
+    let ok = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import gi; gi.require_version('Gtk', '4.0'); from gi.repository import Gtk",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    (!ok).then(|| "python3-gi with gir1.2-gtk-4.0 is not installed".to_string())
+}
+
 /// Where `which` would find `program`, if anywhere on PATH.
 pub fn find_program(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {

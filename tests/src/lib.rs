@@ -37,6 +37,7 @@ pub mod fuzz;
 pub mod input_client;
 pub mod memfd;
 pub mod pattern;
+pub mod popup;
 pub mod proc;
 pub mod shm_client;
 pub mod show;

@@ -31,6 +31,8 @@ pub struct WindowState {
     closed: bool,
     /// The last wp_fractional_scale_v1.preferred_scale (in 120ths), once watched.
     pub preferred_scale: Option<u32>,
+    /// What this window's popups heard (see `popup`).
+    pub popups: crate::popup::PopupEvents,
 }
 
 /// One toplevel on its own event queue.
@@ -425,7 +427,6 @@ delegate_noop!(WindowState: ignore WlBuffer);
 delegate_noop!(WindowState: ignore WlSubcompositor);
 delegate_noop!(WindowState: ignore WlSubsurface);
 delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_positioner::XdgPositioner);
-delegate_noop!(WindowState: ignore wayland_protocols::xdg::shell::client::xdg_popup::XdgPopup);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm::WlShm);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_shm_pool::WlShmPool);
 delegate_noop!(WindowState: ignore wayland_protocols::wp::fifo::v1::client::wp_fifo_manager_v1::WpFifoManagerV1);

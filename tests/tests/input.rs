@@ -3,11 +3,11 @@
 //! form, weston-eventdemo, foot, planar-client input), plus who may inject, a mismatching
 //! `expect` and byte-identical screenshots across runs.
 
-use std::{path::Path, process::Stdio, time::Duration};
+use std::{path::Path, time::Duration};
 
 use planar_image::RgbaImage;
 use planar_tests::{
-    fixture::{find_program, planar_run, runtime_dir, skip, RunOutput, Server},
+    fixture::{find_program, gtk_unavailable, planar_run, runtime_dir, skip, RunOutput, Server},
     test_client::PlanarTest,
 };
 
@@ -17,20 +17,6 @@ const EXIT_STEP_FAILED: i32 = 123;
 
 fn gtk_form() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/apps/gtk_form.py").to_string()
-}
-
-/// Why the GTK 4 form cannot run here, if it cannot.
-fn gtk_unavailable() -> Option<String> {
-    let ok = std::process::Command::new("/usr/bin/python3")
-        .args([
-            "-c",
-            "import gi; gi.require_version('Gtk', '4.0'); from gi.repository import Gtk",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    (!ok).then(|| "python3-gi with gir1.2-gtk-4.0 is not installed".to_string())
 }
 
 /// Runs `planar run ARGS --script SCRIPT -- CMD` with the script written to `dir`.

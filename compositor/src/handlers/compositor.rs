@@ -56,6 +56,9 @@ impl CompositorHandler for State {
         while let Some(parent) = get_parent(&root) {
             root = parent;
         }
+        if super::popup::popup_committed(self, &root) {
+            return;
+        }
         if self.window_for(&root).is_none() && self.xwayland.is_some() {
             // An X11 window's surface: pair it if Xwayland has announced it.
             self.pair_x11_surfaces();

@@ -8,6 +8,7 @@ mod foreign_toplevel;
 mod fractional_scale;
 mod pacing;
 mod pointer;
+mod popup;
 mod security_context;
 mod selection;
 mod surface_hints;

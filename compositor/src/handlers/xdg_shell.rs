@@ -2,8 +2,9 @@
 //! top-left at the size it chose (its window geometry's origin there), the newest on top;
 //! one that asks for fullscreen or maximized is configured to its output's size, again
 //! whenever the output is resized. Fullscreen on a given output moves the window to that
-//! output's top-left (it stays there when it leaves fullscreen). Popups are configured
-//! where they ask and not drawn yet.
+//! output's top-left (it stays there when it leaves fullscreen). Popups are tracked,
+//! placed (kept on the output as their positioner allows) and drawn above their parent:
+//! see `popup`.
 
 use smithay::{
     desktop::Window,
@@ -71,6 +72,7 @@ impl XdgShellHandler for State {
     }
 
     fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
+        self.dismiss_popups_of(surface.wl_surface());
         self.unlist_toplevel(&surface);
         self.window_going(surface.wl_surface());
         if let Some(window) = self.window_for(surface.wl_surface()).cloned() {
@@ -83,10 +85,12 @@ impl XdgShellHandler for State {
         self.pong(&client);
     }
 
+    // Placed and configured at its first commit (see `popup`).
     fn new_popup(&mut self, surface: PopupSurface, _positioner: PositionerState) {
-        let _ = surface.send_configure();
+        self.track_popup(surface);
     }
 
+    // planar's pointer is injected: no grab (see `popup`'s known limits).
     fn grab(&mut self, _surface: PopupSurface, _seat: wl_seat::WlSeat, _serial: Serial) {}
 
     fn reposition_request(
@@ -95,11 +99,11 @@ impl XdgShellHandler for State {
         positioner: PositionerState,
         token: u32,
     ) {
-        surface.with_pending_state(|state| {
-            state.geometry = positioner.get_geometry();
-            state.positioner = positioner;
-        });
-        surface.send_repositioned(token);
+        self.reposition_popup(surface, positioner, token);
+    }
+
+    fn popup_destroyed(&mut self, surface: PopupSurface) {
+        self.popup_gone(&surface);
     }
 }
 
