@@ -7,16 +7,13 @@ use std::time::Duration;
 
 use planar_image::RgbaImage;
 use planar_tests::{
-    fixture::{gtk_unavailable, planar_run, runtime_dir, skip, Server},
+    fixture::{gtk_unavailable, planar_run, roundtrip_error, runtime_dir, skip, Server},
     popup::{Place, Popup},
     shm_client::{self, shm_buffer, ShmClientConfig},
     test_client::PlanarTest,
     window::Window,
 };
-use wayland_client::{
-    backend::WaylandError, protocol::wl_buffer::WlBuffer, protocol::wl_shm::WlShm, Connection,
-    Proxy,
-};
+use wayland_client::{protocol::wl_buffer::WlBuffer, protocol::wl_shm::WlShm, Proxy};
 use wayland_protocols::xdg::shell::client::xdg_positioner::{
     Anchor, ConstraintAdjustment, Gravity,
 };
@@ -115,15 +112,6 @@ fn assert_at(server: &Server, image: &RgbaImage, expected: &[((i32, i32), [u8; 3
     }
 }
 
-/// The protocol error a roundtrip ended with: (interface, code).
-fn protocol_error(conn: &Connection) -> Option<(String, u32)> {
-    match conn.roundtrip() {
-        Err(WaylandError::Protocol(e)) => Some((e.object_interface, e.code)),
-        Err(e) => panic!("the connection broke without a protocol error: {e}"),
-        Ok(_) => None,
-    }
-}
-
 /// A new client still gets a window shown.
 fn still_serving(server: &mut Server) {
     assert!(server.alive(), "planar died:\n{}", server.log());
@@ -194,7 +182,7 @@ fn a_popup_is_drawn_above_its_parent_at_its_place_and_goes_with_destroy() {
         &capture(&server),
         &[((70, 55), RED), ((130, 85), BACKGROUND), ((30, 30), RED)],
     );
-    assert_eq!(protocol_error(&window.conn), None);
+    assert_eq!(roundtrip_error(&window.conn), None);
     still_serving(&mut server);
 }
 
@@ -286,7 +274,7 @@ fn a_popup_off_the_output_slides_onto_it_where_allowed() {
         &capture(&server),
         &[((W - 60, 160), BLUE), ((W - 1, 110), BACKGROUND)],
     );
-    assert_eq!(protocol_error(&window.conn), None);
+    assert_eq!(roundtrip_error(&window.conn), None);
 }
 
 #[test]
@@ -311,7 +299,7 @@ fn a_popup_whose_parent_goes_first_is_dismissed_and_nothing_breaks() {
     // The client may still commit to it and destroy it.
     menu.surface.commit();
     menu.destroy();
-    assert_eq!(protocol_error(&window.conn), None);
+    assert_eq!(roundtrip_error(&window.conn), None);
 
     // A menu destroyed before its submenu: the submenu goes with it.
     let mut window = red_window(&server);
@@ -328,7 +316,7 @@ fn a_popup_whose_parent_goes_first_is_dismissed_and_nothing_breaks() {
     window.dispatch_pending().unwrap();
     assert!(window.state().popups.done.contains(&submenu.popup.id()));
     submenu.surface.commit();
-    assert_eq!(protocol_error(&window.conn), None);
+    assert_eq!(roundtrip_error(&window.conn), None);
     assert_at(
         &server,
         &capture(&server),
@@ -378,7 +366,7 @@ fn popups_nested_deep_at_the_far_end_of_i32_do_not_panic() {
         window.popup_configure(&back.popup),
         Some((-(1 << 20), -(1 << 20), 10, 10))
     );
-    assert_eq!(protocol_error(&window.conn), None);
+    assert_eq!(roundtrip_error(&window.conn), None);
     let image = capture(&server);
     assert_eq!(rgb(&image, 30, 30), RED);
     still_serving(&mut server);
