@@ -434,3 +434,55 @@ fn a_gtk_popover_is_shown_clicked_and_closed() {
     );
     assert_eq!(red(&closed), 0, "the closed popover is still drawn");
 }
+
+/// A popup's dma-buf is imported at commit as a window's is: on the CPU path (forced
+/// here) its rows are read, its import record counts the frames it is shown in, and it is
+/// drawn at the popup's place.
+#[test]
+fn a_popup_showing_a_cpu_path_dma_buf_is_imported_and_drawn() {
+    use planar_tests::dmabuf_client::{AddPlane, DmabufConn, Outcome};
+    use planar_tests::test_client::Record;
+    use std::os::fd::AsFd;
+    let size = format!("{W}x{H}");
+    let server = Server::start(&["--size", &size, "--import", "cpu", "--allow-capture", "all"])
+        .expect("planar starts");
+    let mut window = red_window(&server);
+    let parent = window.xdg_surface().clone();
+    let popup = window.popup(&parent, Place::at(60, 50, 40, 30)).unwrap();
+    let bytes: Vec<u8> = (0..40 * 30).flat_map(|_| [0, 255, 0, 255]).collect();
+    let fd = planar_tests::memfd::sealed("popup", &bytes).unwrap();
+    let plane = AddPlane {
+        fd: fd.as_fd(),
+        plane_idx: 0,
+        offset: 0,
+        stride: 40 * 4,
+        modifier: 0,
+    };
+    let xr24 = drm_fourcc::DrmFourcc::Xrgb8888 as u32;
+    let mut dmabuf = DmabufConn::new(window.conn.clone(), 4).unwrap();
+    let Outcome::Created(buffer) = dmabuf.create(&[plane], 40, 30, xr24, 0) else {
+        panic!("the dma-buf was not created:\n{}", server.log());
+    };
+    window.show_popup(&popup, &buffer);
+    window.wait_popup_frames(&popup, 1).unwrap();
+    assert_at(
+        &server,
+        &capture(&server),
+        &[
+            ((61, 51), GREEN),
+            ((99, 79), GREEN),
+            ((59, 51), RED),
+            ((100, 60), BACKGROUND),
+        ],
+    );
+    // Asked on the buffer's own connection.
+    let record = PlanarTest::new(&window.conn)
+        .unwrap()
+        .query(&buffer)
+        .unwrap();
+    let Record::Found { path, json, .. } = record else {
+        panic!("no import record for the popup's buffer:\n{}", server.log());
+    };
+    assert_eq!(path, "cpu", "{json}");
+    assert!(json["frames_shown"].as_u64() >= Some(1), "{json}");
+}
