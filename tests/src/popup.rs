@@ -185,3 +185,6 @@ impl Dispatch<WlCallback, PopupFrame> for WindowState {
         state.popups.frames.push(frame.0.clone());
     }
 }
+
+// Bound only to name a seat in `xdg_popup.grab`.
+wayland_client::delegate_noop!(WindowState: ignore wayland_client::protocol::wl_seat::WlSeat);

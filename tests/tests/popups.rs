@@ -486,3 +486,64 @@ fn a_popup_showing_a_cpu_path_dma_buf_is_imported_and_drawn() {
     assert_eq!(path, "cpu", "{json}");
     assert!(json["frames_shown"].as_u64() >= Some(1), "{json}");
 }
+
+/// Requests a buggy client may send around popups: a reposition of a popup whose parent
+/// popup is gone, a grab after the popup is mapped, a popup of an xdg_surface with no
+/// role yet. planar answers (or ignores) each and keeps serving.
+#[test]
+fn odd_popup_requests_do_not_hurt_planar() {
+    use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
+    let mut server = server();
+    let mut window = red_window(&server);
+    let parent = window.xdg_surface().clone();
+    let menu = shown_popup(&mut window, &parent, Place::at(60, 50, 80, 40), GREEN);
+    let submenu = shown_popup(
+        &mut window,
+        &menu.xdg_surface,
+        Place::at(20, 10, 30, 20),
+        BLUE,
+    );
+    menu.popup.destroy();
+    let qh = window.queue_handle().clone();
+    let wm_base: XdgWmBase = window.globals.bind(&qh, 3..=6, ()).unwrap();
+    let positioner = wm_base.create_positioner(&qh, ());
+    positioner.set_size(i32::MAX, 10);
+    positioner.set_anchor_rect(i32::MIN, i32::MAX, 1, 1);
+    positioner.set_constraint_adjustment(ConstraintAdjustment::all());
+    submenu.popup.reposition(&positioner, 1);
+    submenu.surface.commit();
+    assert_eq!(roundtrip_error(&window.conn), None);
+    window.dispatch_pending().unwrap();
+    assert!(!window.state().popups.repositioned.contains(&1));
+
+    // Every adjustment allowed, asked far off the output: placed on it.
+    let far = Place {
+        adjust: ConstraintAdjustment::all(),
+        ..Place::at(i32::MAX, i32::MIN, 50, 50)
+    };
+    let placed = shown_popup(&mut window, &parent, far, YELLOW);
+    let (x, y, w, h) = window.popup_configure(&placed.popup).unwrap();
+    assert!(
+        x >= 0 && y >= 0 && x + w <= W && y + h <= H,
+        "{x},{y} {w}x{h}"
+    );
+    // A grab after mapping: xdg-shell's invalid_grab is smithay's to post; planar has no
+    // grabs and ignores it.
+    let seat: wayland_client::protocol::wl_seat::WlSeat =
+        window.globals.bind(&qh, 1..=1, ()).unwrap();
+    placed.popup.grab(&seat, 0);
+    let _ = roundtrip_error(&window.conn);
+
+    // A popup of an xdg_surface that has no role: never shown, nothing breaks.
+    let conn = server.connect().unwrap();
+    let mut other = Window::new(&conn, "other").unwrap();
+    let qh = other.queue_handle().clone();
+    let compositor: wayland_client::protocol::wl_compositor::WlCompositor =
+        other.globals.bind(&qh, 1..=6, ()).unwrap();
+    let wm_base: XdgWmBase = other.globals.bind(&qh, 1..=6, ()).unwrap();
+    let bare = wm_base.get_xdg_surface(&compositor.create_surface(&qh, ()), &qh, ());
+    let orphan = other.popup(&bare, Place::at(10, 10, 20, 20));
+    let _ = orphan;
+    let _ = roundtrip_error(&other.conn);
+    still_serving(&mut server);
+}
