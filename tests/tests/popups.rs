@@ -85,6 +85,14 @@ fn shown_popup(
     popup
 }
 
+/// A green 80x40 menu at (60, 50) on `window`, and a blue 30x20 submenu at (20, 10) in it.
+fn menu_and_submenu(window: &mut Window) -> (Popup, Popup) {
+    let parent = window.xdg_surface().clone();
+    let menu = shown_popup(window, &parent, Place::at(60, 50, 80, 40), GREEN);
+    let submenu = shown_popup(window, &menu.xdg_surface, Place::at(20, 10, 30, 20), BLUE);
+    (menu, submenu)
+}
+
 fn capture(server: &Server) -> RgbaImage {
     let conn = server.connect().unwrap();
     let (image, _) = PlanarTest::new(&conn)
@@ -303,14 +311,7 @@ fn a_popup_whose_parent_goes_first_is_dismissed_and_nothing_breaks() {
 
     // A menu destroyed before its submenu: the submenu goes with it.
     let mut window = red_window(&server);
-    let parent = window.xdg_surface().clone();
-    let menu = shown_popup(&mut window, &parent, Place::at(60, 50, 80, 40), GREEN);
-    let submenu = shown_popup(
-        &mut window,
-        &menu.xdg_surface,
-        Place::at(20, 10, 30, 20),
-        BLUE,
-    );
+    let (menu, submenu) = menu_and_submenu(&mut window);
     menu.popup.destroy();
     window.conn.roundtrip().unwrap();
     window.dispatch_pending().unwrap();
@@ -325,14 +326,7 @@ fn a_popup_whose_parent_goes_first_is_dismissed_and_nothing_breaks() {
 
     // A client that disconnects with its popups shown.
     let mut window = red_window(&server);
-    let parent = window.xdg_surface().clone();
-    let menu = shown_popup(&mut window, &parent, Place::at(60, 50, 80, 40), GREEN);
-    let _submenu = shown_popup(
-        &mut window,
-        &menu.xdg_surface,
-        Place::at(20, 10, 30, 20),
-        BLUE,
-    );
+    let _popups = menu_and_submenu(&mut window);
     drop(window);
     still_serving(&mut server);
 }
@@ -495,14 +489,7 @@ fn odd_popup_requests_do_not_hurt_planar() {
     use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
     let mut server = server();
     let mut window = red_window(&server);
-    let parent = window.xdg_surface().clone();
-    let menu = shown_popup(&mut window, &parent, Place::at(60, 50, 80, 40), GREEN);
-    let submenu = shown_popup(
-        &mut window,
-        &menu.xdg_surface,
-        Place::at(20, 10, 30, 20),
-        BLUE,
-    );
+    let (menu, submenu) = menu_and_submenu(&mut window);
     menu.popup.destroy();
     let qh = window.queue_handle().clone();
     let wm_base: XdgWmBase = window.globals.bind(&qh, 3..=6, ()).unwrap();
@@ -521,6 +508,7 @@ fn odd_popup_requests_do_not_hurt_planar() {
         adjust: ConstraintAdjustment::all(),
         ..Place::at(i32::MAX, i32::MIN, 50, 50)
     };
+    let parent = window.xdg_surface().clone();
     let placed = shown_popup(&mut window, &parent, far, YELLOW);
     let (x, y, w, h) = window.popup_configure(&placed.popup).unwrap();
     assert!(
