@@ -526,7 +526,21 @@ pub fn window_surface_under(
     point: smithay::utils::Point<f64, Logical>,
 ) -> Option<(WlSurface, smithay::utils::Point<i32, Logical>)> {
     use smithay::desktop::{utils::under_from_surface_tree, WindowSurfaceType};
-    if window.x11_surface().is_none() || window.wl_surface().is_some() {
+    if window.x11_surface().is_none() {
+        // Popups first, topmost first as drawn (smithay's `surface_under` tries sibling
+        // popups oldest first, so a click on a newer popup above an older one went to the
+        // older), then the toplevel's own tree.
+        let toplevel = window.toplevel()?.wl_surface().clone();
+        let origin = window.geometry().loc;
+        for (popup, offset) in planar_renderer::popups::topmost_first(&toplevel) {
+            let at = planar_renderer::popups::add(origin, offset);
+            if let Some(hit) = under_from_surface_tree(&popup, point, at, WindowSurfaceType::ALL) {
+                return Some(hit);
+            }
+        }
+        return under_from_surface_tree(&toplevel, point, (0, 0), WindowSurfaceType::ALL);
+    }
+    if window.wl_surface().is_some() {
         return window.surface_under(point, WindowSurfaceType::ALL);
     }
     let surface = window_surface(window)?;

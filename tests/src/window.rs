@@ -33,6 +33,8 @@ pub struct WindowState {
     pub preferred_scale: Option<u32>,
     /// What this window's popups heard (see `popup`).
     pub popups: crate::popup::PopupEvents,
+    /// The surfaces wl_pointer.enter named (protocol ids), once `bind_pointer` was called.
+    pub pointer_enters: Vec<u32>,
 }
 
 /// One toplevel on its own event queue.
@@ -290,6 +292,21 @@ impl Window {
     }
 
     /// Destroys the window, as a well-behaved client does before it exits.
+    /// Binds wl_seat and its pointer: pointer enters are recorded in `pointer_enters`.
+    pub fn bind_pointer(&mut self) -> anyhow::Result<()> {
+        let seat: wayland_client::protocol::wl_seat::WlSeat =
+            self.globals.bind(&self.qh, 1..=7, ()).context("wl_seat")?;
+        seat.get_pointer(&self.qh, ());
+        self.queue.roundtrip(&mut self.state)?;
+        Ok(())
+    }
+
+    /// Dispatches until the server has answered everything sent so far.
+    pub fn roundtrip(&mut self) -> anyhow::Result<()> {
+        self.queue.roundtrip(&mut self.state)?;
+        Ok(())
+    }
+
     pub fn close(self) -> anyhow::Result<()> {
         self.toplevel.destroy();
         self.xdg_surface.destroy();
@@ -421,6 +438,22 @@ impl Dispatch<wayland_protocols::wp::fractional_scale::v1::client::wp_fractional
 delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::v1::client::wp_color_representation_manager_v1::WpColorRepresentationManagerV1);
 delegate_noop!(WindowState: ignore wayland_protocols::wp::color_representation::v1::client::wp_color_representation_surface_v1::WpColorRepresentationSurfaceV1);
 delegate_noop!(WindowState: ignore WlCompositor);
+
+impl Dispatch<wayland_client::protocol::wl_pointer::WlPointer, ()> for WindowState {
+    fn event(
+        state: &mut Self,
+        _: &wayland_client::protocol::wl_pointer::WlPointer,
+        event: wayland_client::protocol::wl_pointer::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let wayland_client::protocol::wl_pointer::Event::Enter { surface, .. } = event {
+            use wayland_client::Proxy;
+            state.pointer_enters.push(surface.id().protocol_id());
+        }
+    }
+}
 delegate_noop!(WindowState: ignore WlSurface);
 delegate_noop!(WindowState: ignore wayland_client::protocol::wl_region::WlRegion);
 delegate_noop!(WindowState: ignore WlBuffer);

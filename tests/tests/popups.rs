@@ -38,6 +38,8 @@ fn server() -> Server {
         &size,
         "--allow-capture",
         "all",
+        "--allow-input",
+        "all",
     ])
     .expect("planar starts")
 }
@@ -199,14 +201,34 @@ fn a_newer_popup_is_stacked_above_older_ones() {
     let server = server();
     let mut window = red_window(&server);
     let parent = window.xdg_surface().clone();
-    let _older = shown_popup(&mut window, &parent, Place::at(10, 10, 50, 50), GREEN);
-    let _newer = shown_popup(&mut window, &parent, Place::at(30, 30, 50, 50), BLUE);
+    let older = shown_popup(&mut window, &parent, Place::at(10, 10, 50, 50), GREEN);
+    let newer = shown_popup(&mut window, &parent, Place::at(30, 30, 50, 50), BLUE);
     let image = capture(&server);
     assert_at(
         &server,
         &image,
         &[((20, 20), GREEN), ((40, 40), BLUE), ((70, 70), BLUE)],
     );
+    // The pointer goes to the popup drawn on top where they overlap, to the older one
+    // where only it is.
+    window.bind_pointer().unwrap();
+    let conn = server.connect().unwrap();
+    let mut test = PlanarTest::new(&conn).unwrap();
+    for ((x, y), want, name) in [
+        ((40.0, 40.0), &newer, "newer"),
+        ((15.0, 15.0), &older, "older"),
+    ] {
+        test.pointer_motion(None, x, y).unwrap();
+        test.sync().unwrap();
+        window.roundtrip().unwrap();
+        assert_eq!(
+            window.state().pointer_enters.last().copied(),
+            Some(want.surface.id().protocol_id()),
+            "the pointer at ({x}, {y}) entered {:?}, not the {name} popup's surface\n{}",
+            window.state().pointer_enters,
+            server.log()
+        );
+    }
 }
 
 #[test]

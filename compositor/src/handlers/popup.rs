@@ -15,7 +15,8 @@
 //! shown), so smithay's sums of popup positions (plain `+`) stay far inside i32.
 //!
 //! Known limits: no grabs (planar's pointer is injected; `xdg_popup.grab` is accepted and
-//! ignored, so a click outside does not dismiss a popup); a popup is not placed again when
+//! ignored, so a click outside does not dismiss a popup, and keys go to the toplevel, not
+//! the menu); at most `MAX_POPUPS` per toplevel; a popup is not placed again when
 //! its output changes or its toplevel moves (it keeps its offset to the parent); when a
 //! toplevel goes, its popups hear `popup_done`; a popup destroyed before its own child
 //! popups takes them with it (they hear `popup_done`: xdg-shell makes it the
@@ -31,7 +32,9 @@ use smithay::{
     utils::{IsAlive, Logical, Point, Rectangle},
     wayland::{
         compositor::{get_role, with_states},
-        shell::xdg::{PopupSurface, PositionerState, XdgPopupSurfaceData, XDG_POPUP_ROLE},
+        shell::xdg::{
+            PopupSurface, PositionerState, XdgPopupSurfaceData, XDG_POPUP_ROLE, XDG_TOPLEVEL_ROLE,
+        },
     },
 };
 use tracing::{debug, warn};
@@ -42,6 +45,10 @@ use crate::state::{Shown, State};
 /// How deep popups may nest (GTK's menus nest a handful). With positions clamped to
 /// ±LIMIT (2^20) each, 32 levels sum to at most 2^25.
 pub const MAX_DEPTH: usize = 32;
+/// How many popups one toplevel may have at once: smithay lists every popup tree at each
+/// popup commit and planar orders a window's popups at each frame, so thousands would
+/// stall every client. A real menu tree has a handful.
+pub const MAX_POPUPS: usize = 256;
 
 /// The toplevel's wl_surface at the top of `popup`'s parent chain, and the origin of the
 /// popup's parent's window geometry relative to the toplevel's. `None` for a popup with
@@ -52,7 +59,9 @@ fn parent_chain(popup: &PopupSurface) -> Option<(WlSurface, Point<i32, Logical>)
     let mut offset = Point::default();
     for _ in 0..MAX_DEPTH {
         if get_role(&parent) != Some(XDG_POPUP_ROLE) {
-            return Some((parent, offset));
+            // Only a chain that ends at a toplevel is shown: one under a role-less
+            // surface could later become a loop (that surface made a popup of this one).
+            return (get_role(&parent) == Some(XDG_TOPLEVEL_ROLE)).then_some((parent, offset));
         }
         let (loc, next) = with_states(&parent, |states| {
             let data = states
@@ -82,11 +91,20 @@ fn swap_shown(surface: &WlSurface, now: bool) -> bool {
 impl State {
     /// A new xdg_popup: tracked, or dismissed when planar will not show it.
     pub(super) fn track_popup(&mut self, popup: PopupSurface) {
-        if parent_chain(&popup).is_none() {
+        let Some((toplevel, _)) = parent_chain(&popup) else {
             debug!(
                 surface = %popup.wl_surface().id(),
                 max_depth = MAX_DEPTH,
-                "a popup without a parent, or nested too deep: dismissed"
+                "a popup not under a toplevel, or nested too deep: dismissed"
+            );
+            popup.send_popup_done();
+            return;
+        };
+        if PopupManager::popups_for_surface(&toplevel).count() >= MAX_POPUPS {
+            warn!(
+                surface = %popup.wl_surface().id(),
+                max = MAX_POPUPS,
+                "a toplevel with too many popups: the new one is dismissed"
             );
             popup.send_popup_done();
             return;
@@ -190,6 +208,8 @@ pub(super) fn popup_committed(state: &mut State, root: &WlSurface) -> bool {
         return false;
     }
     state.popups.commit(root);
+    // Waits for idle (`waits`) watch this: a menu's first buffer is the client at work.
+    state.input.commits += 1;
     let Some(PopupKind::Xdg(popup)) = state.popups.find_popup(root) else {
         // Dismissed, or under a destroyed popup: not shown.
         return true;
