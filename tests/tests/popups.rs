@@ -557,3 +557,33 @@ fn odd_popup_requests_do_not_hurt_planar() {
     let _ = roundtrip_error(&other.conn);
     still_serving(&mut server);
 }
+
+#[test]
+fn a_toplevel_has_at_most_256_popups() {
+    use wayland_client::protocol::wl_compositor::WlCompositor;
+    use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
+    let mut server = server();
+    let mut window = red_window(&server);
+    let qh = window.queue_handle().clone();
+    let compositor: WlCompositor = window.globals.bind(&qh, 1..=6, ()).unwrap();
+    let wm_base: XdgWmBase = window.globals.bind(&qh, 1..=6, ()).unwrap();
+    let positioner = wm_base.create_positioner(&qh, ());
+    positioner.set_size(10, 10);
+    positioner.set_anchor_rect(0, 0, 1, 1);
+    let parent = window.xdg_surface().clone();
+    let popups: Vec<_> = (0..260)
+        .map(|_| {
+            let surface = compositor.create_surface(&qh, ());
+            let xdg = wm_base.get_xdg_surface(&surface, &qh, ());
+            let popup = xdg.get_popup(Some(&parent), &positioner, &qh, ());
+            (surface, xdg, popup)
+        })
+        .collect();
+    window.roundtrip().unwrap();
+    let done = &window.state().popups.done;
+    let dismissed: Vec<usize> = (0..popups.len())
+        .filter(|&i| done.contains(&popups[i].2.id()))
+        .collect();
+    assert_eq!(dismissed, vec![256, 257, 258, 259], "{}", server.log());
+    assert!(server.alive(), "planar died\n{}", server.log());
+}
