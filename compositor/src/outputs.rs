@@ -420,9 +420,19 @@ fn remove_global(state: &State, global: GlobalId) {
     }
 }
 
-/// Sets the preferred fractional scale and buffer scale/transform of a surface tree to
-/// `output`'s.
+/// Sets the preferred fractional scale and buffer scale/transform of a surface tree, and
+/// of its popups' trees, to `output`'s.
 pub fn set_preferred_scale(
+    surface: &smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
+    output: &Output,
+) {
+    set_tree_scale(surface, output);
+    for (popup, _) in smithay::desktop::PopupManager::popups_for_surface(surface) {
+        set_tree_scale(popup.wl_surface(), output);
+    }
+}
+
+fn set_tree_scale(
     surface: &smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
     output: &Output,
 ) {

@@ -278,12 +278,18 @@ impl Window {
     /// Binds wp_fractional_scale_v1 for the surface; its events land in
     /// `state().preferred_scale`.
     pub fn watch_fractional_scale(&mut self) -> anyhow::Result<()> {
+        let surface = self.surface.clone();
+        self.watch_fractional_scale_of(&surface)
+    }
+
+    /// As `watch_fractional_scale`, for another surface of this client (a popup's).
+    pub fn watch_fractional_scale_of(&mut self, surface: &WlSurface) -> anyhow::Result<()> {
         use wayland_protocols::wp::fractional_scale::v1::client::wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1;
         let manager: WpFractionalScaleManagerV1 = self
             .globals
             .bind(&self.qh, 1..=1, ())
             .context("wp_fractional_scale_manager_v1")?;
-        manager.get_fractional_scale(&self.surface, &self.qh, ());
+        manager.get_fractional_scale(surface, &self.qh, ());
         Ok(())
     }
 
@@ -291,7 +297,6 @@ impl Window {
         &self.state
     }
 
-    /// Destroys the window, as a well-behaved client does before it exits.
     /// Binds wl_seat and its pointer: pointer enters are recorded in `pointer_enters`.
     pub fn bind_pointer(&mut self) -> anyhow::Result<()> {
         let seat: wayland_client::protocol::wl_seat::WlSeat =
@@ -307,6 +312,7 @@ impl Window {
         Ok(())
     }
 
+    /// Destroys the window, as a well-behaved client does before it exits.
     pub fn close(self) -> anyhow::Result<()> {
         self.toplevel.destroy();
         self.xdg_surface.destroy();

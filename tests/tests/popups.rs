@@ -587,3 +587,45 @@ fn a_toplevel_has_at_most_256_popups() {
     assert_eq!(dismissed, vec![256, 257, 258, 259], "{}", server.log());
     assert!(server.alive(), "planar died\n{}", server.log());
 }
+
+#[test]
+fn a_popup_hears_its_toplevels_output_scale() {
+    // The toplevel fullscreen on the second output (scale 2): its popup's preferred
+    // fractional scale is that output's, not the first output's.
+    let server = Server::start(&[
+        "--renderer",
+        "pixman",
+        "--output",
+        "320x240",
+        "--output",
+        "400x300,scale=2",
+    ])
+    .expect("planar starts");
+    let conn = server.connect().unwrap();
+    let mut window = Window::new(&conn, "scaled").unwrap();
+    window.take_configures();
+    window.fullscreen_on(1).unwrap();
+    loop {
+        window.blocking_dispatch().unwrap();
+        if window.take_configures().last().is_some_and(|c| c.2) {
+            break;
+        }
+    }
+    let buffer = solid(&window, 200, 150, RED);
+    window.show(&buffer, 200, None, 150);
+    window.wait_presented().unwrap();
+    let parent = window.xdg_surface().clone();
+    let popup = window.popup(&parent, Place::at(10, 10, 40, 30)).unwrap();
+    window.watch_fractional_scale_of(&popup.surface).unwrap();
+    let frames = window.popup_frames(&popup);
+    let popup_buffer = solid(&window, 40, 30, GREEN);
+    window.show_popup(&popup, &popup_buffer);
+    window.wait_popup_frames(&popup, frames + 1).unwrap();
+    window.roundtrip().unwrap();
+    assert_eq!(
+        window.state().preferred_scale,
+        Some(240),
+        "{}",
+        server.log()
+    );
+}

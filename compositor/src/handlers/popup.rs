@@ -17,7 +17,8 @@
 //! Known limits: no grabs (planar's pointer is injected; `xdg_popup.grab` is accepted and
 //! ignored, so a click outside does not dismiss a popup, and keys go to the toplevel, not
 //! the menu); at most `MAX_POPUPS` per toplevel; a popup is not placed again when
-//! its output changes or its toplevel moves (it keeps its offset to the parent); when a
+//! its output changes or its toplevel moves (it keeps its offset to the parent; its
+//! preferred scale follows the toplevel's output: `outputs::set_preferred_scale`); when a
 //! toplevel goes, its popups hear `popup_done`; a popup destroyed before its own child
 //! popups takes them with it (they hear `popup_done`: xdg-shell makes it the
 //! `not_the_topmost_popup` error, which smithay does not post).
@@ -231,7 +232,14 @@ pub(super) fn popup_committed(state: &mut State, root: &WlSurface) -> bool {
     let has_buffer = with_renderer_surface_state(root, |s| s.buffer().is_some()).unwrap_or(false);
     let was_shown = swap_shown(root, has_buffer);
     if has_buffer && !was_shown {
-        // The popup enters its outputs (wl_surface.enter: its scale).
+        // Its toplevel's output's scale (a wp_fractional_scale_v1 made before the popup
+        // role was given the first output's), then it enters its outputs (wl_surface.enter).
+        let output = parent_chain(&popup)
+            .and_then(|(toplevel, _)| state.window_for(&toplevel).cloned())
+            .map(|window| state.output_of(&window));
+        if let Some(output) = output {
+            crate::outputs::set_preferred_scale(root, &output);
+        }
         state.space.refresh();
     }
     // As for windows: a commit without a buffer to a popup never shown changes nothing.
