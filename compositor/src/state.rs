@@ -83,6 +83,8 @@ pub struct ClientState {
     /// Whether the client was started by `planar run` (or carries the capture secret),
     /// once /proc settled it; kept for the connection (see `capture`).
     pub started_by_planar: std::sync::OnceLock<Result<(), String>>,
+    /// xdg popups of this client planar tracks (at most `handlers::popup::MAX_POPUPS`).
+    pub popups: std::sync::atomic::AtomicUsize,
 }
 
 impl ClientData for ClientState {

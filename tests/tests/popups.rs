@@ -585,7 +585,57 @@ fn a_toplevel_has_at_most_256_popups() {
         .filter(|&i| done.contains(&popups[i].2.id()))
         .collect();
     assert_eq!(dismissed, vec![256, 257, 258, 259], "{}", server.log());
+    // The bound is the client's: a popup of its second toplevel is dismissed too.
+    let mut second = Window::new(&window.conn, "second").unwrap();
+    let (more_qh, more_parent) = (second.queue_handle().clone(), second.xdg_surface().clone());
+    let more_wm: XdgWmBase = second.globals.bind(&more_qh, 1..=6, ()).unwrap();
+    let more_compositor: WlCompositor = second.globals.bind(&more_qh, 1..=6, ()).unwrap();
+    let more_positioner = more_wm.create_positioner(&more_qh, ());
+    more_positioner.set_size(10, 10);
+    more_positioner.set_anchor_rect(0, 0, 1, 1);
+    let surface = more_compositor.create_surface(&more_qh, ());
+    let xdg = more_wm.get_xdg_surface(&surface, &more_qh, ());
+    let extra = xdg.get_popup(Some(&more_parent), &more_positioner, &more_qh, ());
+    second.roundtrip().unwrap();
+    assert!(
+        second.state().popups.done.contains(&extra.id()),
+        "a 257th popup on another toplevel of the client was not dismissed\n{}",
+        server.log()
+    );
     assert!(server.alive(), "planar died\n{}", server.log());
+}
+
+#[test]
+fn a_popup_under_a_dismissed_popup_is_dismissed() {
+    use wayland_client::protocol::wl_compositor::WlCompositor;
+    use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
+    let server = server();
+    let mut window = red_window(&server);
+    let parent = window.xdg_surface().clone();
+    let menu = shown_popup(&mut window, &parent, Place::at(10, 10, 40, 30), GREEN);
+    // The toplevel goes: the menu hears popup_done but its client keeps it a while.
+    window.toplevel().destroy();
+    window.roundtrip().unwrap();
+    assert!(window.state().popups.done.contains(&menu.popup.id()));
+    // A submenu opened under it then (a client racing the dismissal) is dismissed too,
+    // not shown nowhere.
+    let qh = window.queue_handle().clone();
+    let compositor: WlCompositor = window.globals.bind(&qh, 1..=6, ()).unwrap();
+    let wm_base: XdgWmBase = window.globals.bind(&qh, 1..=6, ()).unwrap();
+    let positioner = wm_base.create_positioner(&qh, ());
+    positioner.set_size(10, 10);
+    positioner.set_anchor_rect(0, 0, 1, 1);
+    let surface = compositor.create_surface(&qh, ());
+    let xdg = wm_base.get_xdg_surface(&surface, &qh, ());
+    let submenu = xdg.get_popup(Some(&menu.xdg_surface), &positioner, &qh, ());
+    surface.commit();
+    window.roundtrip().unwrap();
+    assert!(
+        window.state().popups.done.contains(&submenu.id()),
+        "{:?}\n{}",
+        window.state().popups.done,
+        server.log()
+    );
 }
 
 #[test]

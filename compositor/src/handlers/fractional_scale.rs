@@ -1,11 +1,13 @@
 //! wp_fractional_scale_manager_v1: a surface's preferred scale is its output's scale
-//! (the first output's until its window is on another; see `outputs`).
+//! (its window's output; a popup's toplevel's; the first output's for a surface of no
+//! window yet; see `outputs`).
 
 use smithay::{
     delegate_fractional_scale,
+    desktop::PopupKind,
     reexports::wayland_server::protocol::wl_surface::WlSurface,
     wayland::{
-        compositor::with_states,
+        compositor::{get_parent, with_states},
         fractional_scale::{with_fractional_scale, FractionalScaleHandler},
     },
 };
@@ -14,12 +16,23 @@ use crate::state::State;
 
 impl FractionalScaleHandler for State {
     fn new_fractional_scale(&mut self, surface: WlSurface) {
-        let scale = match self.window_for(&surface) {
-            Some(window) => self.output_of(window),
-            None => self.output.clone(),
+        // The output of the window the surface's tree belongs to (a popup's: its
+        // toplevel's), else the first output.
+        let mut root = surface.clone();
+        while let Some(parent) = get_parent(&root) {
+            root = parent;
         }
-        .current_scale()
-        .fractional_scale();
+        let output = match self.window_for(&root) {
+            Some(window) => Some(self.output_of(window)),
+            None => match self.popups.find_popup(&root) {
+                Some(PopupKind::Xdg(popup)) => self.popup_output(&popup),
+                _ => None,
+            },
+        };
+        let scale = output
+            .unwrap_or_else(|| self.output.clone())
+            .current_scale()
+            .fractional_scale();
         with_states(&surface, |states| {
             with_fractional_scale(states, |fs| fs.set_preferred_scale(scale));
         });

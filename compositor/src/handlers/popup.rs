@@ -16,7 +16,8 @@
 //!
 //! Known limits: no grabs (planar's pointer is injected; `xdg_popup.grab` is accepted and
 //! ignored, so a click outside does not dismiss a popup, and keys go to the toplevel, not
-//! the menu); at most `MAX_POPUPS` per toplevel; a popup is not placed again when
+//! the menu); at most `MAX_POPUPS` per client; the pointer's focus follows a popup that
+//! appears or goes under it at the next motion (a click step moves first); a popup is not placed again when
 //! its output changes or its toplevel moves (it keeps its offset to the parent; its
 //! preferred scale follows the toplevel's output: `outputs::set_preferred_scale`); when a
 //! toplevel goes, its popups hear `popup_done`; a popup destroyed before its own child
@@ -41,15 +42,20 @@ use smithay::{
 use tracing::{debug, warn};
 
 use super::guard::LIMIT;
-use crate::state::{Shown, State};
+use crate::state::{ClientState, Shown, State};
 
 /// How deep popups may nest (GTK's menus nest a handful). With positions clamped to
 /// ±LIMIT (2^20) each, 32 levels sum to at most 2^25.
 pub const MAX_DEPTH: usize = 32;
-/// How many popups one toplevel may have at once: smithay lists every popup tree at each
+/// How many popups one client may have at once: smithay lists every popup tree at each
 /// popup commit and planar orders a window's popups at each frame, so thousands would
 /// stall every client. A real menu tree has a handful.
 pub const MAX_POPUPS: usize = 256;
+
+/// On a tracked popup's wl_surface: it is counted in its client's `ClientState::popups`
+/// until it goes (set back to false once counted out).
+#[derive(Default)]
+struct Counted(std::sync::atomic::AtomicBool);
 
 /// The toplevel's wl_surface at the top of `popup`'s parent chain, and the origin of the
 /// popup's parent's window geometry relative to the toplevel's. `None` for a popup with
@@ -92,7 +98,7 @@ fn swap_shown(surface: &WlSurface, now: bool) -> bool {
 impl State {
     /// A new xdg_popup: tracked, or dismissed when planar will not show it.
     pub(super) fn track_popup(&mut self, popup: PopupSurface) {
-        let Some((toplevel, _)) = parent_chain(&popup) else {
+        if parent_chain(&popup).is_none() {
             debug!(
                 surface = %popup.wl_surface().id(),
                 max_depth = MAX_DEPTH,
@@ -100,19 +106,91 @@ impl State {
             );
             popup.send_popup_done();
             return;
-        };
-        if PopupManager::popups_for_surface(&toplevel).count() >= MAX_POPUPS {
+        }
+        if !self.ancestors_tracked(&popup) {
+            // Under a popup planar dismissed (and the client has not destroyed yet):
+            // smithay would file it under the toplevel, where it is never drawn.
+            debug!(surface = %popup.wl_surface().id(), "a popup under a dismissed one: dismissed");
+            popup.send_popup_done();
+            return;
+        }
+        let surface = popup.wl_surface().clone();
+        let counted = self.count_popup(&surface, true);
+        if counted == Some(false) {
             warn!(
-                surface = %popup.wl_surface().id(),
+                surface = %surface.id(),
                 max = MAX_POPUPS,
-                "a toplevel with too many popups: the new one is dismissed"
+                "a client with too many popups: the new one is dismissed"
             );
             popup.send_popup_done();
             return;
         }
         if let Err(err) = self.popups.track_popup(PopupKind::Xdg(popup)) {
             warn!(?err, "a popup could not be tracked");
+            self.count_popup(&surface, false);
         }
+    }
+
+    /// Counts `surface`'s popup in (`add`) or out of its client's popups, once each way.
+    /// `Some(false)` when the client already has `MAX_POPUPS`; `None` for a client
+    /// without planar's data (not counted).
+    fn count_popup(&self, surface: &WlSurface, add: bool) -> Option<bool> {
+        let client = self.display_handle.get_client(surface.id()).ok()?;
+        let data = client.get_data::<ClientState>()?;
+        let marked = with_states(surface, |states| {
+            states
+                .data_map
+                .insert_if_missing_threadsafe(Counted::default);
+            let counted = &states.data_map.get::<Counted>()?.0;
+            // Only a change of the mark changes the count: a popup counts once.
+            (counted.load(Ordering::SeqCst) != add).then(|| counted.store(add, Ordering::SeqCst))
+        });
+        if marked.is_none() {
+            return Some(true);
+        }
+        if !add {
+            data.popups.fetch_sub(1, Ordering::SeqCst);
+            return Some(true);
+        }
+        if data.popups.fetch_add(1, Ordering::SeqCst) >= MAX_POPUPS {
+            data.popups.fetch_sub(1, Ordering::SeqCst);
+            with_states(surface, |states| {
+                if let Some(c) = states.data_map.get::<Counted>() {
+                    c.0.store(false, Ordering::SeqCst);
+                }
+            });
+            return Some(false);
+        }
+        Some(true)
+    }
+
+    /// Whether every popup above `popup` (its parent, the parent's parent…) is tracked.
+    fn ancestors_tracked(&self, popup: &PopupSurface) -> bool {
+        let mut parent = popup.get_parent_surface();
+        for _ in 0..MAX_DEPTH {
+            let Some(p) = parent else {
+                return true;
+            };
+            if get_role(&p) != Some(XDG_POPUP_ROLE) {
+                return true;
+            }
+            if self.popups.find_popup(&p).is_none() {
+                return false;
+            }
+            parent = with_states(&p, |states| {
+                let data = states.data_map.get::<XdgPopupSurfaceData>()?;
+                let parent = data.lock().unwrap().parent.clone();
+                parent
+            });
+        }
+        true
+    }
+
+    /// The output of the toplevel at the top of `popup`'s chain.
+    pub(super) fn popup_output(&self, popup: &PopupSurface) -> Option<smithay::output::Output> {
+        let (toplevel, _) = parent_chain(popup)?;
+        let window = self.window_for(&toplevel)?;
+        Some(self.output_of(window))
     }
 
     /// Where `positioner` puts a popup: its geometry relative to the parent's window
@@ -174,6 +252,7 @@ impl State {
     /// (on disconnect its surfaces go first, and the screenshot keeps the client's last
     /// frame, as for windows).
     pub(super) fn popup_gone(&mut self, popup: &PopupSurface) {
+        self.count_popup(popup.wl_surface(), false);
         let kind = PopupKind::Xdg(popup.clone());
         if let Some((toplevel, _)) = parent_chain(popup) {
             let _ = PopupManager::dismiss_popup(&toplevel, &kind);
@@ -209,18 +288,22 @@ pub(super) fn popup_committed(state: &mut State, root: &WlSurface) -> bool {
         return false;
     }
     state.popups.commit(root);
-    // Waits for idle (`waits`) watch this: a menu's first buffer is the client at work.
-    state.input.commits += 1;
     let Some(PopupKind::Xdg(popup)) = state.popups.find_popup(root) else {
         // Dismissed, or under a destroyed popup: not shown.
         return true;
     };
+    // Waits for idle (`waits`) watch this: a menu's first buffer is the client at work.
+    state.input.commits += 1;
     if !popup.is_initial_configure_sent() {
         // The initial commit (or the first after unmapping): placed now, against where
         // its parent is by now.
         let positioner = popup.with_pending_state(|s| s.positioner);
         if !state.place_popup(&popup, positioner) {
             return true;
+        }
+        // Its toplevel's output's scale before it draws its first buffer.
+        if let Some(output) = state.popup_output(&popup) {
+            crate::outputs::set_preferred_scale(root, &output);
         }
         if let Err(err) = popup.send_configure() {
             warn!(?err, "a popup's initial configure could not be sent");
@@ -234,10 +317,7 @@ pub(super) fn popup_committed(state: &mut State, root: &WlSurface) -> bool {
     if has_buffer && !was_shown {
         // Its toplevel's output's scale (a wp_fractional_scale_v1 made before the popup
         // role was given the first output's), then it enters its outputs (wl_surface.enter).
-        let output = parent_chain(&popup)
-            .and_then(|(toplevel, _)| state.window_for(&toplevel).cloned())
-            .map(|window| state.output_of(&window));
-        if let Some(output) = output {
+        if let Some(output) = state.popup_output(&popup) {
             crate::outputs::set_preferred_scale(root, &output);
         }
         state.space.refresh();
