@@ -558,47 +558,52 @@ fn odd_popup_requests_do_not_hurt_planar() {
     still_serving(&mut server);
 }
 
-#[test]
-fn a_toplevel_has_at_most_256_popups() {
+/// `n` 10x10 popups of `parent` made at once, without waiting for anything: (surface,
+/// popup) each; their events land in `window`'s state.
+fn raw_popups(
+    window: &Window,
+    parent: &wayland_protocols::xdg::shell::client::xdg_surface::XdgSurface,
+    n: usize,
+) -> Vec<(
+    wayland_client::protocol::wl_surface::WlSurface,
+    wayland_protocols::xdg::shell::client::xdg_popup::XdgPopup,
+)> {
     use wayland_client::protocol::wl_compositor::WlCompositor;
     use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
-    let mut server = server();
-    let mut window = red_window(&server);
     let qh = window.queue_handle().clone();
     let compositor: WlCompositor = window.globals.bind(&qh, 1..=6, ()).unwrap();
     let wm_base: XdgWmBase = window.globals.bind(&qh, 1..=6, ()).unwrap();
     let positioner = wm_base.create_positioner(&qh, ());
     positioner.set_size(10, 10);
     positioner.set_anchor_rect(0, 0, 1, 1);
-    let parent = window.xdg_surface().clone();
-    let popups: Vec<_> = (0..260)
+    (0..n)
         .map(|_| {
             let surface = compositor.create_surface(&qh, ());
             let xdg = wm_base.get_xdg_surface(&surface, &qh, ());
-            let popup = xdg.get_popup(Some(&parent), &positioner, &qh, ());
-            (surface, xdg, popup)
+            (surface, xdg.get_popup(Some(parent), &positioner, &qh, ()))
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_toplevel_has_at_most_256_popups() {
+    let mut server = server();
+    let mut window = red_window(&server);
+    let parent = window.xdg_surface().clone();
+    let popups = raw_popups(&window, &parent, 260);
     window.roundtrip().unwrap();
     let done = &window.state().popups.done;
     let dismissed: Vec<usize> = (0..popups.len())
-        .filter(|&i| done.contains(&popups[i].2.id()))
+        .filter(|&i| done.contains(&popups[i].1.id()))
         .collect();
     assert_eq!(dismissed, vec![256, 257, 258, 259], "{}", server.log());
     // The bound is the client's: a popup of its second toplevel is dismissed too.
     let mut second = Window::new(&window.conn, "second").unwrap();
-    let (more_qh, more_parent) = (second.queue_handle().clone(), second.xdg_surface().clone());
-    let more_wm: XdgWmBase = second.globals.bind(&more_qh, 1..=6, ()).unwrap();
-    let more_compositor: WlCompositor = second.globals.bind(&more_qh, 1..=6, ()).unwrap();
-    let more_positioner = more_wm.create_positioner(&more_qh, ());
-    more_positioner.set_size(10, 10);
-    more_positioner.set_anchor_rect(0, 0, 1, 1);
-    let surface = more_compositor.create_surface(&more_qh, ());
-    let xdg = more_wm.get_xdg_surface(&surface, &more_qh, ());
-    let extra = xdg.get_popup(Some(&more_parent), &more_positioner, &more_qh, ());
+    let second_parent = second.xdg_surface().clone();
+    let extra = raw_popups(&second, &second_parent, 1);
     second.roundtrip().unwrap();
     assert!(
-        second.state().popups.done.contains(&extra.id()),
+        second.state().popups.done.contains(&extra[0].1.id()),
         "a 257th popup on another toplevel of the client was not dismissed\n{}",
         server.log()
     );
@@ -607,8 +612,6 @@ fn a_toplevel_has_at_most_256_popups() {
 
 #[test]
 fn a_popup_under_a_dismissed_popup_is_dismissed() {
-    use wayland_client::protocol::wl_compositor::WlCompositor;
-    use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
     let server = server();
     let mut window = red_window(&server);
     let parent = window.xdg_surface().clone();
@@ -619,25 +622,16 @@ fn a_popup_under_a_dismissed_popup_is_dismissed() {
     assert!(window.state().popups.done.contains(&menu.popup.id()));
     // A submenu opened under it then (a client racing the dismissal) is dismissed too,
     // not shown nowhere.
-    let qh = window.queue_handle().clone();
-    let compositor: WlCompositor = window.globals.bind(&qh, 1..=6, ()).unwrap();
-    let wm_base: XdgWmBase = window.globals.bind(&qh, 1..=6, ()).unwrap();
-    let positioner = wm_base.create_positioner(&qh, ());
-    positioner.set_size(10, 10);
-    positioner.set_anchor_rect(0, 0, 1, 1);
-    let surface = compositor.create_surface(&qh, ());
-    let xdg = wm_base.get_xdg_surface(&surface, &qh, ());
-    let submenu = xdg.get_popup(Some(&menu.xdg_surface), &positioner, &qh, ());
-    surface.commit();
+    let submenu = raw_popups(&window, &menu.xdg_surface, 1);
+    submenu[0].0.commit();
     window.roundtrip().unwrap();
     assert!(
-        window.state().popups.done.contains(&submenu.id()),
+        window.state().popups.done.contains(&submenu[0].1.id()),
         "{:?}\n{}",
         window.state().popups.done,
         server.log()
     );
 }
-
 #[test]
 fn a_popup_hears_its_toplevels_output_scale() {
     // The toplevel fullscreen on the second output (scale 2): its popup's preferred
