@@ -9,9 +9,9 @@
 //! screenshot test's client waited 8 ms on average for the first tick), and the tick after
 //! it keeps its callbacks for the next one. Commits never move the tick.
 //!
-//! Known limits: a callback planar never answers (a cursor surface's) counts as
-//! asked for, so a client animating one makes every tick an answer and nothing is answered
-//! at once; a callback that could not be answered when it was asked for (an X11 surface
+//! Only callbacks of windows' and popups' trees count as asked for (planar does not answer
+//! a cursor surface's). Known limits: a dismissed popup's callbacks count though never
+//! answered; a callback that could not be answered when it was asked for (an X11 surface
 //! not paired yet) and is answered by a later tick does not count as an answer, so its
 //! client can hear the next one less than an interval later.
 

@@ -373,8 +373,8 @@ impl State {
         for window in self.space.elements() {
             if let Some(surface) = planar_renderer::xwayland::window_surface(window) {
                 backend.import_surface_tree(&surface);
-                for (popup, _) in planar_renderer::popups::topmost_first(&surface) {
-                    backend.import_surface_tree(&popup);
+                for (popup, _) in smithay::desktop::PopupManager::popups_for_surface(&surface) {
+                    backend.import_surface_tree(popup.wl_surface());
                 }
             }
         }

@@ -177,6 +177,10 @@ impl CapturePolicy {
         let pid = credentials.pid as u32;
         let child = *self.child.lock().unwrap_or_else(|e| e.into_inner());
         let descends = child.map_or(Ok(false), |child| descends_from(pid, child));
+        if matches!(descends, Ok(true)) {
+            // Its environment (a size the client chooses) need not be read.
+            return (Ok(()), true);
+        }
         let carries = carries_token(pid, &self.token);
         match (descends, carries) {
             (Ok(true), _) | (_, Ok(true)) => (Ok(()), true),
@@ -344,7 +348,7 @@ fn descends_from(pid: u32, ancestor: u32) -> Result<bool, Unsettled> {
 
 /// A /proc read failed for a reason that may pass (planar out of fds or memory for a
 /// moment): the question is asked again rather than answered no for good.
-pub struct Unsettled;
+struct Unsettled;
 
 /// Reads a /proc file of another process; a file that is gone (the process ended) or not
 /// readable reads as None.

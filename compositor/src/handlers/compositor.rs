@@ -13,9 +13,10 @@ use smithay::{
         Client,
     },
     wayland::compositor::{
-        get_parent, with_states, CompositorClientState, CompositorHandler, CompositorState,
-        SurfaceAttributes,
+        get_parent, get_role, with_states, CompositorClientState, CompositorHandler,
+        CompositorState, SurfaceAttributes,
     },
+    wayland::shell::xdg::XDG_POPUP_ROLE,
 };
 
 use crate::state::{ClientState, Shown, State};
@@ -40,21 +41,15 @@ impl CompositorHandler for State {
 
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
-        let asks_frame = with_states(surface, |states| {
-            !states
-                .cached_state
-                .get::<SurfaceAttributes>()
-                .current()
-                .frame_callbacks
-                .is_empty()
-        });
-        if asks_frame {
-            self.answers.asked();
-        }
         self.note_fifo_barrier(surface);
-        let mut root = surface.clone();
-        while let Some(parent) = get_parent(&root) {
-            root = parent;
+        let root = root_of(surface);
+        // Callbacks planar answers (a window's or a popup's tree, not a cursor's) count
+        // for answering at once (see `present`).
+        if !self.on_demand
+            && (get_role(&root) == Some(XDG_POPUP_ROLE) || self.window_for(&root).is_some())
+            && asks_frame(surface)
+        {
+            self.answers.asked();
         }
         if super::popup::popup_committed(self, &root) {
             return;
@@ -71,6 +66,27 @@ impl CompositorHandler for State {
         // the window goes away here.
         self.window_going(surface);
     }
+}
+
+/// The root of `surface`'s tree (itself unless it is a subsurface).
+pub fn root_of(surface: &WlSurface) -> WlSurface {
+    let mut root = surface.clone();
+    while let Some(parent) = get_parent(&root) {
+        root = parent;
+    }
+    root
+}
+
+/// Whether `surface`'s commit left frame callbacks to answer.
+fn asks_frame(surface: &WlSurface) -> bool {
+    with_states(surface, |states| {
+        !states
+            .cached_state
+            .get::<SurfaceAttributes>()
+            .current()
+            .frame_callbacks
+            .is_empty()
+    })
 }
 
 /// A window's surface tree (`root`) was committed: import its buffers, draw, and give it

@@ -4,10 +4,9 @@
 
 use smithay::{
     delegate_fractional_scale,
-    desktop::PopupKind,
     reexports::wayland_server::protocol::wl_surface::WlSurface,
     wayland::{
-        compositor::{get_parent, with_states},
+        compositor::with_states,
         fractional_scale::{with_fractional_scale, FractionalScaleHandler},
     },
 };
@@ -18,16 +17,10 @@ impl FractionalScaleHandler for State {
     fn new_fractional_scale(&mut self, surface: WlSurface) {
         // The output of the window the surface's tree belongs to (a popup's: its
         // toplevel's), else the first output.
-        let mut root = surface.clone();
-        while let Some(parent) = get_parent(&root) {
-            root = parent;
-        }
+        let root = super::root_of(&surface);
         let output = match self.window_for(&root) {
             Some(window) => Some(self.output_of(window)),
-            None => match self.popups.find_popup(&root) {
-                Some(PopupKind::Xdg(popup)) => self.popup_output(&popup),
-                _ => None,
-            },
+            None => self.popup_output(&root),
         };
         let scale = output
             .unwrap_or_else(|| self.output.clone())

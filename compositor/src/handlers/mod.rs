@@ -24,7 +24,7 @@ mod test_protocol;
 pub mod virtual_input;
 mod wake;
 mod xdg_shell;
-pub use compositor::surface_committed;
+pub use compositor::{root_of, surface_committed};
 pub use xdg_shell::fill_output_if_asked;
 
 use smithay::{

@@ -62,7 +62,21 @@ struct Counted(std::sync::atomic::AtomicBool);
 /// no parent, under a destroyed popup (smithay clears a destroyed popup's parent), or
 /// nested deeper than [`MAX_DEPTH`].
 fn parent_chain(popup: &PopupSurface) -> Option<(WlSurface, Point<i32, Logical>)> {
-    let mut parent = popup.get_parent_surface()?;
+    chain_from(popup.wl_surface())
+}
+
+/// The parent of the popup whose wl_surface is `surface` (none for other surfaces).
+fn popup_parent(surface: &WlSurface) -> Option<WlSurface> {
+    with_states(surface, |states| {
+        let data = states.data_map.get::<XdgPopupSurfaceData>()?;
+        let parent = data.lock().unwrap().parent.clone();
+        parent
+    })
+}
+
+/// [`parent_chain`] of the popup whose wl_surface is `surface`.
+fn chain_from(surface: &WlSurface) -> Option<(WlSurface, Point<i32, Logical>)> {
+    let mut parent = popup_parent(surface)?;
     let mut offset = Point::default();
     for _ in 0..MAX_DEPTH {
         if get_role(&parent) != Some(XDG_POPUP_ROLE) {
@@ -84,6 +98,14 @@ fn parent_chain(popup: &PopupSurface) -> Option<(WlSurface, Point<i32, Logical>)
     None
 }
 
+/// The popup of `toplevel`'s tree (smithay's) whose wl_surface is `surface`.
+fn tracked_under(toplevel: &WlSurface, surface: Option<&WlSurface>) -> Option<PopupKind> {
+    let surface = surface?;
+    PopupManager::popups_for_surface(toplevel)
+        .map(|(popup, _)| popup)
+        .find(|popup| popup.wl_surface() == surface)
+}
+
 /// The wl_surface's "has been shown" flag, set to `now`; returns what it was.
 fn swap_shown(surface: &WlSurface, now: bool) -> bool {
     with_states(surface, |states| {
@@ -98,7 +120,7 @@ fn swap_shown(surface: &WlSurface, now: bool) -> bool {
 impl State {
     /// A new xdg_popup: tracked, or dismissed when planar will not show it.
     pub(super) fn track_popup(&mut self, popup: PopupSurface) {
-        if parent_chain(&popup).is_none() {
+        let Some((toplevel, _)) = parent_chain(&popup) else {
             debug!(
                 surface = %popup.wl_surface().id(),
                 max_depth = MAX_DEPTH,
@@ -106,8 +128,14 @@ impl State {
             );
             popup.send_popup_done();
             return;
-        }
-        if !self.ancestors_tracked(&popup) {
+        };
+        // Its parent is the toplevel or one of its tracked popups (dismissing a popup
+        // takes the popups above it out of smithay's tree too, so the parent's being there
+        // means every popup between is).
+        let parent = popup.get_parent_surface();
+        let parent_tracked = parent.as_ref() == Some(&toplevel)
+            || tracked_under(&toplevel, parent.as_ref()).is_some();
+        if !parent_tracked {
             // Under a popup planar dismissed (and the client has not destroyed yet):
             // smithay would file it under the toplevel, where it is never drawn.
             debug!(surface = %popup.wl_surface().id(), "a popup under a dismissed one: dismissed");
@@ -137,58 +165,39 @@ impl State {
     fn count_popup(&self, surface: &WlSurface, add: bool) -> Option<bool> {
         let client = self.display_handle.get_client(surface.id()).ok()?;
         let data = client.get_data::<ClientState>()?;
-        let marked = with_states(surface, |states| {
+        with_states(surface, |states| {
             states
                 .data_map
                 .insert_if_missing_threadsafe(Counted::default);
-            let counted = &states.data_map.get::<Counted>()?.0;
-            // Only a change of the mark changes the count: a popup counts once.
-            (counted.load(Ordering::SeqCst) != add).then(|| counted.store(add, Ordering::SeqCst))
-        });
-        if marked.is_none() {
-            return Some(true);
-        }
-        if !add {
-            data.popups.fetch_sub(1, Ordering::SeqCst);
-            return Some(true);
-        }
-        if data.popups.fetch_add(1, Ordering::SeqCst) >= MAX_POPUPS {
-            data.popups.fetch_sub(1, Ordering::SeqCst);
-            with_states(surface, |states| {
-                if let Some(c) = states.data_map.get::<Counted>() {
-                    c.0.store(false, Ordering::SeqCst);
-                }
-            });
-            return Some(false);
-        }
-        Some(true)
-    }
-
-    /// Whether every popup above `popup` (its parent, the parent's parent…) is tracked.
-    fn ancestors_tracked(&self, popup: &PopupSurface) -> bool {
-        let mut parent = popup.get_parent_surface();
-        for _ in 0..MAX_DEPTH {
-            let Some(p) = parent else {
-                return true;
+            let mark = &states.data_map.get::<Counted>()?.0;
+            // Only a change of the mark changes the count: a popup counts once each way.
+            if mark
+                .compare_exchange(!add, add, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+            {
+                return Some(true);
+            }
+            let changed = if add {
+                data.popups
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                        (n < MAX_POPUPS).then_some(n + 1)
+                    })
+                    .is_ok()
+            } else {
+                data.popups.fetch_sub(1, Ordering::SeqCst);
+                true
             };
-            if get_role(&p) != Some(XDG_POPUP_ROLE) {
-                return true;
+            if !changed {
+                mark.store(false, Ordering::SeqCst);
             }
-            if self.popups.find_popup(&p).is_none() {
-                return false;
-            }
-            parent = with_states(&p, |states| {
-                let data = states.data_map.get::<XdgPopupSurfaceData>()?;
-                let parent = data.lock().unwrap().parent.clone();
-                parent
-            });
-        }
-        true
+            Some(changed)
+        })
     }
 
-    /// The output of the toplevel at the top of `popup`'s chain.
-    pub(super) fn popup_output(&self, popup: &PopupSurface) -> Option<smithay::output::Output> {
-        let (toplevel, _) = parent_chain(popup)?;
+    /// The output of the toplevel at the top of the chain of the popup whose wl_surface is
+    /// `surface`.
+    pub(super) fn popup_output(&self, surface: &WlSurface) -> Option<smithay::output::Output> {
+        let (toplevel, _) = chain_from(surface)?;
         let window = self.window_for(&toplevel)?;
         Some(self.output_of(window))
     }
@@ -288,7 +297,10 @@ pub(super) fn popup_committed(state: &mut State, root: &WlSurface) -> bool {
         return false;
     }
     state.popups.commit(root);
-    let Some(PopupKind::Xdg(popup)) = state.popups.find_popup(root) else {
+    // Searched in its toplevel's tree only (smithay's `find_popup` lists every client's).
+    let Some(PopupKind::Xdg(popup)) =
+        chain_from(root).and_then(|(toplevel, _)| tracked_under(&toplevel, Some(root)))
+    else {
         // Dismissed, or under a destroyed popup: not shown.
         return true;
     };
@@ -302,7 +314,7 @@ pub(super) fn popup_committed(state: &mut State, root: &WlSurface) -> bool {
             return true;
         }
         // Its toplevel's output's scale before it draws its first buffer.
-        if let Some(output) = state.popup_output(&popup) {
+        if let Some(output) = state.popup_output(root) {
             crate::outputs::set_preferred_scale(root, &output);
         }
         if let Err(err) = popup.send_configure() {
@@ -317,7 +329,7 @@ pub(super) fn popup_committed(state: &mut State, root: &WlSurface) -> bool {
     if has_buffer && !was_shown {
         // Its toplevel's output's scale (a wp_fractional_scale_v1 made before the popup
         // role was given the first output's), then it enters its outputs (wl_surface.enter).
-        if let Some(output) = state.popup_output(&popup) {
+        if let Some(output) = state.popup_output(root) {
             crate::outputs::set_preferred_scale(root, &output);
         }
         state.space.refresh();

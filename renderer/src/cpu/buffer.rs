@@ -536,7 +536,7 @@ impl CpuBuffer {
                 warn!(
                     wait = ?FENCE_WAIT,
                     "a client's write fence did not signal in time: the previous contents stay, \
-                     the next commit reads again (logged once per buffer)"
+                     it is read again later (logged once per buffer)"
                 );
             }
             return Err(ReadError::FenceTimeout);
