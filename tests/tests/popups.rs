@@ -553,7 +553,10 @@ fn odd_popup_requests_do_not_hurt_planar() {
     let wm_base: XdgWmBase = other.globals.bind(&qh, 1..=6, ()).unwrap();
     let bare = wm_base.get_xdg_surface(&compositor.create_surface(&qh, ()), &qh, ());
     let orphan = other.popup(&bare, Place::at(10, 10, 20, 20));
-    let _ = orphan;
+    assert!(
+        orphan.is_err(),
+        "a popup of a role-less xdg_surface was configured"
+    );
     let _ = roundtrip_error(&other.conn);
     still_serving(&mut server);
 }
@@ -586,7 +589,7 @@ fn raw_popups(
 }
 
 #[test]
-fn a_toplevel_has_at_most_256_popups() {
+fn a_client_has_at_most_256_popups() {
     let mut server = server();
     let mut window = red_window(&server);
     let parent = window.xdg_surface().clone();
@@ -597,6 +600,18 @@ fn a_toplevel_has_at_most_256_popups() {
         .filter(|&i| done.contains(&popups[i].1.id()))
         .collect();
     assert_eq!(dismissed, vec![256, 257, 258, 259], "{}", server.log());
+    // Popups that go are counted out: four destroyed, four new ones are kept.
+    for (_, popup) in &popups[..4] {
+        popup.destroy();
+    }
+    let again = raw_popups(&window, &parent, 4);
+    window.roundtrip().unwrap();
+    let done = &window.state().popups.done;
+    assert!(
+        again.iter().all(|(_, p)| !done.contains(&p.id())),
+        "a popup was dismissed after four others went\n{}",
+        server.log()
+    );
     // The bound is the client's: a popup of its second toplevel is dismissed too.
     let mut second = Window::new(&window.conn, "second").unwrap();
     let second_parent = second.xdg_surface().clone();

@@ -209,7 +209,10 @@ fn security_context_listeners_are_bounded() {
     );
     // 268 refusals, logged at warn once per connection (the rest at debug).
     let warned = log.matches("security context refused").count();
-    assert!(warned <= 6, "{warned} refusals logged at warn:\n{log}");
+    assert!(
+        (1..=6).contains(&warned),
+        "{warned} refusals logged at warn:\n{log}"
+    );
     server.assert_serving();
 }
 
