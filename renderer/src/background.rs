@@ -162,22 +162,26 @@ where
             frame.clear(clear, &bare)?;
         }
     }
+    // Reused from element to element, as `render_output` keeps its own.
+    let (mut element_damage, mut opaque) = (Vec::new(), Vec::new());
     for (element, own) in visible.elements.iter().rev() {
         let geometry = element.geometry(scale);
-        let in_element = damage.iter().filter_map(|d| d.intersection(geometry));
+        element_damage.clear();
+        element_damage.extend(damage.iter().filter_map(|d| d.intersection(geometry)));
         let above = visible.opaque[..own.start].iter().copied();
-        let mut element_damage =
-            Rectangle::subtract_rects_many_in_place(in_element.collect(), above);
+        element_damage = Rectangle::subtract_rects_many_in_place(element_damage, above);
         if element_damage.is_empty() {
             continue;
         }
         element_damage
             .iter_mut()
             .for_each(|d| d.loc -= geometry.loc);
-        let opaque: Vec<_> = visible.opaque[own.clone()]
-            .iter()
-            .map(|r| Rectangle::new(r.loc - geometry.loc, r.size))
-            .collect();
+        opaque.clear();
+        opaque.extend(
+            visible.opaque[own.clone()]
+                .iter()
+                .map(|r| Rectangle::new(r.loc - geometry.loc, r.size)),
+        );
         element.draw(
             &mut frame,
             element.src(),
@@ -210,16 +214,16 @@ fn visible_elements<E: Element>(
         elements: Vec::with_capacity(elements.len()),
         opaque: Vec::new(),
     };
+    let mut shown = Vec::new();
     for element in elements {
         let geometry = element.geometry(scale);
         let Some(on_output) = geometry.intersection(output) else {
             continue;
         };
-        let shown = Rectangle::subtract_rects_many_in_place(
-            vec![on_output],
-            visible.opaque.iter().copied(),
-        );
-        if shown.iter().all(|r| r.size.w * r.size.h == 0) {
+        shown.clear();
+        shown.push(on_output);
+        shown = Rectangle::subtract_rects_many_in_place(shown, visible.opaque.iter().copied());
+        if shown.iter().all(|r| r.is_empty()) {
             continue;
         }
         let start = visible.opaque.len();

@@ -52,9 +52,8 @@ struct OutputTarget<T> {
     size: Size<i32, Physical>,
     /// Age to pass to the damage tracker: 0 before the first frame, then 1.
     age: usize,
-    /// Whether buffers may be copied onto it (an XR24 target, see `blit`).
-    copies: bool,
-    /// Its memory, for CPU-path buffers converted straight into it (`cpu::direct`).
+    /// Its memory, for CPU-path buffers converted straight into it (`cpu::direct`): only
+    /// an XR24 target has it (`blit::xrgb_target`), and only onto one are buffers copied.
     pixels: Option<Rc<TargetPixels>>,
 }
 
@@ -200,11 +199,6 @@ pub trait MakeTarget<T>: Offscreen<T> {
         let target = self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())?;
         Ok((target, None))
     }
-
-    /// Whether the copy path copies onto `target`.
-    fn copies_onto(_target: &T) -> bool {
-        false
-    }
 }
 
 impl MakeTarget<Image<'static, 'static>> for PixmanRenderer {}
@@ -223,16 +217,12 @@ impl MakeTarget<GlesTexture> for GlesRenderer {
             .then(|| blit::xrgb_target(self, size))
             .flatten()
         {
-            Some(made) => Ok(made),
+            Some((target, pixels)) => Ok((target, Some(pixels))),
             None => Ok((
                 self.create_buffer(Fourcc::Abgr8888, (size.w, size.h).into())?,
                 None,
             )),
         }
-    }
-
-    fn copies_onto(target: &GlesTexture) -> bool {
-        target.format() == Some(Fourcc::Xrgb8888)
     }
 }
 
@@ -243,10 +233,8 @@ impl<T> OutputTarget<T> {
         size: Size<i32, Physical>,
     ) -> Result<Self, R::Error> {
         let (buffer, pixels) = renderer.make_target(size)?;
-        let copies = R::copies_onto(&buffer);
         Ok(OutputTarget {
-            copies,
-            pixels: pixels.filter(|_| copies).map(Rc::new),
+            pixels: pixels.map(Rc::new),
             buffer,
             size,
             age: 0,
@@ -345,7 +333,7 @@ impl Engine {
             )
         })?;
         // The copy path needs the XR24 target (`blit::xrgb_target`).
-        let copy = target.copies;
+        let copy = target.pixels.is_some();
         let limits = CpuLimits {
             max_size: max,
             keep_frame: false,
@@ -399,8 +387,8 @@ impl Engine {
                 t.renderer.wait_copy_reads();
                 Ok(t.target
                     .pixels
-                    .as_ref()
-                    .map(|p| p.rgba())
+                    .as_deref()
+                    .map(TargetPixels::rgba)
                     .unwrap_or_default())
             }
             // Other targets through glReadPixels (`read_rgba` puts the rows top first).
@@ -562,7 +550,7 @@ where
 {
     t.copies.prune();
     // Each output's own target says whether buffers are copied onto it.
-    t.copies.on = t.target.copies;
+    t.copies.on = t.target.pixels.is_some();
     let elements = space_elements(
         &mut t.renderer,
         (&mut t.imports, &mut t.copies),

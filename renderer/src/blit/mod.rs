@@ -435,18 +435,17 @@ fn texture_2d(
 }
 
 /// An output target on an XR24 memory buffer, so that XR24 buffers copy onto it, and
-/// its memory mapped for CPU-path buffers converted straight into it (`cpu::direct`;
-/// None if it cannot be mapped); None where EGL does not take memfds (then the usual
-/// ABGR8888 texture is used).
+/// its memory mapped for CPU-path buffers converted straight into it (`cpu::direct`);
+/// None where EGL does not take memfds (then the usual ABGR8888 texture is used).
 pub(crate) fn xrgb_target(
     renderer: &mut GlesRenderer,
     size: Size<i32, Physical>,
-) -> Option<(GlesTexture, Option<crate::cpu::direct::TargetPixels>)> {
+) -> Option<(GlesTexture, crate::cpu::direct::TargetPixels)> {
     let (w, h) = (usize::try_from(size.w).ok()?, usize::try_from(size.h).ok()?);
     let (dmabuf, map) = crate::cpu::map::xr24_memfd("planar-target", w, h)
         .map_err(|err| debug!(%err, "no XR24 target"))
         .ok()?;
-    let pixels = Some(crate::cpu::direct::TargetPixels::new(map, size));
+    let pixels = crate::cpu::direct::TargetPixels::new(map, size);
     let texture = texture_2d(renderer, &dmabuf, true)
         .map_err(|err| debug!(%err, "no XR24 target"))
         .ok()?;
